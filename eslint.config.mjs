@@ -1,0 +1,29 @@
+// @ts-check
+import eslint from '@eslint/js';
+import prettier from 'eslint-config-prettier';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['dist/', 'node_modules/', '.local/', 'coverage/', 'bench/results/', '*.js', '*.mjs'] },
+  eslint.configs.recommended,
+  ...tseslint.configs.recommended,
+  prettier,
+  {
+    languageOptions: { parserOptions: { projectService: false } },
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "MemberExpression[object.name='process'][property.name='env']",
+          message: 'Read configuration through AppConfig (src/infra/config), not process.env.',
+        },
+      ],
+    },
+  },
+  {
+    // Tests, scripts and the config loader itself may read the environment; tests may use any.
+    files: ['test/**/*.ts', 'scripts/**/*.ts', 'bench/**/*.ts', 'src/infra/config/app-config.ts', '**/*.spec.ts'],
+    rules: { 'no-restricted-syntax': 'off', '@typescript-eslint/no-explicit-any': 'off' },
+  },
+);

@@ -1,0 +1,62 @@
+/**
+ * Errors the domain raises. Services throw these (never HTTP exceptions); the HTTP exception
+ * filter and the gRPC error mapper turn `kind` into a status code and `code` is passed through
+ * unchanged to clients as the stable, documented error code.
+ */
+export type ErrorKind =
+  | 'invalid' // 400 / INVALID_ARGUMENT
+  | 'unauthenticated' // 401 / UNAUTHENTICATED
+  | 'forbidden' // 403 / PERMISSION_DENIED
+  | 'not_found' // 404 / NOT_FOUND
+  | 'conflict' // 409 / FAILED_PRECONDITION (or ALREADY_EXISTS)
+  | 'unprocessable' // 422 / INVALID_ARGUMENT
+  | 'rate_limited' // 429 / RESOURCE_EXHAUSTED
+  | 'unavailable'; // 503 / UNAVAILABLE
+
+export class DomainError extends Error {
+  constructor(
+    readonly kind: ErrorKind,
+    readonly code: string,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+export class NotFoundError extends DomainError {
+  constructor(what: string, code = 'NOT_FOUND') {
+    super('not_found', code, `${what} not found`);
+  }
+}
+
+export class ValidationFailedError extends DomainError {
+  constructor(message: string, details?: unknown) {
+    super('invalid', 'VALIDATION_FAILED', message, details);
+  }
+}
+
+export class ConflictError extends DomainError {
+  constructor(code: string, message: string, details?: unknown) {
+    super('conflict', code, message, details);
+  }
+}
+
+export class UnauthenticatedError extends DomainError {
+  constructor(message = 'Authentication required', code = 'UNAUTHENTICATED') {
+    super('unauthenticated', code, message);
+  }
+}
+
+export class ForbiddenError extends DomainError {
+  constructor(message = 'Not allowed', code = 'FORBIDDEN') {
+    super('forbidden', code, message);
+  }
+}
+
+export class UnavailableError extends DomainError {
+  constructor(message = 'A dependency is unavailable, retry later', code = 'UNAVAILABLE') {
+    super('unavailable', code, message);
+  }
+}

@@ -1,0 +1,322 @@
+/**
+ * The one place that reads process.env. Everything else receives the typed, validated
+ * {@link AppConfig} through DI (token `AppConfig`) or, for module-definition-time decisions
+ * such as the process role, through {@link appConfig}.
+ */
+export type AppRole = 'all' | 'api' | 'worker';
+export type NodeEnv = 'development' | 'test' | 'production';
+
+export interface MysqlTarget {
+  url: string;
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+  database: string;
+  /** host:port, safe to show (no credentials). */
+  label: string;
+}
+
+export class AppConfig {
+  env!: NodeEnv;
+  role!: AppRole;
+  port!: number;
+  grpcPort!: number;
+  logLevel!: string;
+  /** Per-request access log lines (pino-http). Off in benchmarks. */
+  httpLog!: boolean;
+  shutdownTimeoutMs!: number;
+  seedDemoData!: boolean;
+  http!: { corsOrigins: string[] | true; bodyLimitBytes: number; trustProxy: boolean };
+  db!: {
+    primary: MysqlTarget;
+    replicas: MysqlTarget[];
+    poolSize: number;
+    replicaMaxLagSeconds: number;
+    replicaCheckIntervalMs: number;
+    readYourWritesMs: number;
+  };
+  redis!: { url: string; cacheUrl: string; prefix: string };
+  mail!: { smtpUrl: string; from: string; opsEmail: string };
+  auth!: {
+    jwtSecret: string;
+    accessTtlSeconds: number;
+    refreshTtlSeconds: number;
+    /** Login attempts per email+IP per window before 429 (brute force). */
+    loginMaxFailures: number;
+    loginFailureWindowSeconds: number;
+    /** Registrations per IP per window before 429. */
+    registerRateLimit: number;
+    registerRateWindowSeconds: number;
+  };
+  payments!: {
+    webhookSecret: string;
+    /** The sandbox PSP (non-production): where it delivers webhooks and how it misbehaves. */
+    sandbox: { webhookUrl: string; duplicatePercent: number; attempts: number; backoffMs: number };
+  };
+  admin!: { email: string; password: string };
+  orders!: { paymentTtlMs: number };
+  flashSale!: {
+    /** Reservations turned into orders per transaction by the stream consumer. */
+    batchSize: number;
+    /** Stream entries a dead consumer left unacknowledged this long are reclaimed (XAUTOCLAIM). */
+    reclaimIdleMs: number;
+    /** Purchase attempts one user may make per window (bots), on top of the per-sale limit. */
+    purchaseRateLimit: number;
+    purchaseRateWindowMs: number;
+  };
+}
+
+export class ConfigValidationError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigValidationError';
+  }
+}
+
+/** Defaults point at the private servers `npm run infra:up` starts (see .env.example). */
+export const ENV_DEFAULTS: Record<string, string> = {
+  NODE_ENV: 'development',
+  APP_ROLE: 'all',
+  PORT: '3000',
+  GRPC_PORT: '50051',
+  LOG_LEVEL: 'info',
+  HTTP_LOG: 'true',
+  DB_PRIMARY_URL: 'mysql://shop:shop@127.0.0.1:3307/shop',
+  DB_REPLICA_URLS: 'mysql://shop:shop@127.0.0.1:3308/shop',
+  DB_POOL_SIZE: '20',
+  DB_REPLICA_MAX_LAG_SECONDS: '5',
+  DB_REPLICA_CHECK_INTERVAL_MS: '1000',
+  READ_YOUR_WRITES_MS: '5000',
+  REDIS_URL: 'redis://127.0.0.1:6380',
+  CACHE_REDIS_URL: '',
+  REDIS_PREFIX: 'nc',
+  SMTP_URL: 'smtp://127.0.0.1:1025',
+  MAIL_FROM: 'nest-commerce <no-reply@shop.local>',
+  OPS_EMAIL: 'ops@shop.local',
+  JWT_SECRET: 'dev-only-jwt-secret-change-me-0123456789',
+  JWT_ACCESS_TTL_SECONDS: '900',
+  JWT_REFRESH_TTL_SECONDS: '2592000',
+  LOGIN_MAX_FAILURES: '5',
+  LOGIN_FAILURE_WINDOW_SECONDS: '60',
+  REGISTER_RATE_LIMIT: '10',
+  REGISTER_RATE_WINDOW_SECONDS: '60',
+  PAYMENT_WEBHOOK_SECRET: 'dev-only-webhook-secret-change-me',
+  SANDBOX_WEBHOOK_URL: '',
+  SANDBOX_DUPLICATE_PERCENT: '10',
+  SANDBOX_WEBHOOK_ATTEMPTS: '8',
+  SANDBOX_WEBHOOK_BACKOFF_MS: '1000',
+  ADMIN_EMAIL: 'admin@shop.local',
+  ADMIN_PASSWORD: 'admin-password-change-me',
+  CORS_ORIGINS: '*',
+  BODY_LIMIT_BYTES: '1048576',
+  TRUST_PROXY: 'false',
+  SHUTDOWN_TIMEOUT_MS: '15000',
+  ORDER_PAYMENT_TTL_MS: '900000',
+  FLASH_SALE_BATCH_SIZE: '200',
+  FLASH_SALE_RECLAIM_IDLE_MS: '30000',
+  FLASH_SALE_PURCHASE_RATE_LIMIT: '20',
+  FLASH_SALE_PURCHASE_RATE_WINDOW_MS: '10000',
+  SEED_DEMO_DATA: 'false',
+};
+
+/** Variables that have no usable default in production: they must be given explicitly. */
+const REQUIRED_IN_PRODUCTION = [
+  'DB_PRIMARY_URL',
+  'REDIS_URL',
+  'JWT_SECRET',
+  'PAYMENT_WEBHOOK_SECRET',
+  'ADMIN_PASSWORD',
+];
+
+export function parseMysqlUrl(name: string, raw: string, problems: string[]): MysqlTarget | undefined {
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    problems.push(`${name}: "${redact(raw)}" is not a URL (expected mysql://user:pass@host:port/db)`);
+    return undefined;
+  }
+  const database = decodeURIComponent(u.pathname.replace(/^\//, ''));
+  if (u.protocol !== 'mysql:' || !u.hostname || !database) {
+    problems.push(`${name}: "${redact(raw)}" must look like mysql://user:pass@host:port/db`);
+    return undefined;
+  }
+  const port = u.port ? Number(u.port) : 3306;
+  return {
+    url: raw,
+    host: u.hostname,
+    port,
+    user: decodeURIComponent(u.username || 'root'),
+    password: decodeURIComponent(u.password),
+    database,
+    label: `${u.hostname}:${port}`,
+  };
+}
+
+function redact(url: string): string {
+  return url.replace(/\/\/([^:@/]+):([^@/]*)@/, '//$1:***@');
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  const problems: string[] = [];
+  const nodeEnv = (env.NODE_ENV || ENV_DEFAULTS.NODE_ENV) as NodeEnv;
+  if (!['development', 'test', 'production'].includes(nodeEnv)) {
+    problems.push(`NODE_ENV: "${nodeEnv}" must be one of development, test, production`);
+  }
+  const get = (name: string): string => {
+    const v = env[name];
+    if (v !== undefined && v !== '') return v;
+    if (nodeEnv === 'production' && REQUIRED_IN_PRODUCTION.includes(name)) {
+      problems.push(`${name}: is required when NODE_ENV=production`);
+    }
+    return ENV_DEFAULTS[name] ?? '';
+  };
+  const int = (name: string, min: number, max: number): number => {
+    const raw = get(name);
+    const n = Number(raw);
+    if (!/^-?\d+$/.test(raw) || n < min || n > max) {
+      problems.push(`${name}: "${raw}" must be an integer between ${min} and ${max}`);
+      return Number(ENV_DEFAULTS[name]);
+    }
+    return n;
+  };
+  const bool = (name: string): boolean => {
+    const raw = get(name).toLowerCase();
+    if (!['true', 'false', '1', '0', 'yes', 'no'].includes(raw)) {
+      problems.push(`${name}: "${raw}" must be true or false`);
+      return false;
+    }
+    return ['true', '1', 'yes'].includes(raw);
+  };
+  const oneOf = <T extends string>(name: string, values: readonly T[]): T => {
+    const raw = get(name) as T;
+    if (!values.includes(raw)) problems.push(`${name}: "${raw}" must be one of ${values.join(', ')}`);
+    return raw;
+  };
+  const url = (name: string, protocols: string[]): string => {
+    const raw = get(name);
+    try {
+      const u = new URL(raw);
+      if (!protocols.includes(u.protocol)) throw new Error('protocol');
+    } catch {
+      problems.push(`${name}: "${redact(raw)}" must be a URL with scheme ${protocols.join(' or ')}`);
+    }
+    return raw;
+  };
+  const secret = (name: string, minLength: number): string => {
+    const raw = get(name);
+    if (raw.length < minLength) problems.push(`${name}: must be at least ${minLength} characters`);
+    return raw;
+  };
+
+  const role = oneOf('APP_ROLE', ['all', 'api', 'worker'] as const);
+  const logLevel = oneOf('LOG_LEVEL', [
+    'fatal',
+    'error',
+    'warn',
+    'info',
+    'debug',
+    'trace',
+    'silent',
+  ] as const);
+  const primary = parseMysqlUrl('DB_PRIMARY_URL', get('DB_PRIMARY_URL'), problems);
+  const replicas = get('DB_REPLICA_URLS')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((s, i) => parseMysqlUrl(`DB_REPLICA_URLS[${i}]`, s, problems))
+    .filter((r): r is MysqlTarget => !!r);
+  const redisUrl = url('REDIS_URL', ['redis:', 'rediss:', 'redis+sentinel:']);
+  const cacheRaw = env.CACHE_REDIS_URL ? url('CACHE_REDIS_URL', ['redis:', 'rediss:']) : redisUrl;
+  const prefix = get('REDIS_PREFIX');
+  if (!/^[A-Za-z0-9_.:{}-]{1,64}$/.test(prefix))
+    problems.push(`REDIS_PREFIX: "${prefix}" must match [A-Za-z0-9_.:{}-]{1,64}`);
+  const smtpUrl = url('SMTP_URL', ['smtp:', 'smtps:']);
+  const mailFrom = get('MAIL_FROM');
+  if (!/@/.test(mailFrom)) problems.push(`MAIL_FROM: "${mailFrom}" must contain an email address`);
+  const adminEmail = get('ADMIN_EMAIL');
+  if (!/^[^@\s]+@[^@\s]+$/.test(adminEmail))
+    problems.push(`ADMIN_EMAIL: "${adminEmail}" is not an email address`);
+  const cors = get('CORS_ORIGINS').trim();
+
+  const cfg: AppConfig = Object.assign(new AppConfig(), {
+    env: nodeEnv,
+    role,
+    port: int('PORT', 0, 65535),
+    grpcPort: int('GRPC_PORT', 0, 65535),
+    logLevel,
+    httpLog: bool('HTTP_LOG'),
+    shutdownTimeoutMs: int('SHUTDOWN_TIMEOUT_MS', 1000, 600000),
+    seedDemoData: bool('SEED_DEMO_DATA'),
+    http: {
+      corsOrigins:
+        cors === '*'
+          ? true
+          : cors
+              .split(',')
+              .map((s) => s.trim())
+              .filter(Boolean),
+      bodyLimitBytes: int('BODY_LIMIT_BYTES', 1024, 50 * 1024 * 1024),
+      trustProxy: bool('TRUST_PROXY'),
+    },
+    db: {
+      primary: primary as MysqlTarget,
+      replicas,
+      poolSize: int('DB_POOL_SIZE', 1, 1000),
+      replicaMaxLagSeconds: int('DB_REPLICA_MAX_LAG_SECONDS', 0, 3600),
+      replicaCheckIntervalMs: int('DB_REPLICA_CHECK_INTERVAL_MS', 100, 600000),
+      readYourWritesMs: int('READ_YOUR_WRITES_MS', 0, 600000),
+    },
+    redis: { url: redisUrl, cacheUrl: cacheRaw, prefix },
+    mail: { smtpUrl, from: mailFrom, opsEmail: get('OPS_EMAIL') },
+    auth: {
+      jwtSecret: secret('JWT_SECRET', 32),
+      accessTtlSeconds: int('JWT_ACCESS_TTL_SECONDS', 10, 86400),
+      refreshTtlSeconds: int('JWT_REFRESH_TTL_SECONDS', 60, 365 * 86400),
+      loginMaxFailures: int('LOGIN_MAX_FAILURES', 1, 1000),
+      loginFailureWindowSeconds: int('LOGIN_FAILURE_WINDOW_SECONDS', 1, 86400),
+      registerRateLimit: int('REGISTER_RATE_LIMIT', 1, 10000000),
+      registerRateWindowSeconds: int('REGISTER_RATE_WINDOW_SECONDS', 1, 86400),
+    },
+    payments: {
+      webhookSecret: secret('PAYMENT_WEBHOOK_SECRET', 16),
+      sandbox: {
+        webhookUrl: env.SANDBOX_WEBHOOK_URL ? url('SANDBOX_WEBHOOK_URL', ['http:', 'https:']) : '',
+        duplicatePercent: int('SANDBOX_DUPLICATE_PERCENT', 0, 100),
+        attempts: int('SANDBOX_WEBHOOK_ATTEMPTS', 1, 50),
+        backoffMs: int('SANDBOX_WEBHOOK_BACKOFF_MS', 10, 600000),
+      },
+    },
+    admin: { email: adminEmail.toLowerCase(), password: secret('ADMIN_PASSWORD', 8) },
+    orders: { paymentTtlMs: int('ORDER_PAYMENT_TTL_MS', 1000, 7 * 86400 * 1000) },
+    flashSale: {
+      batchSize: int('FLASH_SALE_BATCH_SIZE', 1, 5000),
+      reclaimIdleMs: int('FLASH_SALE_RECLAIM_IDLE_MS', 100, 3600000),
+      purchaseRateLimit: int('FLASH_SALE_PURCHASE_RATE_LIMIT', 1, 1000000),
+      purchaseRateWindowMs: int('FLASH_SALE_PURCHASE_RATE_WINDOW_MS', 100, 3600000),
+    },
+  });
+  if (problems.length) throw new ConfigValidationError(problems);
+  return cfg;
+}
+
+let cached: AppConfig | undefined;
+/** The process-wide config, parsed once. Tests that boot several apps use {@link loadConfig} directly. */
+export function appConfig(): AppConfig {
+  if (!cached) {
+    loadDotEnv();
+    cached = loadConfig();
+  }
+  return cached;
+}
+
+export const runsHttp = (role: AppRole): boolean => role !== 'worker';
+export const runsWorkers = (role: AppRole): boolean => role !== 'api';
+
+/** Loads `.env` from the working directory when present; variables already set win. */
+export function loadDotEnv(file = '.env'): void {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { existsSync } = require('node:fs') as typeof import('node:fs');
+  if (existsSync(file)) process.loadEnvFile(file);
+}

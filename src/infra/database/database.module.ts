@@ -1,0 +1,29 @@
+import { Global, Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { AppConfig } from '../config/app-config';
+import { DbRouter } from './db-router.service';
+import { RecentWriters } from './recent-writers';
+import { mysqlOptions } from './typeorm-options';
+
+/**
+ * The primary DataSource (TypeORM, entities registered by each module with forFeature) and
+ * the {@link DbRouter} every module uses to reach it or a replica. Schema changes are
+ * migrations only (`synchronize` is off).
+ */
+@Global()
+@Module({
+  imports: [
+    TypeOrmModule.forRootAsync({
+      inject: [AppConfig],
+      useFactory: (config: AppConfig) => ({
+        ...mysqlOptions(config.db.primary, config.db.poolSize),
+        autoLoadEntities: true,
+        retryAttempts: 3,
+        retryDelay: 1000,
+      }),
+    }),
+  ],
+  providers: [DbRouter, RecentWriters],
+  exports: [DbRouter],
+})
+export class DatabaseModule {}

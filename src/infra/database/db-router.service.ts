@@ -1,0 +1,165 @@
+import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager, EntityTarget, ObjectLiteral, Repository } from 'typeorm';
+import type { IsolationLevel } from 'typeorm/driver/types/IsolationLevel';
+import { requestContext } from '../../common/context/request-context';
+import { isUnavailableError } from '../../common/errors/error-mapping';
+import { AppConfig } from '../config/app-config';
+import { RecentWriters } from './recent-writers';
+import { ReplicaNode, ReplicaStatus } from './replica-pool';
+import { mysqlOptions } from './typeorm-options';
+
+const RETRYABLE_TX_ERRORS = new Set(['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT']);
+
+export interface TransactionOptions {
+  isolation?: IsolationLevel;
+  /** Extra attempts after a deadlock or lock-wait timeout (the whole callback is re-run). */
+  retries?: number;
+}
+
+/**
+ * The one place that decides where a statement runs.
+ * - Writes and transactions: the primary.
+ * - Plain reads: a healthy replica (round robin), except inside a transaction, in a unit of
+ *   work that already wrote, or for a user who wrote within READ_YOUR_WRITES_MS — those read
+ *   the primary. A replica that is down or lagging past DB_REPLICA_MAX_LAG_SECONDS is out of
+ *   rotation until the monitor sees it healthy again; with none healthy, reads use the primary.
+ */
+@Injectable()
+export class DbRouter implements OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger('DbRouter');
+  readonly replicas: ReplicaNode[];
+  private rr = 0;
+  private timer?: NodeJS.Timeout;
+  private checking?: Promise<unknown>;
+
+  constructor(
+    @InjectDataSource() readonly primary: DataSource,
+    private readonly config: AppConfig,
+    private readonly recentWriters: RecentWriters,
+  ) {
+    this.replicas = config.db.replicas.map(
+      (target, i) =>
+        new ReplicaNode(
+          `replica-${i + 1}`,
+          target,
+          () => ({
+            ...mysqlOptions(target, config.db.poolSize),
+            name: `replica-${i + 1}`,
+            entities: primary.entityMetadatas.map((m) => m.target),
+          }),
+          config.db.replicaMaxLagSeconds,
+          this.logger,
+        ),
+    );
+  }
+
+  async onModuleInit(): Promise<void> {
+    await this.checkReplicas();
+    this.timer = setInterval(() => void this.checkReplicas(), this.config.db.replicaCheckIntervalMs);
+    this.timer.unref();
+  }
+
+  /** Runs every replica check once (concurrent callers share the run). */
+  checkReplicas(): Promise<unknown> {
+    this.checking ??= Promise.all(this.replicas.map((r) => r.check())).finally(
+      () => (this.checking = undefined),
+    );
+    return this.checking;
+  }
+
+  replicaStatuses(): ReplicaStatus[] {
+    return this.replicas.map((r) => r.status);
+  }
+
+  /** The EntityManager plain reads should use now (see class comment). */
+  reader(): EntityManager {
+    const ctx = requestContext.get();
+    if (ctx?.tx) return ctx.tx;
+    if (ctx?.wrotePrimary || this.recentWriters.isRecent(ctx?.userId)) return this.primary.manager;
+    return this.pickReplica()?.manager ?? this.primary.manager;
+  }
+
+  /**
+   * Runs a read on the chosen reader; if a replica fails with a connection error, it is taken
+   * out of rotation and the read is retried once on the primary.
+   */
+  async read<T>(fn: (em: EntityManager) => Promise<T>): Promise<T> {
+    const em = this.reader();
+    try {
+      return await fn(em);
+    } catch (err) {
+      const node = this.replicas.find((r) => r.dataSource?.manager === em);
+      if (!node || !isUnavailableError(err)) throw err;
+      node.markDown((err as Error).message);
+      return fn(this.primary.manager);
+    }
+  }
+
+  /** Reads that must see the latest committed state (e.g. right before a decision). */
+  primaryReader(): EntityManager {
+    return requestContext.get()?.tx ?? this.primary.manager;
+  }
+
+  readRepo<T extends ObjectLiteral>(entity: EntityTarget<T>): Repository<T> {
+    return this.reader().getRepository(entity);
+  }
+
+  /** A repository on the primary (or on the open transaction). Marks the unit of work as a writer. */
+  writeRepo<T extends ObjectLiteral>(entity: EntityTarget<T>): Repository<T> {
+    const ctx = requestContext.get();
+    if (ctx) ctx.wrotePrimary = true;
+    return (ctx?.tx ?? this.primary.manager).getRepository(entity);
+  }
+
+  /**
+   * Runs `fn` in a primary transaction (READ COMMITTED by default). Nested calls join the
+   * outer transaction. Deadlocks and lock-wait timeouts re-run the whole callback, up to
+   * `retries` times with jittered backoff, so callbacks must not have side effects outside
+   * the database (enqueue through the outbox instead).
+   */
+  async transaction<T>(fn: (em: EntityManager) => Promise<T>, opts: TransactionOptions = {}): Promise<T> {
+    const outer = requestContext.get();
+    if (outer?.tx) return fn(outer.tx);
+    const retries = opts.retries ?? 3;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const result = await this.primary.transaction(opts.isolation ?? 'READ COMMITTED', (em) =>
+          requestContext.run({ ...(outer ?? { requestId: 'internal' }), tx: em, wrotePrimary: true }, () =>
+            fn(em),
+          ),
+        );
+        if (outer) {
+          outer.wrotePrimary = true;
+          if (outer.userId) await this.recentWriters.noteWrite(outer.userId);
+        }
+        return result;
+      } catch (err) {
+        const code =
+          (err as { code?: string; driverError?: { code?: string } }).code ??
+          (err as { driverError?: { code?: string } }).driverError?.code;
+        if (attempt < retries && code && RETRYABLE_TX_ERRORS.has(code)) {
+          const wait = 5 * 2 ** attempt + Math.random() * 10;
+          this.logger.debug(`transaction retry ${attempt + 1} after ${code}`);
+          await new Promise((r) => setTimeout(r, wait));
+          continue;
+        }
+        throw err;
+      }
+    }
+  }
+
+  private pickReplica(): DataSource | undefined {
+    const n = this.replicas.length;
+    for (let i = 0; i < n; i++) {
+      const node = this.replicas[(this.rr++ & 0x7fffffff) % n];
+      if (node.status.state === 'up' && node.dataSource) return node.dataSource;
+    }
+    return undefined;
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await Promise.allSettled(this.replicas.map((r) => r.close()));
+  }
+}

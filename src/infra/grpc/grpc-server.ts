@@ -1,0 +1,119 @@
+import { Logger } from '@nestjs/common';
+import { GrpcOptions, ServerGrpc } from '@nestjs/microservices';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { ReflectionService } from '@grpc/reflection';
+import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
+import { randomUUID } from 'node:crypto';
+import { requestContext } from '../../common/context/request-context';
+
+/** Loader options: field names stay snake_case as in the .proto files, enums are their names. */
+export const PROTO_LOADER_OPTIONS: protoLoader.Options = {
+  keepCase: true,
+  longs: Number,
+  enums: String,
+  defaults: true,
+  oneofs: true,
+};
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+interface GrpcCallLike {
+  metadata?: grpc.Metadata;
+}
+
+export interface GrpcServerOptions {
+  url: string;
+  /** Fully qualified package names, e.g. shop.orders.v1 */
+  packages: string[];
+  /** Proto files, relative to one of includeDirs. */
+  protoPaths: string[];
+  includeDirs: string[];
+  /** Fully qualified services reported SERVING by grpc.health.v1.Health. */
+  services: string[];
+  /** How long close() waits for calls in flight before cutting them. */
+  drainMs: number;
+}
+
+/**
+ * Nest's gRPC transport plus what the contract asks of the server: grpc.health.v1.Health and
+ * server reflection on the same port, a request context (request id, caller) around every
+ * call so the auth guard and read-your-writes work as over HTTP, the bound port (GRPC_PORT=0
+ * means any free port), and a bounded graceful drain on close.
+ */
+export class GrpcServer extends ServerGrpc {
+  private readonly log = new Logger('Grpc');
+  private readonly health: HealthImplementation;
+  private readonly drainMs: number;
+  private readonly serviceNames: string[];
+  private bound?: number;
+
+  constructor(opts: GrpcServerOptions) {
+    const health = new HealthImplementation({
+      '': 'SERVING',
+      ...Object.fromEntries(opts.services.map((s) => [s, 'SERVING' as const])),
+    });
+    const options: GrpcOptions['options'] = {
+      url: opts.url,
+      package: opts.packages,
+      protoPath: opts.protoPaths,
+      loader: { ...PROTO_LOADER_OPTIONS, includeDirs: opts.includeDirs },
+      gracefulShutdown: true,
+      onLoadPackageDefinition: (pkg, server) => {
+        const healthPkg = protoLoader.loadSync(healthProtoPath, PROTO_LOADER_OPTIONS);
+        new ReflectionService({ ...pkg, ...healthPkg }).addToServer(server);
+        health.addToServer(server);
+      },
+    };
+    super(options);
+    this.health = health;
+    this.drainMs = opts.drainMs;
+    this.serviceNames = ['', ...opts.services];
+  }
+
+  /** The port the server listens on (after startAllMicroservices). */
+  get port(): number | undefined {
+    return this.bound;
+  }
+
+  override async createClient(): Promise<grpc.Server> {
+    const server = new grpc.Server();
+    this.bound = await new Promise<number>((resolve, reject) =>
+      server.bindAsync(this.url, grpc.ServerCredentials.createInsecure(), (err, port) =>
+        err ? reject(err) : resolve(port),
+      ),
+    );
+    this.log.log(`gRPC listening on port ${this.bound}`);
+    return server;
+  }
+
+  /** Every call runs in its own request context, like an HTTP request (see app.factory's onRequest hook). */
+  override createServiceMethod(
+    ...args: Parameters<ServerGrpc['createServiceMethod']>
+  ): ReturnType<ServerGrpc['createServiceMethod']> {
+    const method = super.createServiceMethod(...args) as (call: GrpcCallLike, callback?: unknown) => unknown;
+    return (call: GrpcCallLike, callback?: unknown) => {
+      const given = call.metadata?.get('x-request-id')[0]?.toString();
+      const requestId = given && REQUEST_ID.test(given) ? given : randomUUID();
+      return requestContext.run({ requestId }, () => method(call, callback));
+    };
+  }
+
+  /** Health turns NOT_SERVING, calls in flight get `drainMs` to finish, then the rest are cut. */
+  override async close(): Promise<void> {
+    const server = this.grpcClient as grpc.Server | undefined;
+    if (!server) return;
+    for (const s of this.serviceNames) this.health.setStatus(s, 'NOT_SERVING');
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        server.forceShutdown();
+        resolve();
+      }, this.drainMs);
+      server.tryShutdown(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    this.grpcClient = null as unknown as typeof this.grpcClient;
+  }
+}

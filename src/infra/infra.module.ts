@@ -1,0 +1,17 @@
+import { Global, Module } from '@nestjs/common';
+import { DatabaseModule } from './database/database.module';
+import { Lifecycle } from './lifecycle.service';
+import { AppLoggerModule } from './observability/logger.module';
+import { MetricsService } from './observability/metrics.service';
+import { QueueModule } from './queue/queue.module';
+import { RedisModule } from './redis/redis.module';
+import { ThrottlingModule } from './throttling/throttling.module';
+
+/** Shared infrastructure every domain module may use: database routing, Redis, queues, metrics. */
+@Global()
+@Module({
+  imports: [AppLoggerModule, DatabaseModule, RedisModule, QueueModule, ThrottlingModule],
+  providers: [Lifecycle, MetricsService],
+  exports: [Lifecycle, MetricsService, DatabaseModule, RedisModule, QueueModule, ThrottlingModule],
+})
+export class InfraModule {}

@@ -1,0 +1,118 @@
+import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import Redis, { RedisOptions } from 'ioredis';
+import { withTimeout } from '../../common/with-timeout';
+import { AppConfig } from '../config/app-config';
+
+type Handler = (message: string) => void;
+
+/**
+ * The shared Redis connections of one process: `client` for commands and `subscriber` for
+ * pub/sub. Commands fail fast while Redis is unreachable (no offline queue, one retry), so
+ * callers answer 503 or degrade instead of hanging. Keys are namespaced with {@link key}.
+ */
+@Injectable()
+export class RedisService implements OnModuleDestroy {
+  private readonly logger = new Logger('Redis');
+  readonly client: Redis;
+  readonly subscriber: Redis;
+  private readonly handlers = new Map<string, Set<Handler>>();
+
+  constructor(private readonly config: AppConfig) {
+    this.client = this.create('client');
+    this.subscriber = this.create('subscriber');
+    this.subscriber.on('message', (channel: string, message: string) => {
+      for (const h of this.handlers.get(channel) ?? []) {
+        try {
+          h(message);
+        } catch (err) {
+          this.logger.error(`handler for ${channel} failed: ${(err as Error).message}`);
+        }
+      }
+    });
+  }
+
+  /** Connection options for any additional client (Bull, tests) so they behave the same. */
+  static connectionOptions(url: string, extra: RedisOptions = {}): { url: string; options: RedisOptions } {
+    return {
+      url,
+      // Generous connect timeout: a timer that fires while the event loop was busy (a cold boot
+      // compiling modules) would otherwise abort a connect that had in fact succeeded.
+      options: { connectTimeout: 10000, retryStrategy: (n) => Math.min(n * 100, 1000), ...extra },
+    };
+  }
+
+  private create(role: string): Redis {
+    const { url, options } = RedisService.connectionOptions(this.config.redis.url, {
+      // Commands fail fast while Redis is unreachable; SUBSCRIBE waits for the connection
+      // (ioredis re-subscribes after every reconnect) and is bounded in subscribe().
+      maxRetriesPerRequest: role === 'subscriber' ? null : 1,
+      enableOfflineQueue: role === 'subscriber',
+      lazyConnect: false,
+      connectionName: `nest-commerce:${role}`,
+    });
+    const r = new Redis(url, options);
+    let lastError = '';
+    r.on('error', (err: Error) => {
+      if (err.message !== lastError) this.logger.warn(`${role}: ${err.message}`);
+      lastError = err.message;
+    });
+    r.on('ready', () => {
+      if (lastError) this.logger.log(`${role}: reconnected`);
+      lastError = '';
+    });
+    return r;
+  }
+
+  /** Resolves once the command connection is usable (bounded), so boot fails clearly if Redis is absent. */
+  async waitReady(timeoutMs = 10000): Promise<void> {
+    if (this.client.status === 'ready') return;
+    await new Promise<void>((resolve, reject) => {
+      const t = setTimeout(
+        () => reject(new Error(`Redis at REDIS_URL not reachable within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+      this.client.once('ready', () => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
+  }
+
+  key(...parts: (string | number)[]): string {
+    return [this.config.redis.prefix, ...parts].join(':');
+  }
+
+  async subscribe(channel: string, handler: Handler): Promise<void> {
+    const full = this.key('ch', channel);
+    let set = this.handlers.get(full);
+    if (!set) {
+      set = new Set();
+      this.handlers.set(full, set);
+      await withTimeout(this.subscriber.subscribe(full), 15000, `Redis SUBSCRIBE ${channel} (REDIS_URL)`);
+    }
+    set.add(handler);
+  }
+
+  /** Best effort: a broadcast lost while Redis is down is covered by TTLs on what it invalidates. */
+  async publish(channel: string, message: string): Promise<void> {
+    try {
+      await this.client.publish(this.key('ch', channel), message);
+    } catch (err) {
+      this.logger.warn(`publish ${channel} failed: ${(err as Error).message}`);
+    }
+  }
+
+  isReady(): boolean {
+    return this.client.status === 'ready';
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    // QUIT politely, but never wait on a Redis that is gone: disconnect() also stops the
+    // reconnect timer, which would otherwise keep the process alive after shutdown.
+    const bounded = (p: Promise<unknown>) =>
+      Promise.race([p, new Promise((r) => setTimeout(r, 1000).unref())]);
+    await Promise.allSettled([bounded(this.client.quit()), bounded(this.subscriber.quit())]);
+    this.client.disconnect();
+    this.subscriber.disconnect();
+  }
+}

@@ -1,0 +1,3 @@
+export { RedisThrottlerStorage } from './redis-throttler.storage';
+export { RateLimitedError } from './rate-limited.error';
+export { ThrottlingModule } from './throttling.module';

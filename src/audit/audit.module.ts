@@ -1,0 +1,17 @@
+import { BullModule } from '@nestjs/bull';
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { QUEUES } from '../infra/queue/queues';
+import { LoginAuditRow } from './login-audit.entity';
+import { LoginAuditProcessor } from './login-audit.processor';
+import { LoginAudit } from './login-audit.service';
+import { LoginAuditsController } from './login-audits.controller';
+
+/** The login trail: `audit` queue, its consumer, and the admin/user listings. */
+@Module({
+  imports: [TypeOrmModule.forFeature([LoginAuditRow]), BullModule.registerQueue({ name: QUEUES.audit })],
+  controllers: [LoginAuditsController],
+  providers: [LoginAudit, LoginAuditProcessor],
+  exports: [LoginAudit],
+})
+export class AuditModule {}

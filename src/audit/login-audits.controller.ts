@@ -1,0 +1,27 @@
+import { Controller, Get, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { AuthUser, CurrentUser, Roles } from '../common/auth';
+import { LoginAuditPageDto, LoginAuditPageQuery, LoginAuditQueryDto } from './dto/login-audit.dto';
+import { LoginAudit } from './login-audit.service';
+
+@ApiTags('audit')
+@ApiBearerAuth()
+@Controller()
+export class LoginAuditsController {
+  constructor(private readonly audit: LoginAudit) {}
+
+  /** Every login, failed login and logout, newest first; filter by the email tried or the user. */
+  @Get('admin/login-audits')
+  @Roles('admin')
+  @ApiOkResponse({ type: LoginAuditPageDto })
+  list(@Query() q: LoginAuditQueryDto): Promise<LoginAuditPageDto> {
+    return this.audit.list(q);
+  }
+
+  /** The caller's own logins (including failed attempts on their account), newest first. */
+  @Get('users/me/logins')
+  @ApiOkResponse({ type: LoginAuditPageDto })
+  mine(@CurrentUser() user: AuthUser, @Query() q: LoginAuditPageQuery): Promise<LoginAuditPageDto> {
+    return this.audit.list({ ...q, userId: user.id });
+  }
+}

@@ -1,0 +1,69 @@
+import { Injectable } from '@nestjs/common';
+import Handlebars from 'handlebars';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { MailTemplate, MailTemplates } from './mail.types';
+
+const SUBJECTS: Record<MailTemplate, string> = {
+  welcome: 'Welcome to nest-commerce, {{name}}',
+  'order-confirmation': 'Your order {{orderId}} is confirmed',
+  'payment-receipt': 'Payment received for order {{orderId}}',
+  'low-stock': 'Low stock: {{sku}} ({{available}} left)',
+};
+
+/** `{{money amountMinor currency}}` → "€12.34": minor units with the currency's own decimals. */
+function money(amount: unknown, currency: unknown): string {
+  if (typeof amount !== 'number' || typeof currency !== 'string') return '';
+  try {
+    const fmt = new Intl.NumberFormat('en', { style: 'currency', currency });
+    return fmt.format(amount / 10 ** (fmt.resolvedOptions().maximumFractionDigits ?? 2));
+  } catch {
+    return `${amount} ${currency}`;
+  }
+}
+
+export interface RenderedMail {
+  subject: string;
+  html: string;
+  text: string;
+}
+
+/**
+ * Handlebars templates (`templates/<name>.html.hbs` and `.text.hbs`, copied to dist by the
+ * nest-cli assets rule), compiled once at start so a missing file stops the boot, not a mail.
+ */
+@Injectable()
+export class MailTemplatesService {
+  private readonly hbs = Handlebars.create();
+  private readonly compiled = new Map<
+    MailTemplate,
+    {
+      subject: HandlebarsTemplateDelegate;
+      html: HandlebarsTemplateDelegate;
+      text: HandlebarsTemplateDelegate;
+    }
+  >();
+
+  constructor() {
+    this.hbs.registerHelper('money', money);
+    const dir = join(__dirname, 'templates');
+    for (const name of Object.keys(SUBJECTS) as MailTemplate[]) {
+      const read = (kind: string) => readFileSync(join(dir, `${name}.${kind}.hbs`), 'utf8');
+      this.compiled.set(name, {
+        subject: this.hbs.compile(SUBJECTS[name], { noEscape: true, strict: true }),
+        html: this.hbs.compile(read('html'), { strict: false }),
+        text: this.hbs.compile(read('text'), { noEscape: true, strict: false }),
+      });
+    }
+  }
+
+  render<T extends MailTemplate>(template: T, data: MailTemplates[T]): RenderedMail {
+    const t = this.compiled.get(template);
+    if (!t) throw new Error(`unknown mail template ${template}`);
+    return {
+      subject: t.subject(data).replace(/[\r\n]+/g, ' '),
+      html: t.html(data),
+      text: t.text(data),
+    };
+  }
+}

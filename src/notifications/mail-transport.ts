@@ -1,0 +1,33 @@
+import { Injectable, OnModuleDestroy } from '@nestjs/common';
+import nodemailer, { Transporter } from 'nodemailer';
+import { AppConfig } from '../infra/config/app-config';
+
+/**
+ * nodemailer over SMTP_URL (`smtp://[user:pass@]host:port`, `smtps://` for implicit TLS).
+ * Short timeouts: a hung server fails the attempt and Bull retries it later, instead of
+ * holding a worker slot for minutes.
+ */
+@Injectable()
+export class MailTransport implements OnModuleDestroy {
+  readonly transporter: Transporter;
+
+  constructor(config: AppConfig) {
+    const u = new URL(config.mail.smtpUrl);
+    const secure = u.protocol === 'smtps:';
+    this.transporter = nodemailer.createTransport({
+      host: u.hostname,
+      port: u.port ? Number(u.port) : secure ? 465 : 25,
+      secure,
+      auth: u.username
+        ? { user: decodeURIComponent(u.username), pass: decodeURIComponent(u.password) }
+        : undefined,
+      connectionTimeout: 5000,
+      greetingTimeout: 5000,
+      socketTimeout: 15000,
+    });
+  }
+
+  onModuleDestroy(): void {
+    this.transporter.close();
+  }
+}

@@ -1,0 +1,27 @@
+import * as argon2 from 'argon2';
+
+/**
+ * argon2id with the OWASP baseline (19 MiB, t=2, p=1): strong enough, and cheap enough in
+ * memory that a burst of registrations or logins cannot exhaust an instance.
+ */
+const OPTIONS = { type: argon2.argon2id, memoryCost: 19456, timeCost: 2, parallelism: 1 } as const;
+
+export function hashPassword(password: string): Promise<string> {
+  return argon2.hash(password, OPTIONS);
+}
+
+let dummy: Promise<string> | undefined;
+
+/** Verifies; with no stored hash it still spends the same time, so unknown emails are not revealed by timing. */
+export async function verifyPassword(hash: string | undefined, password: string): Promise<boolean> {
+  if (!hash) {
+    dummy ??= argon2.hash('timing-equaliser-password', OPTIONS);
+    await argon2.verify(await dummy, password).catch(() => false);
+    return false;
+  }
+  try {
+    return await argon2.verify(hash, password);
+  } catch {
+    return false;
+  }
+}

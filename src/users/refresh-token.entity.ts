@@ -1,0 +1,33 @@
+import { Column, Entity, PrimaryColumn } from 'typeorm';
+
+/**
+ * One issued refresh token, stored as the SHA-256 of the opaque value. Tokens of one login
+ * form a family: each refresh rotates the current token into a new one of the same family.
+ */
+@Entity('refresh_tokens')
+export class RefreshToken {
+  @PrimaryColumn({ type: 'char', length: 36 })
+  id!: string;
+
+  @Column({ name: 'user_id', type: 'char', length: 36 })
+  userId!: string;
+
+  @Column({ name: 'family_id', type: 'char', length: 36 })
+  familyId!: string;
+
+  @Column({ name: 'token_hash', type: 'char', length: 64 })
+  tokenHash!: string;
+
+  @Column({ name: 'expires_at', type: 'datetime', precision: 3 })
+  expiresAt!: Date;
+
+  /** Set when this token was exchanged for its successor; presenting it again is reuse. */
+  @Column({ name: 'rotated_at', type: 'datetime', precision: 3, nullable: true })
+  rotatedAt!: Date | null;
+
+  @Column({ name: 'revoked_at', type: 'datetime', precision: 3, nullable: true })
+  revokedAt!: Date | null;
+
+  @Column({ name: 'created_at', type: 'datetime', precision: 3 })
+  createdAt!: Date;
+}

@@ -1,0 +1,100 @@
+import { Injectable } from '@nestjs/common';
+import { createHash, randomBytes } from 'node:crypto';
+import { EntityManager, IsNull } from 'typeorm';
+import { newId } from '../common/ids';
+import { AppConfig } from '../infra/config/app-config';
+import { DbRouter } from '../infra/database/db-router.service';
+import { InvalidRefreshTokenError, RefreshTokenReusedError, TokenExpiredError } from './auth.errors';
+import { RefreshToken } from './refresh-token.entity';
+
+const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
+
+/**
+ * Opaque refresh tokens (256 random bits, base64url), stored only as their SHA-256. Every use
+ * rotates the token; presenting a rotated token again revokes its whole family (the login it
+ * came from), because either the client or an attacker holds a copy it should not.
+ */
+@Injectable()
+export class RefreshTokens {
+  constructor(
+    private readonly db: DbRouter,
+    private readonly config: AppConfig,
+  ) {}
+
+  /** Issues a token for a new family (login/register) or the next one of `familyId` (rotation). */
+  async issue(userId: string, familyId: string = newId(), em?: EntityManager): Promise<string> {
+    const token = randomBytes(32).toString('base64url');
+    const now = new Date();
+    const repo = em ? em.getRepository(RefreshToken) : this.db.writeRepo(RefreshToken);
+    await repo.insert({
+      id: newId(),
+      userId,
+      familyId,
+      tokenHash: sha256(token),
+      expiresAt: new Date(now.getTime() + this.config.auth.refreshTtlSeconds * 1000),
+      rotatedAt: null,
+      revokedAt: null,
+      createdAt: now,
+    });
+    return token;
+  }
+
+  /**
+   * Exchanges `token` for a new one of the same family, returning the user id. The exchange is a
+   * conditional UPDATE (`rotated_at IS NULL`), so of two concurrent uses of one token exactly one
+   * wins; the loser is treated as reuse.
+   */
+  async rotate(token: string): Promise<{ userId: string; refreshToken: string }> {
+    const hash = sha256(token);
+    const row = await this.db.primaryReader().getRepository(RefreshToken).findOneBy({ tokenHash: hash });
+    if (!row) throw new InvalidRefreshTokenError();
+    if (row.revokedAt) throw new InvalidRefreshTokenError('Refresh token revoked', 'REFRESH_TOKEN_REVOKED');
+    if (row.rotatedAt) return this.reused(row.familyId);
+    if (row.expiresAt.getTime() <= Date.now()) throw new TokenExpiredError('Refresh token');
+
+    const next = await this.db.transaction(async (em) => {
+      const res = await em
+        .createQueryBuilder()
+        .update(RefreshToken)
+        .set({ rotatedAt: new Date() })
+        .where('id = :id AND rotated_at IS NULL AND revoked_at IS NULL AND expires_at > :now', {
+          id: row.id,
+          now: new Date(),
+        })
+        .execute();
+      if (res.affected !== 1) return undefined;
+      return this.issue(row.userId, row.familyId, em);
+    });
+    if (next) return { userId: row.userId, refreshToken: next };
+
+    // Lost the race, or the token was revoked/expired meanwhile.
+    const now = await this.db.primaryReader().getRepository(RefreshToken).findOneBy({ id: row.id });
+    if (now?.revokedAt) throw new InvalidRefreshTokenError('Refresh token revoked', 'REFRESH_TOKEN_REVOKED');
+    if (now?.rotatedAt) return this.reused(row.familyId);
+    throw new TokenExpiredError('Refresh token');
+  }
+
+  /** Ends one session (the family of `token`) if it belongs to `userId`; unknown tokens are ignored. */
+  async revokeSession(userId: string, token: string): Promise<void> {
+    const row = await this.db
+      .primaryReader()
+      .getRepository(RefreshToken)
+      .findOneBy({ tokenHash: sha256(token), userId });
+    if (row) await this.revokeFamily(row.familyId);
+  }
+
+  async revokeAllOf(userId: string): Promise<void> {
+    await this.db.writeRepo(RefreshToken).update({ userId, revokedAt: IsNull() }, { revokedAt: new Date() });
+  }
+
+  private async revokeFamily(familyId: string): Promise<void> {
+    await this.db
+      .writeRepo(RefreshToken)
+      .update({ familyId, revokedAt: IsNull() }, { revokedAt: new Date() });
+  }
+
+  private async reused(familyId: string): Promise<never> {
+    await this.revokeFamily(familyId);
+    throw new RefreshTokenReusedError();
+  }
+}

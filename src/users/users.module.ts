@@ -1,0 +1,54 @@
+import { Module } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { JwtModule } from '@nestjs/jwt';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { AuditModule } from '../audit/audit.module';
+import { AppConfig } from '../infra/config/app-config';
+import { NotificationsModule } from '../notifications/notifications.module';
+import { AccessTokens } from './access-tokens.service';
+import { AdminBootstrap } from './admin-bootstrap.service';
+import { AuthController } from './auth.controller';
+import { AuthGuard } from './auth.guard';
+import { AuthService } from './auth.service';
+import { LoginAttempts } from './login-attempts.service';
+import { QueueBoard } from './queue-board.service';
+import { RegisterThrottleGuard } from './register-throttle.guard';
+import { RefreshToken } from './refresh-token.entity';
+import { RefreshTokens } from './refresh-tokens.service';
+import { User } from './user.entity';
+import { UsersController } from './users.controller';
+import { UsersService } from './users.service';
+
+/**
+ * Accounts, tokens, the global auth guard (HTTP + gRPC), brute-force limits and the admin-only
+ * Bull Board. Login events go to the audit module; the welcome mail to notifications.
+ */
+@Module({
+  imports: [
+    TypeOrmModule.forFeature([User, RefreshToken]),
+    AuditModule,
+    NotificationsModule,
+    JwtModule.registerAsync({
+      inject: [AppConfig],
+      useFactory: (config: AppConfig) => ({
+        secret: config.auth.jwtSecret,
+        signOptions: { algorithm: 'HS256', expiresIn: config.auth.accessTtlSeconds },
+        verifyOptions: { algorithms: ['HS256'] },
+      }),
+    }),
+  ],
+  controllers: [AuthController, UsersController],
+  providers: [
+    UsersService,
+    AuthService,
+    AccessTokens,
+    RefreshTokens,
+    AdminBootstrap,
+    LoginAttempts,
+    RegisterThrottleGuard,
+    QueueBoard,
+    { provide: APP_GUARD, useClass: AuthGuard },
+  ],
+  exports: [UsersService, AccessTokens],
+})
+export class UsersModule {}

@@ -1,0 +1,85 @@
+import { Injectable } from '@nestjs/common';
+import { newId } from '../common/ids';
+import { NotFoundError } from '../common/errors/domain-error';
+import { DbRouter } from '../infra/database/db-router.service';
+import { EmailTakenError } from './auth.errors';
+import { User, UserRole } from './user.entity';
+
+/** What other modules may know about a user (never the password hash). */
+export interface UserProfile {
+  id: string;
+  email: string;
+  name: string;
+  role: UserRole;
+  createdAt: Date;
+}
+
+const toProfile = (u: User): UserProfile => ({
+  id: u.id,
+  email: u.email,
+  name: u.name,
+  role: u.role,
+  createdAt: u.createdAt,
+});
+
+export const normalizeEmail = (email: string): string => email.trim().toLowerCase();
+
+@Injectable()
+export class UsersService {
+  constructor(private readonly db: DbRouter) {}
+
+  /** Inserts a user; the unique email index decides races (→ EMAIL_TAKEN). */
+  async create(input: {
+    email: string;
+    passwordHash: string;
+    name: string;
+    role?: UserRole;
+  }): Promise<UserProfile> {
+    const now = new Date();
+    const user = Object.assign(new User(), {
+      id: newId(),
+      email: normalizeEmail(input.email),
+      passwordHash: input.passwordHash,
+      name: input.name,
+      role: input.role ?? 'customer',
+      createdAt: now,
+      updatedAt: now,
+    });
+    try {
+      await this.db.writeRepo(User).insert(user);
+    } catch (err) {
+      if (isDuplicate(err)) throw new EmailTakenError();
+      throw err;
+    }
+    return toProfile(user);
+  }
+
+  /** For authentication decisions: read on the primary so a just-registered user can log in at once. */
+  async findCredentials(email: string): Promise<User | null> {
+    return this.db
+      .primaryReader()
+      .getRepository(User)
+      .findOneBy({ email: normalizeEmail(email) });
+  }
+
+  async findById(id: string, opts: { primary?: boolean } = {}): Promise<UserProfile | null> {
+    const repo = opts.primary ? this.db.primaryReader().getRepository(User) : this.db.readRepo(User);
+    const u = await repo.findOneBy({ id });
+    return u ? toProfile(u) : null;
+  }
+
+  async getById(id: string): Promise<UserProfile> {
+    const u = await this.db.read((em) => em.getRepository(User).findOneBy({ id }));
+    if (!u) throw new NotFoundError('User', 'USER_NOT_FOUND');
+    return toProfile(u);
+  }
+
+  async existsByEmail(email: string): Promise<boolean> {
+    return (await this.findCredentials(email)) !== null;
+  }
+}
+
+export function isDuplicate(err: unknown): boolean {
+  const e = err as { code?: string; driverError?: { code?: string } };
+  return (e.code ?? e.driverError?.code) === 'ER_DUP_ENTRY';
+}

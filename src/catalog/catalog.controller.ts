@@ -1,0 +1,91 @@
+import { Body, Controller, Delete, Get, Header, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
+import {
+  ApiBearerAuth,
+  ApiCreatedResponse,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiTags,
+} from '@nestjs/swagger';
+import { Public, Roles } from '../common/auth';
+import { ValidationFailedError } from '../common/errors/domain-error';
+import { ProductNotFoundError } from './catalog.errors';
+import {
+  CreateCategoryDto,
+  CreateProductDto,
+  ListProductsQuery,
+  ProductDetailDto,
+  ProductPageDto,
+  UpdateProductDto,
+} from './catalog.dto';
+import { CatalogService } from './catalog.service';
+import type { CategoryNode, ProductDetail } from './catalog.types';
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+/** Public reads answer the cache's ready JSON strings as they are (no re-serialisation on the hot path). */
+@ApiTags('catalog')
+@Controller()
+export class CatalogController {
+  constructor(private readonly catalog: CatalogService) {}
+
+  @Public()
+  @Get('products')
+  @Header('content-type', JSON_TYPE)
+  @ApiOkResponse({ type: ProductPageDto })
+  list(@Query() query: ListProductsQuery): Promise<string> {
+    if (query.minPrice !== undefined && query.maxPrice !== undefined && query.minPrice > query.maxPrice)
+      throw new ValidationFailedError('minPrice: must not exceed maxPrice');
+    return this.catalog.listJson(query);
+  }
+
+  @Public()
+  @Get('products/:id')
+  @Header('content-type', JSON_TYPE)
+  @ApiOkResponse({ type: ProductDetailDto })
+  async get(@Param('id') id: string): Promise<string> {
+    const json = await this.catalog.productJson(id);
+    if (json === null) throw new ProductNotFoundError();
+    return json;
+  }
+
+  @Public()
+  @Get('categories')
+  @Header('content-type', JSON_TYPE)
+  @ApiOkResponse({ description: 'The category tree: [{id, parentId, name, slug, children: [...]}]' })
+  categories(): Promise<string> {
+    return this.catalog.categoriesJson();
+  }
+
+  @Roles('admin')
+  @ApiBearerAuth()
+  @Post('categories')
+  @ApiCreatedResponse({ description: 'The created category' })
+  createCategory(@Body() body: CreateCategoryDto): Promise<CategoryNode> {
+    return this.catalog.createCategory(body);
+  }
+
+  @Roles('admin')
+  @ApiBearerAuth()
+  @Post('products')
+  @ApiCreatedResponse({ type: ProductDetailDto })
+  create(@Body() body: CreateProductDto): Promise<ProductDetail> {
+    return this.catalog.createProduct(body);
+  }
+
+  @Roles('admin')
+  @ApiBearerAuth()
+  @Patch('products/:id')
+  @ApiOkResponse({ type: ProductDetailDto })
+  update(@Param('id') id: string, @Body() body: UpdateProductDto): Promise<ProductDetail> {
+    return this.catalog.updateProduct(id, body);
+  }
+
+  @Roles('admin')
+  @ApiBearerAuth()
+  @Delete('products/:id')
+  @HttpCode(204)
+  @ApiNoContentResponse({ description: 'Archived: gone from listings and detail' })
+  async archive(@Param('id') id: string): Promise<void> {
+    await this.catalog.archiveProduct(id);
+  }
+}

@@ -1,0 +1,55 @@
+export type ProductStatus = 'draft' | 'active' | 'archived';
+
+/** What orders need to price a line: authoritative (read on the primary). */
+export interface VariantPrice {
+  sku: string;
+  productId: string;
+  productName: string;
+  price: number;
+  currency: string;
+  /** The product is active (orderable). */
+  active: boolean;
+}
+
+export interface VariantInput {
+  sku: string;
+  price: number;
+  currency: string;
+  stockOnHand?: number;
+}
+
+export interface CreateProductInput {
+  name: string;
+  slug?: string;
+  description?: string;
+  brand?: string;
+  categoryId?: string;
+  attributes?: Record<string, unknown>;
+  status?: ProductStatus;
+  variants: VariantInput[];
+}
+
+export type UpdateProductInput = Partial<Omit<CreateProductInput, 'variants'>> & {
+  variants?: VariantInput[];
+};
+
+export interface ProductDetail {
+  id: string;
+  name: string;
+  slug: string;
+  description: string | null;
+  brand: string | null;
+  categoryId: string | null;
+  attributes: Record<string, unknown>;
+  status: ProductStatus;
+  createdAt: string;
+  variants: { sku: string; price: number; currency: string }[];
+}
+
+export interface CategoryNode {
+  id: string;
+  parentId: string | null;
+  name: string;
+  slug: string;
+  children: CategoryNode[];
+}

@@ -1,0 +1,4 @@
+export { InventoryModule } from './inventory.module';
+export { InventoryService, DEFAULT_LOW_STOCK_THRESHOLD } from './inventory.service';
+export type { StockLine, StockView } from './inventory.types';
+export { InsufficientStockError, InventoryStateError, OnHandBelowReservedError } from './inventory.errors';

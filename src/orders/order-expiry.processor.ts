@@ -1,0 +1,54 @@
+import { InjectQueue } from '@nestjs/bull';
+import { Injectable, Logger, OnApplicationBootstrap, OnModuleInit } from '@nestjs/common';
+import type { Queue } from 'bull';
+import { QUEUES } from '../infra/queue/queues';
+import { WorkerRegistry } from '../infra/queue/worker-registry.service';
+import { IdempotencyStore } from './idempotency.store';
+import { OrdersService } from './orders.service';
+
+export const SWEEP_EVERY_MS = 30_000;
+
+/**
+ * Jobs of the orders queue:
+ * - `expire` (one delayed job per unpaid order, jobId `expire:<orderId>`): the conditional
+ *   PENDING_PAYMENT → EXPIRED plus the stock release, one transaction; a no-op when the order
+ *   was paid or cancelled first, so running it twice or late is harmless.
+ * - `sweep` (repeatable): expires overdue orders whose job was lost, purges old idempotency keys.
+ */
+@Injectable()
+export class OrderExpiryProcessor implements OnModuleInit, OnApplicationBootstrap {
+  private readonly logger = new Logger('OrderExpiry');
+
+  constructor(
+    @InjectQueue(QUEUES.orders) private readonly queue: Queue<{ orderId?: string }>,
+    private readonly workers: WorkerRegistry,
+    private readonly orders: OrdersService,
+    private readonly idempotency: IdempotencyStore,
+  ) {}
+
+  onModuleInit(): void {
+    this.workers.process(
+      this.queue,
+      async (job) => {
+        if (job.data.orderId) await this.orders.expire(job.data.orderId);
+      },
+      { name: 'expire', concurrency: 10 },
+    );
+    this.workers.process(this.queue, () => this.sweep(), { name: 'sweep' });
+  }
+
+  onApplicationBootstrap(): void {
+    if (!this.workers.enabled) return;
+    // The same repeat key from every worker instance: Bull keeps one schedule.
+    this.queue
+      .add('sweep', {}, { repeat: { every: SWEEP_EVERY_MS }, jobId: 'orders-sweep', attempts: 1 })
+      .catch((err: Error) => this.logger.warn(`sweeper not scheduled: ${err.message}`));
+  }
+
+  async sweep(): Promise<{ expired: number; purgedKeys: number }> {
+    const expired = await this.orders.expireOverdue();
+    const purgedKeys = await this.idempotency.purge();
+    if (expired) this.logger.log(`sweeper expired ${expired} overdue orders`);
+    return { expired, purgedKeys };
+  }
+}

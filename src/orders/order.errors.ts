@@ -1,0 +1,43 @@
+import { ConflictError, DomainError, NotFoundError } from '../common/errors/domain-error';
+
+export class OrderNotFoundError extends NotFoundError {
+  constructor(orderId: string) {
+    super(`Order ${orderId}`, 'ORDER_NOT_FOUND');
+  }
+}
+
+export class SkuNotFoundError extends DomainError {
+  constructor(skus: string[]) {
+    super('not_found', 'SKU_NOT_FOUND', `Unknown SKU: ${skus.join(', ')}`, { skus });
+  }
+}
+
+export class SkuInactiveError extends ConflictError {
+  constructor(skus: string[]) {
+    super('SKU_INACTIVE', `Not for sale: ${skus.join(', ')}`, { skus });
+  }
+}
+
+export class MixedCurrenciesError extends DomainError {
+  constructor(currencies: string[]) {
+    super('unprocessable', 'MIXED_CURRENCIES', `One order cannot mix currencies (${currencies.join(', ')})`, {
+      currencies,
+    });
+  }
+}
+
+export class IdempotencyKeyReusedError extends DomainError {
+  constructor() {
+    super(
+      'unprocessable',
+      'IDEMPOTENCY_KEY_REUSED',
+      'This Idempotency-Key was already used with a different request body',
+    );
+  }
+}
+
+export class IdempotencyInProgressError extends ConflictError {
+  constructor() {
+    super('IDEMPOTENCY_IN_PROGRESS', 'A request with this Idempotency-Key is still being processed');
+  }
+}

@@ -1,0 +1,97 @@
+import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query } from '@nestjs/common';
+import {
+  ApiBearerAuth,
+  ApiCreatedResponse,
+  ApiHeader,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
+import { AuthUser, CurrentUser, Roles } from '../common/auth';
+import { ValidationFailedError } from '../common/errors/domain-error';
+import { CreateOrderDto } from './create-order.dto';
+import { AdminListOrdersQueryDto, ListOrdersQueryDto } from './list-orders.dto';
+import { OrderDto, OrderPageDto } from './order.dto';
+import type { OrderView } from './orders.repository';
+import { OrderPage, OrdersService } from './orders.service';
+
+const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export function checkIdempotencyKey(key: string | undefined): string | undefined {
+  if (key === undefined || key === '') return undefined;
+  if (!IDEMPOTENCY_KEY.test(key))
+    throw new ValidationFailedError('Idempotency-Key must be 1-128 of A-Z a-z 0-9 . _ : -');
+  return key;
+}
+
+@ApiTags('orders')
+@ApiBearerAuth()
+@Controller('orders')
+export class OrdersController {
+  constructor(private readonly orders: OrdersService) {}
+
+  @Post()
+  @ApiOperation({
+    summary: 'Place an order',
+    description:
+      'Prices come from the catalog; stock is reserved until payment or expiry. 409 INSUFFICIENT_STOCK, ' +
+      '404 SKU_NOT_FOUND, 409 SKU_INACTIVE, 422 MIXED_CURRENCIES, 422 IDEMPOTENCY_KEY_REUSED, 409 IDEMPOTENCY_IN_PROGRESS.',
+  })
+  @ApiHeader({
+    name: 'Idempotency-Key',
+    required: false,
+    description: 'Replays return the original order (kept 24 h)',
+  })
+  @ApiCreatedResponse({ type: OrderDto })
+  create(
+    @CurrentUser() user: AuthUser,
+    @Body() body: CreateOrderDto,
+    @Headers('idempotency-key') key?: string,
+  ): Promise<OrderView> {
+    return this.orders.create(user.id, body.items, checkIdempotencyKey(key));
+  }
+
+  @Get()
+  @ApiOperation({ summary: 'My orders, newest first' })
+  @ApiOkResponse({ type: OrderPageDto })
+  list(@CurrentUser() user: AuthUser, @Query() q: ListOrdersQueryDto): Promise<OrderPage> {
+    return this.orders.list(user.id, q);
+  }
+
+  @Get(':id')
+  @ApiOkResponse({ type: OrderDto })
+  get(@CurrentUser() user: AuthUser, @Param('id') id: string): Promise<OrderView> {
+    return this.orders.get(user.id, id);
+  }
+
+  @Post(':id/cancel')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Cancel an unpaid order (409 ILLEGAL_TRANSITION otherwise)' })
+  @ApiOkResponse({ type: OrderDto })
+  cancel(@CurrentUser() user: AuthUser, @Param('id') id: string): Promise<OrderView> {
+    return this.orders.cancel(user.id, id);
+  }
+}
+
+@ApiTags('orders')
+@ApiBearerAuth()
+@Roles('admin')
+@Controller('admin/orders')
+export class AdminOrdersController {
+  constructor(private readonly orders: OrdersService) {}
+
+  @Get()
+  @ApiOperation({ summary: 'All orders, newest first (admin)' })
+  @ApiOkResponse({ type: OrderPageDto })
+  list(@Query() q: AdminListOrdersQueryDto): Promise<OrderPage> {
+    return this.orders.listAll(q);
+  }
+
+  @Post(':id/fulfill')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Mark a paid order fulfilled (admin)' })
+  @ApiOkResponse({ type: OrderDto })
+  fulfill(@Param('id') id: string): Promise<OrderView> {
+    return this.orders.fulfill(id);
+  }
+}

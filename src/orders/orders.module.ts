@@ -1,0 +1,48 @@
+import { BullModule } from '@nestjs/bull';
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { CatalogModule } from '../catalog/catalog.module';
+import { InventoryModule } from '../inventory/inventory.module';
+import { NotificationsModule } from '../notifications/notifications.module';
+import { QUEUES } from '../infra/queue/queues';
+import { UsersModule } from '../users/users.module';
+import { IdempotencyStore } from './idempotency.store';
+import { IdempotencyKeyEntity, OrderEntity, OrderItemEntity, OutboxEntity } from './order.entity';
+import { OrderEventsBus } from './order-events';
+import { OrderExpiryProcessor } from './order-expiry.processor';
+import { OrderNotifications } from './order-notifications';
+import { OrderWatchers } from './order-watchers.service';
+import { AdminOrdersController, OrdersController } from './orders.controller';
+import { OrdersGrpcController } from './orders.grpc.controller';
+import { OrdersRepository } from './orders.repository';
+import { OrdersService } from './orders.service';
+import { OutboxProcessor } from './outbox.processor';
+import { OutboxRelay } from './outbox.relay';
+import { OutboxWriter } from './outbox.writer';
+
+/** Order lifecycle, idempotency, expiry, the outbox and its relay, REST and gRPC adapters. */
+@Module({
+  imports: [
+    TypeOrmModule.forFeature([OrderEntity, OrderItemEntity, IdempotencyKeyEntity, OutboxEntity]),
+    BullModule.registerQueue({ name: QUEUES.orders }, { name: QUEUES.outbox }),
+    InventoryModule,
+    CatalogModule,
+    UsersModule,
+    NotificationsModule,
+  ],
+  controllers: [OrdersController, AdminOrdersController, OrdersGrpcController],
+  providers: [
+    OrdersService,
+    OrdersRepository,
+    IdempotencyStore,
+    OutboxWriter,
+    OutboxRelay,
+    OutboxProcessor,
+    OrderEventsBus,
+    OrderExpiryProcessor,
+    OrderWatchers,
+    OrderNotifications,
+  ],
+  exports: [OrdersService, OrderEventsBus],
+})
+export class OrdersModule {}

@@ -1,0 +1,266 @@
+import { Injectable } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+import { DbRouter } from '../infra/database/db-router.service';
+import type { OrderStatus } from './order-state';
+
+export interface OrderItemView {
+  sku: string;
+  productName: string;
+  quantity: number;
+  unitPrice: number;
+  currency: string;
+}
+
+export interface OrderView {
+  id: string;
+  userId: string;
+  status: OrderStatus;
+  items: OrderItemView[];
+  total: { amount: number; currency: string };
+  createdAt: string;
+  source: 'web' | 'flash_sale';
+}
+
+/** An order as stored, with what the service needs beyond the public view. */
+export interface OrderRecord extends OrderView {
+  flashSaleId: string | null;
+  reservationId: string | null;
+  paymentId: string | null;
+}
+
+export interface NewOrderItem {
+  sku: string;
+  productId: string | null;
+  productName: string;
+  unitPrice: number;
+  quantity: number;
+}
+
+export interface NewOrder {
+  id: string;
+  userId: string;
+  currency: string;
+  total: number;
+  items: NewOrderItem[];
+  source: 'web' | 'flash_sale';
+  idempotencyKey?: string | null;
+  flashSaleId?: string | null;
+  reservationId?: string | null;
+  createdAt: Date;
+  expiresAt: Date;
+}
+
+interface OrderRow {
+  id: string;
+  user_id: string;
+  status: OrderStatus;
+  total_minor: number | string;
+  currency: string;
+  source: 'web' | 'flash_sale';
+  flash_sale_id: string | null;
+  reservation_id: string | null;
+  payment_id: string | null;
+  created_at: Date;
+}
+
+interface ItemRow {
+  order_id: string;
+  sku: string;
+  product_name: string;
+  unit_price_minor: number | string;
+  quantity: number;
+}
+
+const ORDER_COLUMNS =
+  'id, user_id, status, total_minor, currency, source, flash_sale_id, reservation_id, payment_id, created_at';
+
+/** mysql2 reports matched rows, so 1 means "the WHERE held". */
+export const affected = (res: unknown): number =>
+  Number((res as { affectedRows?: number }).affectedRows ?? 0);
+
+export interface ListFilter {
+  userId?: string;
+  status?: OrderStatus;
+  from?: Date;
+  to?: Date;
+  after?: { createdAt: Date; id: string };
+  limit: number;
+}
+
+/** SQL of the orders tables. Callers choose the EntityManager (replica, primary or transaction). */
+@Injectable()
+export class OrdersRepository {
+  constructor(private readonly db: DbRouter) {}
+
+  async insert(em: EntityManager, o: NewOrder): Promise<void> {
+    await em.query(
+      `INSERT INTO orders (id, user_id, status, total_minor, currency, idempotency_key, source, flash_sale_id,
+         reservation_id, expires_at, created_at, updated_at)
+       VALUES (?, ?, 'PENDING_PAYMENT', ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      [
+        o.id,
+        o.userId,
+        o.total,
+        o.currency,
+        o.idempotencyKey ?? null,
+        o.source,
+        o.flashSaleId ?? null,
+        o.reservationId ?? null,
+        o.expiresAt,
+        o.createdAt,
+        o.createdAt,
+      ],
+    );
+    await this.insertItems(em, [o]);
+  }
+
+  async insertItems(em: EntityManager, orders: NewOrder[]): Promise<void> {
+    const rows = orders.flatMap((o) => o.items.map((i) => [o.id, i]) as [string, NewOrderItem][]);
+    if (!rows.length) return;
+    await em.query(
+      `INSERT INTO order_items (order_id, sku, product_id, product_name, unit_price_minor, quantity) VALUES ${rows
+        .map(() => '(?, ?, ?, ?, ?, ?)')
+        .join(', ')}`,
+      rows.flatMap(([id, i]) => [id, i.sku, i.productId, i.productName, i.unitPrice, i.quantity]),
+    );
+  }
+
+  /**
+   * The conditional state change: `to` wins only if the order is still in one of `from`.
+   * Returns whether it won (a concurrent change that got there first makes this false).
+   */
+  async transition(
+    em: EntityManager,
+    orderId: string,
+    from: OrderStatus[],
+    to: OrderStatus,
+    extra: { userId?: string; paymentId?: string } = {},
+  ): Promise<boolean> {
+    const params: unknown[] = [to];
+    let set = 'status = ?, version = version + 1';
+    if (extra.paymentId !== undefined) {
+      set += ', payment_id = ?';
+      params.push(extra.paymentId);
+    }
+    let where = 'id = ? AND status IN (?)';
+    params.push(orderId, from);
+    if (extra.userId) {
+      where += ' AND user_id = ?';
+      params.push(extra.userId);
+    }
+    return affected(await em.query(`UPDATE orders SET ${set} WHERE ${where}`, params)) === 1;
+  }
+
+  async findOne(em: EntityManager, orderId: string, userId?: string): Promise<OrderRecord | undefined> {
+    const rows: OrderRow[] = await em.query(
+      `SELECT ${ORDER_COLUMNS} FROM orders WHERE id = ?${userId ? ' AND user_id = ?' : ''}`,
+      userId ? [orderId, userId] : [orderId],
+    );
+    if (!rows[0]) return undefined;
+    return (await this.withItems(em, rows))[0];
+  }
+
+  /** Reads on the replica (or the primary under read-your-writes), falling back to the primary on a miss. */
+  async findOneFresh(orderId: string, userId?: string): Promise<OrderRecord | undefined> {
+    const found = await this.db.read((em) => this.findOne(em, orderId, userId));
+    return found ?? this.findOne(this.db.primaryReader(), orderId, userId);
+  }
+
+  async findByReservations(em: EntityManager, reservationIds: string[]): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    if (!reservationIds.length) return out;
+    const rows: { id: string; reservation_id: string }[] = await em.query(
+      'SELECT id, reservation_id FROM orders WHERE reservation_id IN (?)',
+      [reservationIds],
+    );
+    for (const r of rows) out.set(r.reservation_id, r.id);
+    return out;
+  }
+
+  /** One page, newest first, keyset on (created_at, id); returns up to `limit + 1` rows. */
+  async list(em: EntityManager, f: ListFilter): Promise<OrderRecord[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (f.userId) {
+      where.push('user_id = ?');
+      params.push(f.userId);
+    }
+    if (f.status) {
+      where.push('status = ?');
+      params.push(f.status);
+    }
+    if (f.from) {
+      where.push('created_at >= ?');
+      params.push(f.from);
+    }
+    if (f.to) {
+      where.push('created_at < ?');
+      params.push(f.to);
+    }
+    if (f.after) {
+      where.push('(created_at < ? OR (created_at = ? AND id < ?))');
+      params.push(f.after.createdAt, f.after.createdAt, f.after.id);
+    }
+    params.push(f.limit + 1);
+    const rows: OrderRow[] = await em.query(
+      `SELECT ${ORDER_COLUMNS} FROM orders ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+       ORDER BY created_at DESC, id DESC LIMIT ?`,
+      params,
+    );
+    return this.withItems(em, rows);
+  }
+
+  /** Pending orders whose payment window closed more than `graceMs` ago (their expiry job may be lost). */
+  async overdue(limit: number, graceMs: number): Promise<string[]> {
+    const rows: { id: string }[] = await this.db.primary.query(
+      `SELECT id FROM orders WHERE status = 'PENDING_PAYMENT' AND expires_at < ? ORDER BY expires_at LIMIT ?`,
+      [new Date(Date.now() - graceMs), limit],
+    );
+    return rows.map((r) => r.id);
+  }
+
+  private async withItems(em: EntityManager, rows: OrderRow[]): Promise<OrderRecord[]> {
+    if (!rows.length) return [];
+    const items: ItemRow[] = await em.query(
+      'SELECT order_id, sku, product_name, unit_price_minor, quantity FROM order_items WHERE order_id IN (?) ORDER BY id',
+      [rows.map((r) => r.id)],
+    );
+    const byOrder = new Map<string, ItemRow[]>();
+    for (const i of items) {
+      const list = byOrder.get(i.order_id) ?? [];
+      list.push(i);
+      byOrder.set(i.order_id, list);
+    }
+    return rows.map((r) => ({
+      id: r.id,
+      userId: r.user_id,
+      status: r.status,
+      items: (byOrder.get(r.id) ?? []).map((i) => ({
+        sku: i.sku,
+        productName: i.product_name,
+        quantity: Number(i.quantity),
+        unitPrice: Number(i.unit_price_minor),
+        currency: r.currency,
+      })),
+      total: { amount: Number(r.total_minor), currency: r.currency },
+      createdAt: new Date(r.created_at).toISOString(),
+      source: r.source,
+      flashSaleId: r.flash_sale_id,
+      reservationId: r.reservation_id,
+      paymentId: r.payment_id,
+    }));
+  }
+}
+
+/** The public view of a record (drops internal references). */
+export function toView(r: OrderRecord): OrderView {
+  return {
+    id: r.id,
+    userId: r.userId,
+    status: r.status,
+    items: r.items,
+    total: r.total,
+    createdAt: r.createdAt,
+    source: r.source,
+  };
+}

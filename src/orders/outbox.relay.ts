@@ -1,0 +1,102 @@
+import { InjectQueue } from '@nestjs/bull';
+import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import type { Queue } from 'bull';
+import { DbRouter } from '../infra/database/db-router.service';
+import { QUEUES } from '../infra/queue/queues';
+import { WorkerRegistry } from '../infra/queue/worker-registry.service';
+import type { OrderEvent } from './order-events';
+import { withTimeout } from '../common/with-timeout';
+
+export const OUTBOX_POLL_MS = 200;
+const BATCH = 200;
+const ADD_TIMEOUT_MS = 3000;
+
+export interface OutboxJob {
+  event: OrderEvent;
+}
+
+/**
+ * Publishes committed outbox rows as Bull jobs (jobId = outbox id, so a row published twice,
+ * e.g. by two worker instances, is one job), then marks them with a conditional UPDATE.
+ * At least once: a crash between the add and the mark publishes the row again, and Bull's
+ * jobId dedupe or the consumers' idempotency absorb it. While Redis is down the adds fail,
+ * the rows stay unpublished, and the next poll catches up.
+ * Runs in worker roles; `nudge()` lets the process that just committed skip the poll delay.
+ */
+@Injectable()
+export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger('OutboxRelay');
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<void>;
+  private again = false;
+  private stopped = false;
+  private lastError = '';
+
+  constructor(
+    private readonly db: DbRouter,
+    private readonly workers: WorkerRegistry,
+    @InjectQueue(QUEUES.outbox) private readonly queue: Queue<OutboxJob>,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    if (this.workers.enabled) this.schedule(0);
+  }
+
+  nudge(): void {
+    if (!this.workers.enabled || this.stopped) return;
+    if (this.running) this.again = true;
+    else this.schedule(0);
+  }
+
+  private schedule(ms: number): void {
+    if (this.stopped) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.running = this.pass().finally(() => {
+        this.running = undefined;
+        const more = this.again;
+        this.again = false;
+        this.schedule(more ? 0 : OUTBOX_POLL_MS);
+      });
+    }, ms);
+  }
+
+  /** One relay pass: publishes what is pending, in batches, until nothing is left or a batch fails. */
+  async pass(): Promise<void> {
+    try {
+      for (;;) {
+        const rows: { id: string; payload: string | OrderEvent }[] = await this.db.primary.query(
+          'SELECT id, payload FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT ?',
+          [BATCH],
+        );
+        if (!rows.length) break;
+        const events = rows.map((r) =>
+          typeof r.payload === 'string' ? (JSON.parse(r.payload) as OrderEvent) : r.payload,
+        );
+        await withTimeout(
+          this.queue.addBulk(events.map((event) => ({ data: { event }, opts: { jobId: event.eventId } }))),
+          ADD_TIMEOUT_MS,
+          'Redis',
+        );
+        await this.db.primary.query(
+          'UPDATE outbox SET published_at = NOW(3) WHERE id IN (?) AND published_at IS NULL',
+          [rows.map((r) => r.id)],
+        );
+        if (rows.length < BATCH) break;
+      }
+      if (this.lastError) this.logger.log('outbox relay recovered');
+      this.lastError = '';
+    } catch (err) {
+      const msg = (err as Error).message;
+      if (msg !== this.lastError) this.logger.warn(`outbox relay: ${msg}; rows stay pending and are retried`);
+      this.lastError = msg;
+    }
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.running;
+  }
+}

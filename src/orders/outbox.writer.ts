@@ -1,0 +1,38 @@
+import { Injectable } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+import { newId } from '../common/ids';
+import { OrderEvent, OrderEventType } from './order-events';
+import type { OrderRecord } from './orders.repository';
+
+/** Writes order events into the outbox, inside the transaction of the state change. */
+@Injectable()
+export class OutboxWriter {
+  async add(
+    em: EntityManager,
+    orders: { type: OrderEventType; order: OrderRecord }[],
+  ): Promise<OrderEvent[]> {
+    if (!orders.length) return [];
+    const now = new Date();
+    const events: OrderEvent[] = orders.map(({ type, order }) => ({
+      eventId: newId(now.getTime()),
+      type,
+      orderId: order.id,
+      userId: order.userId,
+      status: order.status,
+      source: order.source,
+      flashSaleId: order.flashSaleId,
+      reservationId: order.reservationId,
+      paymentId: order.paymentId,
+      items: order.items.map((i) => ({ sku: i.sku, quantity: i.quantity })),
+      total: order.total,
+      occurredAt: now.toISOString(),
+    }));
+    await em.query(
+      `INSERT INTO outbox (id, aggregate_id, type, payload, created_at) VALUES ${events
+        .map(() => '(?, ?, ?, ?, ?)')
+        .join(', ')}`,
+      events.flatMap((e) => [e.eventId, e.orderId, e.type, JSON.stringify(e), now]),
+    );
+    return events;
+  }
+}

@@ -1,0 +1,67 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsBoolean, IsInt, IsOptional, IsString, IsUUID, Matches, Max, Min } from 'class-validator';
+
+export class CreatePaymentDto {
+  @ApiProperty({ format: 'uuid' })
+  @IsUUID()
+  orderId!: string;
+}
+
+export class ConfirmPaymentDto {
+  @ApiProperty({
+    example: '4242424242424242',
+    description: 'Sandbox test card: 4242424242424242 succeeds, 4000000000000002 is declined',
+  })
+  @IsString()
+  @Matches(/^[0-9 -]{12,23}$/)
+  card!: string;
+}
+
+export class CreateRefundDto {
+  @ApiPropertyOptional({ description: 'Minor units; omitted = everything not yet refunded', example: 500 })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(Number.MAX_SAFE_INTEGER)
+  amount?: number;
+
+  @ApiPropertyOptional({ description: 'Put the items back in stock when the refund completes the order' })
+  @IsOptional()
+  @IsBoolean()
+  restock?: boolean;
+}
+
+const STATUSES = ['PENDING', 'SUCCEEDED', 'FAILED', 'REFUNDED', 'PARTIALLY_REFUNDED'];
+
+export class PaymentDto {
+  @ApiProperty({ format: 'uuid' }) id!: string;
+  @ApiProperty({ format: 'uuid' }) orderId!: string;
+  @ApiProperty({ format: 'uuid' }) userId!: string;
+  @ApiProperty({ enum: STATUSES }) status!: string;
+  @ApiProperty({ description: 'Minor units', example: 2599 }) amount!: number;
+  @ApiProperty({ description: 'Minor units refunded or being refunded', example: 0 }) refundedAmount!: number;
+  @ApiProperty({ example: 'EUR' }) currency!: string;
+  @ApiProperty({ example: 'sandbox' }) provider!: string;
+  @ApiProperty() createdAt!: string;
+  @ApiProperty() updatedAt!: string;
+}
+
+export class RefundDto {
+  @ApiProperty({ format: 'uuid' }) id!: string;
+  @ApiProperty({ format: 'uuid' }) paymentId!: string;
+  @ApiProperty() amount!: number;
+  @ApiProperty() currency!: string;
+  @ApiProperty({ enum: ['PENDING', 'SUCCEEDED', 'FAILED'] }) status!: string;
+  @ApiProperty({ enum: ['requested', 'order_not_payable'] }) reason!: string;
+  @ApiProperty() restock!: boolean;
+  @ApiProperty() createdAt!: string;
+}
+
+export class WebhookAckDto {
+  @ApiProperty() received!: boolean;
+  @ApiProperty({ example: 'evt_123' }) eventId!: string;
+  @ApiProperty({
+    enum: ['applied', 'duplicate', 'ignored_state', 'mismatch', 'unknown_payment', 'auto_refund'],
+  })
+  outcome!: string;
+}

@@ -1,0 +1,24 @@
+import { Column, Entity, PrimaryColumn } from 'typeorm';
+
+export type PaymentStatus = 'PENDING' | 'SUCCEEDED' | 'FAILED' | 'REFUNDED' | 'PARTIALLY_REFUNDED';
+
+const bigint = { to: (v: number) => v, from: (v: string | number) => Number(v) };
+
+@Entity('payments')
+export class PaymentEntity {
+  @PrimaryColumn({ type: 'char', length: 36 }) id: string;
+  @Column({ name: 'order_id', type: 'char', length: 36 }) orderId: string;
+  @Column({ name: 'user_id', type: 'char', length: 36 }) userId: string;
+  @Column({ type: 'varchar', length: 20 }) status: PaymentStatus;
+  /** order_id while not FAILED, else NULL: the UNIQUE key behind "one active payment per order". */
+  @Column({ name: 'active_order_id', type: 'char', length: 36, nullable: true }) activeOrderId: string | null;
+  @Column({ name: 'amount_minor', type: 'bigint', transformer: bigint }) amountMinor: number;
+  @Column({ name: 'refunded_minor', type: 'bigint', transformer: bigint, default: 0 }) refundedMinor: number;
+  @Column({ type: 'char', length: 3 }) currency: string;
+  @Column({ type: 'varchar', length: 32 }) provider: string;
+  @Column({ name: 'provider_ref', type: 'varchar', length: 128, nullable: true }) providerRef: string | null;
+  @Column({ name: 'created_at', type: 'datetime', precision: 3, insert: false, update: false })
+  createdAt: Date;
+  @Column({ name: 'updated_at', type: 'datetime', precision: 3, insert: false, update: false })
+  updatedAt: Date;
+}

@@ -1,0 +1,42 @@
+import { BullModule } from '@nestjs/bull';
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { QUEUES } from '../infra/queue/queues';
+import { NotificationsModule } from '../notifications/notifications.module';
+import { OrdersModule } from '../orders';
+import { UsersModule } from '../users/users.module';
+import { PaymentEventEntity } from './payment-event.entity';
+import { PaymentProvider } from './payment-provider';
+import { PaymentEntity } from './payment.entity';
+import { PaymentWebhooksController, PaymentsController } from './payments.controller';
+import { PaymentsGrpcController } from './payments.grpc.controller';
+import { PaymentsProcessor } from './payments.processor';
+import { PaymentsService } from './payments.service';
+import { ReceiptMailer } from './receipt-mailer';
+import { RefundEntity } from './refund.entity';
+import { SandboxProvider } from './sandbox/sandbox.provider';
+import { SandboxPsp } from './sandbox/sandbox-psp';
+
+/**
+ * Payments: the provider port (bound to the sandbox here; a Stripe adapter would be bound the
+ * same way), signed webhooks, refunds and the ledger. REST and gRPC adapters call PaymentsService.
+ */
+@Module({
+  imports: [
+    TypeOrmModule.forFeature([PaymentEntity, PaymentEventEntity, RefundEntity]),
+    BullModule.registerQueue({ name: QUEUES.payments }),
+    OrdersModule,
+    UsersModule,
+    NotificationsModule,
+  ],
+  controllers: [PaymentsController, PaymentWebhooksController, PaymentsGrpcController],
+  providers: [
+    PaymentsService,
+    PaymentsProcessor,
+    ReceiptMailer,
+    SandboxPsp,
+    { provide: PaymentProvider, useClass: SandboxProvider },
+  ],
+  exports: [PaymentsService],
+})
+export class PaymentsModule {}

@@ -1,0 +1,48 @@
+import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { DbRouter } from '../infra/database/db-router.service';
+import { MailService } from '../notifications';
+import { ORDER_EVENTS, OrderEventsBus } from '../orders';
+import { UsersService } from '../users';
+import { PaymentEntity } from './payment.entity';
+
+/**
+ * Sends the payment receipt once a capture is committed: right after the webhook's commit (fast
+ * path) and again from the order's `order.paid` outbox event (survives a crash in between).
+ * MailService's dedupe key `payment-receipt:<paymentId>` makes every call after the first a no-op.
+ */
+@Injectable()
+export class ReceiptMailer implements OnModuleInit {
+  private readonly logger = new Logger('PaymentReceipts');
+
+  constructor(
+    private readonly db: DbRouter,
+    private readonly users: UsersService,
+    private readonly mail: MailService,
+    private readonly orderEvents: OrderEventsBus,
+  ) {}
+
+  onModuleInit(): void {
+    this.orderEvents.on(ORDER_EVENTS.paid, async (e) => {
+      if (e.paymentId) await this.sendFor(e.paymentId, { rethrow: true });
+    });
+  }
+
+  /** `rethrow` lets the outbox retry when the mail could not be queued. */
+  async sendFor(paymentId: string, opts: { rethrow?: boolean } = {}): Promise<void> {
+    try {
+      const p = await this.db.writeRepo(PaymentEntity).findOneBy({ id: paymentId });
+      if (!p) return;
+      const user = await this.users.findById(p.userId, { primary: true });
+      if (!user) return;
+      await this.mail.send({
+        template: 'payment-receipt',
+        to: user.email,
+        dedupeKey: `payment-receipt:${p.id}`,
+        data: { paymentId: p.id, orderId: p.orderId, amount: p.amountMinor, currency: p.currency },
+      });
+    } catch (err) {
+      this.logger.error(`receipt for payment ${paymentId} not queued: ${(err as Error).message}`);
+      if (opts.rethrow) throw err;
+    }
+  }
+}

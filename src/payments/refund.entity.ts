@@ -1,0 +1,23 @@
+import { Column, Entity, PrimaryColumn } from 'typeorm';
+
+export type RefundStatus = 'PENDING' | 'SUCCEEDED' | 'FAILED';
+/** `requested`: an admin asked; `order_not_payable`: money captured for an order that had expired. */
+export type RefundReason = 'requested' | 'order_not_payable';
+
+const bigint = { to: (v: number) => v, from: (v: string | number) => Number(v) };
+
+@Entity('refunds')
+export class RefundEntity {
+  @PrimaryColumn({ type: 'char', length: 36 }) id: string;
+  @Column({ name: 'payment_id', type: 'char', length: 36 }) paymentId: string;
+  @Column({ name: 'amount_minor', type: 'bigint', transformer: bigint }) amountMinor: number;
+  @Column({ type: 'char', length: 3 }) currency: string;
+  @Column({ type: 'varchar', length: 20 }) status: RefundStatus;
+  @Column({ type: 'varchar', length: 32 }) reason: RefundReason;
+  @Column({ type: 'boolean', default: false }) restock: boolean;
+  @Column({ name: 'provider_ref', type: 'varchar', length: 128, nullable: true }) providerRef: string | null;
+  @Column({ name: 'created_at', type: 'datetime', precision: 3, insert: false, update: false })
+  createdAt: Date;
+  @Column({ name: 'updated_at', type: 'datetime', precision: 3, insert: false, update: false })
+  updatedAt: Date;
+}

@@ -1,0 +1,19 @@
+import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
+
+/** CONFIRMED: became an order; RETURNED: its unpaid order expired or was cancelled, the unit went back. */
+export type ReservationStatus = 'CONFIRMED' | 'RETURNED';
+
+/** One unit taken by the Lua script and persisted by the stream consumer, with the order it became. */
+@Entity('flash_sale_reservations')
+export class FlashSaleReservation {
+  @PrimaryGeneratedColumn({ type: 'bigint' }) id!: string;
+  @Column({ name: 'reservation_id', type: 'char', length: 36 }) reservationId!: string;
+  @Column({ name: 'sale_id', type: 'char', length: 36 }) saleId!: string;
+  @Column({ name: 'user_id', type: 'char', length: 36 }) userId!: string;
+  /** The user's n-th unit in this sale (from a per-user sequence in Redis that never goes back). */
+  @Column({ type: 'int' }) n!: number;
+  @Column({ name: 'order_id', type: 'char', length: 36, nullable: true }) orderId!: string | null;
+  @Column({ type: 'varchar', length: 16 }) status!: ReservationStatus;
+  @Column({ name: 'created_at', type: 'datetime', precision: 3, insert: false, update: false })
+  createdAt!: Date;
+}

@@ -1,0 +1,219 @@
+import { Injectable, Logger } from '@nestjs/common';
+import Redlock, { ExecutionError, ResourceLockedError } from 'redlock';
+import { DbRouter } from '../infra/database/db-router.service';
+import { RedisService } from '../infra/redis/redis.service';
+import { InventoryService } from '../inventory';
+import { FlashSaleDefinitions } from './flash-sale-definitions';
+import { FlashSaleNotFoundError, ReconcileBusyError } from './flash-sale.errors';
+import { FlashSaleMetrics } from './flash-sale.metrics';
+import { FlashSaleStore } from './flash-sale.store';
+import { SoldOutFlags } from './sold-out-flags';
+
+const affected = (res: unknown): number => Number((res as { affectedRows?: number }).affectedRows ?? 0);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export interface ReconcileReport {
+  saleId: string;
+  checkedAt: string;
+  quantity: number;
+  redis: {
+    present: boolean;
+    stock: number;
+    closed: boolean;
+    closedStock: number;
+    returnedAfterClose: number;
+    /** Stream entries = units ever taken. */
+    reservations: number;
+    /** Units given back by expired/cancelled orders. */
+    returned: number;
+    /** Σ units held per user. */
+    held: number;
+    pending: number;
+    undelivered: number;
+  };
+  database: { reservations: number; confirmed: number; returned: number; orders: number };
+  /** True when every reservation was delivered and acknowledged (the database comparison is exact). */
+  settled: boolean;
+  /** Units by which the counters disagree (0 = consistent). */
+  drift: number;
+  problems: string[];
+}
+
+/**
+ * What happens around a sale rather than in its burst: giving back units of unpaid orders,
+ * closing it at its end (unsold units back to inventory), and reconciling Redis with MySQL.
+ */
+@Injectable()
+export class FlashSaleSettlement {
+  private readonly logger = new Logger('FlashSaleSettlement');
+  private readonly redlock: Redlock;
+
+  constructor(
+    private readonly db: DbRouter,
+    private readonly store: FlashSaleStore,
+    private readonly definitions: FlashSaleDefinitions,
+    private readonly inventory: InventoryService,
+    private readonly flags: SoldOutFlags,
+    private readonly redis: RedisService,
+    private readonly metrics: FlashSaleMetrics,
+  ) {
+    // redlock 5 is typed against ioredis 4; the v5 client has the same command surface it uses.
+    this.redlock = new Redlock([redis.client as never], {
+      retryCount: 25,
+      retryDelay: 200,
+      retryJitter: 100,
+    });
+    this.redlock.on('error', () => undefined);
+  }
+
+  /**
+   * An unpaid flash order expired or was cancelled: its unit goes back to the sale (Redis stock
+   * + 1, the user's holding − 1, so the user may buy again) while the sale is open, or back to
+   * inventory once the sale was closed. Safe to run twice: the script remembers each order, and
+   * the reservation row flips CONFIRMED → RETURNED once (affected rows decide the release).
+   */
+  async returnUnit(evt: { orderId: string; flashSaleId?: string | null; userId: string }): Promise<void> {
+    if (!evt.flashSaleId) return;
+    const sale = await this.definitions.find(evt.flashSaleId);
+    if (!sale) return;
+    const r = await this.store.returnUnit(sale.id, evt.userId, evt.orderId);
+    if (r.code === -1) {
+      // Redis lost the sale: nothing to give back to; the database row stays as the record.
+      this.logger.error(`sale ${sale.id}: keys missing in Redis, unit of order ${evt.orderId} not returned`);
+      return;
+    }
+    // Every instance drops its sold-out flag (also on a re-run: a lost broadcast is repeated).
+    if (r.where === 'sale') await this.flags.broadcastRestock(sale.id);
+    await this.db.transaction(async (em) => {
+      const res = await em.query(
+        `UPDATE flash_sale_reservations SET status = 'RETURNED' WHERE order_id = ? AND status = 'CONFIRMED'`,
+        [evt.orderId],
+      );
+      if (affected(res) === 1 && r.where === 'inventory')
+        await this.inventory.release([{ sku: sale.sku, quantity: 1 }], { orderId: sale.id });
+    });
+  }
+
+  /**
+   * The end-of-sale job: closes the sale in Redis (atomically: no purchase after this), releases
+   * the unsold units to inventory once (the ACTIVE → CLOSED update decides), waits for the stream
+   * to drain, then reconciles.
+   */
+  async close(saleId: string, drainTimeoutMs = 30_000): Promise<ReconcileReport> {
+    const sale = await this.definitions.fresh(saleId);
+    if (!sale) throw new FlashSaleNotFoundError();
+    if (sale.status === 'ACTIVE') {
+      const wait = sale.endsAt.getTime() - Date.now();
+      if (wait > 0) await sleep(wait);
+      const closed = await this.store.close(saleId);
+      if (closed.code === -1) throw new Error(`sale ${saleId}: keys missing in Redis, cannot close`);
+      const remaining = closed.remaining ?? 0;
+      await this.db.transaction(async (em) => {
+        const res = await em.query(
+          `UPDATE flash_sales SET status = 'CLOSED', released_quantity = ?, closed_at = CURRENT_TIMESTAMP(3)
+           WHERE id = ? AND status = 'ACTIVE'`,
+          [remaining, saleId],
+        );
+        if (affected(res) === 1 && remaining > 0)
+          await this.inventory.release([{ sku: sale.sku, quantity: remaining }], { orderId: saleId });
+      });
+      this.logger.log(`sale ${saleId} closed; ${remaining} unsold units released to inventory`);
+    }
+    const deadline = Date.now() + drainTimeoutMs;
+    for (;;) {
+      const s = await this.store.streamStats(saleId);
+      if (s.pending + s.lag === 0 || Date.now() > deadline) break;
+      await sleep(200);
+    }
+    return this.reconcile(saleId);
+  }
+
+  /** Compares Redis counters with the database under a Redis lock (one reconciliation at a time). */
+  async reconcile(saleId: string): Promise<ReconcileReport> {
+    const sale = await this.definitions.find(saleId);
+    if (!sale) throw new FlashSaleNotFoundError();
+    try {
+      return await this.redlock.using([this.redis.key('lock', 'flash-sale-reconcile', saleId)], 30_000, () =>
+        this.compare(saleId, sale.quantity),
+      );
+    } catch (err) {
+      if (err instanceof ExecutionError || err instanceof ResourceLockedError) throw new ReconcileBusyError();
+      throw err;
+    }
+  }
+
+  private async compare(saleId: string, quantity: number): Promise<ReconcileReport> {
+    const [state, stream, held, dbRows] = await Promise.all([
+      this.store.state(saleId),
+      this.store.streamStats(saleId),
+      this.store.totalHeld(saleId),
+      this.db.primaryReader().query(
+        `SELECT COUNT(*) AS reservations,
+                COALESCE(SUM(status = 'CONFIRMED'), 0) AS confirmed,
+                COALESCE(SUM(status = 'RETURNED'), 0) AS returned,
+                COUNT(DISTINCT order_id) AS orders
+           FROM flash_sale_reservations WHERE sale_id = ?`,
+        [saleId],
+      ) as Promise<Record<string, string | number>[]>,
+    ]);
+    const d = dbRows[0];
+    const database = {
+      reservations: Number(d.reservations),
+      confirmed: Number(d.confirmed),
+      returned: Number(d.returned),
+      orders: Number(d.orders),
+    };
+    const redis = {
+      present: !!state,
+      stock: state?.stock ?? 0,
+      closed: state?.closed ?? false,
+      closedStock: state?.closedStock ?? 0,
+      returnedAfterClose: state?.returnedAfterClose ?? 0,
+      reservations: stream.length,
+      returned: stream.returned,
+      held,
+      pending: stream.pending,
+      undelivered: stream.lag,
+    };
+    const settled = stream.pending + stream.lag === 0;
+    const problems: string[] = [];
+    let drift = 0;
+    const check = (name: string, actual: number, expected: number) => {
+      if (actual === expected) return;
+      drift += Math.abs(actual - expected);
+      problems.push(`${name}: ${actual}, expected ${expected}`);
+    };
+    if (!state) {
+      problems.push('sale keys missing in Redis (restarted empty?): the sale is paused');
+      drift += Math.max(0, quantity - database.confirmed);
+    } else {
+      const live = redis.reservations - redis.returned;
+      // Every unit of the sale is in exactly one place.
+      check(
+        'redis stock + closed + returned after close + live reservations',
+        redis.stock + redis.closedStock + redis.returnedAfterClose + live,
+        quantity,
+      );
+      check('redis units held by users', redis.held, live);
+      if (settled) {
+        check('database reservations', database.reservations, redis.reservations);
+        check('database orders', database.orders, redis.reservations);
+        check('database returned reservations', database.returned, redis.returned);
+      }
+    }
+    this.metrics.drift.set({ sale: saleId }, drift);
+    const report: ReconcileReport = {
+      saleId,
+      checkedAt: new Date().toISOString(),
+      quantity,
+      redis,
+      database,
+      settled,
+      drift,
+      problems,
+    };
+    if (drift) this.logger.error({ report }, `sale ${saleId}: Redis and database disagree by ${drift} units`);
+    else this.logger.log(`sale ${saleId}: reconciled, no drift (settled=${settled})`);
+    return report;
+  }
+}

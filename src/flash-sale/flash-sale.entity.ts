@@ -1,0 +1,25 @@
+import { Column, Entity, PrimaryColumn } from 'typeorm';
+
+export type FlashSaleStatus = 'ACTIVE' | 'CLOSED';
+
+/** A sale of `quantity` units of one SKU at `price`, between `startsAt` and `endsAt`. */
+@Entity('flash_sales')
+export class FlashSale {
+  @PrimaryColumn({ type: 'char', length: 36 }) id!: string;
+  @Column({ type: 'varchar', length: 64 }) sku!: string;
+  @Column({ name: 'product_id', type: 'char', length: 36, nullable: true }) productId!: string | null;
+  @Column({ name: 'product_name', type: 'varchar', length: 255 }) productName!: string;
+  @Column({ type: 'bigint', transformer: { to: (v: number) => v, from: (v: string | number) => Number(v) } })
+  price!: number;
+  @Column({ type: 'char', length: 3 }) currency!: string;
+  @Column({ type: 'int' }) quantity!: number;
+  @Column({ name: 'per_user_limit', type: 'int' }) perUserLimit!: number;
+  @Column({ name: 'starts_at', type: 'datetime', precision: 3 }) startsAt!: Date;
+  @Column({ name: 'ends_at', type: 'datetime', precision: 3 }) endsAt!: Date;
+  /** ACTIVE until the end job closed it (unsold units released to inventory). */
+  @Column({ type: 'varchar', length: 16 }) status!: FlashSaleStatus;
+  @Column({ name: 'released_quantity', type: 'int', nullable: true }) releasedQuantity!: number | null;
+  @Column({ name: 'closed_at', type: 'datetime', precision: 3, nullable: true }) closedAt!: Date | null;
+  @Column({ name: 'created_at', type: 'datetime', precision: 3, insert: false, update: false })
+  createdAt!: Date;
+}

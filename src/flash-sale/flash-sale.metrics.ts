@@ -1,0 +1,55 @@
+import { Injectable } from '@nestjs/common';
+import type { Counter, Gauge } from 'prom-client';
+import { MetricsService } from '../infra/observability/metrics.service';
+
+export type PurchaseOutcome =
+  | 'reserved'
+  | 'sold_out'
+  | 'sold_out_local'
+  | 'already_purchased'
+  | 'not_active'
+  | 'paused'
+  | 'not_found'
+  | 'rate_limited';
+
+/** The flash sale's Prometheus families. */
+@Injectable()
+export class FlashSaleMetrics {
+  readonly purchases: Counter<'outcome'>;
+  readonly drift: Gauge<'sale'>;
+  readonly streamLag: Gauge<'sale'>;
+  readonly persisted: Counter<never>;
+  /** Set by the consumer: computes the lag of the sales it consumes when /metrics is scraped. */
+  lagSource?: () => Promise<Map<string, number>>;
+
+  constructor(metrics: MetricsService) {
+    this.purchases = metrics.counter(
+      'shop_flash_sale_purchases_total',
+      'Flash-sale purchase attempts by outcome (sold_out_local: answered from the in-process flag)',
+      ['outcome'],
+    );
+    this.drift = metrics.gauge(
+      'shop_flash_sale_drift',
+      'Units by which Redis counters and database reservations disagree, per sale (last reconciliation)',
+      ['sale'],
+    );
+    this.persisted = metrics.counter(
+      'shop_flash_sale_orders_persisted_total',
+      'Reservations turned into orders by the stream consumer',
+    );
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const self = this;
+    this.streamLag = metrics.gauge(
+      'shop_flash_sale_stream_lag',
+      'Reservations not yet turned into orders (pending + undelivered stream entries of the group), per sale',
+      ['sale'],
+      async function () {
+        if (!self.lagSource) return;
+        const lags = await self.lagSource().catch(() => undefined);
+        if (!lags) return;
+        this.reset();
+        for (const [sale, lag] of lags) this.set({ sale }, lag);
+      },
+    );
+  }
+}

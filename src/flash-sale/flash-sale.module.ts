@@ -1,0 +1,65 @@
+import { Module, OnModuleInit } from '@nestjs/common';
+import { BullModule } from '@nestjs/bull';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { CatalogModule } from '../catalog/catalog.module';
+import { QUEUES } from '../infra/queue/queues';
+import { InventoryModule } from '../inventory/inventory.module';
+import { ORDER_EVENTS, OrderEventsBus } from '../orders';
+import { OrdersModule } from '../orders/orders.module';
+import { FlashSaleCloseProcessor } from './flash-sale-close.processor';
+import { FlashSaleConsumer } from './flash-sale-consumer.service';
+import { FlashSaleDefinitions } from './flash-sale-definitions';
+import { FlashSalePersistence } from './flash-sale-persistence.service';
+import { FlashSaleReservation } from './flash-sale-reservation.entity';
+import { FlashSaleSettlement } from './flash-sale-settlement.service';
+import { FlashSaleController } from './flash-sale.controller';
+import { FlashSale } from './flash-sale.entity';
+import { FlashSaleMetrics } from './flash-sale.metrics';
+import { FlashSaleService } from './flash-sale.service';
+import { FlashSaleStore } from './flash-sale.store';
+import { PurchaseThrottleGuard } from './purchase-throttle.guard';
+import { RedisDurabilityCheck } from './redis-durability.check';
+import { SoldOutFlags } from './sold-out-flags';
+
+/**
+ * Flash sales: a Lua purchase path in Redis, a stream consumer that turns reservations into
+ * ordinary orders, and the end-of-sale close + reconciliation. See docs/flash-sale.md.
+ */
+@Module({
+  imports: [
+    TypeOrmModule.forFeature([FlashSale, FlashSaleReservation]),
+    BullModule.registerQueue({ name: QUEUES.flashSale }),
+    CatalogModule,
+    InventoryModule,
+    OrdersModule,
+  ],
+  controllers: [FlashSaleController],
+  providers: [
+    FlashSaleService,
+    FlashSaleStore,
+    FlashSaleDefinitions,
+    FlashSalePersistence,
+    FlashSaleConsumer,
+    FlashSaleSettlement,
+    FlashSaleCloseProcessor,
+    FlashSaleMetrics,
+    SoldOutFlags,
+    PurchaseThrottleGuard,
+    RedisDurabilityCheck,
+  ],
+  exports: [FlashSaleService],
+})
+export class FlashSaleModule implements OnModuleInit {
+  constructor(
+    private readonly events: OrderEventsBus,
+    private readonly settlement: FlashSaleSettlement,
+  ) {}
+
+  onModuleInit(): void {
+    // An unpaid flash order that expires or is cancelled gives its unit back to the sale.
+    const giveBack = (e: { orderId: string; flashSaleId: string | null; userId: string }) =>
+      this.settlement.returnUnit(e);
+    this.events.on(ORDER_EVENTS.expired, giveBack);
+    this.events.on(ORDER_EVENTS.cancelled, giveBack);
+  }
+}

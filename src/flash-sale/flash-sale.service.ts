@@ -1,0 +1,198 @@
+import { Injectable } from '@nestjs/common';
+import { InjectQueue } from '@nestjs/bull';
+import type { Queue } from 'bull';
+import { CatalogService } from '../catalog';
+import { ValidationFailedError, NotFoundError } from '../common/errors/domain-error';
+import { newId } from '../common/ids';
+import { DbRouter } from '../infra/database/db-router.service';
+import { QUEUES } from '../infra/queue/queues';
+import { RedisService } from '../infra/redis/redis.service';
+import { InventoryService } from '../inventory';
+import { CreateFlashSaleDto, FlashSaleDto, PurchaseResultDto } from './create-flash-sale.dto';
+import { FlashSaleDefinitions } from './flash-sale-definitions';
+import { FlashSaleReservation } from './flash-sale-reservation.entity';
+import { FlashSale } from './flash-sale.entity';
+import {
+  AlreadyPurchasedError,
+  FlashSaleNotFoundError,
+  SaleNotActiveError,
+  SalePausedError,
+  SoldOutError,
+} from './flash-sale.errors';
+import { FlashSaleMetrics } from './flash-sale.metrics';
+import { PURCHASE } from './flash-sale.scripts';
+import { FlashSaleStore } from './flash-sale.store';
+import { SoldOutFlags } from './sold-out-flags';
+
+export const SALE_CREATED_CHANNEL = 'flash-sale:created';
+export const CLOSE_JOB = 'close';
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Creating sales, the purchase path and the caller's result. */
+@Injectable()
+export class FlashSaleService {
+  constructor(
+    private readonly db: DbRouter,
+    private readonly store: FlashSaleStore,
+    private readonly flags: SoldOutFlags,
+    private readonly definitions: FlashSaleDefinitions,
+    private readonly catalog: CatalogService,
+    private readonly inventory: InventoryService,
+    private readonly redis: RedisService,
+    private readonly metrics: FlashSaleMetrics,
+    @InjectQueue(QUEUES.flashSale) private readonly queue: Queue,
+  ) {}
+
+  /**
+   * Carves `quantity` units out of the SKU's inventory (reserved under the sale's id) and
+   * initialises the sale's Redis state, all inside one database transaction: if the reservation
+   * fails (409 INSUFFICIENT_STOCK) nothing is created; if Redis fails the transaction rolls back.
+   */
+  async create(dto: CreateFlashSaleDto): Promise<{ id: string }> {
+    const startsAt = new Date(dto.startsAt);
+    const endsAt = new Date(dto.endsAt);
+    if (!(endsAt.getTime() > startsAt.getTime()))
+      throw new ValidationFailedError('endsAt: must be after startsAt', [
+        { field: 'endsAt', errors: ['endsAt must be after startsAt'] },
+      ]);
+    if (endsAt.getTime() <= Date.now())
+      throw new ValidationFailedError('endsAt: must be in the future', [
+        { field: 'endsAt', errors: ['endsAt must be in the future'] },
+      ]);
+    const [variant] = await this.catalog.findVariantsBySkus([dto.sku]);
+    if (!variant || !variant.active) throw new NotFoundError(`SKU ${dto.sku}`, 'SKU_NOT_FOUND');
+
+    const sale = Object.assign(new FlashSale(), {
+      id: newId(),
+      sku: variant.sku,
+      productId: variant.productId ?? null,
+      productName: variant.productName,
+      price: dto.price,
+      currency: variant.currency,
+      quantity: dto.quantity,
+      perUserLimit: dto.perUserLimit,
+      startsAt,
+      endsAt,
+      status: 'ACTIVE' as const,
+      releasedQuantity: null,
+      closedAt: null,
+    });
+    try {
+      await this.db.transaction(async (em) => {
+        await em.getRepository(FlashSale).insert(sale);
+        await this.inventory.reserve([{ sku: sale.sku, quantity: sale.quantity }], { orderId: sale.id });
+        await this.store.init(sale.id, sale);
+      });
+    } catch (err) {
+      await this.store.drop(sale.id).catch(() => undefined);
+      throw err;
+    }
+    this.definitions.remember(sale);
+    await this.scheduleClose(sale);
+    await this.redis.publish(SALE_CREATED_CHANNEL, sale.id);
+    return { id: sale.id };
+  }
+
+  /** The end-of-sale job (close, release unsold units, reconcile); jobId dedupes repeats. */
+  async scheduleClose(sale: Pick<FlashSale, 'id' | 'endsAt'>): Promise<void> {
+    await this.queue.add(
+      CLOSE_JOB,
+      { saleId: sale.id },
+      { jobId: `close:${sale.id}`, delay: Math.max(0, sale.endsAt.getTime() - Date.now()) },
+    );
+  }
+
+  async get(id: string): Promise<FlashSaleDto> {
+    const sale = UUID.test(id) ? await this.definitions.find(id) : undefined;
+    if (!sale) throw new FlashSaleNotFoundError();
+    const state = await this.store.state(id);
+    const now = Date.now();
+    const status: FlashSaleDto['status'] = !state
+      ? 'PAUSED'
+      : state.closed || now >= sale.endsAt.getTime()
+        ? 'ENDED'
+        : now < sale.startsAt.getTime()
+          ? 'SCHEDULED'
+          : state.stock <= 0
+            ? 'SOLD_OUT'
+            : 'ACTIVE';
+    return {
+      id: sale.id,
+      sku: sale.sku,
+      productId: sale.productId,
+      productName: sale.productName,
+      price: sale.price,
+      currency: sale.currency,
+      quantity: sale.quantity,
+      perUserLimit: sale.perUserLimit,
+      startsAt: sale.startsAt.toISOString(),
+      endsAt: sale.endsAt.toISOString(),
+      remaining: state ? state.stock : null,
+      status,
+    };
+  }
+
+  /** True while this process knows the sale is sold out (no network call). */
+  isSoldOutLocally(saleId: string): boolean {
+    return this.flags.isSoldOut(saleId);
+  }
+
+  /**
+   * The hot path: the in-process flag, then one Lua script (one Redis round trip) that takes a
+   * unit and appends the reservation to the sale's stream. The database is touched only when the
+   * sale's keys are missing (unknown sale → 404, known sale → paused).
+   */
+  async purchase(saleId: string, userId: string): Promise<{ reservationId: string }> {
+    if (this.flags.isSoldOut(saleId)) {
+      this.metrics.purchases.inc({ outcome: 'sold_out_local' });
+      throw new SoldOutError();
+    }
+    if (!UUID.test(saleId)) {
+      this.metrics.purchases.inc({ outcome: 'not_found' });
+      throw new FlashSaleNotFoundError();
+    }
+    const reservationId = newId();
+    const res = await this.store.purchase(saleId, userId, reservationId);
+    switch (res.code) {
+      case PURCHASE.RESERVED:
+        this.metrics.purchases.inc({ outcome: 'reserved' });
+        if (res.stockLeft === 0) await this.flags.broadcastSoldOut(saleId);
+        return { reservationId };
+      case PURCHASE.SOLD_OUT:
+        this.metrics.purchases.inc({ outcome: 'sold_out' });
+        this.flags.raise(saleId);
+        throw new SoldOutError();
+      case PURCHASE.LIMIT_REACHED:
+        this.metrics.purchases.inc({ outcome: 'already_purchased' });
+        throw new AlreadyPurchasedError();
+      case PURCHASE.NOT_ACTIVE:
+        this.metrics.purchases.inc({ outcome: 'not_active' });
+        throw new SaleNotActiveError();
+      default: {
+        const sale = await this.definitions.find(saleId);
+        this.metrics.purchases.inc({ outcome: sale ? 'paused' : 'not_found' });
+        throw sale ? new SalePausedError() : new FlashSaleNotFoundError();
+      }
+    }
+  }
+
+  /**
+   * The caller's result: `confirmed` (with the order) once the consumer persisted their latest
+   * reservation, `reserved` while it is still in the stream, `none` if they never got a unit.
+   */
+  async purchaseResult(saleId: string, userId: string): Promise<PurchaseResultDto> {
+    const sale = UUID.test(saleId) ? await this.definitions.find(saleId) : undefined;
+    if (!sale) throw new FlashSaleNotFoundError();
+    const [counts, row] = await Promise.all([
+      this.store.userCounts(saleId, userId).catch(() => undefined),
+      this.db
+        .primaryReader()
+        .getRepository(FlashSaleReservation)
+        .findOne({ where: { saleId, userId }, order: { n: 'DESC' } }),
+    ]);
+    const seq = counts?.seq ?? 0;
+    if (row && row.n >= seq) return { status: 'confirmed', orderId: row.orderId ?? undefined };
+    if (seq > 0) return { status: 'reserved' };
+    return { status: 'none' };
+  }
+}

@@ -1,0 +1,1012 @@
+/**
+ * Offline validation of the deployment files: every YAML under deploy/k8s/, docker-compose.yml,
+ * the nginx template and its compose rendering, the MySQL init files and the Dockerfile.
+ *
+ * Kubernetes objects and the compose file are validated against the vendored JSON schemas in
+ * ./schemas (subsets of the Kubernetes 1.30 API and of the Compose Specification: required
+ * fields, types, and every field name an object may have, so a misspelt field fails), then
+ * cross-checked: selectors against pod labels, probes against declared ports, Services,
+ * Ingresses, HPA and PDB against the objects they point at, env names against what the app
+ * reads, and the values themselves against the app's own config validation.
+ *
+ * `UPDATE_RENDERED=1 npx jest test/deploy` rewrites deploy/nginx/compose.conf from the template.
+ */
+import Ajv, { ValidateFunction } from 'ajv';
+import * as fs from 'fs';
+import * as path from 'path';
+import { parse, parseAllDocuments } from 'yaml';
+import { ConfigValidationError, ENV_DEFAULTS, loadConfig } from '../../src/infra/config/app-config';
+
+type Obj = Record<string, any>;
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const K8S_DIR = path.join(ROOT, 'deploy', 'k8s');
+const SCHEMA_DIR = path.join(__dirname, 'schemas');
+const read = (rel: string): string => fs.readFileSync(path.join(ROOT, rel), 'utf8');
+
+/** The app's outside contract: the environment variables it is configured by. */
+const CONTRACT_ENV = [
+  'PORT',
+  'GRPC_PORT',
+  'APP_ROLE',
+  'DB_PRIMARY_URL',
+  'DB_REPLICA_URLS',
+  'REDIS_URL',
+  'CACHE_REDIS_URL',
+  'REDIS_PREFIX',
+  'SMTP_URL',
+  'MAIL_FROM',
+  'JWT_SECRET',
+  'PAYMENT_WEBHOOK_SECRET',
+  'ADMIN_EMAIL',
+  'ADMIN_PASSWORD',
+  'LOG_LEVEL',
+  'NODE_ENV',
+  'SHUTDOWN_TIMEOUT_MS',
+];
+/** Contract names plus the project variables the config loader reads (each has a default there). */
+const KNOWN_ENV = new Set([...CONTRACT_ENV, ...Object.keys(ENV_DEFAULTS)]);
+const HEALTH_PATHS = ['/health', '/health/ready'];
+const MIGRATE_COMMAND = ['node', 'dist/infra/database/migrate.js'];
+
+/** Secrets good enough for the app's validation, to prove the non-secret config is valid. */
+const VALID_SECRETS = {
+  JWT_SECRET: 'x'.repeat(40),
+  PAYMENT_WEBHOOK_SECRET: 'y'.repeat(20),
+  ADMIN_PASSWORD: 'z'.repeat(12),
+};
+
+// ---------------------------------------------------------------------------------------------
+// loading
+// ---------------------------------------------------------------------------------------------
+
+function ajv(): Ajv {
+  // strict: unknown keywords in the vendored schemas are errors (union types are used on purpose)
+  const a = new Ajv({
+    allErrors: true,
+    strict: true,
+    strictTypes: false,
+    strictTuples: false,
+    strictRequired: false,
+    allowUnionTypes: true,
+  });
+  for (const f of fs.readdirSync(SCHEMA_DIR).filter((n) => n.endsWith('.json'))) {
+    a.addSchema(JSON.parse(fs.readFileSync(path.join(SCHEMA_DIR, f), 'utf8')) as Obj);
+  }
+  return a;
+}
+const AJV = ajv();
+const schema = (id: string): ValidateFunction => {
+  const v = AJV.getSchema(id);
+  if (!v) throw new Error(`no vendored schema ${id}`);
+  return v;
+};
+const K8S_SCHEMA_BASE = 'https://schemas.nest-commerce.local/k8s/';
+/** The apiVersion/kind pairs these manifests may use, each with its vendored schema. */
+const KIND_SCHEMAS: Record<string, string> = {
+  'v1/Namespace': 'namespace.json',
+  'v1/ConfigMap': 'configmap.json',
+  'v1/Secret': 'secret.json',
+  'v1/Service': 'service.json',
+  'apps/v1/Deployment': 'deployment.json',
+  'batch/v1/Job': 'job.json',
+  'networking.k8s.io/v1/Ingress': 'ingress.json',
+  'autoscaling/v2/HorizontalPodAutoscaler': 'hpa.json',
+  'policy/v1/PodDisruptionBudget': 'pdb.json',
+};
+
+function errorsOf(v: ValidateFunction): string {
+  return (v.errors ?? [])
+    .map((e) => `${e.instancePath || '/'} ${e.message} ${JSON.stringify(e.params)}`)
+    .join('\n');
+}
+
+interface K8sDoc {
+  file: string;
+  label: string;
+  obj: Obj;
+}
+
+function yamlFiles(dir: string): string[] {
+  return fs
+    .readdirSync(dir, { withFileTypes: true })
+    .flatMap((d) =>
+      d.isDirectory() ? yamlFiles(path.join(dir, d.name)).map((f) => path.join(d.name, f)) : [d.name],
+    )
+    .filter((f) => /\.ya?ml$/.test(f))
+    .sort();
+}
+
+const K8S_FILES = yamlFiles(K8S_DIR);
+const PARSE_ERRORS: string[] = [];
+const KUSTOMIZATION_FILE = 'kustomization.yaml';
+let KUSTOMIZATION: Obj = {};
+const DOCS: K8sDoc[] = [];
+for (const file of K8S_FILES) {
+  const src = fs.readFileSync(path.join(K8S_DIR, file), 'utf8');
+  const docs = parseAllDocuments(src, { merge: true, prettyErrors: true });
+  const list = Array.isArray(docs) ? docs : [docs];
+  list.forEach((doc, i) => {
+    for (const e of [...doc.errors, ...doc.warnings]) PARSE_ERRORS.push(`${file}#${i}: ${e.message}`);
+    const obj = doc.toJS() as Obj | null;
+    if (obj === null || obj === undefined) return;
+    if (file === KUSTOMIZATION_FILE) KUSTOMIZATION = obj;
+    else DOCS.push({ file, obj, label: `${file}#${i} ${obj?.kind}/${obj?.metadata?.name}` });
+  });
+}
+
+const ofKind = (kind: string): Obj[] => DOCS.filter((d) => d.obj.kind === kind).map((d) => d.obj);
+const one = (kind: string, name: string): Obj => {
+  const found = ofKind(kind).filter((o) => o.metadata?.name === name);
+  if (found.length !== 1) throw new Error(`expected exactly one ${kind}/${name}, found ${found.length}`);
+  return found[0];
+};
+const workloads = (): { kind: string; name: string; pod: Obj }[] =>
+  DOCS.filter((d) => ['Deployment', 'Job'].includes(d.obj.kind)).map((d) => ({
+    kind: d.obj.kind,
+    name: d.obj.metadata.name,
+    pod: d.obj.spec.template,
+  }));
+const containersOf = (pod: Obj): Obj[] => [...(pod.spec.initContainers ?? []), ...pod.spec.containers];
+const envValue = (c: Obj, name: string): string | undefined =>
+  (c.env ?? []).find((e: Obj) => e.name === name)?.value;
+const matches = (selector: Record<string, string>, labels: Record<string, string> = {}): boolean =>
+  Object.entries(selector).every(([k, v]) => labels[k] === v);
+
+const COMPOSE: Obj = parse(read('docker-compose.yml'), { merge: true, prettyErrors: true }) as Obj;
+const SERVICES: Record<string, Obj> = COMPOSE.services ?? {};
+const APP_SERVICES = ['migrate', 'api', 'worker'];
+const INFRA_SERVICES = ['mysql-primary', 'mysql-replica', 'redis', 'mailcatcher'];
+
+/** Compose's own interpolation of `${VAR}`, `${VAR:-default}`, `${VAR-default}` and `$$`. */
+function interpolate(value: string, env: Record<string, string | undefined> = {}): string {
+  return value.replace(
+    /\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?-)([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)/g,
+    (m, name, op, def, bare) => {
+      if (m === '$$') return '$';
+      if (bare) return env[bare] ?? '';
+      const v = env[name];
+      if (op === ':-') return v ? v : def;
+      if (op === '-') return v === undefined ? def : v;
+      return v ?? '';
+    },
+  );
+}
+const composeEnv = (svc: Obj): Record<string, string> =>
+  Object.fromEntries(
+    Object.entries((svc.environment ?? {}) as Obj).map(([k, v]) => [
+      k,
+      interpolate(v === null ? '' : String(v)),
+    ]),
+  );
+
+/** Host port of each published mapping ("3307:3306", "127.0.0.1:8080:8080", {published}). */
+function hostPorts(svc: Obj): number[] {
+  return (svc.ports ?? []).map((p: string | number | Obj) => {
+    if (typeof p === 'object') return Number(p.published);
+    const parts = String(p)
+      .replace(/\/(tcp|udp)$/, '')
+      .split(':');
+    return Number(parts.length >= 2 ? parts[parts.length - 2] : parts[0]);
+  });
+}
+const containerPorts = (svc: Obj): number[] =>
+  (svc.ports ?? []).map((p: string | number | Obj) =>
+    typeof p === 'object'
+      ? Number(p.target)
+      : Number(
+          String(p)
+            .replace(/\/(tcp|udp)$/, '')
+            .split(':')
+            .pop(),
+        ),
+  );
+
+/** `key = value` pairs of a my.cnf [mysqld] section (dashes and underscores are the same). */
+function mycnf(rel: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  let section = '';
+  for (const raw of read(rel).split('\n')) {
+    const line = raw.replace(/#.*$/, '').trim();
+    if (!line) continue;
+    const sec = /^\[(.+)\]$/.exec(line);
+    if (sec) {
+      section = sec[1];
+      continue;
+    }
+    if (section !== 'mysqld') continue;
+    const [k, ...rest] = line.split('=');
+    out[k.trim().replace(/-/g, '_')] = rest
+      .join('=')
+      .trim()
+      .replace(/^'(.*)'$/, '$1');
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// nginx template rendering (shared with compose.conf; the local cluster script renders the same)
+// ---------------------------------------------------------------------------------------------
+
+const NGINX_TEMPLATE = 'deploy/nginx/nginx.conf.template';
+const NGINX_COMPOSE = 'deploy/nginx/compose.conf';
+const NGINX_PLACEHOLDERS = [
+  'HTTP_LISTEN',
+  'GRPC_LISTEN',
+  'HTTP_UPSTREAMS',
+  'GRPC_UPSTREAMS',
+  'PID_FILE',
+  'LOG_DIR',
+  'TEMP_DIR',
+];
+const COMPOSE_NGINX_VALUES: Record<string, string> = {
+  HTTP_LISTEN: '8080',
+  GRPC_LISTEN: '50051',
+  HTTP_UPSTREAMS: '    server api:3000 max_fails=1 fail_timeout=5s;',
+  GRPC_UPSTREAMS: '    server api:50051 max_fails=1 fail_timeout=5s;',
+  PID_FILE: '/var/run/nginx.pid',
+  LOG_DIR: '/var/log/nginx',
+  TEMP_DIR: '/var/cache/nginx',
+};
+const COMPOSE_CONF_HEADER = [
+  '# GENERATED from deploy/nginx/nginx.conf.template for docker-compose.yml: do not edit by hand.',
+  '# Regenerate: UPDATE_RENDERED=1 npx jest test/deploy (the spec fails while this file differs',
+  '# from the template rendered with the compose values it lists). The upstream host `api` is',
+  "# resolved by Docker's DNS once, when nginx starts, to every replica of the `api` service: after",
+  '# `docker compose up --scale api=N` or a re-created api container, `docker compose restart nginx`.',
+  '#',
+  '',
+].join('\n');
+
+function renderNginx(template: string, values: Record<string, string>): string {
+  let out = template;
+  for (const [k, v] of Object.entries(values)) out = out.split(`{{${k}}}`).join(v);
+  const left = /\{\{[A-Z_]+\}\}/.exec(out);
+  if (left) throw new Error(`placeholder ${left[0]} has no value`);
+  return out;
+}
+/** nginx directives without comments, one per statement, whitespace collapsed; a placeholder reads <NAME>. */
+const directives = (conf: string): string[] =>
+  conf
+    .split('\n')
+    .map((l) => l.replace(/#.*$/, ''))
+    .join('\n')
+    .replace(/\{\{([A-Z_]+)\}\}/g, '<$1>')
+    .replace(/"[^"\n]*"/g, (q) => q.replace(/[{}]/g, '_'))
+    .split(/[;{}]/)
+    .map((s) => s.replace(/\s+/g, ' ').trim())
+    .filter(Boolean);
+
+// =============================================================================================
+// Kubernetes
+// =============================================================================================
+
+describe('deploy/k8s manifests', () => {
+  it('every file parses as YAML without errors or duplicate keys', () => {
+    expect(K8S_FILES.length).toBeGreaterThan(0);
+    expect(PARSE_ERRORS).toEqual([]);
+  });
+
+  it('kustomization.yaml validates, sets namespace nest-commerce and lists exactly the manifest files', () => {
+    const v = schema(`${K8S_SCHEMA_BASE}kustomization.json`);
+    expect(v(KUSTOMIZATION) ? '' : errorsOf(v)).toBe('');
+    expect(KUSTOMIZATION.namespace).toBe('nest-commerce');
+    const manifests = K8S_FILES.filter((f) => f !== KUSTOMIZATION_FILE);
+    expect([...KUSTOMIZATION.resources].sort()).toEqual(manifests);
+  });
+
+  it('the kustomize image rewrite names the image every workload uses', () => {
+    const images = new Set(
+      workloads().flatMap((w) => containersOf(w.pod).map((c) => String(c.image).split(':')[0])),
+    );
+    expect([...images]).toEqual(['nest-commerce']);
+    expect(KUSTOMIZATION.images.map((i: Obj) => i.name)).toEqual(['nest-commerce']);
+  });
+
+  it('every document uses an allowed apiVersion/kind pair', () => {
+    const pairs = DOCS.map((d) => `${d.obj.apiVersion}/${d.obj.kind}`);
+    expect(pairs.filter((p) => !KIND_SCHEMAS[p])).toEqual([]);
+    // the kinds this deployment is made of, each present
+    expect(new Set(pairs)).toEqual(new Set(Object.keys(KIND_SCHEMAS)));
+  });
+
+  it.each(DOCS.map((d) => [d.label, d] as const))(
+    '%s validates against the vendored schema of its kind',
+    (_label, d) => {
+      const v = schema(K8S_SCHEMA_BASE + KIND_SCHEMAS[`${d.obj.apiVersion}/${d.obj.kind}`]);
+      expect(v(d.obj) ? '' : errorsOf(v)).toBe('');
+    },
+  );
+
+  it('object names are unique per kind and namespaced objects name no namespace but nest-commerce', () => {
+    const keys = DOCS.map((d) => `${d.obj.kind}/${d.obj.metadata.name}`);
+    expect(keys.length).toBe(new Set(keys).size);
+    const foreign = DOCS.filter(
+      (d) =>
+        d.obj.kind !== 'Namespace' &&
+        d.obj.metadata.namespace &&
+        d.obj.metadata.namespace !== 'nest-commerce',
+    );
+    expect(foreign.map((d) => d.label)).toEqual([]);
+    expect(one('Namespace', 'nest-commerce').metadata.name).toBe('nest-commerce');
+  });
+
+  it('every Deployment selector matches its own pod template labels', () => {
+    const deployments = ofKind('Deployment');
+    expect(deployments.length).toBeGreaterThan(0);
+    for (const d of deployments) {
+      const sel = d.spec.selector.matchLabels ?? {};
+      expect(Object.keys(sel).length).toBeGreaterThan(0);
+      expect({ name: d.metadata.name, matches: matches(sel, d.spec.template.metadata.labels) }).toEqual({
+        name: d.metadata.name,
+        matches: true,
+      });
+    }
+  });
+
+  it('Deployment selectors do not overlap: no pod is claimed by two Deployments', () => {
+    const ds = ofKind('Deployment');
+    for (const a of ds) {
+      for (const b of ds) {
+        if (a === b) continue;
+        expect({
+          a: a.metadata.name,
+          b: b.metadata.name,
+          overlap: matches(a.spec.selector.matchLabels, b.spec.template.metadata.labels),
+        }).toEqual({
+          a: a.metadata.name,
+          b: b.metadata.name,
+          overlap: false,
+        });
+      }
+    }
+  });
+
+  it('every container names a non-empty image', () => {
+    const all = workloads().flatMap((w) =>
+      containersOf(w.pod).map((c) => ({ where: `${w.kind}/${w.name}/${c.name}`, image: c.image })),
+    );
+    expect(all.length).toBeGreaterThan(0);
+    expect(all.filter((c) => typeof c.image !== 'string' || !c.image.trim())).toEqual([]);
+  });
+
+  it('every probe targets a port its container declares and a health path of the contract', () => {
+    let probes = 0;
+    for (const w of workloads()) {
+      for (const c of containersOf(w.pod)) {
+        const declared = new Set<string | number>(
+          (c.ports ?? []).flatMap((p: Obj) => [p.containerPort, p.name].filter((x) => x !== undefined)),
+        );
+        for (const kind of ['startupProbe', 'readinessProbe', 'livenessProbe']) {
+          const p = c[kind];
+          if (!p) continue;
+          probes++;
+          const where = `${w.kind}/${w.name}/${c.name}.${kind}`;
+          const action = p.httpGet ?? p.tcpSocket ?? p.grpc;
+          expect({ where, portDeclared: declared.has(action.port) }).toEqual({ where, portDeclared: true });
+          if (p.httpGet)
+            expect({ where, path: HEALTH_PATHS.includes(p.httpGet.path) }).toEqual({ where, path: true });
+        }
+      }
+    }
+    expect(probes).toBeGreaterThanOrEqual(6);
+  });
+
+  it('readiness probes use /health/ready and liveness/startup probes use /health on every long-running container', () => {
+    for (const d of ofKind('Deployment')) {
+      for (const c of d.spec.template.spec.containers) {
+        const where = `${d.metadata.name}/${c.name}`;
+        expect({ where, ready: c.readinessProbe?.httpGet?.path }).toEqual({ where, ready: '/health/ready' });
+        expect({ where, live: c.livenessProbe?.httpGet?.path }).toEqual({ where, live: '/health' });
+        expect({ where, startup: c.startupProbe?.httpGet?.path }).toEqual({ where, startup: '/health' });
+      }
+    }
+  });
+
+  it('every Service selects the pods of exactly one Deployment and targets ports those pods declare', () => {
+    const services = ofKind('Service');
+    expect(services.map((s) => s.metadata.name).sort()).toEqual(['api', 'worker']);
+    for (const s of services) {
+      const selected = ofKind('Deployment').filter((d) =>
+        matches(s.spec.selector, d.spec.template.metadata.labels),
+      );
+      expect({ service: s.metadata.name, deployments: selected.length }).toEqual({
+        service: s.metadata.name,
+        deployments: 1,
+      });
+      const ports = selected[0].spec.template.spec.containers.flatMap((c: Obj) =>
+        (c.ports ?? []).flatMap((p: Obj) => [p.name, p.containerPort]),
+      );
+      for (const sp of s.spec.ports) {
+        const target = sp.targetPort ?? sp.port;
+        expect({ service: s.metadata.name, port: sp.name, targetDeclared: ports.includes(target) }).toEqual({
+          service: s.metadata.name,
+          port: sp.name,
+          targetDeclared: true,
+        });
+      }
+    }
+  });
+
+  it('the api Service exposes http 3000 and grpc 50051; the worker Service only its metrics port', () => {
+    const api = one('Service', 'api');
+    expect(api.spec.ports.map((p: Obj) => [p.name, p.port, p.targetPort])).toEqual([
+      ['http', 3000, 'http'],
+      ['grpc', 50051, 'grpc'],
+    ]);
+    const worker = one('Service', 'worker');
+    expect(worker.spec.ports.map((p: Obj) => [p.name, p.port, p.targetPort])).toEqual([
+      ['metrics', 3000, 'http'],
+    ]);
+  });
+
+  it('every Ingress backend is an existing Service port, class nginx', () => {
+    const ingresses = ofKind('Ingress');
+    expect(ingresses.length).toBe(2);
+    for (const ing of ingresses) {
+      expect(ing.spec.ingressClassName).toBe('nginx');
+      for (const rule of ing.spec.rules) {
+        for (const p of rule.http.paths) {
+          const b = p.backend.service;
+          const svc = one('Service', b.name);
+          const exists = svc.spec.ports.some((sp: Obj) =>
+            b.port.name !== undefined ? sp.name === b.port.name : sp.port === b.port.number,
+          );
+          expect({
+            ingress: ing.metadata.name,
+            path: p.path,
+            backend: `${b.name}:${b.port.name ?? b.port.number}`,
+            exists,
+          }).toEqual({
+            ingress: ing.metadata.name,
+            path: p.path,
+            backend: `${b.name}:${b.port.name ?? b.port.number}`,
+            exists: true,
+          });
+        }
+      }
+    }
+  });
+
+  it('the gRPC Ingress declares backend-protocol GRPC and routes only to the grpc port; the HTTP one only to http', () => {
+    const ingresses = ofKind('Ingress');
+    const backendsOf = (i: Obj): string[] =>
+      i.spec.rules.flatMap((r: Obj) => r.http.paths.map((p: Obj) => p.backend.service.port.name));
+    const grpc = ingresses.filter(
+      (i) => i.metadata.annotations?.['nginx.ingress.kubernetes.io/backend-protocol'] === 'GRPC',
+    );
+    expect(grpc.length).toBe(1);
+    expect(new Set(backendsOf(grpc[0]))).toEqual(new Set(['grpc']));
+    expect(grpc[0].spec.tls?.length).toBeGreaterThan(0);
+    const http = ingresses.filter((i) => i !== grpc[0]);
+    expect(new Set(backendsOf(http[0]))).toEqual(new Set(['http']));
+    expect(http[0].metadata.annotations['nginx.ingress.kubernetes.io/proxy-body-size']).toBe('1m');
+    // retries never include non_idempotent (a POST that reached a pod is not re-sent)
+    expect(http[0].metadata.annotations['nginx.ingress.kubernetes.io/proxy-next-upstream']).toBe(
+      'error timeout http_502 http_503',
+    );
+  });
+
+  it('the HTTP Ingress does not expose /metrics', () => {
+    const http = ofKind('Ingress').find(
+      (i) => !i.metadata.annotations?.['nginx.ingress.kubernetes.io/backend-protocol'],
+    )!;
+    const paths: Obj[] = http.spec.rules.flatMap((r: Obj) => r.http.paths);
+    const routes = (p: string): boolean =>
+      paths.some((x) =>
+        x.pathType === 'Exact'
+          ? x.path === p
+          : p === x.path || p.startsWith(x.path.replace(/\/$/, '') + '/') || x.path === '/',
+      );
+    expect(routes('/metrics')).toBe(false);
+    expect(routes('/api/v1/products')).toBe(true);
+    expect(routes('/health/ready')).toBe(true);
+  });
+
+  it('the HPA scales the existing api Deployment 2..10 on 70 % CPU, and the api containers request CPU', () => {
+    const hpa = one('HorizontalPodAutoscaler', 'api');
+    const ref = hpa.spec.scaleTargetRef;
+    expect(ref).toMatchObject({ apiVersion: 'apps/v1', kind: 'Deployment', name: 'api' });
+    const target = one(ref.kind, ref.name);
+    expect(target.apiVersion).toBe(ref.apiVersion);
+    expect([hpa.spec.minReplicas, hpa.spec.maxReplicas]).toEqual([2, 10]);
+    expect(hpa.spec.metrics).toEqual([
+      {
+        type: 'Resource',
+        resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 70 } },
+      },
+    ]);
+    // Utilization is relative to requests: without a CPU request the HPA cannot compute it.
+    for (const c of target.spec.template.spec.containers) expect(c.resources?.requests?.cpu).toBeDefined();
+    expect(hpa.spec.minReplicas).toBeLessThanOrEqual(target.spec.replicas);
+  });
+
+  it('the PDB selects exactly the api pods and keeps at least one available', () => {
+    const pdb = one('PodDisruptionBudget', 'api');
+    expect(pdb.spec.minAvailable).toBe(1);
+    const selected = ofKind('Deployment').filter((d) =>
+      matches(pdb.spec.selector.matchLabels, d.spec.template.metadata.labels),
+    );
+    expect(selected.map((d) => d.metadata.name)).toEqual(['api']);
+    // a PDB that allows no disruption at all would block node drains
+    expect(pdb.spec.minAvailable).toBeLessThan(one('HorizontalPodAutoscaler', 'api').spec.minReplicas);
+  });
+
+  it('env var names set anywhere (container env, ConfigMap keys, Secret keys) are names the app reads', () => {
+    const names = [
+      ...workloads().flatMap((w) =>
+        containersOf(w.pod).flatMap((c) => (c.env ?? []).map((e: Obj) => e.name as string)),
+      ),
+      ...ofKind('ConfigMap').flatMap((c) => Object.keys(c.data ?? {})),
+      ...ofKind('Secret').flatMap((s) => [...Object.keys(s.stringData ?? {}), ...Object.keys(s.data ?? {})]),
+    ];
+    expect(names.length).toBeGreaterThan(10);
+    expect(names.filter((n) => !KNOWN_ENV.has(n))).toEqual([]);
+  });
+
+  it('secrets are in the Secret, not the ConfigMap; APP_ROLE is per workload, not shared', () => {
+    const cm = one('ConfigMap', 'nest-commerce-config');
+    const secret = one('Secret', 'nest-commerce-secrets');
+    for (const k of [
+      'JWT_SECRET',
+      'PAYMENT_WEBHOOK_SECRET',
+      'ADMIN_PASSWORD',
+      'DB_PRIMARY_URL',
+      'DB_REPLICA_URLS',
+      'REDIS_URL',
+    ]) {
+      expect({ k, inSecret: k in secret.stringData, inConfigMap: k in cm.data }).toEqual({
+        k,
+        inSecret: true,
+        inConfigMap: false,
+      });
+    }
+    expect('APP_ROLE' in cm.data).toBe(false);
+  });
+
+  it('every envFrom names an existing ConfigMap or Secret', () => {
+    let refs = 0;
+    for (const w of workloads()) {
+      for (const c of containersOf(w.pod)) {
+        for (const src of c.envFrom ?? []) {
+          refs++;
+          if (src.configMapRef) expect(() => one('ConfigMap', src.configMapRef.name)).not.toThrow();
+          if (src.secretRef) expect(() => one('Secret', src.secretRef.name)).not.toThrow();
+        }
+      }
+    }
+    expect(refs).toBe(workloads().length * 2);
+  });
+
+  it('the ConfigMap with real secrets passes the app config validation for each role; the placeholder secrets are refused', () => {
+    const cm = one('ConfigMap', 'nest-commerce-config').data as Record<string, string>;
+    const secret = one('Secret', 'nest-commerce-secrets').stringData as Record<string, string>;
+    for (const role of ['api', 'worker']) {
+      const cfg = loadConfig({ ...cm, ...secret, ...VALID_SECRETS, APP_ROLE: role });
+      expect([cfg.role, cfg.env, cfg.port, cfg.grpcPort, cfg.shutdownTimeoutMs]).toEqual([
+        role,
+        'production',
+        3000,
+        50051,
+        15000,
+      ]);
+    }
+    let error: unknown;
+    try {
+      loadConfig({ ...cm, ...secret, APP_ROLE: 'api' });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigValidationError);
+    expect((error as ConfigValidationError).problems.join('\n')).toMatch(
+      /JWT_SECRET[\s\S]*PAYMENT_WEBHOOK_SECRET/,
+    );
+  });
+
+  it('api: 2 replicas, APP_ROLE=api, ports http 3000 + grpc 50051, resources, prometheus annotations on the http port', () => {
+    const api = one('Deployment', 'api');
+    expect(api.spec.replicas).toBe(2);
+    const [c] = api.spec.template.spec.containers;
+    expect(api.spec.template.spec.containers).toHaveLength(1);
+    expect(envValue(c, 'APP_ROLE')).toBe('api');
+    expect(c.ports.map((p: Obj) => [p.name, p.containerPort])).toEqual([
+      ['http', 3000],
+      ['grpc', 50051],
+    ]);
+    expect(c.resources.requests).toMatchObject({ cpu: expect.any(String), memory: expect.any(String) });
+    expect(c.resources.limits.memory).toBeDefined();
+    const ann = api.spec.template.metadata.annotations;
+    expect(ann).toMatchObject({
+      'prometheus.io/scrape': 'true',
+      'prometheus.io/path': '/metrics',
+      'prometheus.io/port': '3000',
+    });
+    expect(api.spec.strategy.rollingUpdate.maxUnavailable).toBe(0);
+  });
+
+  it('api shutdown fits the grace period: preStop sleep 5 + SHUTDOWN_TIMEOUT_MS < terminationGracePeriodSeconds (30)', () => {
+    const api = one('Deployment', 'api');
+    const spec = api.spec.template.spec;
+    expect(spec.terminationGracePeriodSeconds).toBe(30);
+    const preStop = spec.containers[0].lifecycle.preStop.exec.command;
+    expect(preStop).toEqual(['sleep', '5']);
+    const shutdownMs = Number(one('ConfigMap', 'nest-commerce-config').data.SHUTDOWN_TIMEOUT_MS);
+    expect(5 + shutdownMs / 1000).toBeLessThan(spec.terminationGracePeriodSeconds);
+  });
+
+  it('worker: APP_ROLE=worker, only the http port 3000 (probes and metrics), no gRPC', () => {
+    const worker = one('Deployment', 'worker');
+    const [c] = worker.spec.template.spec.containers;
+    expect(envValue(c, 'APP_ROLE')).toBe('worker');
+    expect(c.ports.map((p: Obj) => [p.name, p.containerPort])).toEqual([['http', 3000]]);
+    const shutdownMs = Number(one('ConfigMap', 'nest-commerce-config').data.SHUTDOWN_TIMEOUT_MS);
+    expect(shutdownMs / 1000).toBeLessThan(worker.spec.template.spec.terminationGracePeriodSeconds);
+  });
+
+  it('every pod meets the restricted Pod Security profile (non-root numeric uid, read-only root, no escalation, no capabilities, RuntimeDefault seccomp)', () => {
+    for (const w of workloads()) {
+      const pod = w.pod.spec;
+      const where = `${w.kind}/${w.name}`;
+      expect({ where, pod: pod.securityContext }).toMatchObject({
+        where,
+        pod: { runAsNonRoot: true, runAsUser: 1000, seccompProfile: { type: 'RuntimeDefault' } },
+      });
+      for (const c of containersOf(w.pod)) {
+        expect({ where, c: c.name, sc: c.securityContext }).toMatchObject({
+          where,
+          c: c.name,
+          sc: {
+            runAsNonRoot: true,
+            readOnlyRootFilesystem: true,
+            allowPrivilegeEscalation: false,
+            capabilities: { drop: ['ALL'] },
+          },
+        });
+        // read-only root: /tmp must be a volume
+        const tmp = (c.volumeMounts ?? []).find((m: Obj) => m.mountPath === '/tmp');
+        expect({
+          where,
+          tmpMounted: !!tmp && pod.volumes.some((v: Obj) => v.name === tmp.name && v.emptyDir),
+        }).toEqual({ where, tmpMounted: true });
+      }
+    }
+    expect(one('Namespace', 'nest-commerce').metadata.labels['pod-security.kubernetes.io/enforce']).toBe(
+      'restricted',
+    );
+  });
+
+  it('the migration Job runs node dist/infra/database/migrate.js, backoffLimit 2, never restarted in place', () => {
+    const job = one('Job', 'migrate');
+    expect(job.spec.backoffLimit).toBe(2);
+    expect(job.spec.template.spec.restartPolicy).toBe('Never');
+    const [c] = job.spec.template.spec.containers;
+    expect([...(c.command ?? []), ...(c.args ?? [])]).toEqual(MIGRATE_COMMAND);
+    expect(fs.existsSync(path.join(ROOT, 'src/infra/database/migrate.ts'))).toBe(true);
+  });
+});
+
+// =============================================================================================
+// docker compose
+// =============================================================================================
+
+describe('docker-compose.yml', () => {
+  it('parses and validates against the vendored compose schema', () => {
+    const v = schema('https://schemas.nest-commerce.local/compose/compose.json');
+    expect(v(COMPOSE) ? '' : errorsOf(v)).toBe('');
+  });
+
+  it('defines the services of the topology with their images', () => {
+    expect(Object.keys(SERVICES).sort()).toEqual([...INFRA_SERVICES, ...APP_SERVICES, 'nginx'].sort());
+    expect(SERVICES['mysql-primary'].image).toBe('mysql:8.4');
+    expect(SERVICES['mysql-replica'].image).toBe('mysql:8.4');
+    expect(SERVICES.redis.image).toMatch(/^redis:7(\.|$)/);
+    expect(SERVICES.mailcatcher.image).toMatch(/^axllent\/mailpit(:|$)/);
+    expect(SERVICES.nginx.image).toMatch(/^nginx:1\.27(\.|$)/);
+    for (const s of APP_SERVICES) {
+      expect({ s, image: SERVICES[s].image, build: SERVICES[s].build }).toEqual({
+        s,
+        image: 'nest-commerce:local',
+        build: { context: '.', dockerfile: 'Dockerfile' },
+      });
+    }
+  });
+
+  it('every depends_on target exists; service_healthy targets have a healthcheck; service_completed_successfully only on migrate', () => {
+    let edges = 0;
+    for (const [name, svc] of Object.entries(SERVICES)) {
+      const deps: Obj = Array.isArray(svc.depends_on)
+        ? Object.fromEntries(svc.depends_on.map((d: string) => [d, { condition: 'service_started' }]))
+        : (svc.depends_on ?? {});
+      for (const [dep, spec] of Object.entries(deps)) {
+        edges++;
+        expect({ name, dep, exists: dep in SERVICES }).toEqual({ name, dep, exists: true });
+        if (spec.condition === 'service_healthy')
+          expect({ dep, healthcheck: !!SERVICES[dep].healthcheck?.test }).toEqual({ dep, healthcheck: true });
+        if (spec.condition === 'service_completed_successfully') expect(dep).toBe('migrate');
+      }
+    }
+    expect(edges).toBeGreaterThanOrEqual(12);
+  });
+
+  it('depends_on has no cycles', () => {
+    const state: Record<string, 'visiting' | 'done'> = {};
+    const visit = (n: string, trail: string[]): void => {
+      if (state[n] === 'done') return;
+      if (state[n] === 'visiting') throw new Error(`cycle: ${[...trail, n].join(' -> ')}`);
+      state[n] = 'visiting';
+      const deps = SERVICES[n].depends_on ?? {};
+      for (const d of Array.isArray(deps) ? deps : Object.keys(deps)) visit(d, [...trail, n]);
+      state[n] = 'done';
+    };
+    expect(() => Object.keys(SERVICES).forEach((n) => visit(n, []))).not.toThrow();
+  });
+
+  it('every long-running service has a healthcheck (migrate is a one-shot)', () => {
+    const missing = Object.entries(SERVICES)
+      .filter(([n, s]) => n !== 'migrate' && !s.healthcheck?.test)
+      .map(([n]) => n);
+    expect(missing).toEqual([]);
+    expect(SERVICES.migrate.restart).toBe('no');
+  });
+
+  it('host ports do not collide and are exactly 3307, 3308, 6380, 1025, 1080, 8080, 50051', () => {
+    const all = Object.values(SERVICES).flatMap(hostPorts);
+    expect(all.length).toBe(new Set(all).size);
+    expect([...all].sort((a, b) => a - b)).toEqual([1025, 1080, 3307, 3308, 6380, 8080, 50051]);
+    expect(hostPorts(SERVICES['mysql-primary'])).toEqual([3307]);
+    expect(hostPorts(SERVICES['mysql-replica'])).toEqual([3308]);
+    expect(hostPorts(SERVICES.redis)).toEqual([6380]);
+    expect(hostPorts(SERVICES.mailcatcher).sort()).toEqual([1025, 1080]);
+    expect(hostPorts(SERVICES.nginx).sort()).toEqual([50051, 8080].sort());
+  });
+
+  it('the four infrastructure services run on their own: they depend only on each other', () => {
+    for (const n of INFRA_SERVICES) {
+      const deps = Object.keys(SERVICES[n].depends_on ?? {});
+      expect({ n, outside: deps.filter((d) => !INFRA_SERVICES.includes(d)) }).toEqual({ n, outside: [] });
+    }
+    expect(SERVICES['mysql-replica'].depends_on['mysql-primary'].condition).toBe('service_healthy');
+  });
+
+  it('api runs 2 replicas with no host ports, worker 1; each app service sets its APP_ROLE', () => {
+    expect(SERVICES.api.deploy.replicas).toBe(2);
+    expect(SERVICES.api.ports).toBeUndefined();
+    expect(SERVICES.api.container_name).toBeUndefined();
+    expect(SERVICES.worker.deploy.replicas).toBe(1);
+    expect(SERVICES.worker.ports).toBeUndefined();
+    expect(composeEnv(SERVICES.api).APP_ROLE).toBe('api');
+    expect(composeEnv(SERVICES.worker).APP_ROLE).toBe('worker');
+  });
+
+  it('app services use only env names the app reads, and their environment passes the app config validation', () => {
+    for (const n of APP_SERVICES) {
+      const env = composeEnv(SERVICES[n]);
+      expect({ n, unknown: Object.keys(env).filter((k) => !KNOWN_ENV.has(k)) }).toEqual({ n, unknown: [] });
+      const cfg = loadConfig(env);
+      expect(cfg.env).toBe('production');
+      expect(cfg.db.primary.host).toBe('mysql-primary');
+      expect(cfg.db.replicas.map((r) => r.host)).toEqual(['mysql-replica']);
+      expect(new URL(cfg.redis.url).hostname).toBe('redis');
+      expect(new URL(cfg.mail.smtpUrl).host).toBe('mailcatcher:1025');
+    }
+  });
+
+  it('app services wait for migrate to complete and for healthy infrastructure; migrate waits for the primary', () => {
+    expect(SERVICES.migrate.command).toEqual(MIGRATE_COMMAND);
+    expect(SERVICES.migrate.depends_on).toEqual({ 'mysql-primary': { condition: 'service_healthy' } });
+    for (const n of ['api', 'worker']) {
+      expect(SERVICES[n].depends_on.migrate.condition).toBe('service_completed_successfully');
+      for (const infra of INFRA_SERVICES)
+        expect({ n, infra, c: SERVICES[n].depends_on[infra]?.condition }).toEqual({
+          n,
+          infra,
+          c: 'service_healthy',
+        });
+      // longer than the app's own drain bound
+      const graceSeconds = Number(String(SERVICES[n].stop_grace_period).replace(/s$/, ''));
+      expect(graceSeconds * 1000).toBeGreaterThan(Number(composeEnv(SERVICES[n]).SHUTDOWN_TIMEOUT_MS));
+    }
+    expect(SERVICES.nginx.depends_on.api.condition).toBe('service_healthy');
+  });
+
+  it('app healthchecks probe /health/ready on the container port', () => {
+    for (const n of ['api', 'worker']) {
+      expect(SERVICES[n].healthcheck.test.join(' ')).toContain('http://127.0.0.1:3000/health/ready');
+    }
+  });
+
+  it('bind-mounted files exist in the repository', () => {
+    const binds = Object.values(SERVICES).flatMap((s) =>
+      (s.volumes ?? []).filter((v: unknown) => typeof v === 'string' && v.startsWith('./')),
+    );
+    expect(binds.length).toBeGreaterThanOrEqual(5);
+    for (const b of binds)
+      expect({ b, exists: fs.existsSync(path.join(ROOT, b.split(':')[0])) }).toEqual({ b, exists: true });
+  });
+
+  it('the MySQL primary: server-id 1, GTID on and enforced, ROW binlog; init creates shop/shop, repl with REPLICATION SLAVE and database shop', () => {
+    expect(SERVICES['mysql-primary'].volumes).toEqual(
+      expect.arrayContaining([
+        './deploy/mysql/primary.cnf:/etc/mysql/conf.d/primary.cnf:ro',
+        './deploy/mysql/primary-init:/docker-entrypoint-initdb.d:ro',
+      ]),
+    );
+    expect(mycnf('deploy/mysql/primary.cnf')).toMatchObject({
+      server_id: '1',
+      gtid_mode: 'ON',
+      enforce_gtid_consistency: 'ON',
+      binlog_format: 'ROW',
+    });
+    const sql = read('deploy/mysql/primary-init/01-users.sql');
+    expect(sql).toMatch(/CREATE USER IF NOT EXISTS 'shop'@'%' IDENTIFIED BY 'shop'/);
+    expect(sql).toMatch(/CREATE USER IF NOT EXISTS 'repl'@'%'/);
+    expect(sql).toMatch(/GRANT REPLICATION SLAVE[^;]* ON \*\.\* TO 'repl'@'%'/);
+    expect(sql).toMatch(/CREATE DATABASE IF NOT EXISTS `shop`/);
+  });
+
+  it('the MySQL replica: server-id 2, GTID, read_only, and an init script that uses 8.4 auto-position syntax and persists super_read_only', () => {
+    expect(SERVICES['mysql-replica'].volumes).toEqual(
+      expect.arrayContaining([
+        './deploy/mysql/replica.cnf:/etc/mysql/conf.d/replica.cnf:ro',
+        './deploy/mysql/replica-init:/docker-entrypoint-initdb.d:ro',
+      ]),
+    );
+    const cnf = mycnf('deploy/mysql/replica.cnf');
+    expect(cnf).toMatchObject({
+      server_id: '2',
+      gtid_mode: 'ON',
+      enforce_gtid_consistency: 'ON',
+      read_only: 'ON',
+      log_replica_updates: 'ON',
+    });
+    const sh = read('deploy/mysql/replica-init/01-replication.sh');
+    const code = sh
+      .split('\n')
+      .filter((l) => !/^\s*#/.test(l))
+      .join('\n');
+    expect(sh).toMatch(/CHANGE REPLICATION SOURCE TO/);
+    expect(sh).toMatch(/SOURCE_AUTO_POSITION = 1/);
+    expect(sh).toMatch(/GET_SOURCE_PUBLIC_KEY = 1/);
+    expect(sh).toMatch(/START REPLICA;/);
+    expect(sh).toMatch(/SET PERSIST super_read_only = ON;/);
+    // statements removed in MySQL 8.4 (the privilege is still called REPLICATION SLAVE)
+    expect(code.replace(/REPLICATION SLAVE/g, '')).not.toMatch(/\b(MASTER|SLAVE)\b/i);
+    // it waits for the primary before configuring
+    expect(sh.indexOf('until ')).toBeGreaterThan(-1);
+    expect(sh.indexOf('until ')).toBeLessThan(sh.indexOf('CHANGE REPLICATION SOURCE'));
+    expect(fs.statSync(path.join(ROOT, 'deploy/mysql/replica-init/01-replication.sh')).mode & 0o111).not.toBe(
+      0,
+    );
+  });
+
+  it('redis keeps queue data: appendonly yes and maxmemory-policy noeviction', () => {
+    const cmd = SERVICES.redis.command.join(' ');
+    expect(cmd).toMatch(/--appendonly yes/);
+    expect(cmd).toMatch(/--maxmemory-policy noeviction/);
+  });
+
+  it('nginx mounts the rendered compose.conf and publishes exactly the ports it listens on', () => {
+    expect(SERVICES.nginx.volumes).toContain('./deploy/nginx/compose.conf:/etc/nginx/nginx.conf:ro');
+    const listens = directives(read(NGINX_COMPOSE))
+      .filter((d) => d.startsWith('listen '))
+      .map((d) => Number(d.split(' ')[1]));
+    expect(listens.sort()).toEqual(containerPorts(SERVICES.nginx).sort());
+    expect(SERVICES.nginx.healthcheck.test.join(' ')).toContain('/nginx-health');
+  });
+});
+
+// =============================================================================================
+// nginx
+// =============================================================================================
+
+describe('deploy/nginx', () => {
+  const template = read(NGINX_TEMPLATE);
+  // upstream placeholders filled the way the local cluster script fills them; the rest read <NAME>
+  const tpl = directives(
+    template
+      .replace('{{HTTP_UPSTREAMS}}', '    server 127.0.0.1:3001 max_fails=1 fail_timeout=5s;')
+      .replace('{{GRPC_UPSTREAMS}}', '    server 127.0.0.1:50061 max_fails=1 fail_timeout=5s;'),
+  );
+
+  it('the template has every placeholder and none inside a comment', () => {
+    for (const p of NGINX_PLACEHOLDERS)
+      expect({ p, used: template.includes(`{{${p}}}`) }).toEqual({ p, used: true });
+    const inComments = template.split('\n').filter((l) => /#.*\{\{/.test(l));
+    expect(inComments).toEqual([]);
+    const unknown = [...template.matchAll(/\{\{([A-Z_]+)\}\}/g)]
+      .map((m) => m[1])
+      .filter((p) => !NGINX_PLACEHOLDERS.includes(p));
+    expect(unknown).toEqual([]);
+  });
+
+  it('compose.conf is the template rendered with the compose values', () => {
+    const expected = COMPOSE_CONF_HEADER + renderNginx(template, COMPOSE_NGINX_VALUES);
+    if (process.env.UPDATE_RENDERED === '1') fs.writeFileSync(path.join(ROOT, NGINX_COMPOSE), expected);
+    expect(read(NGINX_COMPOSE)).toBe(expected);
+  });
+
+  it('compose upstreams are the api service ports, resolved by Docker DNS', () => {
+    const conf = directives(read(NGINX_COMPOSE));
+    expect(conf.filter((d) => d.startsWith('server api:'))).toEqual([
+      'server api:3000 max_fails=1 fail_timeout=5s',
+      'server api:50051 max_fails=1 fail_timeout=5s',
+    ]);
+    const apiEnv = composeEnv(SERVICES.api);
+    expect([apiEnv.PORT, apiEnv.GRPC_PORT]).toEqual(['3000', '50051']);
+  });
+
+  it('HTTP retries go to another instance only on error/timeout/502/503 and never re-send non-idempotent requests', () => {
+    expect(tpl).toContain('proxy_next_upstream error timeout http_502 http_503');
+    expect(tpl.filter((d) => /non_idempotent/.test(d))).toEqual([]);
+    expect(tpl).toContain('proxy_next_upstream_tries 2');
+  });
+
+  it('gRPC: an http2 listener passing to grpc://grpc_backends, retried only on connection errors', () => {
+    expect(tpl).toContain('listen <GRPC_LISTEN> http2');
+    expect(tpl).toContain('grpc_pass grpc://grpc_backends');
+    const next = tpl.filter((d) => d.startsWith('grpc_next_upstream '));
+    expect(next).toEqual(['grpc_next_upstream error timeout']);
+  });
+
+  it('HTTP: round-robin keepalive upstream, request id passthrough or generation, X-Forwarded-For, 1m bodies, /nginx-health', () => {
+    expect(tpl).toContain('upstream api_backends');
+    expect(tpl).toContain('keepalive 64');
+    expect(tpl.filter((d) => /^(least_conn|ip_hash|hash|random)\b/.test(d))).toEqual([]);
+    expect(tpl).toContain('proxy_http_version 1.1');
+    expect(tpl).toContain('proxy_set_header Connection ""');
+    expect(tpl).toContain('proxy_pass http://api_backends');
+    expect(template).toMatch(
+      /map \$http_x_request_id \$nc_request_id \{\s*"~\^\[A-Za-z0-9._:-\]\{1,128\}\$" \$http_x_request_id;\s*default\s+\$request_id;\s*\}/,
+    );
+    expect(tpl).toContain('proxy_set_header X-Request-Id $nc_request_id');
+    expect(tpl).toContain('proxy_set_header X-Forwarded-For $remote_addr');
+    expect(tpl).toContain('client_max_body_size 1m');
+    expect(tpl).toContain('location = /nginx-health');
+    for (const t of ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) {
+      expect(tpl).toContain(`${t}_temp_path <TEMP_DIR>/${t}_temp`);
+    }
+  });
+});
+
+// =============================================================================================
+// the image
+// =============================================================================================
+
+describe('Dockerfile', () => {
+  const dockerfile = read('Dockerfile');
+  const instructions = dockerfile
+    .replace(/\\\n/g, ' ')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
+
+  it('is multi-stage on node:20-bookworm-slim: npm ci, npm run build, npm prune --omit=dev', () => {
+    expect(dockerfile).toMatch(/^ARG NODE_IMAGE=node:20-bookworm-slim$/m);
+    expect(instructions.filter((l) => /^FROM /.test(l))).toEqual([
+      'FROM ${NODE_IMAGE} AS build',
+      'FROM ${NODE_IMAGE} AS runtime',
+    ]);
+    const run = instructions.filter((l) => l.startsWith('RUN ')).join(' ');
+    expect(run).toMatch(/npm ci\b/);
+    expect(run).toMatch(/npm run build/);
+    expect(run).toMatch(/npm prune --omit=dev/);
+  });
+
+  it('the runtime stage runs as node, exposes 3000 and 50051 and starts dist/main.js', () => {
+    const runtime = instructions.slice(instructions.findIndex((l) => / AS runtime$/.test(l)));
+    expect(runtime).toContain('USER node');
+    expect(runtime).toContain('EXPOSE 3000 50051');
+    expect(runtime[runtime.length - 1]).toBe('CMD ["node", "dist/main.js"]');
+    expect(runtime.filter((l) => /^COPY --from=build .*node_modules/.test(l))).toHaveLength(1);
+  });
+
+  it('.dockerignore keeps local state and secrets out of the build context', () => {
+    const ignored = read('.dockerignore')
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l && !l.startsWith('#'));
+    expect(ignored).toEqual(
+      expect.arrayContaining(['node_modules', 'dist', '.local', '.git', 'coverage', 'bench/results', '.env']),
+    );
+  });
+});

@@ -1,0 +1,88 @@
+import { randomBytes } from 'node:crypto';
+import { newId } from '../../src/common/ids';
+import { PURCHASE } from '../../src/flash-sale/flash-sale.scripts';
+import { FlashSaleStore } from '../../src/flash-sale/flash-sale.store';
+import { loadConfig } from '../../src/infra/config/app-config';
+import { RedisService } from '../../src/infra/redis/redis.service';
+
+/** The Lua scripts against the real Redis: the invariants the purchase path relies on. */
+describe('flash sale: Lua scripts', () => {
+  let redis: RedisService;
+  let store: FlashSaleStore;
+
+  beforeAll(async () => {
+    // Under the run's prefix, so the global teardown removes these keys too.
+    const prefix = `${process.env.REDIS_PREFIX ?? `t${randomBytes(4).toString('hex')}`}:lua`;
+    redis = new RedisService(loadConfig({ ...process.env, REDIS_PREFIX: prefix }));
+    await redis.waitReady();
+    store = new FlashSaleStore(redis);
+  });
+  afterAll(async () => {
+    await redis.onModuleDestroy();
+  });
+
+  const open = async (quantity: number, perUserLimit = 1, startsIn = -1000, endsIn = 60_000) => {
+    const id = newId();
+    await store.init(id, {
+      quantity,
+      perUserLimit,
+      startsAt: new Date(Date.now() + startsIn),
+      endsAt: new Date(Date.now() + endsIn),
+    });
+    return id;
+  };
+
+  it('never sells more than the stock nor more than the per-user limit under concurrency', async () => {
+    const id = await open(50, 2);
+    const users = Array.from({ length: 40 }, () => newId());
+    const calls = users.flatMap((u) => Array.from({ length: 4 }, () => store.purchase(id, u, newId())));
+    const res = await Promise.all(calls);
+    expect(res.filter((r) => r.code === PURCHASE.RESERVED)).toHaveLength(50);
+    expect(res.filter((r) => r.code === PURCHASE.RESERVED && r.stockLeft === 0)).toHaveLength(1);
+    expect(
+      res.every(
+        (r) =>
+          r.code === PURCHASE.RESERVED || r.code === PURCHASE.SOLD_OUT || r.code === PURCHASE.LIMIT_REACHED,
+      ),
+    ).toBe(true);
+    const perUser = new Map<string, number>();
+    for (const u of users) perUser.set(u, (await store.userCounts(id, u)).held);
+    expect([...perUser.values()].every((n) => n <= 2)).toBe(true);
+    expect((await store.streamStats(id)).length).toBe(50);
+    expect(await store.totalHeld(id)).toBe(50);
+    expect((await store.state(id))?.stock).toBe(0);
+    expect(await store.isSoldOut(id)).toBe(true);
+  });
+
+  it('refuses outside the window, and reports missing keys distinctly', async () => {
+    const before = await open(5, 1, 60_000, 120_000);
+    expect((await store.purchase(before, newId(), newId())).code).toBe(PURCHASE.NOT_ACTIVE);
+    expect((await store.purchase(newId(), newId(), newId())).code).toBe(PURCHASE.MISSING);
+  });
+
+  it('gives a unit back once per order, lets the user buy again with a new n, and sends it to inventory after close', async () => {
+    const id = await open(1, 1);
+    const user = newId();
+    const first = await store.purchase(id, user, newId());
+    expect(first).toMatchObject({ code: PURCHASE.RESERVED, n: 1, stockLeft: 0 });
+    expect((await store.purchase(id, newId(), newId())).code).toBe(PURCHASE.SOLD_OUT);
+    const orderId = newId();
+    expect(await store.returnUnit(id, user, orderId)).toEqual({ code: 0, where: 'sale' });
+    expect(await store.returnUnit(id, user, orderId)).toEqual({ code: 1, where: 'sale' });
+    expect((await store.state(id))?.stock).toBe(1);
+    expect(await store.isSoldOut(id)).toBe(false);
+    const again = await store.purchase(id, user, newId());
+    expect(again).toMatchObject({ code: PURCHASE.RESERVED, n: 2 });
+
+    expect(await store.close(id)).toEqual({ code: 0, remaining: 0 });
+    expect(await store.close(id)).toEqual({ code: 1, remaining: 0 });
+    expect((await store.purchase(id, newId(), newId())).code).toBe(PURCHASE.NOT_ACTIVE);
+    const secondOrder = newId();
+    expect(await store.returnUnit(id, user, secondOrder)).toEqual({ code: 0, where: 'inventory' });
+    const st = (await store.state(id))!;
+    expect(st).toMatchObject({ stock: 0, closed: true, closedStock: 0, returnedAfterClose: 1 });
+    const s = await store.streamStats(id);
+    // conservation: stock + closedStock + returnedAfterClose + live reservations = quantity
+    expect(st.stock + st.closedStock + st.returnedAfterClose + (s.length - s.returned)).toBe(1);
+  });
+});

@@ -1,0 +1,416 @@
+import Redis from 'ioredis';
+import { randomBytes } from 'node:crypto';
+import { newId } from '../../src/common/ids';
+import { DbRouter } from '../../src/infra/database/db-router.service';
+import { FlashSaleDefinitions } from '../../src/flash-sale/flash-sale-definitions';
+import { FlashSalePersistence } from '../../src/flash-sale/flash-sale-persistence.service';
+import { FlashSaleStore } from '../../src/flash-sale/flash-sale.store';
+import { adminToken } from '../support/auth';
+import { signJwt } from '../support/jwt';
+import { TestApp, eventually, http, startApp } from '../support/test-app';
+
+/**
+ * Flash sale (issue 7): one Lua round trip per purchase, no oversell across instances, every
+ * winner gets an ordinary order, nothing lost or duplicated when a consumer dies mid-batch.
+ */
+
+interface TestUser {
+  id: string;
+  token: string;
+}
+
+/** Customers inserted in bulk (argon2 through the API would dominate the run) with minted tokens. */
+async function bulkUsers(t: TestApp, n: number): Promise<TestUser[]> {
+  const db = t.app.get(DbRouter);
+  const now = new Date();
+  const tag = randomBytes(4).toString('hex');
+  const users = Array.from({ length: n }, (_, i) => ({ id: newId(), email: `fs-${tag}-${i}@test.local` }));
+  await db.primary.query(
+    'INSERT INTO users (id, email, password_hash, name, role, created_at, updated_at) VALUES ?',
+    [users.map((u) => [u.id, u.email, 'not-a-hash', 'Flash Buyer', 'customer', now, now])],
+  );
+  const iat = Math.floor(Date.now() / 1000);
+  return users.map((u) => ({
+    id: u.id,
+    token: signJwt(
+      { alg: 'HS256', typ: 'JWT' },
+      { sub: u.id, role: 'customer', iat, exp: iat + 3600 },
+      t.config.auth.jwtSecret,
+    ),
+  }));
+}
+
+async function createSku(t: TestApp, admin: string, stock: number): Promise<string> {
+  const sku = `FS-${randomBytes(4).toString('hex').toUpperCase()}`;
+  const res = await http('POST', t.api('/products'), {
+    token: admin,
+    body: {
+      name: `Flash product ${sku}`,
+      status: 'active',
+      variants: [{ sku, price: 99900, currency: 'EUR', stockOnHand: stock }],
+    },
+  });
+  if (res.status !== 201) throw new Error(`create product: ${res.status} ${JSON.stringify(res.body)}`);
+  return sku;
+}
+
+async function createSale(
+  t: TestApp,
+  admin: string,
+  body: Partial<{
+    sku: string;
+    price: number;
+    quantity: number;
+    perUserLimit: number;
+    startsAt: string;
+    endsAt: string;
+  }>,
+): Promise<string> {
+  const res = await http('POST', t.api('/flash-sales'), {
+    token: admin,
+    body: {
+      price: 19900,
+      quantity: 10,
+      perUserLimit: 1,
+      startsAt: new Date(Date.now() - 1000).toISOString(),
+      endsAt: new Date(Date.now() + 10 * 60_000).toISOString(),
+      ...body,
+    },
+  });
+  if (res.status !== 201) throw new Error(`create sale: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body.id;
+}
+
+const purchase = (t: TestApp, saleId: string, u: TestUser) =>
+  http('POST', t.api(`/flash-sales/${saleId}/purchase`), { token: u.token });
+
+const flashOrders = (t: TestApp, saleId: string) =>
+  t.app
+    .get(DbRouter)
+    .primary.query(
+      'SELECT id, user_id, reservation_id, status, total_minor, currency FROM orders WHERE flash_sale_id = ?',
+      [saleId],
+    ) as Promise<
+    {
+      id: string;
+      user_id: string;
+      reservation_id: string;
+      status: string;
+      total_minor: number;
+      currency: string;
+    }[]
+  >;
+
+describe('flash sale: 100 units, 300 users x 5 concurrent attempts, two instances', () => {
+  let a: TestApp;
+  let b: TestApp;
+  let admin: string;
+  let users: TestUser[];
+
+  beforeAll(async () => {
+    // a consumes the stream (APP_ROLE=all); b only serves the API.
+    [a, b] = await Promise.all([startApp(), startApp({ APP_ROLE: 'api' })]);
+    admin = await adminToken(a);
+    users = await bulkUsers(a, 320);
+  });
+  afterAll(async () => {
+    await Promise.all([a?.close(), b?.close()]);
+  });
+
+  it('sells exactly 100 units to 100 distinct users; every other attempt is 409 SOLD_OUT or ALREADY_PURCHASED', async () => {
+    const sku = await createSku(a, admin, 150);
+    const saleId = await createSale(a, admin, { sku, quantity: 100, price: 19900, perUserLimit: 1 });
+    const buyers = users.slice(0, 300);
+
+    const attempts = buyers.flatMap((u, i) =>
+      Array.from({ length: 5 }, (_, k) => ({ u, app: (i + k) % 2 ? a : b })),
+    );
+    attempts.sort(() => Math.random() - 0.5);
+    const results = await Promise.all(
+      attempts.map(async ({ u, app }) => ({ u, res: await purchase(app, saleId, u) })),
+    );
+
+    const won = results.filter((r) => r.res.status === 202);
+    expect(won).toHaveLength(100);
+    const winners = new Set(won.map((r) => r.u.id));
+    expect(winners.size).toBe(100);
+    for (const r of won) expect(r.res.body.reservationId).toMatch(/^[0-9a-f-]{36}$/);
+    const lost = results.filter((r) => r.res.status !== 202);
+    expect(lost).toHaveLength(1400);
+    for (const r of lost) {
+      expect(r.res.status).toBe(409);
+      // A user who never got a unit can only hear SOLD_OUT; a winner hears either.
+      if (winners.has(r.u.id)) expect(['ALREADY_PURCHASED', 'SOLD_OUT']).toContain(r.res.body.code);
+      else expect(r.res.body.code).toBe('SOLD_OUT');
+    }
+
+    // Within 10 s every winner has an ordinary PENDING_PAYMENT order at the sale price.
+    const orders = await eventually(async () => {
+      const rows = await flashOrders(a, saleId);
+      return rows.length >= 100 ? rows : undefined;
+    }, 10_000);
+    expect(orders).toHaveLength(100);
+    expect(new Set(orders.map((o) => o.user_id))).toEqual(winners);
+    for (const o of orders) {
+      expect(o.status).toBe('PENDING_PAYMENT');
+      expect(Number(o.total_minor)).toBe(19900);
+      expect(o.currency).toBe('EUR');
+    }
+
+    const winner = won[0].u;
+    const mine = orders.find((o) => o.user_id === winner.id)!;
+    const view = await http('GET', b.api(`/orders/${mine.id}`), { token: winner.token });
+    expect(view.status).toBe(200);
+    expect(view.body).toMatchObject({ id: mine.id, status: 'PENDING_PAYMENT' });
+    const other = users.find((u) => !winners.has(u.id))!;
+    expect((await http('GET', b.api(`/orders/${mine.id}`), { token: other.token })).status).toBe(404);
+
+    const result = await http('GET', b.api(`/flash-sales/${saleId}/purchase`), { token: winner.token });
+    expect(result.body).toEqual({ status: 'confirmed', orderId: mine.id });
+    const none = await http('GET', a.api(`/flash-sales/${saleId}/purchase`), { token: other.token });
+    expect(none.body).toEqual({ status: 'none' });
+
+    const sale = await http('GET', b.api(`/flash-sales/${saleId}`));
+    expect(sale.status).toBe(200);
+    expect(sale.body).toMatchObject({ id: saleId, sku, quantity: 100, remaining: 0, status: 'SOLD_OUT' });
+
+    // The last XACK follows the last commit by a moment: wait for a settled report.
+    const report = await eventually(async () => {
+      const r = await http('POST', a.api(`/flash-sales/${saleId}/reconcile`), { token: admin });
+      return r.body?.settled ? r : undefined;
+    });
+    expect(report.status).toBe(200);
+    expect(report.body).toMatchObject({
+      settled: true,
+      drift: 0,
+      problems: [],
+      redis: { stock: 0, reservations: 100, held: 100, pending: 0, undelivered: 0 },
+      database: { reservations: 100, orders: 100 },
+    });
+
+    // The sale's units stay reserved in inventory (now held by the orders): 150 on hand, 100 reserved.
+    const inv = await http('GET', a.api(`/inventory/${sku}`), { token: admin });
+    expect(inv.body).toMatchObject({ onHand: 150, reserved: 100, available: 50 });
+    const metrics = String((await http('GET', `${a.url}/metrics`)).body);
+    expect(metrics).toMatch(/shop_flash_sale_purchases_total\{outcome="reserved"\} \d+/);
+    expect(metrics).toContain('shop_flash_sale_drift');
+    expect(metrics).toContain('shop_flash_sale_stream_lag');
+  });
+
+  it('answers NOT_ACTIVE before the start and after the end, then closes the sale and releases unsold units', async () => {
+    const sku = await createSku(a, admin, 20);
+    const later = await createSale(a, admin, {
+      sku,
+      quantity: 5,
+      startsAt: new Date(Date.now() + 3_600_000).toISOString(),
+      endsAt: new Date(Date.now() + 7_200_000).toISOString(),
+    });
+    const early = await purchase(b, later, users[300]);
+    expect(early.status).toBe(409);
+    expect(early.body.code).toBe('NOT_ACTIVE');
+    expect((await http('GET', a.api(`/flash-sales/${later}`))).body.status).toBe('SCHEDULED');
+
+    const short = await createSale(a, admin, {
+      sku,
+      quantity: 5,
+      startsAt: new Date(Date.now() - 1000).toISOString(),
+      endsAt: new Date(Date.now() + 1500).toISOString(),
+    });
+    expect((await purchase(a, short, users[301])).status).toBe(202);
+    await new Promise((r) => setTimeout(r, 1700));
+    const late = await purchase(b, short, users[302]);
+    expect(late.status).toBe(409);
+    expect(late.body.code).toBe('NOT_ACTIVE');
+
+    // The end job closed it: the 4 unsold units are back in inventory; 5 (later) + 1 (sold) stay reserved.
+    await eventually(async () => {
+      const inv = await http('GET', a.api(`/inventory/${sku}`), { token: admin });
+      return inv.body.reserved === 6 ? inv : undefined;
+    }, 10_000);
+    const sale = await http('GET', a.api(`/flash-sales/${short}`));
+    expect(sale.body.status).toBe('ENDED');
+  });
+
+  it('gives the unit of a cancelled unpaid order back to the sale; the buyer may buy again', async () => {
+    const sku = await createSku(a, admin, 5);
+    const saleId = await createSale(a, admin, { sku, quantity: 1, price: 700 });
+    const [buyer, rival] = [users[306], users[307]];
+    expect((await purchase(a, saleId, buyer)).status).toBe(202);
+    expect((await purchase(b, saleId, rival)).body.code).toBe('SOLD_OUT');
+    const result = await eventually(async () => {
+      const r = await http('GET', a.api(`/flash-sales/${saleId}/purchase`), { token: buyer.token });
+      return r.body.status === 'confirmed' ? r.body : undefined;
+    });
+    const cancel = await http('POST', a.api(`/orders/${result.orderId}/cancel`), { token: buyer.token });
+    expect(cancel.status).toBe(200);
+    await eventually(async () => {
+      const sale = await http('GET', b.api(`/flash-sales/${saleId}`));
+      return sale.body.remaining === 1;
+    });
+    // Both instances drop their sold-out flag (pub/sub, a moment later); the buyer holds nothing now
+    // and may buy again.
+    const again = await eventually(async () => {
+      const r = await purchase(b, saleId, buyer);
+      if (r.status !== 202) expect(r.body.code).toBe('SOLD_OUT');
+      return r.status === 202 ? r : undefined;
+    }, 5000);
+    expect(again.body.reservationId).toBeDefined();
+    await eventually(async () => (await flashOrders(a, saleId)).length === 2);
+    const report = await eventually(async () => {
+      const r = await http('POST', a.api(`/flash-sales/${saleId}/reconcile`), { token: admin });
+      return r.body?.settled && r.body.database.returned === 1 ? r : undefined;
+    });
+    expect(report.body).toMatchObject({
+      drift: 0,
+      redis: { stock: 0, reservations: 2, returned: 1, held: 1 },
+      database: { reservations: 2, confirmed: 1, returned: 1, orders: 2 },
+    });
+  });
+
+  it('throttles a user hammering the purchase endpoint (429 RATE_LIMITED), per user', async () => {
+    const sku = await createSku(a, admin, 10);
+    const saleId = await createSale(a, admin, { sku, quantity: 5 });
+    const bot = users[308];
+    const codes: number[] = [];
+    for (let i = 0; i < 25; i++) codes.push((await purchase(i % 2 ? a : b, saleId, bot)).status);
+    expect(codes[0]).toBe(202);
+    expect(codes.slice(1, 20).every((c) => c === 409)).toBe(true);
+    expect(codes.slice(20).every((c) => c === 429)).toBe(true);
+    // Someone else is not affected.
+    expect((await purchase(a, saleId, users[309])).status).toBe(202);
+  });
+
+  it('validates the sale: admin only, quantity and window, known SKU, enough stock', async () => {
+    const sku = await createSku(a, admin, 10);
+    const base = {
+      sku,
+      price: 100,
+      quantity: 5,
+      perUserLimit: 1,
+      startsAt: new Date(Date.now() - 1000).toISOString(),
+      endsAt: new Date(Date.now() + 60_000).toISOString(),
+    };
+    const post = (body: object, token = admin) => http('POST', a.api('/flash-sales'), { token, body });
+    expect((await post(base, users[303].token)).status).toBe(403);
+    expect((await post({ ...base, quantity: 0 })).body.code).toBe('VALIDATION_FAILED');
+    expect((await post({ ...base, perUserLimit: 0 })).body.code).toBe('VALIDATION_FAILED');
+    expect((await post({ ...base, price: 1.5 })).body.code).toBe('VALIDATION_FAILED');
+    expect((await post({ ...base, endsAt: base.startsAt })).status).toBe(400);
+    expect((await post({ ...base, sku: 'NO-SUCH-SKU' })).status).toBe(404);
+    const tooMany = await post({ ...base, quantity: 11 });
+    expect(tooMany.status).toBe(409);
+    expect(tooMany.body.code).toBe('INSUFFICIENT_STOCK');
+    expect((await http('GET', a.api(`/flash-sales/${newId()}`))).status).toBe(404);
+    expect((await purchase(a, newId(), users[303])).status).toBe(404);
+  });
+
+  it('pauses a sale whose Redis keys vanished instead of reselling', async () => {
+    const sku = await createSku(a, admin, 10);
+    const saleId = await createSale(a, admin, { sku, quantity: 3 });
+    expect((await purchase(a, saleId, users[304])).status).toBe(202);
+    const store = a.app.get(FlashSaleStore);
+    // Lose the sale's state, as a Redis restarted without its AOF would.
+    const redis = new Redis(a.config.redis.url);
+    try {
+      await redis.del(store.keys(saleId).state, store.keys(saleId).held, store.keys(saleId).seq);
+    } finally {
+      redis.disconnect();
+    }
+    const res = await purchase(b, saleId, users[305]);
+    expect(res.status).toBe(503);
+    expect(res.body.code).toBe('SALE_PAUSED');
+    expect((await http('GET', a.api(`/flash-sales/${saleId}`))).body).toMatchObject({
+      status: 'PAUSED',
+      remaining: null,
+    });
+    const report = await http('POST', a.api(`/flash-sales/${saleId}/reconcile`), { token: admin });
+    expect(report.body.redis.present).toBe(false);
+    expect(report.body.drift).toBeGreaterThan(0);
+  });
+});
+
+describe('flash sale: a consumer killed mid-batch loses nothing and duplicates nothing', () => {
+  let api: TestApp;
+  let worker: TestApp | undefined;
+  let worker2: TestApp | undefined;
+
+  beforeAll(async () => {
+    api = await startApp({ APP_ROLE: 'api' });
+  });
+  afterAll(async () => {
+    await Promise.all([api?.close(), worker?.close(), worker2?.close()]);
+  });
+
+  it('reclaims the entries a dead consumer read but never acknowledged; orders = reservations', async () => {
+    const admin = await adminToken(api);
+    const users = await bulkUsers(api, 60);
+    const sku = await createSku(api, admin, 60);
+    const saleId = await createSale(api, admin, { sku, quantity: 60, price: 500 });
+    const results = await Promise.all(users.map((u) => purchase(api, saleId, u)));
+    expect(results.every((r) => r.status === 202)).toBe(true);
+
+    // A worker reads all 60 entries, commits the first batch of 25 and dies before XACK.
+    const store = api.app.get(FlashSaleStore);
+    const dead = new Redis(api.config.redis.url);
+    const entries = await store.readGroup(dead, saleId, 'dead-worker', 100, 100);
+    dead.disconnect();
+    expect(entries).toHaveLength(60);
+    const sale = (await api.app.get(FlashSaleDefinitions).find(saleId))!;
+    await api.app.get(FlashSalePersistence).persist(sale, entries.slice(0, 25));
+    expect(await flashOrders(api, saleId)).toHaveLength(25);
+    const before = await store.streamStats(saleId);
+    expect(before).toMatchObject({ length: 60, pending: 60, lag: 0 });
+
+    // Another consumer starts and takes the dead one's pending entries over.
+    worker = await startApp({ APP_ROLE: 'worker', FLASH_SALE_RECLAIM_IDLE_MS: '500' });
+    await eventually(async () => {
+      const s = await store.streamStats(saleId);
+      return s.pending === 0 ? s : undefined;
+    }, 15_000);
+
+    const orders = await flashOrders(api, saleId);
+    expect(orders).toHaveLength(60);
+    expect(new Set(orders.map((o) => o.reservation_id)).size).toBe(60);
+    expect(new Set(orders.map((o) => o.user_id))).toEqual(new Set(users.map((u) => u.id)));
+    const report = await http('POST', api.api(`/flash-sales/${saleId}/reconcile`), { token: admin });
+    expect(report.body).toMatchObject({
+      settled: true,
+      drift: 0,
+      database: { reservations: 60, orders: 60 },
+    });
+  });
+  it('a consuming instance stopped in the middle of a backlog: the next one finishes it, no duplicates', async () => {
+    await worker?.close();
+    worker = undefined;
+    const admin = await adminToken(api);
+    const users = await bulkUsers(api, 200);
+    const sku = await createSku(api, admin, 400);
+    const saleId = await createSale(api, admin, { sku, quantity: 400, perUserLimit: 2, price: 300 });
+    const results = await Promise.all(
+      users.flatMap((u) => [purchase(api, saleId, u), purchase(api, saleId, u)]),
+    );
+    expect(results.filter((r) => r.status === 202)).toHaveLength(400);
+
+    // Small batches so the backlog takes a while; stop the consumer as soon as it is under way.
+    worker2 = await startApp({ APP_ROLE: 'worker', FLASH_SALE_BATCH_SIZE: '5' });
+    await eventually(async () => (await flashOrders(api, saleId)).length > 0, 10_000, 5);
+    await worker2.close();
+    worker2 = undefined;
+    const partial = (await flashOrders(api, saleId)).length;
+    expect(partial).toBeGreaterThan(0);
+    expect(partial).toBeLessThan(400);
+
+    worker = await startApp({ APP_ROLE: 'worker', FLASH_SALE_RECLAIM_IDLE_MS: '500' });
+    const orders = await eventually(async () => {
+      const rows = await flashOrders(api, saleId);
+      return rows.length >= 400 ? rows : undefined;
+    }, 20_000);
+    expect(orders).toHaveLength(400);
+    expect(new Set(orders.map((o) => o.reservation_id)).size).toBe(400);
+    const report = await eventually(async () => {
+      const r = await http('POST', api.api(`/flash-sales/${saleId}/reconcile`), { token: admin });
+      return r.body?.settled ? r : undefined;
+    });
+    expect(report.body).toMatchObject({ drift: 0, database: { reservations: 400, orders: 400 } });
+  });
+});

@@ -1,0 +1,87 @@
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { PROTO_LOADER_OPTIONS } from '../../src/infra/grpc/grpc-server';
+import { PAYMENTS_GRPC } from '../../src/payments';
+import { RegisteredUser, adminToken, registerUser } from '../support/auth';
+import { listServices, rpcError, unary } from '../support/grpc';
+import { TestApp, startApp } from '../support/test-app';
+import { createSku, deliver, eventFor, placeOrder } from './support';
+
+/** A plain @grpc/grpc-js client built from the shipped .proto, as an outside caller would. */
+function paymentServiceClient(url: string): grpc.Client & Record<string, any> {
+  const def = protoLoader.loadSync(PAYMENTS_GRPC.protoPath, {
+    ...PROTO_LOADER_OPTIONS,
+    includeDirs: [PAYMENTS_GRPC.includeDir],
+  });
+  const pkg = grpc.loadPackageDefinition(def) as any;
+  return new pkg.shop.payments.v1.PaymentService(url, grpc.credentials.createInsecure());
+}
+
+describe('gRPC shop.payments.v1.PaymentService', () => {
+  let t: TestApp;
+  let client: ReturnType<typeof paymentServiceClient>;
+  let admin: string;
+  let buyer: RegisteredUser;
+  let other: RegisteredUser;
+  beforeAll(async () => {
+    t = await startApp();
+    client = paymentServiceClient(t.grpcUrl);
+    admin = await adminToken(t);
+    buyer = await registerUser(t);
+    other = await registerUser(t);
+  });
+  afterAll(async () => {
+    client?.close();
+    await t?.close();
+  });
+
+  it('creates (idempotently) and gets a payment with the same rules as REST', async () => {
+    const sku = await createSku(t, admin, 5, 1234);
+    const order = await placeOrder(t, buyer.accessToken, sku, 2);
+    const created = await unary(client, 'CreatePayment', { order_id: order.id }, buyer.accessToken);
+    expect(created).toEqual(
+      expect.objectContaining({
+        order_id: order.id,
+        user_id: buyer.user.id,
+        status: 'PAYMENT_STATUS_PENDING',
+        amount: { currency_code: 'EUR', amount_minor: 2468 },
+        provider: 'sandbox',
+      }),
+    );
+    const again = await unary(client, 'CreatePayment', { order_id: order.id }, buyer.accessToken);
+    expect(again.id).toBe(created.id);
+
+    await deliver(t, eventFor({ id: created.id, orderId: order.id, amount: 2468, currency: 'EUR' }));
+    const got = await unary(client, 'GetPayment', { id: created.id }, buyer.accessToken);
+    expect(got.status).toBe('PAYMENT_STATUS_SUCCEEDED');
+
+    const paidAgain = await rpcError(
+      unary(client, 'CreatePayment', { order_id: order.id }, buyer.accessToken),
+    );
+    expect(paidAgain.code).toBe(grpc.status.FAILED_PRECONDITION);
+  });
+
+  it("maps errors: no token UNAUTHENTICATED, bad id INVALID_ARGUMENT, another user's payment NOT_FOUND", async () => {
+    const sku = await createSku(t, admin, 5);
+    const order = await placeOrder(t, buyer.accessToken, sku, 1);
+    const p = await unary(client, 'CreatePayment', { order_id: order.id }, buyer.accessToken);
+    expect((await rpcError(unary(client, 'GetPayment', { id: p.id }))).code).toBe(
+      grpc.status.UNAUTHENTICATED,
+    );
+    expect((await rpcError(unary(client, 'GetPayment', { id: 'nope' }, buyer.accessToken))).code).toBe(
+      grpc.status.INVALID_ARGUMENT,
+    );
+    expect((await rpcError(unary(client, 'GetPayment', { id: p.id }, other.accessToken))).code).toBe(
+      grpc.status.NOT_FOUND,
+    );
+    expect(
+      (await rpcError(unary(client, 'CreatePayment', { order_id: order.id }, other.accessToken))).code,
+    ).toBe(grpc.status.NOT_FOUND);
+  });
+
+  it('is listed by server reflection beside OrderService', async () => {
+    expect(await listServices(t.grpcUrl)).toEqual(
+      expect.arrayContaining(['shop.orders.v1.OrderService', 'shop.payments.v1.PaymentService']),
+    );
+  });
+});

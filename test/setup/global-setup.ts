@@ -1,0 +1,61 @@
+/**
+ * Starts (or reuses) the local infrastructure with the same script as `npm run infra:up`,
+ * unless the environment names servers, then creates a fresh database for this run on the
+ * primary, waits for it on the replicas, applies the migrations, and hands the URLs to the
+ * test workers through the environment.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadConfig } from '../../src/infra/config/app-config';
+import { runMigrations } from '../../src/infra/database/migrate';
+import { infraUp } from '../../scripts/infra/local-infra';
+import { sql, waitForReplication, withDatabase } from './test-database';
+
+// One file per jest process (setup and teardown run in it), so concurrent runs never drop each other's database.
+export const STATE_FILE = join(__dirname, '..', '..', '.local', `test-run-${process.pid}.json`);
+
+export default async function globalSetup(): Promise<void> {
+  const started: string[] = [];
+  if (!process.env.DB_PRIMARY_URL) {
+    const t0 = Date.now();
+    const res = await infraUp({ mail: false, log: () => undefined });
+    started.push(...res.started);
+    process.env.DB_PRIMARY_URL = res.endpoints.primaryUrl;
+    process.env.DB_REPLICA_URLS = res.endpoints.replicaUrls.join(',');
+    process.env.REDIS_URL = res.endpoints.redisUrl;
+    console.log(
+      `\ninfra: ${res.engine}, started [${res.started.join(', ')}], reused [${res.reused.join(', ')}] in ${Date.now() - t0} ms`,
+    );
+  }
+  const runId = `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
+  const database = `nc_test_${runId}`;
+  const base = loadConfig({ ...process.env, NODE_ENV: 'test' });
+  await sql(
+    base.db.primary,
+    `CREATE DATABASE \`${database}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`,
+  );
+  process.env.DB_PRIMARY_URL = withDatabase(base.db.primary.url, database);
+  process.env.DB_REPLICA_URLS = base.db.replicas.map((r) => withDatabase(r.url, database)).join(',');
+  const config = loadConfig({ ...process.env, NODE_ENV: 'test' });
+  await waitForReplication(config.db.replicas, database);
+  await runMigrations(config.db.primary, () => undefined);
+  process.env.NODE_ENV = 'test';
+  process.env.REDIS_PREFIX = `t${runId}`;
+  process.env.LOG_LEVEL ??= 'warn';
+  process.env.HTTP_LOG = 'false';
+  // Every suite registers users from 127.0.0.1; the registration limit is tested on its own apps.
+  process.env.REGISTER_RATE_LIMIT ??= '1000000';
+  process.env.TEST_DATABASE = database;
+  mkdirSync(join(STATE_FILE, '..'), { recursive: true });
+  writeFileSync(
+    STATE_FILE,
+    JSON.stringify({
+      database,
+      started,
+      primaryUrl: config.db.primary.url,
+      redisUrl: config.redis.url,
+      prefix: process.env.REDIS_PREFIX,
+    }),
+  );
+}

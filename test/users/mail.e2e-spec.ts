@@ -1,0 +1,115 @@
+import { getQueueToken } from '@nestjs/bull';
+import type { Queue } from 'bull';
+import { MailCatcher } from '../../scripts/infra/mail-catcher';
+import { QUEUES } from '../../src/infra/queue/queues';
+import { MailService } from '../../src/notifications';
+import { registerUser, uniqueEmail } from '../support/auth';
+import { FaultProxy } from '../support/fault-proxy';
+import { TestApp, eventually, startApp } from '../support/test-app';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('notifications: mail over a real SMTP server, through the email queue', () => {
+  let smtp: MailCatcher;
+  let proxy: FaultProxy;
+  let t: TestApp;
+  let queue: Queue;
+  const to = (email: string) => smtp.messages.filter((m) => m.to.includes(email));
+
+  beforeAll(async () => {
+    smtp = new MailCatcher({ smtpPort: 0 });
+    await smtp.start();
+    // The app reaches SMTP through a proxy so a test can slow it down or take it away.
+    proxy = new FaultProxy('127.0.0.1', smtp.smtpPort);
+    await proxy.start();
+    t = await startApp({
+      SMTP_URL: `smtp://127.0.0.1:${proxy.port}`,
+      MAIL_FROM: 'Shop <no-reply@shop.test>',
+    });
+    queue = t.app.get<Queue>(getQueueToken(QUEUES.email));
+  });
+  afterAll(async () => {
+    await proxy.set('pass');
+    await t.close();
+    await proxy.stop();
+    await smtp.stop();
+  });
+
+  it('register answers without waiting for SMTP, and the welcome mail (HTML + text) arrives', async () => {
+    await proxy.set('latency', 1500);
+    const started = Date.now();
+    const u = await registerUser(t, { name: 'Grace' });
+    const took = Date.now() - started;
+    expect(took).toBeLessThan(1500);
+    expect(to(u.email)).toHaveLength(0);
+    const mail = await smtp.waitFor((m) => m.to.includes(u.email), 20000);
+    await proxy.set('pass');
+    expect(mail.subject).toBe('Welcome to nest-commerce, Grace');
+    expect(mail.from).toBe('no-reply@shop.test');
+    expect(mail.text).toContain(u.email);
+    expect(mail.html).toContain('<h1>Welcome, Grace!</h1>');
+    expect(mail.headers['x-mail-template']).toBe('welcome');
+  });
+
+  it('SMTP down at send time: the job retries with backoff and the mail is delivered exactly once when SMTP is back', async () => {
+    await proxy.set('refuse');
+    const u = await registerUser(t);
+    const jobId = `welcome:${u.user.id}`;
+    await eventually(async () => ((await queue.getJob(jobId))?.attemptsMade ?? 0) >= 1, 15000);
+    expect(to(u.email)).toHaveLength(0);
+    await proxy.set('pass');
+    await smtp.waitFor((m) => m.to.includes(u.email), 30000);
+    await eventually(async () => (await (await queue.getJob(jobId))?.getState()) === 'completed', 10000);
+    await sleep(2500);
+    expect(to(u.email)).toHaveLength(1);
+  });
+
+  it('one dedupeKey is one mail: sending twice, or again after the job was trimmed, sends nothing more', async () => {
+    const mail = t.app.get(MailService);
+    const email = uniqueEmail('receipt');
+    const msg = {
+      template: 'payment-receipt' as const,
+      to: email,
+      data: { orderId: 'ord-1', paymentId: 'pay-1', amount: 1999, currency: 'EUR' },
+      dedupeKey: `payment-receipt:${email}`,
+    };
+    await Promise.all([mail.send(msg), mail.send(msg)]);
+    const got = await smtp.waitFor((m) => m.to.includes(email), 15000);
+    expect(got.subject).toBe('Payment received for order ord-1');
+    expect(got.text).toContain('€19.99');
+    await eventually(async () => (await (await queue.getJob(msg.dedupeKey))?.getState()) === 'completed');
+    // The completed job is trimmed (as removeOnComplete eventually does); the sent marker still holds.
+    await (await queue.getJob(msg.dedupeKey))!.remove();
+    await mail.send(msg);
+    await eventually(async () => (await (await queue.getJob(msg.dedupeKey))?.getState()) === 'completed');
+    await sleep(500);
+    expect(to(email)).toHaveLength(1);
+  });
+
+  it('renders every template (order confirmation with money per currency, low stock)', async () => {
+    const mail = t.app.get(MailService);
+    const email = uniqueEmail('order');
+    await mail.send({
+      template: 'order-confirmation',
+      to: email,
+      dedupeKey: `order-confirmation:${email}`,
+      data: {
+        name: 'Ada',
+        orderId: 'ord-9',
+        items: [{ sku: 'TEE-M', quantity: 2, lineTotal: 5000, currency: 'JPY' }],
+        total: { amount: 5000, currency: 'JPY' },
+      },
+    });
+    await mail.send({
+      template: 'low-stock',
+      to: email,
+      dedupeKey: `low-stock:${email}`,
+      data: { sku: 'TEE-M', available: 3, threshold: 5 },
+    });
+    await eventually(async () => to(email).length === 2, 15000);
+    const order = to(email).find((m) => m.subject.includes('ord-9'))!;
+    expect(order.text).toContain('TEE-M x 2');
+    expect(order.text).toContain('¥5,000');
+    expect(to(email).find((m) => m.subject === 'Low stock: TEE-M (3 left)')).toBeDefined();
+  });
+});

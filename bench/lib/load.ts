@@ -1,0 +1,92 @@
+import autocannon from 'autocannon';
+
+export interface LoadResult {
+  name: string;
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  non2xx: number;
+  requests: number;
+  statusCodes?: Record<string, number>;
+}
+
+export interface HttpLoad {
+  name: string;
+  url: string;
+  method?: 'GET' | 'POST';
+  headers?: Record<string, string>;
+  body?: string;
+  /** Per-request bodies (round-robin), e.g. distinct users or keys. */
+  requests?: { method?: 'GET' | 'POST'; path?: string; headers?: Record<string, string>; body?: string }[];
+  connections: number;
+  durationSec: number;
+}
+
+/** Runs autocannon in-process; latencies in milliseconds. */
+export async function httpLoad(l: HttpLoad): Promise<LoadResult> {
+  const r = await autocannon({
+    url: l.url,
+    method: l.method ?? 'GET',
+    headers: l.headers,
+    body: l.body,
+    requests: l.requests,
+    connections: l.connections,
+    duration: l.durationSec,
+    pipelining: 1,
+  });
+  const codes: Record<string, number> = {};
+  for (const [k, v] of Object.entries(r as unknown as Record<string, unknown>)) {
+    const m = /^(\d)xx$/.exec(k);
+    if (m && typeof v === 'number' && v > 0) codes[k] = v;
+  }
+  return {
+    name: l.name,
+    rps: Math.round(r.requests.average),
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    errors: r.errors + r.timeouts,
+    non2xx: r.non2xx,
+    requests: r.requests.total,
+    statusCodes: codes,
+  };
+}
+
+/** A closed-loop load of an async operation with fixed concurrency (for raw drivers and gRPC). */
+export async function loopLoad(
+  name: string,
+  op: (i: number) => Promise<unknown>,
+  concurrency: number,
+  durationSec: number,
+): Promise<LoadResult> {
+  const lat: number[] = [];
+  let errors = 0;
+  let n = 0;
+  const end = Date.now() + durationSec * 1000;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (Date.now() < end) {
+        const i = n++;
+        const t0 = process.hrtime.bigint();
+        try {
+          await op(i);
+          lat.push(Number(process.hrtime.bigint() - t0) / 1e6);
+        } catch {
+          errors++;
+        }
+      }
+    }),
+  );
+  lat.sort((a, b) => a - b);
+  const q = (p: number) =>
+    lat.length ? Math.round(lat[Math.min(lat.length - 1, Math.floor(p * lat.length))] * 100) / 100 : 0;
+  return {
+    name,
+    rps: Math.round(lat.length / durationSec),
+    p50: q(0.5),
+    p99: q(0.99),
+    errors,
+    non2xx: 0,
+    requests: lat.length + errors,
+  };
+}

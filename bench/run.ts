@@ -1,0 +1,457 @@
+/**
+ * `npm run bench [-- --quick] [-- --only a,b]`: the benchmark suite. In ONE run it measures the
+ * baselines (bare Nest+Fastify hello-world, the order transaction with raw mysql2, the flash-sale
+ * Lua script called directly from ioredis) and the scenarios against the built app, and reports
+ * each scenario's ratio to its baseline. Writes bench/results/<date>.{json,md,svg} and
+ * bench/results/latest.{md,svg} (embedded in the README).
+ */
+import { ChildProcess, execSync, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { createPool } from 'mysql2/promise';
+import { JwtService } from '@nestjs/jwt';
+import { infraUp } from '../scripts/infra/local-infra';
+import { HttpLoad, LoadResult, httpLoad, loopLoad } from './lib/load';
+import { renderReport } from './lib/report';
+
+const ROOT = join(__dirname, '..');
+const args = process.argv.slice(2);
+const QUICK = args.includes('--quick');
+const ONLY = args
+  .find((a) => a.startsWith('--only='))
+  ?.slice(7)
+  .split(',');
+const DURATION = QUICK ? 3 : 10;
+const CONNECTIONS = 50;
+const POOL = 20;
+const APP_PORT = 3100;
+const GRPC_PORT = 50151;
+const HELLO_PORT = 3200;
+const SECRET = 'bench-jwt-secret-0123456789-0123456789';
+const BENCH_DB = 'nc_bench';
+
+interface Row extends LoadResult {
+  baseline?: string;
+  ratio?: number;
+  target?: number;
+  note?: string;
+}
+
+const children: ChildProcess[] = [];
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function waitHttp(url: string, timeoutMs = 90000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    try {
+      if ((await fetch(url)).status === 200) return;
+    } catch {
+      /* not up */
+    }
+    await sleep(300);
+  }
+  throw new Error(`${url} not ready within ${timeoutMs} ms`);
+}
+
+function start(cmd: string, argv: string[], env: NodeJS.ProcessEnv, log: string): ChildProcess {
+  const c = spawn(cmd, argv, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const out: string[] = [];
+  c.stdout!.on('data', (d) => out.push(String(d)));
+  c.stderr!.on('data', (d) => out.push(String(d)));
+  c.on('exit', (code) => {
+    if (code && code !== 143) console.error(`${log} exited ${code}:\n${out.join('').slice(-3000)}`);
+  });
+  children.push(c);
+  return c;
+}
+
+async function json(
+  method: string,
+  url: string,
+  body?: unknown,
+  token?: string,
+): Promise<{ status: number; body: any }> {
+  const res = await fetch(url, {
+    method,
+    headers: {
+      ...(body ? { 'content-type': 'application/json' } : {}),
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+    },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : undefined };
+}
+
+async function main(): Promise<void> {
+  const t0 = Date.now();
+  console.log(
+    `bench: ${QUICK ? 'quick' : 'full'} run, ${DURATION}s per scenario, ${CONNECTIONS} connections`,
+  );
+  const infra = await infraUp({ mail: true, log: () => undefined });
+  const primaryUrl = new URL(infra.endpoints.primaryUrl);
+  const admin = {
+    host: primaryUrl.hostname,
+    port: Number(primaryUrl.port),
+    user: decodeURIComponent(primaryUrl.username),
+    password: decodeURIComponent(primaryUrl.password),
+  };
+  const bootstrap = createPool({ ...admin, connectionLimit: 1 });
+  await bootstrap.query(`DROP DATABASE IF EXISTS ${BENCH_DB}`);
+  await bootstrap.query(`CREATE DATABASE ${BENCH_DB} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
+  await bootstrap.end();
+  const dbUrl = (u: string) => {
+    const x = new URL(u);
+    x.pathname = `/${BENCH_DB}`;
+    return x.toString();
+  };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    NODE_ENV: 'production',
+    APP_ROLE: 'all',
+    PORT: String(APP_PORT),
+    GRPC_PORT: String(GRPC_PORT),
+    DB_PRIMARY_URL: dbUrl(infra.endpoints.primaryUrl),
+    DB_REPLICA_URLS: infra.endpoints.replicaUrls.map(dbUrl).join(','),
+    REDIS_URL: infra.endpoints.redisUrl,
+    REDIS_PREFIX: `bench${Date.now().toString(36)}`,
+    SMTP_URL: infra.endpoints.smtpUrl,
+    JWT_SECRET: SECRET,
+    PAYMENT_WEBHOOK_SECRET: 'bench-webhook-secret-0123',
+    ADMIN_EMAIL: 'admin@bench.local',
+    ADMIN_PASSWORD: 'bench-admin-password',
+    LOG_LEVEL: 'warn',
+    HTTP_LOG: 'false',
+    DB_POOL_SIZE: String(POOL),
+    SEED_DEMO_DATA: 'false',
+    // The flash-sale scenarios hammer with one user: lift the per-user bot limit so they measure
+    // the purchase path (Lua script / in-process flag), not the throttler's 429.
+    FLASH_SALE_PURCHASE_RATE_LIMIT: '1000000',
+  };
+
+  console.log('building (npm run build)...');
+  execSync('npm run build', { cwd: ROOT, stdio: 'ignore' });
+  execSync('node dist/infra/database/migrate.js', { cwd: ROOT, env, stdio: 'ignore' });
+
+  start(
+    process.execPath,
+    [
+      '-r',
+      'ts-node/register/transpile-only',
+      join(__dirname, 'baselines', 'hello-world.ts'),
+      String(HELLO_PORT),
+    ],
+    env,
+    'hello-world',
+  );
+  start(process.execPath, [join(ROOT, 'dist', 'main.js')], env, 'app');
+  await waitHttp(`http://127.0.0.1:${HELLO_PORT}/`);
+  await waitHttp(`http://127.0.0.1:${APP_PORT}/health/ready`);
+  const api = (p: string) => `http://127.0.0.1:${APP_PORT}/api/v1${p}`;
+
+  const pool = createPool({ ...admin, database: BENCH_DB, connectionLimit: POOL });
+  const adminLogin = await json('POST', api('/auth/login'), {
+    email: env.ADMIN_EMAIL,
+    password: env.ADMIN_PASSWORD,
+  });
+  const adminToken: string = adminLogin.body?.accessToken;
+  const customer = await json('POST', api('/auth/register'), {
+    email: `bench-${randomUUID()}@bench.local`,
+    password: 'bench-password-1',
+    name: 'Bench',
+  });
+  const userToken: string = customer.body?.accessToken;
+  const userId: string = customer.body?.user?.id;
+
+  const rows: Row[] = [];
+  const want = (name: string) => !ONLY || ONLY.some((o) => name.includes(o));
+  const run = async (name: string, fn: () => Promise<LoadResult>, meta: Partial<Row> = {}) => {
+    if (!want(name)) return;
+    process.stdout.write(`  ${name} ... `);
+    try {
+      const r = await fn();
+      rows.push({ ...r, ...meta, name });
+      console.log(`${r.rps} req/s p50 ${r.p50} ms p99 ${r.p99} ms errors ${r.errors} non2xx ${r.non2xx}`);
+    } catch (err) {
+      rows.push({
+        name,
+        rps: 0,
+        p50: 0,
+        p99: 0,
+        errors: 1,
+        non2xx: 0,
+        requests: 0,
+        ...meta,
+        note: `failed: ${(err as Error).message}`,
+      });
+      console.log(`FAILED: ${(err as Error).message}`);
+    }
+    await sleep(500);
+  };
+  const load = (l: Omit<HttpLoad, 'connections' | 'durationSec'>) => () =>
+    httpLoad({ connections: CONNECTIONS, durationSec: DURATION, ...l });
+
+  // ---- baselines ----
+  await run(
+    'baseline: nest+fastify hello-world',
+    load({ name: 'hello', url: `http://127.0.0.1:${HELLO_PORT}/` }),
+  );
+
+  await pool.query(
+    `CREATE TABLE bench_inventory (sku VARCHAR(64) PRIMARY KEY, on_hand INT NOT NULL, reserved INT NOT NULL) ENGINE=InnoDB`,
+  );
+  await pool.query(
+    `CREATE TABLE bench_orders (id CHAR(36) PRIMARY KEY, user_id CHAR(36) NOT NULL, status VARCHAR(24) NOT NULL, total_minor INT NOT NULL, currency CHAR(3) NOT NULL, created_at DATETIME(3) NOT NULL, KEY (user_id, created_at, id)) ENGINE=InnoDB`,
+  );
+  await pool.query(
+    `CREATE TABLE bench_order_items (order_id CHAR(36) NOT NULL, sku VARCHAR(64) NOT NULL, quantity INT NOT NULL, unit_price_minor INT NOT NULL, PRIMARY KEY (order_id, sku)) ENGINE=InnoDB`,
+  );
+  await pool.query(`INSERT INTO bench_inventory VALUES ('RAW-1', 1000000000, 0)`);
+  await run('baseline: order tx, raw mysql2', () =>
+    loopLoad(
+      'raw-order-tx',
+      async () => {
+        const c = await pool.getConnection();
+        try {
+          await c.query('START TRANSACTION');
+          const [r] = await c.query(
+            `UPDATE bench_inventory SET reserved = reserved + 1 WHERE sku = 'RAW-1' AND on_hand - reserved >= 1`,
+          );
+          if ((r as { affectedRows: number }).affectedRows !== 1) throw new Error('no stock');
+          const id = randomUUID();
+          await c.query(`INSERT INTO bench_orders VALUES (?, ?, 'PENDING_PAYMENT', 1999, 'EUR', NOW(3))`, [
+            id,
+            userId ?? id,
+          ]);
+          await c.query(`INSERT INTO bench_order_items VALUES (?, 'RAW-1', 1, 1999)`, [id]);
+          await c.query('COMMIT');
+        } catch (e) {
+          await c.query('ROLLBACK');
+          throw e;
+        } finally {
+          c.release();
+        }
+      },
+      CONNECTIONS,
+      DURATION,
+    ),
+  );
+
+  // ---- catalog ----
+  const sku = `BENCH-${Date.now()}`;
+  const product = await json(
+    'POST',
+    api('/products'),
+    {
+      name: 'Bench Tee',
+      description: 'A shirt for benchmarks',
+      variants: [{ sku, price: 1999, currency: 'EUR', stockOnHand: 1000000000 }],
+    },
+    adminToken,
+  );
+  const productId: string | undefined = product.body?.id;
+  if (productId) {
+    await json('GET', api(`/products/${productId}`));
+    await run('catalog detail (warm cache)', load({ name: 'detail', url: api(`/products/${productId}`) }), {
+      baseline: 'baseline: nest+fastify hello-world',
+      target: 0.8,
+    });
+    await run('catalog search page', load({ name: 'search', url: api('/products?limit=20&sort=newest') }), {
+      baseline: 'baseline: nest+fastify hello-world',
+    });
+  }
+
+  // ---- flash sale ----
+  if (productId && adminToken && userToken) {
+    const now = Date.now();
+    const sale = await json(
+      'POST',
+      api('/flash-sales'),
+      {
+        sku,
+        price: 999,
+        quantity: 100000,
+        perUserLimit: 1,
+        startsAt: new Date(now - 1000).toISOString(),
+        endsAt: new Date(now + 3600_000).toISOString(),
+      },
+      adminToken,
+    );
+    const soldOut = await json(
+      'POST',
+      api('/flash-sales'),
+      {
+        sku,
+        price: 999,
+        quantity: 1,
+        perUserLimit: 1,
+        startsAt: new Date(now - 1000).toISOString(),
+        endsAt: new Date(now + 3600_000).toISOString(),
+      },
+      adminToken,
+    );
+    if (sale.body?.id && soldOut.body?.id) {
+      await json('POST', api(`/flash-sales/${sale.body.id}/purchase`), undefined, userToken);
+      await run(
+        'flash purchase, Redis path (already purchased)',
+        load({
+          name: 'flash-redis',
+          url: api(`/flash-sales/${sale.body.id}/purchase`),
+          method: 'POST',
+          headers: { authorization: `Bearer ${userToken}` },
+        }),
+        {
+          baseline: 'baseline: nest+fastify hello-world',
+          target: 0.6,
+        },
+      );
+      await json('POST', api(`/flash-sales/${soldOut.body.id}/purchase`), undefined, userToken);
+      const other = new JwtService({ secret: SECRET }).sign(
+        { sub: randomUUID(), role: 'customer' },
+        { algorithm: 'HS256', expiresIn: 3600 },
+      );
+      await json('POST', api(`/flash-sales/${soldOut.body.id}/purchase`), undefined, other);
+      await run(
+        'flash purchase, sold-out path',
+        load({
+          name: 'flash-soldout',
+          url: api(`/flash-sales/${soldOut.body.id}/purchase`),
+          method: 'POST',
+          headers: { authorization: `Bearer ${other}` },
+        }),
+        {
+          baseline: 'baseline: nest+fastify hello-world',
+          target: 0.85,
+        },
+      );
+    } else {
+      rows.push({
+        name: 'flash sale',
+        rps: 0,
+        p50: 0,
+        p99: 0,
+        errors: 1,
+        non2xx: 0,
+        requests: 0,
+        note: `could not create sale: ${JSON.stringify(sale.body)}`,
+      });
+    }
+  }
+
+  // ---- login ----
+  await run(
+    'login (argon2id verify)',
+    load({
+      name: 'login',
+      url: api('/auth/login'),
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: env.ADMIN_EMAIL, password: env.ADMIN_PASSWORD }),
+    }),
+    {
+      baseline: 'baseline: nest+fastify hello-world',
+      note: 'bounded by argon2 cost by design; failed-login throttling does not apply to successes',
+    },
+  );
+
+  // Order scenarios run last: the jobs they leave behind (expiry, outbox, confirmation mail)
+  // keep the `all`-role process busy and would skew any scenario measured after them.
+  // ---- orders ----
+  if (productId && userToken) {
+    await run(
+      'REST POST /orders',
+      load({
+        name: 'orders',
+        url: api('/orders'),
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${userToken}` },
+        body: JSON.stringify({ items: [{ sku, quantity: 1 }] }),
+      }),
+      {
+        baseline: 'baseline: order tx, raw mysql2',
+        target: 0.7,
+      },
+    );
+    const protoDir = join(ROOT, 'src', 'orders', 'proto');
+    const def = protoLoader.loadSync(join(protoDir, 'shop', 'orders', 'v1', 'orders.proto'), {
+      includeDirs: [protoDir],
+      keepCase: true,
+      longs: String,
+      enums: String,
+      defaults: true,
+    });
+    const pkg = grpc.loadPackageDefinition(def) as any;
+    const client = new pkg.shop.orders.v1.OrderService(
+      `127.0.0.1:${GRPC_PORT}`,
+      grpc.credentials.createInsecure(),
+    );
+    const md = new grpc.Metadata();
+    md.set('authorization', `Bearer ${userToken}`);
+    await run(
+      'gRPC CreateOrder',
+      () =>
+        loopLoad(
+          'grpc-create',
+          () =>
+            new Promise((res, rej) =>
+              client.CreateOrder({ items: [{ sku, quantity: 1 }] }, md, (e: Error | null, r: unknown) =>
+                e ? rej(e) : res(r),
+              ),
+            ),
+          CONNECTIONS,
+          DURATION,
+        ),
+      { baseline: 'baseline: order tx, raw mysql2', target: 0.7 },
+    );
+    client.close();
+    await run(
+      'order history page (GET /orders)',
+      load({
+        name: 'history',
+        url: api('/orders?limit=20'),
+        headers: { authorization: `Bearer ${userToken}` },
+      }),
+      { baseline: 'baseline: nest+fastify hello-world' },
+    );
+  }
+
+  for (const r of rows) {
+    const b = rows.find((x) => x.name === r.baseline);
+    if (b && b.rps) r.ratio = Math.round((r.rps / b.rps) * 100) / 100;
+  }
+  const date = new Date().toISOString().replace(/[:]/g, '-').slice(0, 19);
+  const dir = join(ROOT, 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  const meta = {
+    date: new Date().toISOString(),
+    quick: QUICK,
+    durationSec: DURATION,
+    connections: CONNECTIONS,
+    pool: POOL,
+    cpus: cpus().length,
+    node: process.version,
+    totalSec: Math.round((Date.now() - t0) / 1000),
+  };
+  writeFileSync(join(dir, `${date}.json`), JSON.stringify({ meta, rows }, null, 2));
+  const { markdown, svg } = await renderReport(meta, rows);
+  for (const name of [date, 'latest']) {
+    writeFileSync(join(dir, `${name}.md`), markdown);
+    writeFileSync(join(dir, `${name}.svg`), svg);
+  }
+  console.log(`\n${markdown}\nwritten to bench/results/${date}.{json,md,svg} in ${meta.totalSec}s`);
+  await pool.end();
+}
+
+main()
+  .catch((err: Error) => {
+    console.error(err.stack ?? err.message);
+    process.exitCode = 1;
+  })
+  .finally(() => {
+    for (const c of children) c.kill('SIGTERM');
+    setTimeout(() => process.exit(), 1500).unref();
+  });

@@ -148,7 +148,9 @@ async function main(): Promise<void> {
     env,
     'hello-world',
   );
-  start(process.execPath, [join(ROOT, 'dist', 'main.js')], env, 'app');
+  // BENCH_APP_NODE_ARGS (e.g. `--prof`) profiles the app under the same load.
+  const appArgs = (process.env.BENCH_APP_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  start(process.execPath, [...appArgs, join(ROOT, 'dist', 'main.js')], env, 'app');
   await waitHttp(`http://127.0.0.1:${HELLO_PORT}/`);
   await waitHttp(`http://127.0.0.1:${APP_PORT}/health/ready`);
   const api = (p: string) => `http://127.0.0.1:${APP_PORT}/api/v1${p}`;

@@ -1,7 +1,6 @@
 import { Metadata } from '@grpc/grpc-js';
 import { ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { JwtService } from '@nestjs/jwt';
 import { AUTH_USER_KEY, IS_PUBLIC, ROLES } from '../common/auth';
 import { requestContext } from '../common/context/request-context';
 import { DomainError } from '../common/errors/domain-error';
@@ -12,7 +11,7 @@ import { AuthGuard } from './auth.guard';
 const config = {
   auth: { jwtSecret: 's'.repeat(40), accessTtlSeconds: 60, refreshTtlSeconds: 3600 },
 } as AppConfig;
-const tokens = new AccessTokens(new JwtService({}), config);
+const tokens = new AccessTokens(config);
 
 function handler(meta: Record<string, unknown> = {}) {
   const fn = () => undefined;

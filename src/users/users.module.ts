@@ -1,9 +1,7 @@
 import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
-import { JwtModule } from '@nestjs/jwt';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuditModule } from '../audit/audit.module';
-import { AppConfig } from '../infra/config/app-config';
 import { NotificationsModule } from '../notifications/notifications.module';
 import { AccessTokens } from './access-tokens.service';
 import { AdminBootstrap } from './admin-bootstrap.service';
@@ -28,14 +26,6 @@ import { UsersService } from './users.service';
     TypeOrmModule.forFeature([User, RefreshToken]),
     AuditModule,
     NotificationsModule,
-    JwtModule.registerAsync({
-      inject: [AppConfig],
-      useFactory: (config: AppConfig) => ({
-        secret: config.auth.jwtSecret,
-        signOptions: { algorithm: 'HS256', expiresIn: config.auth.accessTtlSeconds },
-        verifyOptions: { algorithms: ['HS256'] },
-      }),
-    }),
   ],
   controllers: [AuthController, UsersController],
   providers: [

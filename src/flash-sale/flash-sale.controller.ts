@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
 import {
   ApiAcceptedResponse,
   ApiBearerAuth,
@@ -17,7 +17,6 @@ import {
 } from './create-flash-sale.dto';
 import { FlashSaleSettlement, ReconcileReport } from './flash-sale-settlement.service';
 import { FlashSaleService } from './flash-sale.service';
-import { PurchaseThrottleGuard } from './purchase-throttle.guard';
 
 @ApiTags('flash-sales')
 @ApiBearerAuth()
@@ -45,7 +44,6 @@ export class FlashSaleController {
 
   @Post(':id/purchase')
   @HttpCode(202)
-  @UseGuards(PurchaseThrottleGuard)
   @ApiAcceptedResponse({ type: ReservationCreatedDto, description: 'A unit is reserved; the order follows' })
   @ApiConflictResponse({ description: 'SOLD_OUT, ALREADY_PURCHASED or NOT_ACTIVE' })
   purchase(@Param('id') id: string, @CurrentUser() user: AuthUser): Promise<{ reservationId: string }> {

@@ -17,7 +17,6 @@ import { FlashSale } from './flash-sale.entity';
 import { FlashSaleMetrics } from './flash-sale.metrics';
 import { FlashSaleService } from './flash-sale.service';
 import { FlashSaleStore } from './flash-sale.store';
-import { PurchaseThrottleGuard } from './purchase-throttle.guard';
 import { RedisDurabilityCheck } from './redis-durability.check';
 import { SoldOutFlags } from './sold-out-flags';
 
@@ -44,7 +43,6 @@ import { SoldOutFlags } from './sold-out-flags';
     FlashSaleCloseProcessor,
     FlashSaleMetrics,
     SoldOutFlags,
-    PurchaseThrottleGuard,
     RedisDurabilityCheck,
   ],
   exports: [FlashSaleService],

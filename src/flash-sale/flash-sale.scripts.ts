@@ -18,12 +18,17 @@ export const PURCHASE = {
   SOLD_OUT: 1,
   NOT_ACTIVE: 2,
   LIMIT_REACHED: 3,
+  RATE_LIMITED: 4,
   MISSING: -1,
 } as const;
 
 /**
- * KEYS: state, held, seq, stream, soldout. ARGV: userId, reservationId.
- * Returns {code} or {0, n, stockLeft}.
+ * KEYS: state, held, seq, stream, soldout, attempts. ARGV: userId, reservationId, attemptLimit,
+ * attemptWindowMs. Returns {code}, {4, msUntilReset} or {0, n, stockLeft}.
+ *
+ * Bots: `attempts` (per sale and user) counts calls in a fixed window; past `attemptLimit`
+ * (0 = no limit) the call is refused before anything else is looked at. Counting here rather than
+ * in a separate throttler call keeps a purchase at exactly one Redis round trip.
  *
  * Atomicity: the checks (sale present, window by the server's own clock, the user's holding
  * below the limit, stock above zero) and the effects (stock - 1, holding + 1, n = seq + 1, XADD
@@ -35,6 +40,11 @@ export const PURCHASE = {
 export const PURCHASE_SCRIPT = `
 local s = redis.call('HMGET', KEYS[1], 'stock', 'startsAt', 'endsAt', 'limit', 'closed')
 if not s[1] then return {-1} end
+if tonumber(ARGV[3]) > 0 then
+  local a = redis.call('INCR', KEYS[6])
+  if a == 1 then redis.call('PEXPIRE', KEYS[6], ARGV[4]) end
+  if a > tonumber(ARGV[3]) then return {4, redis.call('PTTL', KEYS[6])} end
+end
 if s[5] == '1' then return {2} end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)

@@ -4,9 +4,11 @@ import type { Queue } from 'bull';
 import { CatalogService } from '../catalog';
 import { ValidationFailedError, NotFoundError } from '../common/errors/domain-error';
 import { newId } from '../common/ids';
+import { AppConfig } from '../infra/config/app-config';
 import { DbRouter } from '../infra/database/db-router.service';
 import { QUEUES } from '../infra/queue/queues';
 import { RedisService } from '../infra/redis/redis.service';
+import { RateLimitedError } from '../infra/throttling';
 import { InventoryService } from '../inventory';
 import { CreateFlashSaleDto, FlashSaleDto, PurchaseResultDto } from './create-flash-sale.dto';
 import { FlashSaleDefinitions } from './flash-sale-definitions';
@@ -40,6 +42,7 @@ export class FlashSaleService {
     private readonly inventory: InventoryService,
     private readonly redis: RedisService,
     private readonly metrics: FlashSaleMetrics,
+    private readonly config: AppConfig,
     @InjectQueue(QUEUES.flashSale) private readonly queue: Queue,
   ) {}
 
@@ -138,8 +141,9 @@ export class FlashSaleService {
   }
 
   /**
-   * The hot path: the in-process flag, then one Lua script (one Redis round trip) that takes a
-   * unit and appends the reservation to the sale's stream. The database is touched only when the
+   * The hot path: the in-process flag, then one Lua script (one Redis round trip) that counts the
+   * caller's attempts (bots: 429 past FLASH_SALE_PURCHASE_RATE_LIMIT per window), takes a unit and
+   * appends the reservation to the sale's stream. The database is touched only when the
    * sale's keys are missing (unknown sale → 404, known sale → paused).
    */
   async purchase(saleId: string, userId: string): Promise<{ reservationId: string }> {
@@ -152,7 +156,8 @@ export class FlashSaleService {
       throw new FlashSaleNotFoundError();
     }
     const reservationId = newId();
-    const res = await this.store.purchase(saleId, userId, reservationId);
+    const { purchaseRateLimit: limit, purchaseRateWindowMs: windowMs } = this.config.flashSale;
+    const res = await this.store.purchase(saleId, userId, reservationId, { limit, windowMs });
     switch (res.code) {
       case PURCHASE.RESERVED:
         this.metrics.purchases.inc({ outcome: 'reserved' });
@@ -165,6 +170,12 @@ export class FlashSaleService {
       case PURCHASE.LIMIT_REACHED:
         this.metrics.purchases.inc({ outcome: 'already_purchased' });
         throw new AlreadyPurchasedError();
+      case PURCHASE.RATE_LIMITED:
+        this.metrics.purchases.inc({ outcome: 'rate_limited' });
+        throw new RateLimitedError(
+          Math.max(1, Math.ceil((res.retryAfterMs ?? 0) / 1000)),
+          'Too many purchase attempts; slow down',
+        );
       case PURCHASE.NOT_ACTIVE:
         this.metrics.purchases.inc({ outcome: 'not_active' });
         throw new SaleNotActiveError();

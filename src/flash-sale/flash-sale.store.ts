@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type Redis from 'ioredis';
 import { RedisService } from '../infra/redis/redis.service';
-import { CLOSE_SCRIPT, INIT_SCRIPT, PURCHASE_SCRIPT, RETURN_SCRIPT } from './flash-sale.scripts';
+import { CLOSE_SCRIPT, INIT_SCRIPT, PURCHASE, PURCHASE_SCRIPT, RETURN_SCRIPT } from './flash-sale.scripts';
 
 export const CONSUMER_GROUP = 'orders';
 
@@ -50,7 +50,7 @@ export class FlashSaleStore {
   constructor(private readonly redis: RedisService) {
     const client = redis.client;
     if (typeof (client as unknown as Record<string, unknown>).fsPurchase !== 'function') {
-      client.defineCommand('fsPurchase', { numberOfKeys: 5, lua: PURCHASE_SCRIPT });
+      client.defineCommand('fsPurchase', { numberOfKeys: 6, lua: PURCHASE_SCRIPT });
       client.defineCommand('fsReturn', { numberOfKeys: 4, lua: RETURN_SCRIPT });
       client.defineCommand('fsClose', { numberOfKeys: 2, lua: CLOSE_SCRIPT });
       client.defineCommand('fsInit', { numberOfKeys: 1, lua: INIT_SCRIPT });
@@ -100,12 +100,16 @@ export class FlashSaleStore {
     }
   }
 
-  /** The one round trip of a purchase. */
+  /**
+   * The one round trip of a purchase. `attempts` is the caller's budget of calls per window
+   * (bots); omitted, calls are not counted. For RATE_LIMITED, `retryAfterMs` says when it resets.
+   */
   async purchase(
     saleId: string,
     userId: string,
     reservationId: string,
-  ): Promise<{ code: number; n?: number; stockLeft?: number }> {
+    attempts: { limit: number; windowMs: number } = { limit: 0, windowMs: 0 },
+  ): Promise<{ code: number; n?: number; stockLeft?: number; retryAfterMs?: number }> {
     const k = this.keys(saleId);
     const [code, n, left] = await this.r.fsPurchase(
       k.state,
@@ -113,9 +117,13 @@ export class FlashSaleStore {
       k.seq,
       k.stream,
       k.soldout,
+      this.redis.key(`{fs:${saleId}}`, 'attempts', userId),
       userId,
       reservationId,
+      attempts.limit,
+      attempts.windowMs,
     );
+    if (code === PURCHASE.RATE_LIMITED) return { code, retryAfterMs: Math.max(0, Number(n)) };
     return {
       code,
       n: n === undefined ? undefined : Number(n),

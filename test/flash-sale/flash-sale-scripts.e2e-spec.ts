@@ -60,6 +60,28 @@ describe('flash sale: Lua scripts', () => {
     expect((await store.purchase(newId(), newId(), newId())).code).toBe(PURCHASE.MISSING);
   });
 
+  it('counts attempts per user and sale in the same round trip: past the budget, RATE_LIMITED with the time to reset, nothing taken', async () => {
+    const id = await open(10, 1);
+    const bot = newId();
+    const budget = { limit: 3, windowMs: 60_000 };
+    const codes = [];
+    for (let i = 0; i < 5; i++) codes.push(await store.purchase(id, bot, newId(), budget));
+    expect(codes.map((r) => r.code)).toEqual([
+      PURCHASE.RESERVED,
+      PURCHASE.LIMIT_REACHED,
+      PURCHASE.LIMIT_REACHED,
+      PURCHASE.RATE_LIMITED,
+      PURCHASE.RATE_LIMITED,
+    ]);
+    expect(codes[4].retryAfterMs).toBeGreaterThan(0);
+    expect(codes[4].retryAfterMs).toBeLessThanOrEqual(60_000);
+    // Rate-limited calls took nothing; another user still buys, and the same bot on another sale is not limited.
+    expect((await store.state(id))?.stock).toBe(9);
+    expect((await store.purchase(id, newId(), newId(), budget)).code).toBe(PURCHASE.RESERVED);
+    expect((await store.purchase(await open(1, 1), bot, newId(), budget)).code).toBe(PURCHASE.RESERVED);
+    expect((await store.streamStats(id)).length).toBe(2);
+  });
+
   it('gives a unit back once per order, lets the user buy again with a new n, and sends it to inventory after close', async () => {
     const id = await open(1, 1);
     const user = newId();

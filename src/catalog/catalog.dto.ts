@@ -163,6 +163,7 @@ export class CreateProductDto extends ProductFieldsDto {
   name!: string;
 
   @ApiProperty({ type: [VariantDto] })
+  @IsObject({ each: true }) // ValidateNested alone lets `[[]]` through to the service
   @ValidateNested({ each: true })
   @Type(() => VariantDto)
   @ArrayMinSize(1)
@@ -180,6 +181,7 @@ export class UpdateProductDto extends ProductFieldsDto {
 
   @ApiPropertyOptional({ type: [VariantDto], description: 'Upserted by sku: new price, or a new variant' })
   @IsOptional()
+  @IsObject({ each: true })
   @ValidateNested({ each: true })
   @Type(() => VariantDto)
   @ArrayMaxSize(100)

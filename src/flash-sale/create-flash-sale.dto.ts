@@ -11,6 +11,7 @@ export class CreateFlashSaleDto {
   @ApiProperty({ example: 49900, description: 'Sale price in minor units (the SKU currency)' })
   @IsInt()
   @Min(0)
+  @Max(2_000_000_000) // the catalog's price bound; beyond BIGINT it was a 500, beyond 2^53 a wrong price
   price!: number;
 
   @ApiProperty({ example: 100, description: 'Units carved out of the SKU inventory for the sale' })

@@ -350,6 +350,7 @@ export class PaymentsService {
   }
 
   async refundsOf(paymentId: string): Promise<RefundView[]> {
+    if (!(await this.find(paymentId))) throw new PaymentNotFoundError();
     const rows = await this.db
       .writeRepo(RefundEntity)
       .find({ where: { paymentId }, order: { createdAt: 'ASC' } });

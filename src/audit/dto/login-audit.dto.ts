@@ -1,6 +1,10 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
+import { Transform } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+
+/** Strict: `Number('0x10')` is 16, `Number(' 1')` is 1. */
+const toInt = ({ value }: { value: unknown }) =>
+  typeof value === 'string' && /^\d{1,9}$/.test(value) ? Number(value) : value;
 
 export class LoginAuditPageQuery {
   @ApiPropertyOptional({ description: 'nextCursor of the previous page' })
@@ -11,7 +15,7 @@ export class LoginAuditPageQuery {
 
   @ApiPropertyOptional({ minimum: 1, maximum: 200, default: 50 })
   @IsOptional()
-  @Type(() => Number)
+  @Transform(toInt)
   @IsInt()
   @Min(1)
   @Max(200)

@@ -2,6 +2,7 @@ import { Global, Module } from '@nestjs/common';
 import { DatabaseModule } from './database/database.module';
 import { Lifecycle } from './lifecycle.service';
 import { AppLoggerModule } from './observability/logger.module';
+import { InfraMetrics } from './observability/infra-metrics';
 import { MetricsService } from './observability/metrics.service';
 import { QueueModule } from './queue/queue.module';
 import { RedisModule } from './redis/redis.module';
@@ -11,7 +12,7 @@ import { ThrottlingModule } from './throttling/throttling.module';
 @Global()
 @Module({
   imports: [AppLoggerModule, DatabaseModule, RedisModule, QueueModule, ThrottlingModule],
-  providers: [Lifecycle, MetricsService],
+  providers: [Lifecycle, MetricsService, InfraMetrics],
   exports: [Lifecycle, MetricsService, DatabaseModule, RedisModule, QueueModule, ThrottlingModule],
 })
 export class InfraModule {}

@@ -6,7 +6,7 @@ import { requestContext } from '../../common/context/request-context';
 import { isUnavailableError } from '../../common/errors/error-mapping';
 import { AppConfig } from '../config/app-config';
 import { RecentWriters } from './recent-writers';
-import { ReplicaNode, ReplicaStatus } from './replica-pool';
+import { PoolUsage, ReplicaNode, ReplicaStatus, poolUsage } from './replica-pool';
 import { mysqlOptions } from './typeorm-options';
 
 const RETRYABLE_TX_ERRORS = new Set(['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT']);
@@ -70,6 +70,14 @@ export class DbRouter implements OnModuleInit, OnApplicationShutdown {
 
   replicaStatuses(): ReplicaStatus[] {
     return this.replicas.map((r) => r.status);
+  }
+
+  /** Pool usage of the primary and of each replica whose DataSource is open (read on scrape). */
+  poolUsage(): PoolUsage[] {
+    return [
+      poolUsage('primary', this.primary),
+      ...this.replicas.map((r) => poolUsage(r.name, r.dataSource)),
+    ].filter((u): u is PoolUsage => !!u);
   }
 
   /** The EntityManager plain reads should use now (see class comment). */

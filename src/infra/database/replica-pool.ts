@@ -126,3 +126,41 @@ export class ReplicaNode {
     if (this.ds?.isInitialized) await this.ds.destroy();
   }
 }
+
+/** Connection pool usage of one DataSource (mysql2 pool), for /metrics. */
+export interface PoolUsage {
+  /** primary, replica-1, ... */
+  pool: string;
+  /** Connections open (in use + idle). */
+  open: number;
+  idle: number;
+  /** Queries waiting for a free connection. */
+  waiting: number;
+  /** connectionLimit. */
+  max: number;
+}
+
+interface Mysql2PoolInternals {
+  _allConnections?: { length: number };
+  _freeConnections?: { length: number };
+  _connectionQueue?: { length: number };
+  config?: { connectionLimit?: number };
+}
+
+/**
+ * Reads the counters of the mysql2 pool behind a TypeORM DataSource. mysql2 exposes no public
+ * API for them, so this reads its queues' lengths (stable across mysql2 2.x-3.x); undefined
+ * when the DataSource is not initialized or the driver is not mysql2's pool.
+ */
+export function poolUsage(pool: string, ds: DataSource | undefined): PoolUsage | undefined {
+  if (!ds?.isInitialized) return undefined;
+  const p = (ds.driver as unknown as { pool?: Mysql2PoolInternals }).pool;
+  if (!p?._allConnections || !p._freeConnections) return undefined;
+  return {
+    pool,
+    open: p._allConnections.length,
+    idle: p._freeConnections.length,
+    waiting: p._connectionQueue?.length ?? 0,
+    max: p.config?.connectionLimit ?? 0,
+  };
+}

@@ -6,6 +6,7 @@ import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
 import { randomUUID } from 'node:crypto';
 import { requestContext } from '../../common/context/request-context';
+import type { GrpcCallType, MetricsService } from '../observability/metrics.service';
 
 /** Loader options: field names stay snake_case as in the .proto files, enums are their names. */
 export const PROTO_LOADER_OPTIONS: protoLoader.Options = {
@@ -17,6 +18,20 @@ export const PROTO_LOADER_OPTIONS: protoLoader.Options = {
 };
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** grpc status code -> its name (OK, NOT_FOUND, ...), the label value of the call histogram. */
+const STATUS_NAMES: string[] = [];
+for (const [name, code] of Object.entries(grpc.status))
+  if (typeof code === 'number') STATUS_NAMES[code] = name;
+
+/** Where finished calls are reported (MetricsService; set once the app is up, see InfraMetrics). */
+export type GrpcCallSink = Pick<MetricsService, 'observeGrpc'>;
+
+interface RouteLabels {
+  service: string;
+  method: string;
+  type: GrpcCallType;
+}
 
 interface GrpcCallLike {
   metadata?: grpc.Metadata;
@@ -47,6 +62,9 @@ export class GrpcServer extends ServerGrpc {
   private readonly drainMs: number;
   private readonly serviceNames: string[];
   private bound?: number;
+  private sink?: GrpcCallSink;
+  /** Labels per method path, parsed once. */
+  private readonly routes = new Map<string, RouteLabels>();
 
   constructor(opts: GrpcServerOptions) {
     const health = new HealthImplementation({
@@ -76,8 +94,13 @@ export class GrpcServer extends ServerGrpc {
     return this.bound;
   }
 
+  /** Reports every finished call (status and duration) to `sink`; calls before this are not counted. */
+  observeCalls(sink: GrpcCallSink): void {
+    this.sink = sink;
+  }
+
   override async createClient(): Promise<grpc.Server> {
-    const server = new grpc.Server();
+    const server = new grpc.Server({ interceptors: [this.callMetrics] });
     this.bound = await new Promise<number>((resolve, reject) =>
       server.bindAsync(this.url, grpc.ServerCredentials.createInsecure(), (err, port) =>
         err ? reject(err) : resolve(port),
@@ -97,6 +120,54 @@ export class GrpcServer extends ServerGrpc {
       const requestId = given && REQUEST_ID.test(given) ? given : randomUUID();
       return requestContext.run({ requestId }, () => method(call, callback));
     };
+  }
+
+  /**
+   * Times every call on this server — ours, health and reflection; unary and streams — from
+   * its arrival to the status sent (a cancelled call counts as CANCELLED, or DEADLINE_EXCEEDED
+   * when its deadline passed). One wrapper object and two closures per call; nothing per message.
+   */
+  private readonly callMetrics: grpc.ServerInterceptor = (desc, call) => {
+    const sink = this.sink;
+    if (!sink) return new grpc.ServerInterceptingCall(call);
+    const route = this.routes.get(desc.path) ?? this.route(desc);
+    const started = performance.now();
+    let done = false;
+    const finish = (code: number) => {
+      if (done) return;
+      done = true;
+      const name = STATUS_NAMES[code] ?? String(code);
+      sink.observeGrpc(route.service, route.method, name, route.type, (performance.now() - started) / 1000);
+    };
+    return new grpc.ServerInterceptingCall(call, {
+      start: (next) =>
+        next({
+          onCancel: () => {
+            const deadline = call.getDeadline();
+            const expired = deadline !== Infinity && Date.now() >= new Date(deadline).getTime();
+            finish(expired ? grpc.status.DEADLINE_EXCEEDED : grpc.status.CANCELLED);
+          },
+        }),
+      sendStatus: (status, next) => {
+        finish(status.code ?? grpc.status.UNKNOWN);
+        next(status);
+      },
+    });
+  };
+
+  private route(desc: grpc.ServerMethodDefinition<unknown, unknown>): RouteLabels {
+    // path: /<package>.<Service>/<Method>
+    const slash = desc.path.lastIndexOf('/');
+    const type: GrpcCallType = desc.requestStream
+      ? desc.responseStream
+        ? 'bidi_stream'
+        : 'client_stream'
+      : desc.responseStream
+        ? 'server_stream'
+        : 'unary';
+    const route = { service: desc.path.slice(1, slash), method: desc.path.slice(slash + 1), type };
+    this.routes.set(desc.path, route);
+    return route;
   }
 
   /** Health turns NOT_SERVING, calls in flight get `drainMs` to finish, then the rest are cut. */

@@ -3,6 +3,7 @@ import { Global, Module } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { DEFAULT_JOB_OPTIONS } from './queues';
 import { QueueHealth } from './queue-health.service';
+import { QueueMetrics } from './queue-metrics';
 import { WorkerRegistry } from './worker-registry.service';
 
 /**
@@ -23,7 +24,7 @@ import { WorkerRegistry } from './worker-registry.service';
       }),
     }),
   ],
-  providers: [WorkerRegistry, QueueHealth],
+  providers: [WorkerRegistry, QueueHealth, QueueMetrics],
   exports: [WorkerRegistry, QueueHealth, BullModule],
 })
 export class QueueModule {}

@@ -1,6 +1,7 @@
 /**
  * Offline validation of the deployment files: every YAML under deploy/k8s/, docker-compose.yml,
- * the nginx template and its compose rendering, the MySQL init files and the Dockerfile.
+ * the nginx template and its compose rendering, the MySQL init files, the Dockerfile and the
+ * Grafana dashboard (its queries name only metrics the code registers).
  *
  * Kubernetes objects and the compose file are validated against the vendored JSON schemas in
  * ./schemas (subsets of the Kubernetes 1.30 API and of the Compose Specification: required
@@ -14,6 +15,7 @@
 import Ajv, { ValidateFunction } from 'ajv';
 import * as fs from 'fs';
 import * as path from 'path';
+import { Registry, collectDefaultMetrics } from 'prom-client';
 import { parse, parseAllDocuments } from 'yaml';
 import { ConfigValidationError, ENV_DEFAULTS, loadConfig } from '../../src/infra/config/app-config';
 
@@ -1008,5 +1010,127 @@ describe('Dockerfile', () => {
     expect(ignored).toEqual(
       expect.arrayContaining(['node_modules', 'dist', '.local', '.git', 'coverage', 'bench/results', '.env']),
     );
+  });
+});
+
+// =============================================================================================
+// Grafana
+// =============================================================================================
+
+const DASHBOARD = 'deploy/grafana/nest-commerce-dashboard.json';
+
+function tsSources(dir: string): string[] {
+  return fs
+    .readdirSync(dir, { withFileTypes: true })
+    .flatMap((d) =>
+      d.isDirectory()
+        ? tsSources(path.join(dir, d.name))
+        : /(?<!\.spec)\.ts$/.test(d.name)
+          ? [path.join(dir, d.name)]
+          : [],
+    );
+}
+
+/**
+ * The metric names the code registers, found by reading src/: every `shop_*` string literal
+ * (histograms: those passed to a histogram constructor or helper, which also expose `_bucket`,
+ * `_sum`, `_count`), plus prom-client's default process metrics when src collects them with
+ * the `shop_` prefix.
+ */
+function registeredMetrics(): { names: Set<string>; histograms: Set<string> } {
+  const names = new Set<string>();
+  const histograms = new Set<string>();
+  let defaults = false;
+  for (const file of tsSources(path.join(ROOT, 'src'))) {
+    const src = fs.readFileSync(file, 'utf8');
+    for (const m of src.matchAll(/['"`](shop_[a-z0-9_]+)['"`]/g)) names.add(m[1]);
+    for (const m of src.matchAll(/histogram\s*\(\s*['"`](shop_[a-z0-9_]+)['"`]/gi)) histograms.add(m[1]);
+    if (/collectDefaultMetrics\(\{[^}]*prefix: 'shop_'/.test(src)) defaults = true;
+  }
+  if (defaults) {
+    const r = new Registry();
+    collectDefaultMetrics({ register: r, prefix: 'shop_' });
+    for (const m of r.getMetricsAsArray()) {
+      names.add(m.name);
+      if ((m as unknown as { type: string }).type === 'histogram') histograms.add(m.name);
+    }
+    r.clear();
+  }
+  return { names, histograms };
+}
+
+describe('deploy/grafana dashboard', () => {
+  const dashboard = JSON.parse(read(DASHBOARD)) as Obj;
+  const panels: Obj[] = (dashboard.panels as Obj[]).flatMap((p) => [p, ...((p.panels as Obj[]) ?? [])]);
+  const graphs = panels.filter((p) => p.type !== 'row');
+  const exprs: { panel: string; expr: string }[] = graphs.flatMap((p) =>
+    (p.targets as Obj[]).map((t) => ({ panel: p.title as string, expr: t.expr as string })),
+  );
+  const queried = (expr: string): string[] => expr.match(/\bshop_[a-zA-Z0-9_:]*/g) ?? [];
+
+  it('parses, has a uid and title, and picks its Prometheus data source through a template variable', () => {
+    expect(dashboard.uid).toBe('nest-commerce');
+    expect(typeof dashboard.title).toBe('string');
+    expect(dashboard.schemaVersion).toBeGreaterThanOrEqual(36);
+    const ds = dashboard.templating.list.find((v: Obj) => v.type === 'datasource');
+    expect(ds).toMatchObject({ name: 'datasource', query: 'prometheus' });
+    for (const p of graphs)
+      expect({ panel: p.title, ds: p.datasource }).toEqual({
+        panel: p.title,
+        ds: { type: 'prometheus', uid: '${datasource}' },
+      });
+  });
+
+  it('panel ids are unique and every panel fits the 24-column grid', () => {
+    const ids = panels.map((p) => p.id);
+    expect(ids.length).toBe(new Set(ids).size);
+    for (const p of panels) {
+      const g = p.gridPos;
+      expect({ panel: p.title, fits: g.x >= 0 && g.w > 0 && g.h > 0 && g.x + g.w <= 24 }).toEqual({
+        panel: p.title,
+        fits: true,
+      });
+    }
+  });
+
+  it('every query names only metrics the code registers (histogram series only of histograms)', () => {
+    const { names, histograms } = registeredMetrics();
+    expect(names.size).toBeGreaterThan(10);
+    expect(exprs.length).toBeGreaterThan(0);
+    const known = (m: string): boolean => {
+      const series = /^(.+)_(bucket|sum|count)$/.exec(m);
+      return names.has(m) || (!!series && histograms.has(series[1]));
+    };
+    for (const { panel, expr } of exprs) {
+      expect({ panel, queriesAMetric: queried(expr).length > 0 }).toEqual({ panel, queriesAMetric: true });
+      expect({ panel, unknown: queried(expr).filter((m) => !known(m)) }).toEqual({ panel, unknown: [] });
+    }
+  });
+
+  it('quantiles are taken over histogram buckets aggregated by le', () => {
+    const quantiles = exprs.filter((e) => e.expr.includes('histogram_quantile'));
+    expect(quantiles.length).toBeGreaterThanOrEqual(4);
+    for (const { panel, expr } of quantiles) {
+      expect({ panel, ok: /_bucket\b/.test(expr) && /by \(le\b/.test(expr) }).toEqual({ panel, ok: true });
+    }
+  });
+
+  it('covers every family issue 8 names: HTTP and gRPC latency, queue depth, stream lag, cache, DB pool, replica lag', () => {
+    const all = new Set(exprs.flatMap((e) => queried(e.expr)));
+    for (const m of [
+      'shop_http_request_duration_seconds_bucket',
+      'shop_http_request_duration_seconds_count',
+      'shop_grpc_request_duration_seconds_bucket',
+      'shop_grpc_request_duration_seconds_count',
+      'shop_queue_jobs',
+      'shop_queue_jobs_processed_total',
+      'shop_flash_sale_stream_lag',
+      'shop_cache_hits_total',
+      'shop_cache_misses_total',
+      'shop_db_pool_connections',
+      'shop_db_pool_waiting_requests',
+      'shop_db_replica_lag_seconds',
+    ])
+      expect({ m, queried: all.has(m) }).toEqual({ m, queried: true });
   });
 });

@@ -22,11 +22,7 @@ import { UsersService } from './users.service';
  * Bull Board. Login events go to the audit module; the welcome mail to notifications.
  */
 @Module({
-  imports: [
-    TypeOrmModule.forFeature([User, RefreshToken]),
-    AuditModule,
-    NotificationsModule,
-  ],
+  imports: [TypeOrmModule.forFeature([User, RefreshToken]), AuditModule, NotificationsModule],
   controllers: [AuthController, UsersController],
   providers: [
     UsersService,

@@ -12,11 +12,13 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import Redis from 'ioredis';
 import { createPool } from 'mysql2/promise';
 import { JwtService } from '@nestjs/jwt';
 import { infraUp } from '../scripts/infra/local-infra';
 import { HttpLoad, LoadResult, httpLoad, loopLoad } from './lib/load';
 import { renderReport } from './lib/report';
+import { PURCHASE_SCRIPT } from '../src/flash-sale/flash-sale.scripts';
 
 const ROOT = join(__dirname, '..');
 const args = process.argv.slice(2);
@@ -26,6 +28,8 @@ const ONLY = args
   ?.slice(7)
   .split(',');
 const DURATION = QUICK ? 3 : 10;
+/** `--seed-orders=N`: seed N orders (npm run seed) into the bench database first; history is read on them. */
+const SEED_ORDERS = Number(args.find((a) => a.startsWith('--seed-orders='))?.slice(14) ?? 0);
 const CONNECTIONS = 50;
 const POOL = 20;
 const APP_PORT = 3100;
@@ -136,6 +140,18 @@ async function main(): Promise<void> {
   console.log('building (npm run build)...');
   execSync('npm run build', { cwd: ROOT, stdio: 'ignore' });
   execSync('node dist/infra/database/migrate.js', { cwd: ROOT, env, stdio: 'ignore' });
+  let seedNote = '';
+  if (SEED_ORDERS > 0) {
+    console.log(`seeding ${SEED_ORDERS} orders (npm run seed)...`);
+    const t = Date.now();
+    execSync(
+      `node -r ts-node/register/transpile-only scripts/seed.ts --orders ${SEED_ORDERS} --users ${Math.max(1000, Math.round(SEED_ORDERS / 100))} --products 2000`,
+      { cwd: ROOT, env, stdio: 'inherit' },
+    );
+    const sec = (Date.now() - t) / 1000;
+    seedNote = `seeded ${SEED_ORDERS} orders in ${Math.round(sec)} s (${Math.round(SEED_ORDERS / sec)} orders/s incl. items)`;
+    console.log(seedNote);
+  }
 
   start(
     process.execPath,
@@ -176,7 +192,7 @@ async function main(): Promise<void> {
     process.stdout.write(`  ${name} ... `);
     try {
       const r = await fn();
-      rows.push({ ...r, ...meta, name });
+      rows.push({ ...meta, ...r, name });
       console.log(`${r.rps} req/s p50 ${r.p50} ms p99 ${r.p99} ms errors ${r.errors} non2xx ${r.non2xx}`);
     } catch (err) {
       rows.push({
@@ -242,6 +258,34 @@ async function main(): Promise<void> {
       DURATION,
     ),
   );
+
+  // The flash-sale purchase script called directly from ioredis (EVALSHA on one shared
+  // connection, as the app does): the ceiling of the Redis path, without HTTP or Nest.
+  const lua = new Redis(infra.endpoints.redisUrl) as Redis & {
+    fsPurchase(...args: (string | number)[]): Promise<unknown>;
+  };
+  lua.defineCommand('fsPurchase', { numberOfKeys: 6, lua: PURCHASE_SCRIPT });
+  const lk = (part: string) => `${env.REDIS_PREFIX}:baseline:{fs:lua}:${part}`;
+  await lua.hset(lk('state'), {
+    stock: 1_000_000,
+    quantity: 1_000_000,
+    startsAt: Date.now() - 1000,
+    endsAt: Date.now() + 3_600_000,
+    limit: 1,
+    closed: '0',
+  });
+  const luaKeys = ['state', 'held', 'seq', 'stream', 'soldout', 'attempts:u1'].map(lk);
+  await lua.fsPurchase(...luaKeys, 'u1', randomUUID(), 0, 0);
+  await run('baseline: flash script via ioredis (EVALSHA)', () =>
+    loopLoad(
+      'evalsha',
+      () => lua.fsPurchase(...luaKeys, 'u1', randomUUID(), 1_000_000, 10_000),
+      CONNECTIONS,
+      DURATION,
+    ),
+  );
+  await lua.del(...luaKeys);
+  lua.disconnect();
 
   // ---- catalog ----
   const sku = `BENCH-${Date.now()}`;
@@ -309,6 +353,7 @@ async function main(): Promise<void> {
         {
           baseline: 'baseline: nest+fastify hello-world',
           target: 0.6,
+          note: 'Redis ceiling: see the EVALSHA baseline',
         },
       );
       await json('POST', api(`/flash-sales/${soldOut.body.id}/purchase`), undefined, userToken);
@@ -330,6 +375,65 @@ async function main(): Promise<void> {
           target: 0.85,
         },
       );
+
+      // Drain: a burst of purchases by many users, then the time until every accepted
+      // reservation is an order in MySQL (the consumer group's batched transactions).
+      const units = QUICK ? 2000 : 10000;
+      const buyers = Array.from({ length: units / 100 }, () =>
+        new JwtService({ secret: SECRET }).sign(
+          { sub: randomUUID(), role: 'customer' },
+          { algorithm: 'HS256', expiresIn: 3600 },
+        ),
+      );
+      const burst = await json(
+        'POST',
+        api('/flash-sales'),
+        {
+          sku,
+          price: 999,
+          quantity: units,
+          perUserLimit: 1000,
+          startsAt: new Date(Date.now() - 1000).toISOString(),
+          endsAt: new Date(Date.now() + 3600_000).toISOString(),
+        },
+        adminToken,
+      );
+      if (burst.body?.id)
+        await run(
+          'flash drain: reservations into MySQL orders',
+          async () => {
+            const t0 = Date.now();
+            const r = await httpLoad({
+              name: 'flash-burst',
+              url: api(`/flash-sales/${burst.body.id}/purchase`),
+              method: 'POST',
+              requests: buyers.map((t) => ({ method: 'POST', headers: { authorization: `Bearer ${t}` } })),
+              connections: CONNECTIONS,
+              durationSec: DURATION,
+              amount: units,
+            });
+            const accepted = r.statusCodes?.['2xx'] ?? 0;
+            const burstSec = (Date.now() - t0) / 1000;
+            let persisted = 0;
+            while (Date.now() - t0 < 180_000) {
+              const [[row]] = (await pool.query('SELECT COUNT(*) AS n FROM orders WHERE flash_sale_id = ?', [
+                burst.body.id,
+              ])) as unknown as [{ n: number }[]];
+              persisted = Number(row.n);
+              if (persisted >= accepted) break;
+              await sleep(100);
+            }
+            const sec = (Date.now() - t0) / 1000;
+            return {
+              ...r,
+              name: 'flash-drain',
+              rps: Math.round(persisted / sec),
+              errors: r.errors + Math.max(0, accepted - persisted),
+              note: `${accepted} reservations (burst ${Math.round(accepted / burstSec)} req/s, p99 ${r.p99} ms) → ${persisted} orders, all persisted ${sec.toFixed(1)} s after the first purchase`,
+            } as LoadResult & { note: string };
+          },
+          { baseline: 'baseline: order tx, raw mysql2' },
+        );
     } else {
       rows.push({
         name: 'flash sale',
@@ -410,14 +514,28 @@ async function main(): Promise<void> {
       { baseline: 'baseline: order tx, raw mysql2', target: 0.7 },
     );
     client.close();
+    // With --seed-orders, the reader is the seeded customer with the most orders, on the whole table.
+    let reader = userToken;
+    let historyNote = "the bench user's own orders";
+    if (SEED_ORDERS > 0) {
+      const [[top]] = (await pool.query(
+        `SELECT user_id AS id, COUNT(*) AS n FROM orders GROUP BY user_id ORDER BY n DESC LIMIT 1`,
+      )) as unknown as [{ id: string; n: number }[]];
+      const [[all]] = (await pool.query('SELECT COUNT(*) AS n FROM orders')) as unknown as [{ n: number }[]];
+      reader = new JwtService({ secret: SECRET }).sign(
+        { sub: top.id, role: 'customer' },
+        { algorithm: 'HS256', expiresIn: 3600 },
+      );
+      historyNote = `a customer with ${top.n} orders, ${all.n} orders in the table`;
+    }
     await run(
       'order history page (GET /orders)',
       load({
         name: 'history',
         url: api('/orders?limit=20'),
-        headers: { authorization: `Bearer ${userToken}` },
+        headers: { authorization: `Bearer ${reader}` },
       }),
-      { baseline: 'baseline: nest+fastify hello-world' },
+      { baseline: 'baseline: nest+fastify hello-world', note: historyNote },
     );
   }
 
@@ -437,6 +555,7 @@ async function main(): Promise<void> {
     cpus: cpus().length,
     node: process.version,
     totalSec: Math.round((Date.now() - t0) / 1000),
+    seed: seedNote || undefined,
   };
   writeFileSync(join(dir, `${date}.json`), JSON.stringify({ meta, rows }, null, 2));
   const { markdown, svg } = await renderReport(meta, rows);

@@ -21,6 +21,8 @@ export interface HttpLoad {
   requests?: { method?: 'GET' | 'POST'; path?: string; headers?: Record<string, string>; body?: string }[];
   connections: number;
   durationSec: number;
+  /** Stop after this many requests instead of after durationSec. */
+  amount?: number;
 }
 
 /** Runs autocannon in-process; latencies in milliseconds. */
@@ -32,7 +34,7 @@ export async function httpLoad(l: HttpLoad): Promise<LoadResult> {
     body: l.body,
     requests: l.requests,
     connections: l.connections,
-    duration: l.durationSec,
+    ...(l.amount ? { amount: l.amount } : { duration: l.durationSec }),
     pipelining: 1,
   });
   const codes: Record<string, number> = {};

@@ -26,8 +26,11 @@ export async function renderReport(
     '|---|---:|---:|---:|---:|---:|---|---:|---:|',
     ...rows.map(
       (r) =>
-        `| ${r.name} | ${r.rps} | ${r.p50} | ${r.p99} | ${r.errors} | ${r.non2xx} | ${r.baseline ?? '—'} | ${r.ratio ?? '—'} | ${r.target ? `≥ ${r.target}` : '—'}${r.note ? ` (${r.note})` : ''} |`,
+        `| ${r.name} | ${r.rps} | ${r.p50} | ${r.p99} | ${r.errors} | ${r.non2xx} | ${r.baseline ?? '—'} | ${r.ratio ?? '—'} | ${r.target ? `≥ ${r.target}` : '—'} |`,
     ),
+    '',
+    ...rows.filter((r) => r.note).map((r) => `- ${r.name}: ${r.note}`),
+    ...(meta.seed ? [`- data: ${meta.seed}`] : []),
   ];
   const data = rows
     .filter((r) => r.ratio !== undefined)

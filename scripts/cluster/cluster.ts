@@ -50,12 +50,26 @@ export interface Cluster {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-async function pickPorts(first: number | undefined, n: number): Promise<number[]> {
-  if (first) return Array.from({ length: n }, (_, i) => first + i);
-  const out: number[] = [];
-  while (out.length < n) {
-    const p = await freePort();
-    if (!out.includes(p)) out.push(p);
+/** Ports for each group: `first + i` when a first port is given, else free ports, all distinct. */
+async function pickPorts(groups: { first?: number; count: number }[]): Promise<number[][]> {
+  const used = new Set<number>(
+    groups.flatMap((g) => (g.first ? [...Array(g.count).keys()].map((i) => g.first! + i) : [])),
+  );
+  const out: number[][] = [];
+  for (const g of groups) {
+    if (g.first) {
+      out.push(Array.from({ length: g.count }, (_, i) => g.first! + i));
+      continue;
+    }
+    const ports: number[] = [];
+    while (ports.length < g.count) {
+      const p = await freePort();
+      if (!used.has(p)) {
+        used.add(p);
+        ports.push(p);
+      }
+    }
+    out.push(ports);
   }
   return out;
 }
@@ -80,10 +94,17 @@ async function stopLeftovers(marker: string, log: (l: string) => void): Promise<
   const pids = leftoverInstances(marker);
   if (!pids.length) return;
   log(`stopping ${pids.length} instance(s) left by an earlier run: pid ${pids.join(', ')}`);
-  for (const p of pids) process.kill(p, 'SIGTERM');
+  const signal = (pid: number, sig: NodeJS.Signals) => {
+    try {
+      process.kill(pid, sig);
+    } catch {
+      /* exited meanwhile */
+    }
+  };
+  pids.forEach((p) => signal(p, 'SIGTERM'));
   const deadline = Date.now() + 20_000;
   while (Date.now() < deadline && leftoverInstances(marker).length) await sleep(200);
-  for (const p of leftoverInstances(marker)) process.kill(p, 'SIGKILL');
+  leftoverInstances(marker).forEach((p) => signal(p, 'SIGKILL'));
 }
 
 export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
@@ -97,11 +118,12 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
   await stopLeftovers(marker, log);
 
   const n = opts.instances;
-  const [apiPorts, apiGrpcPorts, [workerPort], [httpPort, grpcPort]] = await Promise.all([
-    pickPorts(opts.apiPort, n),
-    pickPorts(opts.apiGrpcPort, n),
-    pickPorts(opts.workerPort, 1),
-    opts.httpPort && opts.grpcPort ? [opts.httpPort, opts.grpcPort] : pickPorts(0, 2),
+  const [apiPorts, apiGrpcPorts, [workerPort], [httpPort], [grpcPort]] = await pickPorts([
+    { first: opts.apiPort, count: n },
+    { first: opts.apiGrpcPort, count: n },
+    { first: opts.workerPort, count: 1 },
+    { first: opts.httpPort, count: 1 },
+    { first: opts.grpcPort, count: 1 },
   ]);
   const all = [...apiPorts, ...apiGrpcPorts, workerPort, httpPort, grpcPort];
   if (new Set(all).size !== all.length) throw new Error(`cluster ports overlap: ${all.join(', ')}`);
@@ -130,7 +152,11 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
   // Nothing outlives the launcher, even when it exits without calling stop().
   const onExit = () => {
     for (const i of instances) i.killNow();
-    if (nginx?.running()) process.kill(-nginx.pid, 'SIGKILL');
+    try {
+      if (nginx?.running()) process.kill(-nginx.pid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
   };
   process.once('exit', onExit);
 

@@ -111,19 +111,25 @@ export class OrdersService {
   ): Promise<OrderView> {
     const lines = normalizeItems(items);
     const key = idempotencyKey || undefined;
+    let claim: { key: string; at: Date } | undefined;
     if (key) {
-      const prior = await this.idempotency.begin<OrderView>(userId, key, requestHash(lines));
-      if (prior) return prior;
+      const found = await this.idempotency.begin<OrderView>(userId, key, requestHash(lines));
+      if ('done' in found) return found.done;
+      claim = { key, at: found.claimedAt };
     }
     try {
-      return await this.place(userId, lines, key);
+      return await this.place(userId, lines, claim);
     } catch (err) {
-      if (key) await this.idempotency.abandon(userId, key).catch(() => undefined);
+      if (claim) await this.idempotency.abandon(userId, claim.key, claim.at).catch(() => undefined);
       throw err;
     }
   }
 
-  private async place(userId: string, lines: StockLine[], key: string | undefined): Promise<OrderView> {
+  private async place(
+    userId: string,
+    lines: StockLine[],
+    claim: { key: string; at: Date } | undefined,
+  ): Promise<OrderView> {
     const variants = await this.catalog.findVariantsBySkus(lines.map((l) => l.sku));
     const bySku = new Map(variants.map((v) => [v.sku, v]));
     const unknown = lines.filter((l) => !bySku.has(l.sku)).map((l) => l.sku);
@@ -150,7 +156,7 @@ export class OrdersService {
         };
       }),
       source: 'web',
-      idempotencyKey: key ?? null,
+      idempotencyKey: claim?.key ?? null,
       createdAt: now,
       expiresAt: new Date(now.getTime() + this.config.orders.paymentTtlMs),
     };
@@ -161,7 +167,7 @@ export class OrdersService {
       // order, the same order in every transaction) are held only until the commit right after.
       await this.repo.insert(em, order);
       await this.outbox.add(em, [{ type: ORDER_EVENTS.created, order: record }]);
-      if (key) await this.idempotency.complete(em, userId, key, view);
+      if (claim) await this.idempotency.complete(em, userId, claim.key, claim.at, view);
       await this.inventory.reserve(lines, { orderId: order.id });
     });
     this.afterCommit([order]);

@@ -1,4 +1,7 @@
+import { DbRouter } from '../../src/infra/database/db-router.service';
 import { OrdersService } from '../../src/orders';
+import { requestHash } from '../../src/orders/idempotency.store';
+import { normalizeItems } from '../../src/orders/orders.service';
 import { adminToken, registerUser, RegisteredUser } from '../support/auth';
 import { TestApp, eventually, http, startApp } from '../support/test-app';
 import { createProduct, placeOrder, stockOf, uniqueSku } from './builders';
@@ -209,6 +212,64 @@ describe('orders: REST lifecycle, pricing, ownership, idempotency', () => {
     }
     const list = await http('GET', t.api('/orders'), { token: frank.accessToken });
     expect(list.body.items).toHaveLength(1);
+  });
+
+  it('Idempotency-Key: a claim left by a request that died with its instance is taken over after a minute, a live one is not', async () => {
+    const gina = await registerUser(t);
+    const db = t.app.get(DbRouter).primary;
+    const claim = (key: string, agoMs: number) =>
+      db.query(
+        `INSERT INTO idempotency_keys (user_id, \`key\`, request_hash, status, created_at)
+         VALUES (?, ?, ?, 'in_progress', ?)`,
+        [
+          gina.user.id,
+          key,
+          requestHash(normalizeItems([{ sku, quantity: 1 }])),
+          new Date(Date.now() - agoMs),
+        ],
+      );
+    // The crashed request's claim (its order transaction never committed): the retry creates the order.
+    await claim('crashed', 2 * 60_000);
+    const retried = await placeOrder(t, gina.accessToken, [{ sku, quantity: 1 }], 'crashed');
+    expect(retried.status).toBe(201);
+    const replay = await placeOrder(t, gina.accessToken, [{ sku, quantity: 1 }], 'crashed');
+    expect(replay.body.id).toBe(retried.body.id);
+    // A claim seconds old may still be working: 409, and nothing is created.
+    await claim('running', 2000);
+    const busy = await placeOrder(t, gina.accessToken, [{ sku, quantity: 1 }], 'running');
+    expect(busy.status).toBe(409);
+    expect(busy.body.code).toBe('IDEMPOTENCY_IN_PROGRESS');
+    const list = await http('GET', t.api('/orders'), { token: gina.accessToken });
+    expect(list.body.items).toHaveLength(1);
+  });
+
+  it('Idempotency-Key: a request whose claim was taken over cannot complete it — at most one order per key', async () => {
+    const hank = await registerUser(t);
+    const db = t.app.get(DbRouter).primary;
+    const orders = t.app.get(OrdersService);
+    // Simulate the slow original: its claim (made long ago) is replaced by a retry's fresh one
+    // just before the original's transaction completes it.
+    const store = (orders as unknown as { idempotency: { begin: (...a: unknown[]) => Promise<unknown> } })
+      .idempotency;
+    const realBegin = store.begin.bind(store);
+    store.begin = async (...a: unknown[]) => {
+      const r = await realBegin(...a);
+      await db.query('UPDATE idempotency_keys SET created_at = ? WHERE user_id = ? AND `key` = ?', [
+        new Date(Date.now() + 5000),
+        hank.user.id,
+        'fenced',
+      ]);
+      return r;
+    };
+    try {
+      const res = await placeOrder(t, hank.accessToken, [{ sku, quantity: 1 }], 'fenced');
+      expect(res.status).toBe(409);
+      expect(res.body.code).toBe('IDEMPOTENCY_IN_PROGRESS');
+    } finally {
+      store.begin = realBegin;
+    }
+    const list = await http('GET', t.api('/orders'), { token: hank.accessToken });
+    expect(list.body.items).toHaveLength(0);
   });
 });
 

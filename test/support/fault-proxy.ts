@@ -62,13 +62,31 @@ export class FaultProxy {
     });
     client.on('close', () => upstream.destroy());
     upstream.on('error', () => client.destroy());
-    const pipe = (from: net.Socket, to: net.Socket) =>
-      from.on('data', (chunk) => {
+    // Delayed chunks go through a queue drained by one timer, so bytes keep their order even
+    // when the latency changes (or drops to zero) while some are still waiting.
+    const pipe = (from: net.Socket, to: net.Socket) => {
+      const queue: { at: number; chunk: Buffer }[] = [];
+      let timer: NodeJS.Timeout | undefined;
+      const flush = () => {
+        timer = undefined;
+        while (queue.length && queue[0].at <= Date.now()) {
+          const { chunk } = queue.shift()!;
+          if (to.writable) to.write(chunk);
+        }
+        if (queue.length) timer = setTimeout(flush, queue[0].at - Date.now());
+      };
+      from.on('close', () => timer && clearTimeout(timer));
+      from.on('data', (chunk: Buffer) => {
         if (this.mode === 'blackhole') return;
-        if (this.mode === 'latency' && this.latencyMs > 0)
-          setTimeout(() => to.writable && to.write(chunk), this.latencyMs);
-        else if (to.writable) to.write(chunk);
+        const delay = this.mode === 'latency' ? this.latencyMs : 0;
+        if (!queue.length && delay <= 0) {
+          if (to.writable) to.write(chunk);
+          return;
+        }
+        queue.push({ at: Date.now() + delay, chunk });
+        timer ??= setTimeout(flush, Math.max(0, queue[0].at - Date.now()));
       });
+    };
     pipe(client, upstream);
     pipe(upstream, client);
   }

@@ -1,0 +1,107 @@
+import { DbRouter } from '../../src/infra/database/db-router.service';
+import { adminToken, registerUser, RegisteredUser } from '../support/auth';
+import { FaultProxy } from '../support/fault-proxy';
+import { TestApp, http, startApp } from '../support/test-app';
+import { createProduct, stockOf, uniqueSku } from '../orders/builders';
+import { Outcome, closedLoop, countBy, latency, sleep, timedFetch } from './load';
+
+/**
+ * Fault 5 of issue 10: the primary goes away under order load — first every connection is
+ * reset, then it black-holes new connections (accepts, never answers) — then comes back. A
+ * FaultProxy sits between the app and the shared primary (which is never stopped). Writes must
+ * fail with 503 UNAVAILABLE instead of hanging, every 201 must be a complete order, and no
+ * order, item, outbox row or stock reservation may be left half-written.
+ *
+ * Not covered (known gap, see SECURITY.md/issue 10): black-holing connections the pool already
+ * holds. Their queries wait for an answer that never comes (no query timeout: mysql2's
+ * `timeout` fails the query but leaves the connection stuck behind it), so requests hang.
+ */
+describe('fault: primary down (connections reset, then new ones black-holed) under order load', () => {
+  let t: TestApp;
+  let proxy: FaultProxy;
+  let admin: string;
+  let buyers: RegisteredUser[];
+  beforeAll(async () => {
+    const primary = new URL(process.env.DB_PRIMARY_URL!);
+    proxy = new FaultProxy(primary.hostname, Number(primary.port || 3306));
+    await proxy.start();
+    primary.port = String(proxy.port);
+    t = await startApp({ DB_PRIMARY_URL: primary.toString() });
+    admin = await adminToken(t);
+    buyers = await Promise.all(Array.from({ length: 6 }, () => registerUser(t)));
+  });
+  afterAll(async () => {
+    await proxy?.set('pass');
+    await t?.close();
+    await proxy?.stop();
+  });
+
+  it('answers 503 UNAVAILABLE while the primary is unreachable, recovers by itself, and leaves no partial order', async () => {
+    const sku = uniqueSku('PRIMARY');
+    await createProduct(t, admin, [{ sku, price: 990, stockOnHand: 100_000 }]);
+    const t0 = Date.now();
+    const phases = { reset: 1500, blackhole: 3500, recovered: 6500, stop: 9000 };
+    let phase = 'before';
+    const outcomes: (Outcome & { phase: string })[] = [];
+    const load = closedLoop(
+      buyers.length,
+      () => Date.now() - t0 > phases.stop,
+      async (w) => {
+        const at = phase;
+        const o = await timedFetch(t0, t.api('/orders'), {
+          method: 'POST',
+          token: buyers[w].accessToken,
+          body: { items: [{ sku, quantity: 1 }] },
+        });
+        outcomes.push({ ...o, phase: at });
+        if (o.status !== 201) await sleep(50);
+      },
+    );
+    await sleep(phases.reset);
+    phase = 'reset';
+    await proxy.set('reset');
+    await sleep(phases.blackhole - phases.reset);
+    phase = 'blackhole';
+    await proxy.set('blackhole');
+    await sleep(phases.recovered - phases.blackhole);
+    phase = 'recovered';
+    await proxy.set('pass');
+    await load;
+
+    const during = outcomes.filter((o) => o.phase === 'reset' || o.phase === 'blackhole');
+    const created = outcomes.filter((o) => o.status === 201);
+    const db = t.app.get(DbRouter);
+    const orders: { id: string; items: number; outbox: number }[] = await db.primary.query(
+      `SELECT o.id,
+              (SELECT COUNT(*) FROM order_items i WHERE i.order_id = o.id) AS items,
+              (SELECT COUNT(*) FROM outbox x WHERE x.aggregate_id = o.id) AS outbox
+         FROM orders o JOIN order_items oi ON oi.order_id = o.id AND oi.sku = ?`,
+      [sku],
+    );
+    const found = new Set(orders.map((o) => o.id));
+    const stock = await stockOf(t, admin, sku);
+    console.log(
+      `fault primary down: ${outcomes.length} requests, ${during.length} during the fault ` +
+        `${JSON.stringify(countBy(during, (o) => `${o.status}${o.code ? ` ${o.code}` : ''}`))} (${latency(during)}); ` +
+        `by phase ${JSON.stringify(countBy(outcomes, (o) => `${o.phase}:${o.status}`))}; ` +
+        `orders expected ≥ ${created.length} (201s), found ${orders.length}; reserved ${stock.reserved}`,
+    );
+    // Every request got an answer, and while the primary was gone that answer was 503 UNAVAILABLE.
+    expect(outcomes.filter((o) => o.status === 'no answer')).toEqual([]);
+    for (const o of during.filter((x) => x.status !== 201))
+      expect({ status: o.status, code: o.code }).toEqual({ status: 503, code: 'UNAVAILABLE' });
+    expect(during.filter((o) => o.status === 503).length).toBeGreaterThan(0);
+    // It recovered without a restart.
+    expect(outcomes.filter((o) => o.phase === 'recovered' && o.status === 201).length).toBeGreaterThan(0);
+    // Nothing lost, nothing half-written: each 201 is an order; each order is whole; stock matches.
+    for (const o of created) expect(found.has(o.id!)).toBe(true);
+    for (const o of orders)
+      expect({ id: o.id, items: Number(o.items), outbox: Number(o.outbox) }).toEqual({
+        id: o.id,
+        items: 1,
+        outbox: 1,
+      });
+    expect(stock.reserved).toBe(orders.length);
+    expect((await http('GET', `${t.url}/health/ready`)).body.primary.state).toBe('up');
+  });
+});

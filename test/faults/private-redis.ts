@@ -1,0 +1,80 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Redis from 'ioredis';
+
+/** A free TCP port on 127.0.0.1 (bound then released). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * A redis-server of this test alone (own port, own directory), durable like production's:
+ * AOF with fsync on every write, no eviction. It can be SIGKILLed and started again on the
+ * same directory, which replays the AOF. The shared Redis of the test run is never touched.
+ */
+export class PrivateRedis {
+  readonly dir = mkdtempSync(join(tmpdir(), 'nc-fault-redis-'));
+  port = 0;
+  private child?: ChildProcess;
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  async start(): Promise<void> {
+    this.port ||= await freePort();
+    // prettier-ignore
+    const args = [
+      '--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir,
+      '--appendonly', 'yes', '--appendfsync', 'always', '--maxmemory-policy', 'noeviction',
+      '--save', '', '--daemonize', 'no',
+    ];
+    this.child = spawn('redis-server', args, { stdio: 'ignore' });
+    const probe = new Redis(this.url, {
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+    });
+    const deadline = Date.now() + 20_000;
+    try {
+      for (;;) {
+        try {
+          if (probe.status !== 'ready') await probe.connect();
+          if ((await probe.ping()) === 'PONG') return;
+        } catch {
+          /* not up yet (or loading the AOF) */
+        }
+        if (Date.now() > deadline) throw new Error(`private redis-server on ${this.port} did not start`);
+        probe.disconnect();
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    } finally {
+      probe.disconnect();
+    }
+  }
+
+  /** SIGKILL: no shutdown, no final fsync; what was acknowledged is in the AOF already. */
+  async kill(): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null) return;
+    await new Promise<void>((resolve) => {
+      child.once('exit', () => resolve());
+      child.kill('SIGKILL');
+    });
+  }
+
+  async stop(): Promise<void> {
+    await this.kill();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}

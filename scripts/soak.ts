@@ -1,0 +1,455 @@
+/**
+ * `npm run soak -- --minutes N` — mixed traffic for N minutes, sampling every `--interval`
+ * seconds (default 10): request rate, p50/p99 of the window, errors (5xx and network), the app's
+ * RSS and heap (its /metrics), Redis used_memory, and the completed/failed set sizes of every
+ * Bull queue. Prints a table, then a verdict; exits 1 if a queue's finished sets outgrow the
+ * removeOnComplete/removeOnFail policy (src/infra/queue/queues.ts), i.e. grow unbounded.
+ *
+ * By default it starts what it needs: the local infrastructure (reused if running), a fresh
+ * `soak_*` database with migrations, and the app (`src/main.ts`, APP_ROLE=all) on free ports,
+ * and removes the database and the Redis keys at the end. `--url http://host:port` soaks an app
+ * already running instead: then REDIS_URL / REDIS_PREFIX / ADMIN_EMAIL / ADMIN_PASSWORD must be
+ * those of that app (environment or .env).
+ *
+ * Options: --minutes N (5), --interval S (10), --concurrency C (16), --url URL, --keep (leave
+ * the database and Redis keys).
+ */
+import { ChildProcess, spawn } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import Redis from 'ioredis';
+import { createConnection } from 'mysql2/promise';
+import { loadConfig, loadDotEnv } from '../src/infra/config/app-config';
+import { runMigrations } from '../src/infra/database/migrate';
+import { DEFAULT_JOB_OPTIONS, QUEUES } from '../src/infra/queue/queues';
+import { infraUp } from './infra/local-infra';
+
+const ROOT = join(__dirname, '..');
+
+function arg(name: string, def?: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  if (i >= 0)
+    return process.argv[i + 1] && !process.argv[i + 1].startsWith('--') ? process.argv[i + 1] : 'true';
+  const eq = process.argv.find((a) => a.startsWith(`--${name}=`));
+  return eq ? eq.slice(name.length + 3) : def;
+}
+
+const MINUTES = Number(arg('minutes', '5'));
+const INTERVAL_S = Number(arg('interval', '10'));
+const CONCURRENCY = Number(arg('concurrency', '16'));
+const EXTERNAL_URL = arg('url');
+const KEEP = arg('keep') === 'true';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+interface Target {
+  url: string;
+  redisUrl: string;
+  prefix: string;
+  admin: { email: string; password: string };
+  stop: () => Promise<void>;
+}
+
+/** Infrastructure, a fresh database, migrations, and the app as a child process. */
+async function startOwnApp(): Promise<Target> {
+  const infra = await infraUp({ mail: true, log: () => undefined });
+  const db = `soak_${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
+  const withDb = (u: string) => {
+    const x = new URL(u);
+    x.pathname = `/${db}`;
+    return x.toString();
+  };
+  const [port, grpcPort] = [await freePort(), await freePort()];
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    NODE_ENV: 'development',
+    APP_ROLE: 'all',
+    PORT: String(port),
+    GRPC_PORT: String(grpcPort),
+    DB_PRIMARY_URL: withDb(infra.endpoints.primaryUrl),
+    DB_REPLICA_URLS: infra.endpoints.replicaUrls.map(withDb).join(','),
+    REDIS_URL: infra.endpoints.redisUrl,
+    REDIS_PREFIX: db,
+    SMTP_URL: infra.endpoints.smtpUrl,
+    LOG_LEVEL: 'warn',
+    HTTP_LOG: 'false',
+    SEED_DEMO_DATA: 'false',
+    FLASH_SALE_PURCHASE_RATE_LIMIT: '1000000',
+    REGISTER_RATE_LIMIT: '1000000',
+  };
+  const config = loadConfig(env);
+  const admin = await createConnection({
+    host: config.db.primary.host,
+    port: config.db.primary.port,
+    user: config.db.primary.user,
+    password: config.db.primary.password,
+  });
+  await admin.query(`CREATE DATABASE \`${db}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
+  await admin.end();
+  for (const r of config.db.replicas) {
+    const c = await createConnection({ host: r.host, port: r.port, user: r.user, password: r.password });
+    for (let i = 0; i < 200; i++) {
+      const [rows] = await c.query('SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?', [db]);
+      if ((rows as unknown[]).length) break;
+      await sleep(100);
+    }
+    await c.end();
+  }
+  await runMigrations(config.db.primary, () => undefined);
+  const child: ChildProcess = spawn(
+    process.execPath,
+    ['-r', 'ts-node/register/transpile-only', 'src/main.ts'],
+    {
+      cwd: ROOT,
+      env,
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    if (child.exitCode !== null) throw new Error(`the app exited with ${child.exitCode} while starting`);
+    try {
+      if ((await fetch(`${url}/health/ready`)).status === 200) break;
+    } catch {
+      /* not listening yet */
+    }
+    if (i > 600) throw new Error('the app did not become ready within 120 s');
+    await sleep(200);
+  }
+  return {
+    url,
+    redisUrl: config.redis.url,
+    prefix: config.redis.prefix,
+    admin: config.admin,
+    stop: async () => {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await Promise.race([exited, sleep(20_000)]);
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      if (KEEP) return;
+      const c = await createConnection({
+        host: config.db.primary.host,
+        port: config.db.primary.port,
+        user: config.db.primary.user,
+        password: config.db.primary.password,
+      });
+      await c.query(`DROP DATABASE IF EXISTS \`${db}\``);
+      await c.end();
+      const redis = new Redis(config.redis.url);
+      let cursor = '0';
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', `${config.redis.prefix}*`, 'COUNT', 1000);
+        cursor = next;
+        if (keys.length) await redis.unlink(...keys);
+      } while (cursor !== '0');
+      redis.disconnect();
+    },
+  };
+}
+
+function externalApp(url: string): Target {
+  loadDotEnv();
+  const config = loadConfig(process.env);
+  return {
+    url: url.replace(/\/$/, ''),
+    redisUrl: config.redis.url,
+    prefix: config.redis.prefix,
+    admin: config.admin,
+    stop: async () => undefined,
+  };
+}
+
+// ------------------------------------------------------------------------------------------------
+
+interface Sample {
+  t: number;
+  requests: number;
+  errors: number;
+  p50: number;
+  p99: number;
+  rssMb: number;
+  heapMb: number;
+  redisMb: number;
+  /** Jobs waiting or delayed, all queues (order expiry jobs wait out ORDER_PAYMENT_TTL_MS). */
+  backlog: number;
+  queues: Record<string, { completed: number; failed: number }>;
+}
+
+async function json(
+  method: string,
+  url: string,
+  body?: unknown,
+  token?: string,
+): Promise<{ status: number; body: any }> {
+  const res = await fetch(url, {
+    method,
+    headers: {
+      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+    },
+    body: body !== undefined ? JSON.stringify(body) : undefined,
+    signal: AbortSignal.timeout(30_000),
+  });
+  const text = await res.text();
+  let parsed: unknown;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    parsed = text;
+  }
+  return { status: res.status, body: parsed };
+}
+
+function metric(text: string, name: string): number {
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
+  return line ? Number(line.trim().split(/\s+/).pop()) : NaN;
+}
+
+const pct = (sorted: number[], p: number) =>
+  sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] : 0;
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  console.log(`soak: ${MINUTES} min, sample every ${INTERVAL_S} s, ${CONCURRENCY} concurrent clients`);
+  const target = EXTERNAL_URL ? externalApp(EXTERNAL_URL) : await startOwnApp();
+  const api = (p: string) => `${target.url}/api/v1${p}`;
+  console.log(
+    `app: ${target.url} (redis prefix ${target.prefix})${EXTERNAL_URL ? '' : ', started by the soak'}`,
+  );
+  const redis = new Redis(target.redisUrl);
+  let exitCode = 0;
+  try {
+    // --- fixtures: an admin, customers, a product with plenty of stock, a long flash sale ---
+    const adminToken: string = (await json('POST', api('/auth/login'), target.admin)).body?.accessToken;
+    if (!adminToken) throw new Error('admin login failed (ADMIN_EMAIL / ADMIN_PASSWORD)');
+    const customers: { token: string; email: string; password: string }[] = [];
+    for (let i = 0; i < 24; i++) {
+      const email = `soak-${randomUUID()}@soak.local`;
+      const password = `soak-${randomBytes(6).toString('hex')}`;
+      const r = await json('POST', api('/auth/register'), { email, password, name: 'Soak' });
+      if (r.status !== 201) throw new Error(`register: ${r.status} ${JSON.stringify(r.body)}`);
+      customers.push({ token: r.body.accessToken, email, password });
+    }
+    const sku = `SOAK-${randomBytes(4).toString('hex').toUpperCase()}`;
+    const saleSku = `${sku}-FS`;
+    const product = await json(
+      'POST',
+      api('/products'),
+      {
+        name: 'Soak product',
+        description: 'Soak test product',
+        variants: [
+          { sku, price: 1200, currency: 'EUR', stockOnHand: 1_000_000_000 },
+          { sku: saleSku, price: 9900, currency: 'EUR', stockOnHand: 1_000_000 },
+        ],
+      },
+      adminToken,
+    );
+    if (product.status !== 201) throw new Error(`product: ${product.status} ${JSON.stringify(product.body)}`);
+    const sale = await json(
+      'POST',
+      api('/flash-sales'),
+      {
+        sku: saleSku,
+        price: 4900,
+        quantity: 1_000_000,
+        perUserLimit: 1_000,
+        startsAt: new Date(Date.now() - 1000).toISOString(),
+        endsAt: new Date(Date.now() + (MINUTES + 10) * 60_000).toISOString(),
+      },
+      adminToken,
+    );
+    if (sale.status !== 201) throw new Error(`flash sale: ${sale.status} ${JSON.stringify(sale.body)}`);
+
+    // --- the mix: reads, orders (some cancelled, some paid through the sandbox), flash purchases, logins ---
+    let latencies: number[] = [];
+    let requests = 0;
+    let errors = 0;
+    const codes: Record<string, number> = {};
+    const call = async (method: string, path: string, body?: unknown, token?: string) => {
+      const t0 = performance.now();
+      let status = 0;
+      let res: { status: number; body: any } | undefined;
+      try {
+        res = await json(method, api(path), body, token);
+        status = res.status;
+      } catch {
+        status = 0;
+      }
+      latencies.push(performance.now() - t0);
+      requests++;
+      codes[status] = (codes[status] ?? 0) + 1;
+      if (status === 0 || status >= 500) errors++;
+      return res;
+    };
+    const mix: [number, (c: (typeof customers)[number]) => Promise<unknown>][] = [
+      [30, () => call('GET', '/products?limit=20')],
+      [15, () => call('GET', `/products/${product.body.id}`)],
+      [10, (c) => call('GET', '/orders?limit=20', undefined, c.token)],
+      [
+        15,
+        async (c) => {
+          const o = await call('POST', '/orders', { items: [{ sku, quantity: 1 }] }, c.token);
+          if (o?.status === 201 && Math.random() < 0.4)
+            await call('POST', `/orders/${o.body.id}/cancel`, undefined, c.token);
+        },
+      ],
+      [
+        10,
+        async (c) => {
+          const o = await call('POST', '/orders', { items: [{ sku, quantity: 1 }] }, c.token);
+          if (o?.status !== 201) return;
+          const p = await call('POST', '/payments', { orderId: o.body.id }, c.token);
+          if (p?.status === 201)
+            await call('POST', `/payments/${p.body.id}/confirm`, { card: '4242424242424242' }, c.token);
+        },
+      ],
+      [15, (c) => call('POST', `/flash-sales/${sale.body.id}/purchase`, undefined, c.token)],
+      [3, (c) => call('POST', '/auth/login', { email: c.email, password: c.password })],
+      [2, (c) => call('GET', '/users/me', undefined, c.token)],
+    ];
+    const total = mix.reduce((s, [w]) => s + w, 0);
+    const pick = () => {
+      let r = Math.random() * total;
+      for (const [w, fn] of mix) if ((r -= w) < 0) return fn;
+      return mix[0][1];
+    };
+
+    const queueNames = Object.values(QUEUES);
+    const sample = async (t: number): Promise<Sample> => {
+      const sorted = latencies.sort((a, b) => a - b);
+      latencies = [];
+      const m = await (await fetch(`${target.url}/metrics`)).text();
+      const info = await redis.info('memory');
+      const queues: Sample['queues'] = {};
+      let backlog = 0;
+      for (const q of queueNames) {
+        const key = `${target.prefix}:bull:${q}`;
+        const [completed, failed, wait, delayed] = await Promise.all([
+          redis.zcard(`${key}:completed`),
+          redis.zcard(`${key}:failed`),
+          redis.llen(`${key}:wait`),
+          redis.zcard(`${key}:delayed`),
+        ]);
+        queues[q] = { completed, failed };
+        backlog += wait + delayed;
+      }
+      return {
+        t,
+        requests,
+        errors,
+        p50: pct(sorted, 50),
+        p99: pct(sorted, 99),
+        rssMb: metric(m, 'shop_process_resident_memory_bytes') / 2 ** 20,
+        heapMb: metric(m, 'shop_nodejs_heap_size_used_bytes') / 2 ** 20,
+        redisMb: Number(/used_memory:(\d+)/.exec(info)?.[1] ?? NaN) / 2 ** 20,
+        backlog,
+        queues,
+      };
+    };
+
+    const header = [
+      't s'.padStart(5),
+      'req/s'.padStart(6),
+      'err'.padStart(4),
+      'p50 ms'.padStart(7),
+      'p99 ms'.padStart(7),
+      'RSS MB'.padStart(7),
+      'heap MB'.padStart(8),
+      'redis MB'.padStart(9),
+      'backlog'.padStart(8),
+      ...queueNames.map((q) => `${q} c/f`.padStart(Math.max(12, q.length + 4))),
+    ];
+    console.log(header.join(' '));
+    const samples: Sample[] = [];
+    const endAt = Date.now() + MINUTES * 60_000;
+    const t0 = Date.now();
+    let stop = false;
+    const workers = Array.from({ length: CONCURRENCY }, async (_, w) => {
+      while (!stop) await pick()(customers[w % customers.length]);
+    });
+    let prevRequests = 0;
+    while (Date.now() < endAt) {
+      await sleep(Math.min(INTERVAL_S * 1000, Math.max(0, endAt - Date.now())));
+      const s = await sample(Math.round((Date.now() - t0) / 1000));
+      const prevT = samples.length ? samples[samples.length - 1].t : 0;
+      const rate = Math.round((s.requests - prevRequests) / Math.max(1, s.t - prevT));
+      prevRequests = s.requests;
+      samples.push(s);
+      console.log(
+        [
+          String(s.t).padStart(5),
+          String(rate).padStart(6),
+          String(s.errors).padStart(4),
+          s.p50.toFixed(1).padStart(7),
+          s.p99.toFixed(1).padStart(7),
+          s.rssMb.toFixed(0).padStart(7),
+          s.heapMb.toFixed(0).padStart(8),
+          s.redisMb.toFixed(1).padStart(9),
+          String(s.backlog).padStart(8),
+          ...queueNames.map((q) =>
+            `${s.queues[q].completed}/${s.queues[q].failed}`.padStart(Math.max(12, q.length + 4)),
+          ),
+        ].join(' '),
+      );
+    }
+    stop = true;
+    await Promise.all(workers);
+
+    // --- verdict ---
+    const keep = (o: unknown) => (typeof o === 'object' && o ? (o as { count?: number }).count : undefined);
+    const capCompleted = keep(DEFAULT_JOB_OPTIONS.removeOnComplete) ?? Infinity;
+    const capFailed = keep(DEFAULT_JOB_OPTIONS.removeOnFail) ?? Infinity;
+    // Bull trims after each job finishes; concurrent finishes may overshoot by a few.
+    const slack = 50;
+    const problems: string[] = [];
+    console.log(`\nfinished sets (policy: completed ≤ ${capCompleted}, failed ≤ ${capFailed}):`);
+    for (const q of queueNames) {
+      const maxC = Math.max(...samples.map((s) => s.queues[q].completed));
+      const maxF = Math.max(...samples.map((s) => s.queues[q].failed));
+      const reached = maxC >= capCompleted ? 'cap reached, held' : 'below cap';
+      console.log(`  ${q.padEnd(11)} completed max ${maxC} (${reached}), failed max ${maxF}`);
+      if (maxC > capCompleted + slack) problems.push(`${q}: completed set at ${maxC} > ${capCompleted}`);
+      if (maxF > capFailed + slack) problems.push(`${q}: failed set at ${maxF} > ${capFailed}`);
+    }
+    const first = samples[0];
+    const last = samples[samples.length - 1];
+    const half = samples[Math.floor(samples.length / 2)];
+    const slope = (a: number, b: number, dt: number) => (dt > 0 ? ((b - a) / dt) * 60 : 0);
+    console.log(
+      `requests ${last.requests} (${Math.round(last.requests / Math.max(1, last.t))}/s), errors ${last.errors}, ` +
+        `statuses ${JSON.stringify(codes)}\n` +
+        `RSS ${first.rssMb.toFixed(0)} → ${last.rssMb.toFixed(0)} MB (second half ${slope(half.rssMb, last.rssMb, last.t - half.t).toFixed(1)} MB/min), ` +
+        `heap ${first.heapMb.toFixed(0)} → ${last.heapMb.toFixed(0)} MB, ` +
+        `Redis ${first.redisMb.toFixed(1)} → ${last.redisMb.toFixed(1)} MB (second half ${slope(half.redisMb, last.redisMb, last.t - half.t).toFixed(2)} MB/min); ` +
+        `p99 first ${first.p99.toFixed(1)} ms, last ${last.p99.toFixed(1)} ms`,
+    );
+    if (last.errors > 0) console.log(`note: ${last.errors} requests failed with 5xx or no answer`);
+    if (problems.length) {
+      console.log(`FAIL: finished sets grow past their policy:\n  ${problems.join('\n  ')}`);
+      exitCode = 1;
+    } else console.log('OK: every finished set stays within its removeOnComplete/removeOnFail policy');
+  } finally {
+    redis.disconnect();
+    await target.stop();
+    console.log(`soak done in ${Math.round((Date.now() - started) / 1000)} s`);
+  }
+  process.exit(exitCode);
+}
+
+main().catch((err: Error) => {
+  console.error(`soak failed: ${err.stack ?? err.message}`);
+  process.exit(1);
+});

@@ -184,7 +184,7 @@ interface Sample {
   redisMb: number;
   /** Jobs waiting or delayed, all queues (order expiry jobs wait out ORDER_PAYMENT_TTL_MS). */
   backlog: number;
-  queues: Record<string, { completed: number; failed: number }>;
+  queues: Record<string, { completed: number; failed: number; wait: number; delayed: number }>;
 }
 
 async function json(
@@ -343,7 +343,7 @@ async function main(): Promise<void> {
           redis.llen(`${key}:wait`),
           redis.zcard(`${key}:delayed`),
         ]);
-        queues[q] = { completed, failed };
+        queues[q] = { completed, failed, wait, delayed };
         backlog += wait + delayed;
       }
       return {
@@ -437,6 +437,17 @@ async function main(): Promise<void> {
         `p99 first ${first.p99.toFixed(1)} ms, last ${last.p99.toFixed(1)} ms`,
     );
     if (last.errors > 0) console.log(`note: ${last.errors} requests failed with 5xx or no answer`);
+    // Not a failure (the policy bounds finished jobs only), but worth seeing: a queue whose
+    // waiting list grew through the whole second half has consumers slower than its producers.
+    const secondHalf = samples.slice(Math.floor(samples.length / 2));
+    for (const q of queueNames) {
+      const w = secondHalf.map((s) => s.queues[q].wait);
+      const d = (k: 'wait' | 'delayed') => `${first.queues[q][k]} → ${last.queues[q][k]}`;
+      if (last.queues[q].wait + last.queues[q].delayed > 0)
+        console.log(`  ${q.padEnd(11)} waiting ${d('wait')}, delayed ${d('delayed')}`);
+      if (w.length > 1 && w.every((v, i) => i === 0 || v > w[i - 1]))
+        console.log(`note: ${q} is falling behind: waiting jobs grew in every sample of the second half`);
+    }
     if (problems.length) {
       console.log(`FAIL: finished sets grow past their policy:\n  ${problems.join('\n  ')}`);
       exitCode = 1;

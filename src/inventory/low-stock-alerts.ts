@@ -3,7 +3,6 @@ import type { EntityManager, EntitySubscriberInterface, QueryRunner } from 'type
 import { AppConfig } from '../infra/config/app-config';
 import { DbRouter } from '../infra/database/db-router.service';
 import { MailService } from '../notifications';
-import type { StockView } from './inventory.types';
 
 /** yyyymmddhh in UTC: one alert per SKU per hour. */
 export const alertHour = (d = new Date()): string => d.toISOString().slice(0, 13).replace(/[-T]/g, '');
@@ -18,10 +17,17 @@ export const alertHour = (d = new Date()): string => d.toISOString().slice(0, 13
  * it on AfterTransactionCommit (and forgets it on rollback). Across instances the mail queue
  * dedupes on `low-stock:<sku>:<yyyymmddhh>`, so a SKU alerts ops at most once per hour.
  */
+/** A SKU whose available stock just went below its threshold (threshold read later if unknown). */
+export interface LowStockCrossing {
+  sku: string;
+  available: number;
+  lowStockThreshold?: number;
+}
+
 @Injectable()
 export class LowStockAlerts implements OnModuleInit {
   private readonly logger = new Logger('LowStockAlerts');
-  private readonly pending = new WeakMap<QueryRunner, Map<string, StockView>>();
+  private readonly pending = new WeakMap<QueryRunner, Map<string, LowStockCrossing>>();
 
   constructor(
     private readonly db: DbRouter,
@@ -43,7 +49,7 @@ export class LowStockAlerts implements OnModuleInit {
   }
 
   /** Called inside a transaction: the alert goes out after it commits (immediately if there is none). */
-  afterCommit(em: EntityManager, crossed: StockView[]): void {
+  afterCommit(em: EntityManager, crossed: LowStockCrossing[]): void {
     const qr = em.queryRunner;
     if (!qr?.isTransactionActive) {
       void this.send(crossed);
@@ -54,14 +60,34 @@ export class LowStockAlerts implements OnModuleInit {
     for (const v of crossed) views.set(v.sku, v);
   }
 
-  private async send(views: StockView[]): Promise<void> {
+  private async send(views: LowStockCrossing[]): Promise<void> {
     const hour = alertHour();
+    // The reservation path knows only the available count; the threshold is read here, after
+    // the commit, so nothing extra runs while the stock row is locked.
+    const missing = views.filter((v) => v.lowStockThreshold === undefined).map((v) => v.sku);
+    const thresholds = new Map<string, number>();
+    if (missing.length)
+      try {
+        const rows: { sku: string; t: number }[] = await this.db
+          .primaryReader()
+          .query('SELECT sku, low_stock_threshold AS t FROM inventory_items WHERE sku IN (?)', [missing]);
+        for (const r of rows) thresholds.set(r.sku, Number(r.t));
+      } catch (err) {
+        this.logger.warn(`low-stock thresholds not read: ${(err as Error).message}`);
+      }
     for (const v of views) {
+      const threshold = v.lowStockThreshold ?? thresholds.get(v.sku);
+      if (threshold === undefined) {
+        this.logger.warn(
+          `low-stock alert for ${v.sku} (available ${v.available}) not queued: threshold unknown`,
+        );
+        continue;
+      }
       try {
         await this.mail.send({
           template: 'low-stock',
           to: this.config.mail.opsEmail,
-          data: { sku: v.sku, available: v.available, threshold: v.lowStockThreshold },
+          data: { sku: v.sku, available: v.available, threshold },
           dedupeKey: `low-stock:${v.sku}:${hour}`,
         });
       } catch (err) {

@@ -12,7 +12,13 @@ import { mysqlOptions } from './typeorm-options';
 const RETRYABLE_TX_ERRORS = new Set(['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT']);
 
 export interface TransactionOptions {
-  isolation?: IsolationLevel;
+  /**
+   * READ COMMITTED unless given. `'server'` keeps the session's level (the server default,
+   * REPEATABLE READ on MySQL/MariaDB) and saves the `SET TRANSACTION` round trip: for hot
+   * write-only transactions whose statements are primary-key lookups and inserts, where both
+   * levels lock the same rows.
+   */
+  isolation?: IsolationLevel | 'server';
   /** Extra attempts after a deadlock or lock-wait timeout (the whole callback is re-run). */
   retries?: number;
 }
@@ -132,11 +138,15 @@ export class DbRouter implements OnModuleInit, OnApplicationShutdown {
     const retries = opts.retries ?? 3;
     for (let attempt = 0; ; attempt++) {
       try {
-        const result = await this.primary.transaction(opts.isolation ?? 'READ COMMITTED', (em) =>
+        const run = (em: EntityManager) =>
           requestContext.run({ ...(outer ?? { requestId: 'internal' }), tx: em, wrotePrimary: true }, () =>
             fn(em),
-          ),
-        );
+          );
+        const isolation = opts.isolation ?? 'READ COMMITTED';
+        const result =
+          isolation === 'server'
+            ? await this.primary.transaction(run)
+            : await this.primary.transaction(isolation, run);
         if (outer) {
           outer.wrotePrimary = true;
           if (outer.userId) await this.recentWriters.noteWrite(outer.userId);

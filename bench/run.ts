@@ -28,6 +28,8 @@ const ONLY = args
   ?.slice(7)
   .split(',');
 const DURATION = QUICK ? 3 : 10;
+/** Each scenario first runs this long unmeasured: the app's JIT, pools and caches warm up as in production. */
+const WARMUP = QUICK ? 1 : 3;
 /** `--seed-orders=N`: seed N orders (npm run seed) into the bench database first; history is read on them. */
 const SEED_ORDERS = Number(args.find((a) => a.startsWith('--seed-orders='))?.slice(14) ?? 0);
 const CONNECTIONS = 50;
@@ -211,7 +213,7 @@ async function main(): Promise<void> {
     await sleep(500);
   };
   const load = (l: Omit<HttpLoad, 'connections' | 'durationSec'>) => () =>
-    httpLoad({ connections: CONNECTIONS, durationSec: DURATION, ...l });
+    httpLoad({ connections: CONNECTIONS, durationSec: DURATION, warmupSec: WARMUP, ...l });
 
   // ---- baselines ----
   await run(
@@ -256,6 +258,7 @@ async function main(): Promise<void> {
       },
       CONNECTIONS,
       DURATION,
+      WARMUP,
     ),
   );
 
@@ -282,6 +285,7 @@ async function main(): Promise<void> {
       () => lua.fsPurchase(...luaKeys, 'u1', randomUUID(), 1_000_000, 10_000),
       CONNECTIONS,
       DURATION,
+      WARMUP,
     ),
   );
   await lua.del(...luaKeys);
@@ -510,6 +514,7 @@ async function main(): Promise<void> {
             ),
           CONNECTIONS,
           DURATION,
+          WARMUP,
         ),
       { baseline: 'baseline: order tx, raw mysql2', target: 0.7 },
     );

@@ -23,6 +23,8 @@ export interface HttpLoad {
   durationSec: number;
   /** Stop after this many requests instead of after durationSec. */
   amount?: number;
+  /** Seconds of the same load before measuring (JIT, pools and caches warm up), not recorded. */
+  warmupSec?: number;
 }
 
 /** Runs autocannon in-process; latencies in milliseconds. */
@@ -35,6 +37,7 @@ export async function httpLoad(l: HttpLoad): Promise<LoadResult> {
     requests: l.requests,
     connections: l.connections,
     ...(l.amount ? { amount: l.amount } : { duration: l.durationSec }),
+    ...(l.warmupSec && !l.amount ? { warmup: { connections: l.connections, duration: l.warmupSec } } : {}),
     pipelining: 1,
   });
   const codes: Record<string, number> = {};
@@ -60,7 +63,17 @@ export async function loopLoad(
   op: (i: number) => Promise<unknown>,
   concurrency: number,
   durationSec: number,
+  warmupSec = 0,
 ): Promise<LoadResult> {
+  if (warmupSec > 0) {
+    const until = Date.now() + warmupSec * 1000;
+    let w = 0;
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (Date.now() < until) await op(w++).catch(() => undefined);
+      }),
+    );
+  }
   const lat: number[] = [];
   let errors = 0;
   let n = 0;

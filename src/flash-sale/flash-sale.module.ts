@@ -19,6 +19,8 @@ import { FlashSaleService } from './flash-sale.service';
 import { FlashSaleStore } from './flash-sale.store';
 import { RedisDurabilityCheck } from './redis-durability.check';
 import { SoldOutFlags } from './sold-out-flags';
+import { SoldOutFastPath } from './sold-out.fast-path';
+import { UsersModule } from '../users/users.module';
 
 /**
  * Flash sales: a Lua purchase path in Redis, a stream consumer that turns reservations into
@@ -31,6 +33,7 @@ import { SoldOutFlags } from './sold-out-flags';
     CatalogModule,
     InventoryModule,
     OrdersModule,
+    UsersModule,
   ],
   controllers: [FlashSaleController],
   providers: [
@@ -43,6 +46,7 @@ import { SoldOutFlags } from './sold-out-flags';
     FlashSaleCloseProcessor,
     FlashSaleMetrics,
     SoldOutFlags,
+    SoldOutFastPath,
     RedisDurabilityCheck,
   ],
   exports: [FlashSaleService],

@@ -5,6 +5,7 @@ import { DbRouter } from '../../src/infra/database/db-router.service';
 import { FlashSaleDefinitions } from '../../src/flash-sale/flash-sale-definitions';
 import { FlashSalePersistence } from '../../src/flash-sale/flash-sale-persistence.service';
 import { FlashSaleStore } from '../../src/flash-sale/flash-sale.store';
+import { FlashSaleService } from '../../src/flash-sale/flash-sale.service';
 import { adminToken } from '../support/auth';
 import { signJwt } from '../support/jwt';
 import { TestApp, eventually, http, startApp } from '../support/test-app';
@@ -265,6 +266,44 @@ describe('flash sale: 100 units, 300 users x 5 concurrent attempts, two instance
       redis: { stock: 0, reservations: 2, returned: 1, held: 1 },
       database: { reservations: 2, confirmed: 1, returned: 1, orders: 2 },
     });
+  });
+
+  it('answers a sold-out sale at the HTTP edge only for authenticated callers, in the contract shape', async () => {
+    const sku = await createSku(a, admin, 5);
+    const saleId = await createSale(a, admin, { sku, quantity: 1 });
+    expect((await purchase(a, saleId, users[315])).status).toBe(202);
+    // The last unit raised the flag on a and, by broadcast, on b.
+    await eventually(async () =>
+      (await purchase(b, saleId, users[316])).body.code === 'SOLD_OUT' ? true : undefined,
+    );
+    const metric = async () => {
+      const text = String((await http('GET', `${a.url}/metrics`)).body);
+      const m = /shop_flash_sale_purchases_total\{outcome="sold_out_local"\} (\d+)/.exec(text);
+      return m ? Number(m[1]) : 0;
+    };
+    const before = await metric();
+    // Answered before Nest's pipeline: the controller (and so the service) is never reached.
+    const service = jest.spyOn(a.app.get(FlashSaleService), 'purchase');
+    const sold = await purchase(a, saleId, users[316]);
+    expect(service).not.toHaveBeenCalled();
+    service.mockRestore();
+    expect(sold.status).toBe(409);
+    expect(sold.body).toEqual({
+      statusCode: 409,
+      code: 'SOLD_OUT',
+      message: 'This flash sale is sold out',
+      requestId: sold.headers.get('x-request-id'),
+    });
+    expect(sold.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(sold.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(await metric()).toBe(before + 1);
+    // No token, a forged one, or a malformed header: the guard still answers 401, flag or not.
+    const url = a.api(`/flash-sales/${saleId}/purchase`);
+    expect((await http('POST', url)).status).toBe(401);
+    expect((await http('POST', url, { token: `${users[316].token}x` })).status).toBe(401);
+    expect((await http('POST', url, { headers: { authorization: 'Basic abc' } })).status).toBe(401);
+    // Other routes and methods are untouched by it.
+    expect((await http('GET', url, { token: users[316].token })).status).toBe(200);
   });
 
   it('throttles a user hammering the purchase endpoint (429 RATE_LIMITED), per user', async () => {

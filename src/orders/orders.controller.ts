@@ -38,7 +38,7 @@ export class OrdersController {
       '404 SKU_NOT_FOUND, 409 SKU_INACTIVE, 422 MIXED_CURRENCIES, 422 IDEMPOTENCY_KEY_REUSED, 409 IDEMPOTENCY_IN_PROGRESS.',
   })
   @ApiHeader({
-    name: 'Idempotency-Key',
+    name: 'idempotency-key',
     required: false,
     description: 'Replays return the original order (kept 24 h)',
   })

@@ -160,7 +160,7 @@ async function main(): Promise<void> {
         c.id,
         c.parent,
         name.slice(0, 120),
-        `${faker.helpers.slugify(name).toLowerCase()}-${c.id.slice(0, 8)}`,
+        `${faker.helpers.slugify(name).toLowerCase()}-${c.id.slice(-12)}`,
       ],
     );
     catBar.increment(1);
@@ -203,7 +203,7 @@ async function main(): Promise<void> {
         id,
         cat,
         name,
-        `${faker.helpers.slugify(name).toLowerCase()}-${id.slice(0, 8)}`,
+        `${faker.helpers.slugify(name).toLowerCase()}-${id.slice(-12)}`,
         faker.commerce.productDescription(),
         faker.company.name().slice(0, 120),
         'active',

@@ -106,11 +106,10 @@ export class FlashSaleConsumer implements OnApplicationBootstrap, BeforeApplicat
   /** Consumes a sale's stream in this process (no-op if already consuming). */
   track(saleId: string): void {
     if (!this.running || this.loops.has(saleId)) return;
-    const { url, options } = RedisService.connectionOptions(this.config.redis.url, {
+    const conn = RedisService.createClient(this.config.redis.url, {
       maxRetriesPerRequest: null,
       connectionName: `nest-commerce:fs-consumer`,
     });
-    const conn = new Redis(url, options);
     conn.on('error', () => undefined);
     const loop: SaleLoop = { saleId, conn, done: Promise.resolve() };
     this.loops.set(saleId, loop);

@@ -76,12 +76,11 @@ export class TwoLevelCache implements OnModuleInit, OnModuleDestroy {
     this.ownL2 = config.redis.cacheUrl !== config.redis.url;
     this.l2 = this.ownL2
       ? (() => {
-          const { url, options } = RedisService.connectionOptions(config.redis.cacheUrl, {
+          const r = RedisService.createClient(config.redis.cacheUrl, {
             maxRetriesPerRequest: 1,
             enableOfflineQueue: false,
             connectionName: 'nest-commerce:cache',
           });
-          const r = new Redis(url, options);
           r.on('error', () => undefined);
           return r;
         })()

@@ -3,6 +3,7 @@
  * {@link AppConfig} through DI (token `AppConfig`) or, for module-definition-time decisions
  * such as the process role, through {@link appConfig}.
  */
+import { redisOptionsFromUrl } from '../redis/redis-url';
 export type AppRole = 'all' | 'api' | 'worker';
 export type NodeEnv = 'development' | 'test' | 'production';
 
@@ -227,9 +228,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     .filter(Boolean)
     .map((s, i) => parseMysqlUrl(`DB_REPLICA_URLS[${i}]`, s, problems))
     .filter((r): r is MysqlTarget => !!r);
-  const redisUrl = url('REDIS_URL', ['redis:', 'rediss:', 'redis+sentinel:']);
-  const cacheRaw = env.CACHE_REDIS_URL ? url('CACHE_REDIS_URL', ['redis:', 'rediss:']) : redisUrl;
+  const redisUrlOf = (name: string): string => {
+    const raw = get(name);
+    try {
+      redisOptionsFromUrl(raw);
+    } catch (err) {
+      problems.push(`${name}: "${redact(raw)}" ${(err as Error).message}`);
+    }
+    return raw;
+  };
+  const redisUrl = redisUrlOf('REDIS_URL');
+  const cacheRaw = env.CACHE_REDIS_URL ? redisUrlOf('CACHE_REDIS_URL') : redisUrl;
   const prefix = get('REDIS_PREFIX');
+  if (redisUrl.startsWith('redis+cluster://') && !/^\{[^{}]+\}/.test(prefix))
+    problems.push(
+      `REDIS_PREFIX: "${prefix}" must start with a hash tag such as {nc} on a Redis Cluster (keys used together must share a slot)`,
+    );
   if (!/^[A-Za-z0-9_.:{}-]{1,64}$/.test(prefix))
     problems.push(`REDIS_PREFIX: "${prefix}" must match [A-Za-z0-9_.:{}-]{1,64}`);
   const smtpUrl = url('SMTP_URL', ['smtp:', 'smtps:']);

@@ -1,7 +1,8 @@
 import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
-import Redis, { RedisOptions } from 'ioredis';
+import Redis, { Cluster, RedisOptions } from 'ioredis';
 import { withTimeout } from '../../common/with-timeout';
 import { AppConfig } from '../config/app-config';
+import { clusterNodesFromUrl, redisOptionsFromUrl } from './redis-url';
 
 type Handler = (message: string) => void;
 
@@ -31,18 +32,43 @@ export class RedisService implements OnModuleDestroy {
     });
   }
 
-  /** Connection options for any additional client (Bull, tests) so they behave the same. */
-  static connectionOptions(url: string, extra: RedisOptions = {}): { url: string; options: RedisOptions } {
+  /**
+   * Connection options for any client of this app (commands, pub/sub, Bull, the cache, stream
+   * consumers) so they all behave the same: one server or a Sentinel group (see redis-url.ts).
+   */
+  static connectionOptions(url: string, extra: RedisOptions = {}): RedisOptions {
     return {
-      url,
+      ...redisOptionsFromUrl(url),
       // Generous connect timeout: a timer that fires while the event loop was busy (a cold boot
       // compiling modules) would otherwise abort a connect that had in fact succeeded.
-      options: { connectTimeout: 10000, retryStrategy: (n) => Math.min(n * 100, 1000), ...extra },
+      connectTimeout: 10000,
+      retryStrategy: (n: number) => Math.min(n * 100, 1000),
+      ...extra,
     };
   }
 
+  /**
+   * A new client with {@link connectionOptions}. For `redis+cluster://` it is an ioredis
+   * `Cluster` (slot-aware, follows MOVED/ASK and failovers); it answers the same commands, Lua
+   * scripts and pub/sub as a single-node client for keys that share a hash tag, which every key
+   * of this app does on a cluster (REDIS_PREFIX must carry one, e.g. `{nc}`).
+   */
+  static createClient(url: string, extra: RedisOptions = {}): Redis {
+    const cluster = clusterNodesFromUrl(url);
+    if (cluster) {
+      const { enableOfflineQueue, ...perNode } = RedisService.connectionOptions(url, extra);
+      return new Cluster(cluster.nodes, {
+        redisOptions: perNode,
+        enableOfflineQueue: enableOfflineQueue ?? true,
+        clusterRetryStrategy: (n: number) => Math.min(n * 100, 1000),
+        slotsRefreshTimeout: 5000,
+      }) as unknown as Redis;
+    }
+    return new Redis(RedisService.connectionOptions(url, extra));
+  }
+
   private create(role: string): Redis {
-    const { url, options } = RedisService.connectionOptions(this.config.redis.url, {
+    const r = RedisService.createClient(this.config.redis.url, {
       // Commands fail fast while Redis is unreachable; SUBSCRIBE waits for the connection
       // (ioredis re-subscribes after every reconnect) and is bounded in subscribe().
       maxRetriesPerRequest: role === 'subscriber' ? null : 1,
@@ -50,7 +76,6 @@ export class RedisService implements OnModuleDestroy {
       lazyConnect: false,
       connectionName: `nest-commerce:${role}`,
     });
-    const r = new Redis(url, options);
     let lastError = '';
     r.on('error', (err: Error) => {
       if (err.message !== lastError) this.logger.warn(`${role}: ${err.message}`);

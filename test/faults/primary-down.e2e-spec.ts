@@ -6,46 +6,36 @@ import { createProduct, stockOf, uniqueSku } from '../orders/builders';
 import { Outcome, closedLoop, countBy, latency, sleep, timedFetch } from './load';
 
 /**
- * Fault 5 of issue 10: the primary goes away under order load — first every connection is
- * reset, then it black-holes new connections (accepts, never answers) — then comes back. A
- * FaultProxy sits between the app and the shared primary (which is never stopped). Writes must
- * fail with 503 UNAVAILABLE instead of hanging, every 201 must be a complete order, and no
- * order, item, outbox row or stock reservation may be left half-written.
- *
- * Not covered (known gap, see SECURITY.md/issue 10): black-holing connections the pool already
- * holds. Their queries wait for an answer that never comes (no query timeout: mysql2's
- * `timeout` fails the query but leaves the connection stuck behind it), so requests hang.
+ * Fault 5 of issue 10: the primary goes away under order load, then comes back. A FaultProxy
+ * sits between the app and the shared primary (which is never stopped). Writes must fail with
+ * 503 UNAVAILABLE instead of hanging, every 201 must be a complete order, and no order, item,
+ * outbox row or stock reservation may be left half-written.
+ * - Variant 1: every connection is reset, then new connections are black-holed (accepted, never
+ *   answered).
+ * - Variant 2: the connections the pool already holds are black-holed (a partition with
+ *   established sockets). Every statement is bounded by DB_QUERY_TIMEOUT_MS; a statement that
+ *   times out fails with 503 and its connection is destroyed, so the pool replaces it and the
+ *   app recovers by itself when the primary answers again.
  */
-describe('fault: primary down (connections reset, then new ones black-holed) under order load', () => {
-  let t: TestApp;
-  let proxy: FaultProxy;
-  let admin: string;
-  let buyers: RegisteredUser[];
-  beforeAll(async () => {
-    const primary = new URL(process.env.DB_PRIMARY_URL!);
-    proxy = new FaultProxy(primary.hostname, Number(primary.port || 3306));
-    await proxy.start();
-    primary.port = String(proxy.port);
-    t = await startApp({ DB_PRIMARY_URL: primary.toString() });
-    admin = await adminToken(t);
-    buyers = await Promise.all(Array.from({ length: 6 }, () => registerUser(t)));
-  });
-  afterAll(async () => {
-    await proxy?.set('pass');
-    await t?.close();
-    await proxy?.stop();
-  });
+type Step = [atMs: number, mode: 'reset' | 'blackhole' | 'pass'];
 
-  it('answers 503 UNAVAILABLE while the primary is unreachable, recovers by itself, and leaves no partial order', async () => {
+async function runScenario(name: string, env: Record<string, string>, steps: Step[], stopMs: number) {
+  const primary = new URL(process.env.DB_PRIMARY_URL!);
+  const proxy = new FaultProxy(primary.hostname, Number(primary.port || 3306));
+  await proxy.start();
+  primary.port = String(proxy.port);
+  const t: TestApp = await startApp({ DB_PRIMARY_URL: primary.toString(), ...env });
+  try {
+    const admin = await adminToken(t);
+    const buyers: RegisteredUser[] = await Promise.all(Array.from({ length: 6 }, () => registerUser(t)));
     const sku = uniqueSku('PRIMARY');
     await createProduct(t, admin, [{ sku, price: 990, stockOnHand: 100_000 }]);
     const t0 = Date.now();
-    const phases = { reset: 1500, blackhole: 3500, recovered: 6500, stop: 9000 };
     let phase = 'before';
     const outcomes: (Outcome & { phase: string })[] = [];
     const load = closedLoop(
       buyers.length,
-      () => Date.now() - t0 > phases.stop,
+      () => Date.now() - t0 > stopMs,
       async (w) => {
         const at = phase;
         const o = await timedFetch(t0, t.api('/orders'), {
@@ -57,15 +47,11 @@ describe('fault: primary down (connections reset, then new ones black-holed) und
         if (o.status !== 201) await sleep(50);
       },
     );
-    await sleep(phases.reset);
-    phase = 'reset';
-    await proxy.set('reset');
-    await sleep(phases.blackhole - phases.reset);
-    phase = 'blackhole';
-    await proxy.set('blackhole');
-    await sleep(phases.recovered - phases.blackhole);
-    phase = 'recovered';
-    await proxy.set('pass');
+    for (const [at, mode] of steps) {
+      await sleep(Math.max(0, at - (Date.now() - t0)));
+      phase = mode === 'pass' ? 'recovered' : mode;
+      await proxy.set(mode);
+    }
     await load;
 
     const during = outcomes.filter((o) => o.phase === 'reset' || o.phase === 'blackhole');
@@ -81,7 +67,7 @@ describe('fault: primary down (connections reset, then new ones black-holed) und
     const found = new Set(orders.map((o) => o.id));
     const stock = await stockOf(t, admin, sku);
     console.log(
-      `fault primary down: ${outcomes.length} requests, ${during.length} during the fault ` +
+      `fault ${name}: ${outcomes.length} requests, ${during.length} during the fault ` +
         `${JSON.stringify(countBy(during, (o) => `${o.status}${o.code ? ` ${o.code}` : ''}`))} (${latency(during)}); ` +
         `by phase ${JSON.stringify(countBy(outcomes, (o) => `${o.phase}:${o.status}`))}; ` +
         `orders expected ≥ ${created.length} (201s), found ${orders.length}; reserved ${stock.reserved}`,
@@ -103,5 +89,34 @@ describe('fault: primary down (connections reset, then new ones black-holed) und
       });
     expect(stock.reserved).toBe(orders.length);
     expect((await http('GET', `${t.url}/health/ready`)).body.primary.state).toBe('up');
-  });
+  } finally {
+    await proxy.set('pass');
+    await t.close();
+    await proxy.stop();
+  }
+}
+
+describe('fault: primary down under order load', () => {
+  it('connections reset, then new ones black-holed: 503 UNAVAILABLE meanwhile, recovers by itself, no partial order', () =>
+    runScenario(
+      'primary down (reset, then new connections black-holed)',
+      {},
+      [
+        [1500, 'reset'],
+        [3500, 'blackhole'],
+        [6500, 'pass'],
+      ],
+      9000,
+    ));
+
+  it('established connections black-holed: statements time out into 503, dead connections are replaced, no partial order', () =>
+    runScenario(
+      'primary black-holed on established connections',
+      { DB_QUERY_TIMEOUT_MS: '1500' },
+      [
+        [1500, 'blackhole'],
+        [5500, 'pass'],
+      ],
+      10000,
+    ));
 });

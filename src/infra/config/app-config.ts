@@ -33,6 +33,8 @@ export class AppConfig {
     primary: MysqlTarget;
     replicas: MysqlTarget[];
     poolSize: number;
+    /** Bound on every statement of the app's pools (0 = none). */
+    queryTimeoutMs: number;
     replicaMaxLagSeconds: number;
     replicaCheckIntervalMs: number;
     readYourWritesMs: number;
@@ -86,6 +88,7 @@ export const ENV_DEFAULTS: Record<string, string> = {
   DB_PRIMARY_URL: 'mysql://shop:shop@127.0.0.1:3307/shop',
   DB_REPLICA_URLS: 'mysql://shop:shop@127.0.0.1:3308/shop',
   DB_POOL_SIZE: '20',
+  DB_QUERY_TIMEOUT_MS: '10000',
   DB_REPLICA_MAX_LAG_SECONDS: '5',
   DB_REPLICA_CHECK_INTERVAL_MS: '1000',
   READ_YOUR_WRITES_MS: '5000',
@@ -278,6 +281,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       primary: primary as MysqlTarget,
       replicas,
       poolSize: int('DB_POOL_SIZE', 1, 1000),
+      queryTimeoutMs: int('DB_QUERY_TIMEOUT_MS', 0, 600000),
       replicaMaxLagSeconds: int('DB_REPLICA_MAX_LAG_SECONDS', 0, 3600),
       replicaCheckIntervalMs: int('DB_REPLICA_CHECK_INTERVAL_MS', 100, 600000),
       readYourWritesMs: int('READ_YOUR_WRITES_MS', 0, 600000),

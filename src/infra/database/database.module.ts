@@ -16,7 +16,7 @@ import { mysqlOptions } from './typeorm-options';
     TypeOrmModule.forRootAsync({
       inject: [AppConfig],
       useFactory: (config: AppConfig) => ({
-        ...mysqlOptions(config.db.primary, config.db.poolSize),
+        ...mysqlOptions(config.db.primary, config.db.poolSize, config.db.queryTimeoutMs),
         autoLoadEntities: true,
         retryAttempts: 3,
         retryDelay: 1000,

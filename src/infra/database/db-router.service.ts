@@ -50,7 +50,7 @@ export class DbRouter implements OnModuleInit, OnApplicationShutdown {
           `replica-${i + 1}`,
           target,
           () => ({
-            ...mysqlOptions(target, config.db.poolSize),
+            ...mysqlOptions(target, config.db.poolSize, config.db.queryTimeoutMs),
             name: `replica-${i + 1}`,
             entities: primary.entityMetadatas.map((m) => m.target),
           }),

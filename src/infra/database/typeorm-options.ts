@@ -1,8 +1,29 @@
-import type { DataSourceOptions } from 'typeorm';
+import { EventSubscriber } from 'typeorm';
+import type { AfterQueryEvent, DataSourceOptions, EntitySubscriberInterface } from 'typeorm';
 import type { MysqlTarget } from '../config/app-config';
 
-/** Connection options shared by the primary, the replicas, the migration CLI and the tests. */
-export function mysqlOptions(target: MysqlTarget, poolSize: number): DataSourceOptions {
+/**
+ * A statement that got no answer within the query timeout (a server or network that black-holes
+ * an established connection) leaves mysql2's connection stuck behind it: the connection is
+ * destroyed here, so the pool replaces it and the next request does not queue behind a dead
+ * socket. The failed statement answers PROTOCOL_SEQUENCE_TIMEOUT → 503 UNAVAILABLE.
+ */
+@EventSubscriber()
+export class DestroyTimedOutConnections implements EntitySubscriberInterface {
+  afterQuery(event: AfterQueryEvent<unknown>): void {
+    if (event.success || (event.error as { code?: string } | undefined)?.code !== 'PROTOCOL_SEQUENCE_TIMEOUT')
+      return;
+    const conn = (event.queryRunner as unknown as { databaseConnection?: { destroy?: () => void } })
+      .databaseConnection;
+    conn?.destroy?.();
+  }
+}
+
+/**
+ * Connection options shared by the primary, the replicas, the migration CLI and the tests.
+ * `queryTimeoutMs` (0 = none; migrations run without) bounds every statement.
+ */
+export function mysqlOptions(target: MysqlTarget, poolSize: number, queryTimeoutMs = 0): DataSourceOptions {
   return {
     type: 'mysql',
     host: target.host,
@@ -18,6 +39,13 @@ export function mysqlOptions(target: MysqlTarget, poolSize: number): DataSourceO
     migrationsRun: false,
     connectTimeout: 5000,
     extra: { connectionLimit: poolSize, enableKeepAlive: true, maxIdle: poolSize, idleTimeout: 60000 },
+    ...(queryTimeoutMs > 0
+      ? {
+          maxQueryExecutionTime: queryTimeoutMs,
+          enableQueryTimeout: true,
+          subscribers: [DestroyTimedOutConnections],
+        }
+      : {}),
   };
 }
 

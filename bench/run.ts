@@ -237,6 +237,20 @@ async function main(): Promise<void> {
       });
       console.log(`FAILED: ${(err as Error).message}`);
     }
+    await settle();
+  };
+  // Between scenarios: let the follow-up work of the last one (outbox events, mails, audits)
+  // finish, so each scenario is measured alone. Its own follow-up work still runs during it.
+  const settle = async () => {
+    const until = Date.now() + (QUICK ? 20_000 : 90_000);
+    while (Date.now() < until) {
+      const ready = await json('GET', `http://127.0.0.1:${APP_PORT}/health/ready`).catch(() => undefined);
+      const queues = Object.values(
+        (ready?.body?.queues ?? {}) as Record<string, { waiting?: number; active?: number }>,
+      );
+      if (queues.length && queues.every((q) => !q.waiting && !q.active)) break;
+      await sleep(250);
+    }
     await sleep(500);
   };
   const load = (l: Omit<HttpLoad, 'connections' | 'durationSec'>) => () =>

@@ -7,7 +7,7 @@
  */
 import { ChildProcess, execSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
@@ -27,7 +27,7 @@ const ONLY = args
   .find((a) => a.startsWith('--only='))
   ?.slice(7)
   .split(',');
-const DURATION = QUICK ? 3 : 10;
+const DURATION = QUICK ? 2 : 10;
 /** Each scenario first runs this long unmeasured: the app's JIT, pools and caches warm up as in production. */
 const WARMUP = QUICK ? 1 : 3;
 /** `--seed-orders=N`: seed N orders (npm run seed) into the bench database first; history is read on them. */
@@ -93,6 +93,19 @@ async function json(
   return { status: res.status, body: text ? JSON.parse(text) : undefined };
 }
 
+/** dist/main.js exists and is newer than every file under src/ (the build would change nothing). */
+function distIsCurrent(): boolean {
+  const main = join(ROOT, 'dist', 'main.js');
+  if (!existsSync(main)) return false;
+  const built = statSync(main).mtimeMs;
+  const newest = (dir: string): number =>
+    readdirSync(dir, { withFileTypes: true }).reduce((m, e) => {
+      const p = join(dir, e.name);
+      return Math.max(m, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
+    }, 0);
+  return newest(join(ROOT, 'src')) < built;
+}
+
 async function bootstrapQuery(
   target: { host: string; port: number; user: string; password: string },
   sql: string,
@@ -152,8 +165,11 @@ async function main(): Promise<void> {
     FLASH_SALE_PURCHASE_RATE_LIMIT: '1000000',
   };
 
-  console.log('building (npm run build)...');
-  execSync('npm run build', { cwd: ROOT, stdio: 'ignore' });
+  if (distIsCurrent()) console.log('dist/ is newer than src/: not rebuilding');
+  else {
+    console.log('building (npm run build)...');
+    execSync('npm run build', { cwd: ROOT, stdio: 'ignore' });
+  }
   execSync('node dist/infra/database/migrate.js', { cwd: ROOT, env, stdio: 'ignore' });
   let seedNote = '';
   if (SEED_ORDERS > 0) {

@@ -156,12 +156,7 @@ async function main(): Promise<void> {
     const name = `${faker.commerce.department()} ${faker.word.noun()}`;
     await pool.query(
       'INSERT INTO categories (id, parent_id, name, slug, created_at) VALUES (?, ?, ?, ?, NOW(3))',
-      [
-        c.id,
-        c.parent,
-        name.slice(0, 120),
-        `${faker.helpers.slugify(name).toLowerCase()}-${c.id.slice(-12)}`,
-      ],
+      [c.id, c.parent, name.slice(0, 120), `${faker.helpers.slugify(name).toLowerCase()}-${c.id.slice(-12)}`],
     );
     catBar.increment(1);
   }

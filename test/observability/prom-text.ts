@@ -34,8 +34,10 @@ export function parseProm(text: string): Scrape {
     const labels: Record<string, string> = {};
     for (const l of (m[2] ?? '').matchAll(LABEL))
       labels[l[1]] = l[2].replace(/\\n/g, '\n').replace(/\\(["\\])/g, '$1');
-    const value = m[3] === '+Inf' ? Infinity : m[3] === '-Inf' ? -Infinity : Number(m[3]);
-    if (Number.isNaN(value) && m[3] !== 'NaN') throw new Error(`bad value: ${line}`);
+    // prom-client prints NaN as "Nan"; Prometheus parses it case-insensitively.
+    const value =
+      m[3] === '+Inf' ? Infinity : m[3] === '-Inf' ? -Infinity : /^nan$/i.test(m[3]) ? NaN : Number(m[3]);
+    if (Number.isNaN(value) && !/^nan$/i.test(m[3])) throw new Error(`bad value: ${line}`);
     samples.push({ name: m[1], labels, value });
   }
   const find = (name: string, labels: Record<string, string> = {}) =>

@@ -85,7 +85,13 @@ describe('redis: REDIS_URL naming a Redis Cluster', () => {
     const probe = new Cluster([{ host: '127.0.0.1', port: ports[0] }]);
     try {
       const slot = (await probe.cluster('KEYSLOT', t.config.redis.prefix)) as number;
-      const keys = (await probe.cluster('GETKEYSINSLOT', slot, 1000)) as string[];
+      // GETKEYSINSLOT answers for the node it is sent to: ask every master.
+      await eventually(async () => (probe.nodes('master').length === ports.length ? true : undefined));
+      const keys = (
+        await Promise.all(
+          probe.nodes('master').map((n) => n.cluster('GETKEYSINSLOT', slot, 1000) as Promise<string[]>),
+        )
+      ).flat();
       expect(keys.some((k) => k.includes(`fs:${saleId}`))).toBe(true);
       expect(keys.some((k) => k.includes(':bull:'))).toBe(true);
     } finally {

@@ -8,8 +8,12 @@ import { TestApp, eventually, http } from '../support/test-app';
  * consumer turning it into an order in MySQL. Returns the sale id.
  */
 export async function sellThroughFlashSale(t: TestApp): Promise<string> {
-  const ready = await http('GET', `${t.url}/health/ready`);
-  expect(ready.status).toBe(200);
+  // Readiness converges (cluster slots and Bull's connections come up after boot); a load
+  // balancer polls it the same way.
+  const ready = await eventually(async () => {
+    const r = await http('GET', `${t.url}/health/ready`);
+    return r.status === 200 ? r : undefined;
+  }, 30_000);
   expect(ready.body.redis.state).toBe('up');
   for (const q of Object.values(ready.body.queues) as { state: string }[]) expect(q.state).toBe('up');
 

@@ -1,9 +1,4 @@
 /** Small helpers shared by the fault suites: a timed request log, closed-loop load, bulk users. */
-import { randomBytes } from 'node:crypto';
-import { newId } from '../../src/common/ids';
-import { DbRouter } from '../../src/infra/database/db-router.service';
-import { signJwt } from '../support/jwt';
-import type { TestApp } from '../support/test-app';
 
 export interface Outcome {
   /** Milliseconds since the load started. */
@@ -87,25 +82,4 @@ export function latency(outcomes: Outcome[]): string {
   if (!outcomes.length) return 'n/a';
   const d = outcomes.map((o) => o.end - o.start).sort((a, b) => a - b);
   return `p50 ${d[Math.floor(d.length / 2)]} ms, max ${d[d.length - 1]} ms`;
-}
-
-/** Customers inserted in bulk (argon2 through the API would dominate the run), with minted tokens. */
-export async function bulkUsers(t: TestApp, n: number): Promise<{ id: string; token: string }[]> {
-  const db = t.app.get(DbRouter);
-  const now = new Date();
-  const tag = randomBytes(4).toString('hex');
-  const users = Array.from({ length: n }, (_, i) => ({ id: newId(), email: `fault-${tag}-${i}@test.local` }));
-  await db.primary.query(
-    'INSERT INTO users (id, email, password_hash, name, role, created_at, updated_at) VALUES ?',
-    [users.map((u) => [u.id, u.email, 'not-a-hash', 'Fault Buyer', 'customer', now, now])],
-  );
-  const iat = Math.floor(Date.now() / 1000);
-  return users.map((u) => ({
-    id: u.id,
-    token: signJwt(
-      { alg: 'HS256', typ: 'JWT' },
-      { sub: u.id, role: 'customer', iat, exp: iat + 3600 },
-      t.config.auth.jwtSecret,
-    ),
-  }));
 }

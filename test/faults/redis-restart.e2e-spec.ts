@@ -2,7 +2,8 @@ import { DbRouter } from '../../src/infra/database/db-router.service';
 import { adminToken } from '../support/auth';
 import { TestApp, eventually, http, startApp } from '../support/test-app';
 import { createProduct, stockOf, uniqueSku } from '../orders/builders';
-import { Outcome, bulkUsers, closedLoop, countBy, latency, sleep, timedFetch } from './load';
+import { bulkUsers } from '../support/auth';
+import { Outcome, closedLoop, countBy, latency, sleep, timedFetch } from './load';
 import { PrivateRedis } from './private-redis';
 
 /**
@@ -52,7 +53,7 @@ describe('fault: Redis killed and restarted from its AOF during a flash sale and
     });
     expect(sale.status).toBe(201);
     const saleId: string = sale.body.id;
-    const buyers = await bulkUsers(t, 600);
+    const buyers = await bulkUsers(t, 600, 'fault');
     const customers = buyers.slice(0, 4);
 
     const t0 = Date.now();

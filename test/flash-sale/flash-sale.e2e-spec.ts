@@ -6,8 +6,7 @@ import { FlashSaleDefinitions } from '../../src/flash-sale/flash-sale-definition
 import { FlashSalePersistence } from '../../src/flash-sale/flash-sale-persistence.service';
 import { FlashSaleStore } from '../../src/flash-sale/flash-sale.store';
 import { FlashSaleService } from '../../src/flash-sale/flash-sale.service';
-import { adminToken } from '../support/auth';
-import { signJwt } from '../support/jwt';
+import { BulkUser, adminToken, bulkUsers } from '../support/auth';
 import { TestApp, eventually, http, startApp } from '../support/test-app';
 
 /**
@@ -15,31 +14,7 @@ import { TestApp, eventually, http, startApp } from '../support/test-app';
  * winner gets an ordinary order, nothing lost or duplicated when a consumer dies mid-batch.
  */
 
-interface TestUser {
-  id: string;
-  token: string;
-}
-
-/** Customers inserted in bulk (argon2 through the API would dominate the run) with minted tokens. */
-async function bulkUsers(t: TestApp, n: number): Promise<TestUser[]> {
-  const db = t.app.get(DbRouter);
-  const now = new Date();
-  const tag = randomBytes(4).toString('hex');
-  const users = Array.from({ length: n }, (_, i) => ({ id: newId(), email: `fs-${tag}-${i}@test.local` }));
-  await db.primary.query(
-    'INSERT INTO users (id, email, password_hash, name, role, created_at, updated_at) VALUES ?',
-    [users.map((u) => [u.id, u.email, 'not-a-hash', 'Flash Buyer', 'customer', now, now])],
-  );
-  const iat = Math.floor(Date.now() / 1000);
-  return users.map((u) => ({
-    id: u.id,
-    token: signJwt(
-      { alg: 'HS256', typ: 'JWT' },
-      { sub: u.id, role: 'customer', iat, exp: iat + 3600 },
-      t.config.auth.jwtSecret,
-    ),
-  }));
-}
+type TestUser = BulkUser;
 
 async function createSku(t: TestApp, admin: string, stock: number): Promise<string> {
   const sku = `FS-${randomBytes(4).toString('hex').toUpperCase()}`;
@@ -112,7 +87,7 @@ describe('flash sale: 100 units, 300 users x 5 concurrent attempts, two instance
     // a consumes the stream (APP_ROLE=all); b only serves the API.
     [a, b] = await Promise.all([startApp(), startApp({ APP_ROLE: 'api' })]);
     admin = await adminToken(a);
-    users = await bulkUsers(a, 320);
+    users = await bulkUsers(a, 320, 'fs');
   });
   afterAll(async () => {
     await Promise.all([a?.close(), b?.close()]);
@@ -382,7 +357,7 @@ describe('flash sale: a consumer killed mid-batch loses nothing and duplicates n
 
   it('reclaims the entries a dead consumer read but never acknowledged; orders = reservations', async () => {
     const admin = await adminToken(api);
-    const users = await bulkUsers(api, 60);
+    const users = await bulkUsers(api, 60, 'fs');
     const sku = await createSku(api, admin, 60);
     const saleId = await createSale(api, admin, { sku, quantity: 60, price: 500 });
     const results = await Promise.all(users.map((u) => purchase(api, saleId, u)));
@@ -422,7 +397,7 @@ describe('flash sale: a consumer killed mid-batch loses nothing and duplicates n
     await worker?.close();
     worker = undefined;
     const admin = await adminToken(api);
-    const users = await bulkUsers(api, 200);
+    const users = await bulkUsers(api, 200, 'fs');
     const sku = await createSku(api, admin, 400);
     const saleId = await createSale(api, admin, { sku, quantity: 400, perUserLimit: 2, price: 300 });
     const results = await Promise.all(

@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { newId } from '../../src/common/ids';
+import { DbRouter } from '../../src/infra/database/db-router.service';
+import { signJwt } from './jwt';
 import { TestApp, http } from './test-app';
 
 export interface RegisteredUser {
@@ -40,4 +43,34 @@ export async function login(t: TestApp, email: string, password: string) {
 /** An access token of the admin configured by ADMIN_EMAIL / ADMIN_PASSWORD (created at start). */
 export async function adminToken(t: TestApp): Promise<string> {
   return (await login(t, t.config.admin.email, t.config.admin.password)).accessToken;
+}
+
+/** A customer inserted directly, with a minted access token. */
+export interface BulkUser {
+  id: string;
+  token: string;
+}
+
+/** Customers inserted in bulk (argon2 through the API would dominate the run), with minted tokens. */
+export async function bulkUsers(t: TestApp, n: number, tag = 'bulk'): Promise<BulkUser[]> {
+  const db = t.app.get(DbRouter);
+  const now = new Date();
+  const run = randomBytes(4).toString('hex');
+  const users = Array.from({ length: n }, (_, i) => ({
+    id: newId(),
+    email: `${tag}-${run}-${i}@test.local`,
+  }));
+  await db.primary.query(
+    'INSERT INTO users (id, email, password_hash, name, role, created_at, updated_at) VALUES ?',
+    [users.map((u) => [u.id, u.email, 'not-a-hash', 'Bulk Buyer', 'customer', now, now])],
+  );
+  const iat = Math.floor(Date.now() / 1000);
+  return users.map((u) => ({
+    id: u.id,
+    token: signJwt(
+      { alg: 'HS256', typ: 'JWT' },
+      { sub: u.id, role: 'customer', iat, exp: iat + 3600 },
+      t.config.auth.jwtSecret,
+    ),
+  }));
 }

@@ -93,6 +93,10 @@ async function json(
   return { status: res.status, body: text ? JSON.parse(text) : undefined };
 }
 
+/** An access token for a customer id, signed as the app signs them (scenarios with many buyers). */
+const customerToken = (sub: string): string =>
+  new JwtService({ secret: SECRET }).sign({ sub, role: 'customer' }, { algorithm: 'HS256', expiresIn: 3600 });
+
 /** dist/main.js exists and is newer than every file under src/ (the build would change nothing). */
 function distIsCurrent(): boolean {
   const main = join(ROOT, 'dist', 'main.js');
@@ -418,10 +422,7 @@ async function main(): Promise<void> {
         },
       );
       await json('POST', api(`/flash-sales/${soldOut.body.id}/purchase`), undefined, userToken);
-      const other = new JwtService({ secret: SECRET }).sign(
-        { sub: randomUUID(), role: 'customer' },
-        { algorithm: 'HS256', expiresIn: 3600 },
-      );
+      const other = customerToken(randomUUID());
       await json('POST', api(`/flash-sales/${soldOut.body.id}/purchase`), undefined, other);
       await run(
         'flash purchase, sold-out path',
@@ -525,10 +526,7 @@ async function main(): Promise<void> {
         `SELECT user_id AS id, COUNT(*) AS n FROM orders GROUP BY user_id ORDER BY n DESC LIMIT 1`,
       )) as unknown as [{ id: string; n: number }[]];
       const [[all]] = (await pool.query('SELECT COUNT(*) AS n FROM orders')) as unknown as [{ n: number }[]];
-      reader = new JwtService({ secret: SECRET }).sign(
-        { sub: top.id, role: 'customer' },
-        { algorithm: 'HS256', expiresIn: 3600 },
-      );
+      reader = customerToken(top.id);
       historyNote = `a customer with ${top.n} orders, ${all.n} orders in the table`;
     }
     await run(
@@ -548,12 +546,7 @@ async function main(): Promise<void> {
     // Drain: a burst of purchases by many users, then the time until every accepted
     // reservation is an order in MySQL (the consumer group's batched transactions).
     const units = QUICK ? 2000 : 10000;
-    const buyers = Array.from({ length: units / 100 }, () =>
-      new JwtService({ secret: SECRET }).sign(
-        { sub: randomUUID(), role: 'customer' },
-        { algorithm: 'HS256', expiresIn: 3600 },
-      ),
-    );
+    const buyers = Array.from({ length: units / 100 }, () => customerToken(randomUUID()));
     const burst = await json(
       'POST',
       api('/flash-sales'),

@@ -7,7 +7,7 @@
  */
 import { ChildProcess, execSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
@@ -41,6 +41,10 @@ const SECRET = 'bench-jwt-secret-0123456789-0123456789';
 const BENCH_DB = 'nc_bench';
 
 interface Row extends LoadResult {
+  /** CPU of the measured server process over the scenario (warmup included), % of one core. */
+  serverCpu?: number;
+  /** CPU of this process (the load generator), % of one core. */
+  loadCpu?: number;
   baseline?: string;
   ratio?: number;
   target?: number;
@@ -61,6 +65,42 @@ async function waitHttp(url: string, timeoutMs = 90000): Promise<void> {
     await sleep(300);
   }
   throw new Error(`${url} not ready within ${timeoutMs} ms`);
+}
+
+/** CPU time (utime + stime) of a process, in seconds, from /proc (Linux). */
+function procCpuSec(pid: number): { user: number; sys: number } | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { user: Number(f[11]) / 100, sys: Number(f[12]) / 100 }; // fields 14, 15: clock ticks (USER_HZ 100)
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Measures how busy the server and the load generator were during a scenario: a server well
+ * under 100% of its core was not the bottleneck (the load generator or a dependency was).
+ */
+function cpuMeter(pid: number | undefined): () => {
+  serverPct?: number;
+  serverSysPct?: number;
+  loadPct: number;
+} {
+  const t0 = Date.now();
+  const s0 = pid ? procCpuSec(pid) : undefined;
+  const l0 = process.cpuUsage();
+  return () => {
+    const wall = (Date.now() - t0) / 1000;
+    const s1 = pid ? procCpuSec(pid) : undefined;
+    const l = process.cpuUsage(l0);
+    const pct = (sec: number) => Math.round((sec / wall) * 100);
+    return {
+      serverPct: s0 && s1 ? pct(s1.user + s1.sys - s0.user - s0.sys) : undefined,
+      serverSysPct: s0 && s1 ? pct(s1.sys - s0.sys) : undefined,
+      loadPct: Math.round(((l.user + l.system) / 1e6 / wall) * 100),
+    };
+  };
 }
 
 function start(cmd: string, argv: string[], env: NodeJS.ProcessEnv, log: string): ChildProcess {
@@ -202,7 +242,7 @@ async function main(): Promise<void> {
     console.log(`replicas caught up in ${Math.round((Date.now() - t2) / 1000)} s`);
   }
 
-  start(
+  const hello = start(
     process.execPath,
     [
       '-r',
@@ -215,7 +255,7 @@ async function main(): Promise<void> {
   );
   // BENCH_APP_NODE_ARGS (e.g. `--prof`) profiles the app under the same load.
   const appArgs = (process.env.BENCH_APP_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  start(process.execPath, [...appArgs, join(ROOT, 'dist', 'main.js')], env, 'app');
+  const app = start(process.execPath, [...appArgs, join(ROOT, 'dist', 'main.js')], env, 'app');
   await waitHttp(`http://127.0.0.1:${HELLO_PORT}/`);
   await waitHttp(`http://127.0.0.1:${APP_PORT}/health/ready`);
   const api = (p: string) => `http://127.0.0.1:${APP_PORT}/api/v1${p}`;
@@ -236,13 +276,22 @@ async function main(): Promise<void> {
 
   const rows: Row[] = [];
   const want = (name: string) => !ONLY || ONLY.some((o) => name.includes(o));
-  const run = async (name: string, fn: () => Promise<LoadResult>, meta: Partial<Row> = {}) => {
+  const run = async (
+    name: string,
+    fn: () => Promise<LoadResult>,
+    meta: Partial<Row> = {},
+    server: ChildProcess | null = app,
+  ) => {
     if (!want(name)) return;
     process.stdout.write(`  ${name} ... `);
     try {
+      const cpu = cpuMeter(server?.pid);
       const r = await fn();
-      rows.push({ ...meta, ...r, name });
-      console.log(`${r.rps} req/s p50 ${r.p50} ms p99 ${r.p99} ms errors ${r.errors} non2xx ${r.non2xx}`);
+      const { serverPct, serverSysPct, loadPct } = cpu();
+      rows.push({ ...meta, ...r, name, serverCpu: serverPct, loadCpu: loadPct });
+      console.log(
+        `${r.rps} req/s p50 ${r.p50} ms p99 ${r.p99} ms errors ${r.errors} non2xx ${r.non2xx} cpu server ${serverPct ?? '?'}% (kernel ${serverSysPct ?? '?'}%) load ${loadPct}%`,
+      );
     } catch (err) {
       rows.push({
         name,
@@ -280,6 +329,8 @@ async function main(): Promise<void> {
   await run(
     'baseline: nest+fastify hello-world',
     load({ name: 'hello', url: `http://127.0.0.1:${HELLO_PORT}/` }),
+    {},
+    hello,
   );
 
   await pool.query(
@@ -292,35 +343,39 @@ async function main(): Promise<void> {
     `CREATE TABLE bench_order_items (order_id CHAR(36) NOT NULL, sku VARCHAR(64) NOT NULL, quantity INT NOT NULL, unit_price_minor INT NOT NULL, PRIMARY KEY (order_id, sku)) ENGINE=InnoDB`,
   );
   await pool.query(`INSERT INTO bench_inventory VALUES ('RAW-1', 1000000000, 0)`);
-  await run('baseline: order tx, raw mysql2', () =>
-    loopLoad(
-      'raw-order-tx',
-      async () => {
-        const c = await pool.getConnection();
-        try {
-          await c.query('START TRANSACTION');
-          const [r] = await c.query(
-            `UPDATE bench_inventory SET reserved = reserved + 1 WHERE sku = 'RAW-1' AND on_hand - reserved >= 1`,
-          );
-          if ((r as { affectedRows: number }).affectedRows !== 1) throw new Error('no stock');
-          const id = randomUUID();
-          await c.query(`INSERT INTO bench_orders VALUES (?, ?, 'PENDING_PAYMENT', 1999, 'EUR', NOW(3))`, [
-            id,
-            userId ?? id,
-          ]);
-          await c.query(`INSERT INTO bench_order_items VALUES (?, 'RAW-1', 1, 1999)`, [id]);
-          await c.query('COMMIT');
-        } catch (e) {
-          await c.query('ROLLBACK');
-          throw e;
-        } finally {
-          c.release();
-        }
-      },
-      CONNECTIONS,
-      DURATION,
-      WARMUP,
-    ),
+  await run(
+    'baseline: order tx, raw mysql2',
+    () =>
+      loopLoad(
+        'raw-order-tx',
+        async () => {
+          const c = await pool.getConnection();
+          try {
+            await c.query('START TRANSACTION');
+            const [r] = await c.query(
+              `UPDATE bench_inventory SET reserved = reserved + 1 WHERE sku = 'RAW-1' AND on_hand - reserved >= 1`,
+            );
+            if ((r as { affectedRows: number }).affectedRows !== 1) throw new Error('no stock');
+            const id = randomUUID();
+            await c.query(`INSERT INTO bench_orders VALUES (?, ?, 'PENDING_PAYMENT', 1999, 'EUR', NOW(3))`, [
+              id,
+              userId ?? id,
+            ]);
+            await c.query(`INSERT INTO bench_order_items VALUES (?, 'RAW-1', 1, 1999)`, [id]);
+            await c.query('COMMIT');
+          } catch (e) {
+            await c.query('ROLLBACK');
+            throw e;
+          } finally {
+            c.release();
+          }
+        },
+        CONNECTIONS,
+        DURATION,
+        WARMUP,
+      ),
+    {},
+    null,
   );
 
   // The flash-sale purchase script called directly from ioredis (EVALSHA on one shared
@@ -340,14 +395,18 @@ async function main(): Promise<void> {
   });
   const luaKeys = ['state', 'held', 'seq', 'stream', 'soldout', 'attempts:u1'].map(lk);
   await lua.fsPurchase(...luaKeys, 'u1', randomUUID(), 0, 0);
-  await run('baseline: flash script via ioredis (EVALSHA)', () =>
-    loopLoad(
-      'evalsha',
-      () => lua.fsPurchase(...luaKeys, 'u1', randomUUID(), 1_000_000, 10_000),
-      CONNECTIONS,
-      DURATION,
-      WARMUP,
-    ),
+  await run(
+    'baseline: flash script via ioredis (EVALSHA)',
+    () =>
+      loopLoad(
+        'evalsha',
+        () => lua.fsPurchase(...luaKeys, 'u1', randomUUID(), 1_000_000, 10_000),
+        CONNECTIONS,
+        DURATION,
+        WARMUP,
+      ),
+    {},
+    null,
   );
   await lua.del(...luaKeys);
   lua.disconnect();

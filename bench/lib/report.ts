@@ -8,6 +8,8 @@ interface Row {
   p99: number;
   errors: number;
   non2xx: number;
+  serverCpu?: number;
+  loadCpu?: number;
   baseline?: string;
   ratio?: number;
   target?: number;
@@ -22,11 +24,11 @@ export async function renderReport(
   const lines = [
     `Benchmark ${String(meta.date).slice(0, 10)} — ${meta.cpus} cores, ${meta.node}, ${meta.durationSec}s per scenario, ${meta.connections} connections, pool ${meta.pool}${meta.quick ? ' (quick)' : ''}`,
     '',
-    '| scenario | req/s | p50 ms | p99 ms | errors | non-2xx | baseline | ratio | target |',
-    '|---|---:|---:|---:|---:|---:|---|---:|---:|',
+    '| scenario | req/s | p50 ms | p99 ms | errors | non-2xx | server CPU | load-gen CPU | baseline | ratio | target |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|',
     ...rows.map(
       (r) =>
-        `| ${r.name} | ${r.rps} | ${r.p50} | ${r.p99} | ${r.errors} | ${r.non2xx} | ${r.baseline ?? '—'} | ${r.ratio ?? '—'} | ${r.target ? `≥ ${r.target}` : '—'} |`,
+        `| ${r.name} | ${r.rps} | ${r.p50} | ${r.p99} | ${r.errors} | ${r.non2xx} | ${r.serverCpu !== undefined ? `${r.serverCpu}%` : '—'} | ${r.loadCpu !== undefined ? `${r.loadCpu}%` : '—'} | ${r.baseline ?? '—'} | ${r.ratio ?? '—'} | ${r.target ? `≥ ${r.target}` : '—'} |`,
     ),
     '',
     ...rows.filter((r) => r.note).map((r) => `- ${r.name}: ${r.note}`),

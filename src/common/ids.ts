@@ -4,13 +4,31 @@ let lastMs = -1;
 let seq = 0;
 
 /**
+ * Random bytes are drawn 4 KiB at a time (as Node's own randomUUID does): one call into the
+ * CSPRNG per 256 ids instead of one per id, which was a seventh of a flash purchase's CPU.
+ */
+const POOL = Buffer.alloc(4096);
+let poolAt = POOL.length;
+const scratch = Buffer.alloc(16);
+
+function random16(): Buffer {
+  if (poolAt + 16 > POOL.length) {
+    randomFillSync(POOL);
+    poolAt = 0;
+  }
+  POOL.copy(scratch, 0, poolAt, poolAt + 16);
+  poolAt += 16;
+  return scratch;
+}
+
+/**
  * A UUIDv7 (RFC 9562 §5.7): 48-bit Unix milliseconds, version 7, 12-bit `rand_a`, variant 10,
  * 62 random bits. Within one millisecond `rand_a` is a counter started at a random value
  * (RFC 9562 §6.2 method 1), so ids from one process sort in creation order; across processes
  * they sort by time. Used as CHAR(36) primary keys: inserts land at the end of the index.
  */
 export function newId(now: number = Date.now()): string {
-  const b = randomFillSync(Buffer.alloc(16));
+  const b = random16();
   // Count on within the same millisecond (or the one borrowed below); otherwise start afresh,
   // also when the clock was set back, so one odd timestamp cannot pin later ids to it.
   if (now > lastMs || now < lastMs - 1) {

@@ -14,13 +14,25 @@ export type ErrorKind =
   | 'unavailable'; // 503 / UNAVAILABLE
 
 export class DomainError extends Error {
-  constructor(
-    readonly kind: ErrorKind,
-    readonly code: string,
-    message: string,
-    readonly details?: unknown,
-  ) {
-    super(message);
+  readonly kind: ErrorKind;
+  readonly code: string;
+  readonly details?: unknown;
+
+  /**
+   * Domain errors are answers (a 4xx, a 503), not faults: they are never logged with a stack, so
+   * none is captured — capturing one was the largest single cost of a refused flash purchase.
+   */
+  constructor(kind: ErrorKind, code: string, message: string, details?: unknown) {
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    try {
+      super(message);
+    } finally {
+      Error.stackTraceLimit = limit;
+    }
+    this.kind = kind;
+    this.code = code;
+    if (details !== undefined) this.details = details;
     this.name = new.target.name;
   }
 }

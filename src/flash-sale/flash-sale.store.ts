@@ -12,6 +12,8 @@ export interface SaleKeys {
   stream: string;
   returned: string;
   soldout: string;
+  /** The per-user attempt counter's key is this plus the user id. */
+  attemptsPrefix: string;
 }
 
 export interface RedisSaleState {
@@ -46,6 +48,7 @@ interface ScriptedRedis extends Redis {
 @Injectable()
 export class FlashSaleStore {
   private readonly r: ScriptedRedis;
+  private readonly keyCache = new Map<string, SaleKeys>();
 
   constructor(private readonly redis: RedisService) {
     const client = redis.client;
@@ -60,15 +63,22 @@ export class FlashSaleStore {
 
   /** Keys of one sale; the `{fs:<id>}` hash tag puts them all in one Cluster slot. */
   keys(saleId: string): SaleKeys {
+    let keys = this.keyCache.get(saleId);
+    if (keys) return keys;
     const k = (part: string) => this.redis.key(`{fs:${saleId}}`, part);
-    return {
+    keys = {
       state: k('state'),
       held: k('held'),
       seq: k('seq'),
       stream: k('stream'),
       returned: k('returned'),
       soldout: k('soldout'),
+      attemptsPrefix: k('attempts:'),
     };
+    // Built once per sale (every purchase names them); a bounded map, as ids come from callers.
+    if (this.keyCache.size >= 1000) this.keyCache.clear();
+    this.keyCache.set(saleId, keys);
+    return keys;
   }
 
   async init(
@@ -117,7 +127,7 @@ export class FlashSaleStore {
       k.seq,
       k.stream,
       k.soldout,
-      this.redis.key(`{fs:${saleId}}`, 'attempts', userId),
+      k.attemptsPrefix + userId,
       userId,
       reservationId,
       attempts.limit,

@@ -4,8 +4,6 @@ import { MicroserviceOptions } from '@nestjs/microservices';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule, OpenAPIObject } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
-import { randomUUID } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppModule } from './app.module';
 import { requestContext } from './common/context/request-context';
@@ -13,47 +11,21 @@ import { AppConfig, runsHttp } from './infra/config/app-config';
 import { HttpExceptionFilter, toErrorBody } from './infra/http/http-exception.filter';
 import { ErrorResponseDto } from './infra/http/error-response.dto';
 import { createValidationPipe } from './infra/http/validation.pipe';
+import { EdgeRoutes } from './infra/http/edge-routes';
+import {
+  API_PREFIX,
+  CORS_EXPOSED_HEADERS,
+  DOCS_HEADERS,
+  SECURITY_HEADERS,
+  requestIdFor,
+} from './infra/http/response-headers';
 import { GrpcServer } from './infra/grpc/grpc-server';
 import { ORDERS_GRPC } from './orders';
 import { PAYMENTS_GRPC } from './payments';
 import { Lifecycle } from './infra/lifecycle.service';
 import { MetricsService } from './infra/observability/metrics.service';
 
-export const API_PREFIX = 'api/v1';
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const OUTSIDE_PREFIX = ['health', 'health/ready', 'metrics'];
-
-/**
- * Security headers, precomputed (helmet's per-request hook cost ~30% of a trivial route's
- * throughput on this machine). API responses are JSON: they get the OWASP REST set — a CSP that
- * allows nothing (`default-src 'none'; frame-ancestors 'none'`), HSTS, nosniff, frame denial and no
- * referrer. Swagger UI (/docs) is HTML and gets helmet's full default set with a CSP that lets it
- * run. Every header is a byte cost on every response, so the long HTML-only ones stay on /docs.
- */
-const SECURITY_HEADERS: Record<string, string> = {
-  'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
-  'strict-transport-security': 'max-age=31536000; includeSubDomains',
-  'x-content-type-options': 'nosniff',
-  'x-frame-options': 'DENY',
-  'referrer-policy': 'no-referrer',
-};
-const DOCS_HEADERS: Record<string, string> = {
-  'content-security-policy':
-    "default-src 'self';base-uri 'self';font-src 'self' https: data:;form-action 'self';frame-ancestors 'self';" +
-    "img-src 'self' data: validator.swagger.io;object-src 'none';script-src 'self' 'unsafe-inline';" +
-    "script-src-attr 'none';style-src 'self' 'unsafe-inline';upgrade-insecure-requests",
-  'cross-origin-opener-policy': 'same-origin',
-  'cross-origin-resource-policy': 'same-origin',
-  'origin-agent-cluster': '?1',
-  'referrer-policy': 'no-referrer',
-  'strict-transport-security': 'max-age=31536000; includeSubDomains',
-  'x-content-type-options': 'nosniff',
-  'x-dns-prefetch-control': 'off',
-  'x-download-options': 'noopen',
-  'x-frame-options': 'SAMEORIGIN',
-  'x-permitted-cross-domain-policies': 'none',
-  'x-xss-protection': '0',
-};
 
 /** Builds the configured application (HTTP side); main.ts and the e2e tests share it. */
 export async function createApp(
@@ -66,12 +38,7 @@ export async function createApp(
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     requestIdHeader: false,
-    genReqId: (req: IncomingMessage) => {
-      const given = req.headers['x-request-id'];
-      const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
-      req.headers['x-request-id'] = id;
-      return id;
-    },
+    genReqId: requestIdFor,
     // Errors of the router itself (malformed percent-encoding, a path parameter over 100
     // characters) skip hooks and the error handler: answer them in the contract shape too.
     frameworkErrors: (err: Error, req: FastifyRequest, reply: FastifyReply) => {
@@ -127,7 +94,7 @@ export async function createApp(
     });
   }
 
-  app.enableCors({ origin: config.http.corsOrigins, exposedHeaders: ['x-request-id', 'retry-after'] });
+  app.enableCors({ origin: config.http.corsOrigins, exposedHeaders: CORS_EXPOSED_HEADERS });
   app.setGlobalPrefix(API_PREFIX, { exclude: OUTSIDE_PREFIX });
   app.enableVersioning({ type: VersioningType.URI, defaultVersion: undefined });
   app.useGlobalFilters(new HttpExceptionFilter());
@@ -135,7 +102,16 @@ export async function createApp(
   app.enableShutdownHooks();
 
   setupSwagger(app);
-  if (runsHttp(config.role)) attachGrpc(app, config);
+  if (runsHttp(config.role)) {
+    attachGrpc(app, config);
+    // The hot routes' edge (in front of Fastify) answers with what the pipeline puts on every
+    // response without an Origin: the security set and CORS's Vary and exposed headers.
+    app.get(EdgeRoutes).install(fastify.server, {
+      ...SECURITY_HEADERS,
+      vary: 'Origin',
+      'access-control-expose-headers': CORS_EXPOSED_HEADERS.join(', '),
+    });
+  }
   return app;
 }
 

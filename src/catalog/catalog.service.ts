@@ -79,6 +79,11 @@ export class CatalogService {
     );
   }
 
+  /** The product's JSON when this instance's L1 cache holds it, else undefined (nothing is loaded). */
+  cachedProductJson(id: string): string | undefined {
+    return ID.test(id) ? this.cache.peek(`product:${id}`) : undefined;
+  }
+
   /** Any product, any status, from the primary (admin answers). */
   async getProduct(id: string): Promise<ProductDetail> {
     const p = ID.test(id) ? await this.loadProduct(this.db.primaryReader(), id, false) : undefined;

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, OnModuleInit, Param, Post } from '@nestjs/common';
 import {
   ApiAcceptedResponse,
   ApiBearerAuth,
@@ -15,17 +15,52 @@ import {
   PurchaseResultDto,
   ReservationCreatedDto,
 } from './create-flash-sale.dto';
+import { EdgeAnswer, EdgeRoutes } from '../infra/http/edge-routes';
+import { AccessTokens } from '../users';
 import { FlashSaleSettlement, ReconcileReport } from './flash-sale-settlement.service';
+import { SoldOutError } from './flash-sale.errors';
 import { FlashSaleService } from './flash-sale.service';
+
+const SOLD_OUT = new SoldOutError();
+/** The SOLD_OUT error body up to its request id (the contract's error shape). */
+const SOLD_OUT_HEAD = JSON.stringify({
+  statusCode: 409,
+  code: SOLD_OUT.code,
+  message: SOLD_OUT.message,
+}).slice(0, -1);
 
 @ApiTags('flash-sales')
 @ApiBearerAuth()
 @Controller('flash-sales')
-export class FlashSaleController {
+export class FlashSaleController implements OnModuleInit {
   constructor(
     private readonly sales: FlashSaleService,
     private readonly settlement: FlashSaleSettlement,
+    private readonly edge: EdgeRoutes,
+    private readonly tokens: AccessTokens,
   ) {}
+
+  /**
+   * The purchase route at the HTTP edge (EdgeRoutes): during a burst every request is a purchase,
+   * and its answer is an in-process flag (sold out) or one Redis round trip. A caller without a
+   * valid bearer token is left to the pipeline (the guard's 401); otherwise the edge answers with
+   * the same service call as `purchase` below.
+   */
+  onModuleInit(): void {
+    this.edge.add(
+      'POST',
+      'flash-sales/:id/purchase',
+      (id, req, ctx): EdgeAnswer | Promise<EdgeAnswer> | undefined => {
+        const user = this.tokens.fromAuthorization(req.headers.authorization);
+        if (!user) return undefined;
+        ctx.userId = user.id;
+        ctx.role = user.role;
+        if (this.sales.soldOutLocally(id))
+          return { status: 409, body: `${SOLD_OUT_HEAD},"requestId":${JSON.stringify(ctx.requestId)}}` };
+        return this.sales.purchase(id, user.id).then((r) => ({ status: 202, body: JSON.stringify(r) }));
+      },
+    );
+  }
 
   @Post()
   @Roles('admin')

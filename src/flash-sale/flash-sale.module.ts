@@ -19,7 +19,6 @@ import { FlashSaleService } from './flash-sale.service';
 import { FlashSaleStore } from './flash-sale.store';
 import { RedisDurabilityCheck } from './redis-durability.check';
 import { SoldOutFlags } from './sold-out-flags';
-import { SoldOutFastPath } from './sold-out.fast-path';
 import { UsersModule } from '../users/users.module';
 
 /**
@@ -46,7 +45,6 @@ import { UsersModule } from '../users/users.module';
     FlashSaleCloseProcessor,
     FlashSaleMetrics,
     SoldOutFlags,
-    SoldOutFastPath,
     RedisDurabilityCheck,
   ],
   exports: [FlashSaleService],

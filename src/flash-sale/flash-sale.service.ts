@@ -146,6 +146,16 @@ export class FlashSaleService {
    * appends the reservation to the sale's stream. The database is touched only when the
    * sale's keys are missing (unknown sale → 404, known sale → paused).
    */
+  /**
+   * True when this instance already knows the sale is sold out (the in-process flag): the
+   * purchase answer is then SOLD_OUT with no network call. Counted like purchase()'s own check.
+   */
+  soldOutLocally(saleId: string): boolean {
+    if (!this.flags.isSoldOut(saleId)) return false;
+    this.metrics.purchases.inc({ outcome: 'sold_out_local' });
+    return true;
+  }
+
   async purchase(saleId: string, userId: string): Promise<{ reservationId: string }> {
     if (this.flags.isSoldOut(saleId)) {
       this.metrics.purchases.inc({ outcome: 'sold_out_local' });

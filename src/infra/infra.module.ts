@@ -1,5 +1,6 @@
 import { Global, Module } from '@nestjs/common';
 import { DatabaseModule } from './database/database.module';
+import { EdgeRoutes } from './http/edge-routes';
 import { Lifecycle } from './lifecycle.service';
 import { AppLoggerModule } from './observability/logger.module';
 import { InfraMetrics } from './observability/infra-metrics';
@@ -12,7 +13,15 @@ import { ThrottlingModule } from './throttling/throttling.module';
 @Global()
 @Module({
   imports: [AppLoggerModule, DatabaseModule, RedisModule, QueueModule, ThrottlingModule],
-  providers: [Lifecycle, MetricsService, InfraMetrics],
-  exports: [Lifecycle, MetricsService, DatabaseModule, RedisModule, QueueModule, ThrottlingModule],
+  providers: [Lifecycle, MetricsService, InfraMetrics, EdgeRoutes],
+  exports: [
+    Lifecycle,
+    MetricsService,
+    EdgeRoutes,
+    DatabaseModule,
+    RedisModule,
+    QueueModule,
+    ThrottlingModule,
+  ],
 })
 export class InfraModule {}

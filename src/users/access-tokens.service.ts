@@ -12,6 +12,8 @@ interface AccessClaims {
   role: AuthUser['role'];
 }
 
+const BEARER = /^Bearer\s+([A-Za-z0-9._~+/=-]+)\s*$/i;
+
 /**
  * Short-lived HS256 access tokens. Only HS256 is accepted: `alg: none` or RS/HS confusion fail.
  *
@@ -37,6 +39,20 @@ export class AccessTokens {
   sign(user: { id: string; role: AuthUser['role'] }): string {
     const claims: AccessClaims = { sub: user.id, role: user.role };
     return sign(claims, this.key, { algorithm: 'HS256', expiresIn: this.config.auth.accessTtlSeconds });
+  }
+
+  /**
+   * The caller named by an `authorization` header value (`Bearer <token>`), or undefined for a
+   * missing, malformed, invalid or expired one — for callers that pass those on to the guard.
+   */
+  fromAuthorization(header: string | undefined): AuthUser | undefined {
+    const m = header ? BEARER.exec(header) : null;
+    if (!m) return undefined;
+    try {
+      return this.verify(m[1]);
+    } catch {
+      return undefined;
+    }
   }
 
   /** The caller named by a token; throws UNAUTHENTICATED (or TOKEN_EXPIRED) for anything else. */

@@ -55,6 +55,7 @@ export class TwoLevelCache implements OnModuleInit, OnModuleDestroy {
   private readonly freshUntil = new Map<string, number>();
   private readonly generations = new Map<string, number>();
   private readonly hits;
+  private readonly l1Hits;
   private readonly misses;
   private readonly loads;
   private readonly l2: Redis;
@@ -67,6 +68,7 @@ export class TwoLevelCache implements OnModuleInit, OnModuleDestroy {
     metrics: MetricsService,
   ) {
     this.hits = metrics.counter('shop_cache_hits_total', 'Cache hits by tier', ['tier']);
+    this.l1Hits = this.hits.labels('l1');
     this.misses = metrics.counter('shop_cache_misses_total', 'Cache misses by tier', ['tier']);
     this.loads = metrics.counter(
       'shop_cache_loads_total',
@@ -100,10 +102,10 @@ export class TwoLevelCache implements OnModuleInit, OnModuleDestroy {
    */
   async get(key: string, ttl: CacheTtl, load: Loader): Promise<string | null> {
     const ns = key.slice(0, key.indexOf(':'));
-    const full = `${ns}:g${this.generations.get(ns) ?? 0}:${key.slice(ns.length + 1)}`;
+    const full = this.l1Key(ns, key);
     const local = this.l1.get(full);
     if (local !== undefined) {
-      this.hits.inc({ tier: 'l1' });
+      this.l1Hits.inc();
       return local === NEGATIVE ? null : local;
     }
     this.misses.inc({ tier: 'l1' });
@@ -114,6 +116,21 @@ export class TwoLevelCache implements OnModuleInit, OnModuleDestroy {
     }
     const v = await p;
     return v === NEGATIVE ? null : v;
+  }
+
+  /**
+   * The value of `key` when this instance's L1 holds it (a hit, counted as one), else undefined:
+   * no Redis, no database, nothing asynchronous. Negative entries read as undefined too.
+   */
+  peek(key: string): string | undefined {
+    const local = this.l1.get(this.l1Key(key.slice(0, key.indexOf(':')), key));
+    if (local === undefined || local === NEGATIVE) return undefined;
+    this.l1Hits.inc();
+    return local;
+  }
+
+  private l1Key(ns: string, key: string): string {
+    return `${ns}:g${this.generations.get(ns) ?? 0}:${key.slice(ns.length + 1)}`;
   }
 
   private async fill(ns: string, full: string, key: string, ttl: CacheTtl, load: Loader): Promise<string> {

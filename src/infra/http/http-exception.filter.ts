@@ -14,6 +14,18 @@ export function toErrorBody(err: unknown, requestId: string, logger: Logger): Er
   return body;
 }
 
+/** The contract's error body plus the headers that go with it (Retry-After on a 429). */
+export function errorResponse(
+  err: unknown,
+  requestId: string,
+  logger: Logger,
+): { body: ErrorBody; headers?: Record<string, string> } {
+  const body = toErrorBody(err, requestId, logger);
+  const retry =
+    body.statusCode === 429 ? (err as { retryAfterSeconds?: number }).retryAfterSeconds : undefined;
+  return retry ? { body, headers: { 'retry-after': String(retry) } } : { body };
+}
+
 /** The one HTTP exception filter: every error response has the contract's shape. */
 @Catch()
 export class HttpExceptionFilter implements ExceptionFilter {
@@ -25,11 +37,8 @@ export class HttpExceptionFilter implements ExceptionFilter {
     const reply = http.getResponse<FastifyReply>();
     const req = http.getRequest<FastifyRequest>();
     const requestId = requestContext.requestId() ?? String(req?.id ?? '');
-    const body = toErrorBody(exception, requestId, this.logger);
-    if (body.statusCode === 429) {
-      const retry = (exception as { retryAfterSeconds?: number }).retryAfterSeconds;
-      if (retry) void reply.header('retry-after', String(retry));
-    }
+    const { body, headers } = errorResponse(exception, requestId, this.logger);
+    if (headers) void reply.headers(headers);
     void reply.status(body.statusCode).header('content-type', 'application/json; charset=utf-8').send(body);
   }
 }

@@ -1,0 +1,163 @@
+import { Injectable, Logger } from '@nestjs/common';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import { RequestContext, requestContext } from '../../common/context/request-context';
+import { AppConfig } from '../config/app-config';
+import { Lifecycle } from '../lifecycle.service';
+import { MetricsService } from '../observability/metrics.service';
+import { errorResponse } from './http-exception.filter';
+import { API_PREFIX, requestIdFor } from './response-headers';
+
+/** What an edge handler answers: a status and a ready JSON body (plus extra headers, rarely). */
+export interface EdgeAnswer {
+  status: number;
+  body: string;
+  headers?: Record<string, string>;
+}
+
+/**
+ * An edge handler. It gets the route's one path parameter, the request (headers only: edge
+ * routes never have a body) and the request context. It either declines **synchronously** by
+ * returning `undefined` — the request then goes through Fastify and Nest exactly as if the edge
+ * did not exist — or answers, now or with a promise. A thrown error or a rejected promise is
+ * answered in the contract's error shape, as the exception filter would. Once it has started
+ * work that has effects, a handler must answer: the pipeline must never run the same work twice.
+ */
+export type EdgeHandler = (
+  param: string,
+  req: IncomingMessage,
+  ctx: RequestContext,
+) => EdgeAnswer | Promise<EdgeAnswer> | undefined;
+
+interface EdgeRoute {
+  method: 'GET' | 'POST';
+  prefix: string;
+  suffix: string;
+  /** The metrics label: the same route template Fastify reports for the pipeline's route. */
+  label: string;
+  handler: EdgeHandler;
+}
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+/** Fastify's default `maxParamLength`: longer parameters are the router's own error. */
+const MAX_PARAM = 100;
+
+/**
+ * The HTTP edge: a handful of hot routes answered in front of Fastify and Nest, on the Node
+ * request event, with the response headers every API response carries.
+ *
+ * The full pipeline costs ~2× a bare hello-world per request on this hardware (hooks, CORS,
+ * guards, pipes, interceptors, filters); for the answers that are a lookup in process memory — a
+ * product page in the L1 cache, a sold-out flash sale — or one Redis round trip — a flash
+ * purchase — that overhead is most of the work. Modules register an edge handler next to their
+ * controller route (same path, same service call); the edge takes a request only when it is the
+ * plain case: exact path (no query string), no `Origin` (CORS stays with the pipeline), no body,
+ * the instance not draining. Anything else — and anything a handler declines — goes down the
+ * ordinary pipeline, which is the reference behaviour (docs/decisions/0010-http-edge.md). With
+ * HTTP_LOG on the edge is off: request logging is the pipeline's.
+ *
+ * A concern added to every request as a Fastify hook or a global Nest enhancer does not reach
+ * edge routes by itself: add it here too. test/http/edge.e2e-spec.ts compares the two answers.
+ */
+@Injectable()
+export class EdgeRoutes {
+  private readonly logger = new Logger('HttpError');
+  private readonly routes: EdgeRoute[] = [];
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly lifecycle: Lifecycle,
+    private readonly metrics: MetricsService,
+  ) {}
+
+  /**
+   * Registers a handler for `path` under the API prefix, with exactly one `:param` segment
+   * (e.g. `products/:id`, `flash-sales/:id/purchase`). A Nest route with the same method and
+   * path must exist: it serves every request the edge declines.
+   */
+  add(method: 'GET' | 'POST', path: string, handler: EdgeHandler): void {
+    const m = /^([a-z0-9/-]*\/):[a-zA-Z]+(\/[a-z0-9/-]*)?$/.exec(path);
+    if (!m) throw new Error(`edge route ${path}: one ":param" segment expected`);
+    const prefix = `/${API_PREFIX}/${m[1]}`;
+    const suffix = m[2] ?? '';
+    this.routes.push({ method, prefix, suffix, label: `/${API_PREFIX}/${path}`, handler });
+  }
+
+  /**
+   * Puts the edge in front of the server's request listeners (Fastify's handler). `headers` are
+   * the ones every pipeline answer without an `Origin` carries (security set, CORS vary/expose).
+   */
+  install(server: Server, headers: Record<string, string>): void {
+    if (this.config.httpLog) return;
+    // A flat [name, value, ...] list: Node writes it as it is (an object goes through setHeader
+    // once per key, which cost a third of this path's CPU).
+    const fixed = Object.entries(headers).flat();
+    const next = server.listeners('request') as ((req: IncomingMessage, res: ServerResponse) => void)[];
+    server.removeAllListeners('request');
+    server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+      if (this.serve(req, res, fixed)) return;
+      for (const l of next) l.call(server, req, res);
+    });
+  }
+
+  /** True when the edge took the request. */
+  private serve(req: IncomingMessage, res: ServerResponse, headers: readonly string[]): boolean {
+    const url = req.url ?? '';
+    if (req.headers.origin !== undefined || url.includes('?') || this.lifecycle.isDraining) return false;
+    for (const route of this.routes) {
+      if (route.method !== req.method || !url.startsWith(route.prefix) || !url.endsWith(route.suffix))
+        continue;
+      const param = url.slice(route.prefix.length, url.length - route.suffix.length);
+      if (!param || param.length > MAX_PARAM || param.includes('/') || param.includes('%')) return false;
+      if (
+        route.method !== 'GET' &&
+        (req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0')
+      )
+        return false;
+      return this.run(route, param, req, res, headers);
+    }
+    return false;
+  }
+
+  private run(
+    route: EdgeRoute,
+    param: string,
+    req: IncomingMessage,
+    res: ServerResponse,
+    headers: readonly string[],
+  ): boolean {
+    const started = performance.now();
+    const requestId = requestIdFor(req);
+    const ctx: RequestContext = { requestId };
+    let out: EdgeAnswer | Promise<EdgeAnswer> | undefined;
+    try {
+      out = requestContext.run(ctx, () => route.handler(param, req, ctx));
+    } catch (err) {
+      out = this.errorAnswer(err, requestId);
+    }
+    if (out === undefined) return false;
+    const send = (a: EdgeAnswer) => {
+      const list = [
+        ...headers,
+        'content-type',
+        JSON_TYPE,
+        'content-length',
+        String(Buffer.byteLength(a.body)),
+        'x-request-id',
+        requestId,
+      ];
+      if (a.headers) for (const [k, v] of Object.entries(a.headers)) list.push(k, v);
+      res.writeHead(a.status, list);
+      res.end(a.body);
+      this.metrics.observeHttp(route.method, route.label, a.status, (performance.now() - started) / 1000);
+    };
+    if (out instanceof Promise) out.then(send, (err: unknown) => send(this.errorAnswer(err, requestId)));
+    else send(out);
+    return true;
+  }
+
+  private errorAnswer(err: unknown, requestId: string): EdgeAnswer {
+    const { body, headers } = errorResponse(err, requestId, this.logger);
+    return { status: body.statusCode, body: JSON.stringify(body), headers };
+  }
+}

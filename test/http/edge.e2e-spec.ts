@@ -1,0 +1,184 @@
+import { CatalogService } from '../../src/catalog/catalog.service';
+import { FlashSaleService } from '../../src/flash-sale/flash-sale.service';
+import { MetricsService } from '../../src/infra/observability/metrics.service';
+import { BulkUser, adminToken, bulkUsers } from '../support/auth';
+import { signJwt } from '../support/jwt';
+import { JsonResponse, TestApp, http, startApp } from '../support/test-app';
+import { createProduct } from '../catalog/catalog-support';
+
+/**
+ * The HTTP edge (src/infra/http/edge-routes.ts) answers a few hot routes in front of Fastify and
+ * Nest. These tests hold it to the pipeline: for the same request, the same status, body and
+ * headers; and every request it must not take (query string, Origin, a body, no valid token, an
+ * L1 miss) goes down the pipeline. A query string is the way to make the pipeline answer.
+ */
+
+/** Headers that legitimately differ between two responses (time, connection, per-request id). */
+const VARYING = new Set(['date', 'x-request-id', 'keep-alive', 'connection']);
+
+function headerMap(r: JsonResponse): Record<string, string> {
+  const out: Record<string, string> = {};
+  r.headers.forEach((v, k) => {
+    if (!VARYING.has(k)) out[k] = v;
+  });
+  return out;
+}
+
+const withoutRequestId = (body: Record<string, unknown>) => {
+  const { requestId, ...rest } = body;
+  expect(typeof requestId).toBe('string');
+  return rest;
+};
+
+async function metricCount(t: TestApp, route: string, status: number): Promise<number> {
+  const text = await t.app.get(MetricsService).registry.metrics();
+  const line = text
+    .split('\n')
+    .find(
+      (l) =>
+        l.startsWith('shop_http_request_duration_seconds_count{') &&
+        l.includes(`route="${route}"`) &&
+        l.includes(`status="${status}"`) &&
+        l.includes('method="'),
+    );
+  return line ? Number(line.split(' ').pop()) : 0;
+}
+
+describe('HTTP edge: hot routes answered in front of the pipeline, identically', () => {
+  let a: TestApp;
+  let admin: string;
+  let users: BulkUser[];
+  const spies: jest.SpyInstance[] = [];
+
+  beforeAll(async () => {
+    a = await startApp();
+    admin = await adminToken(a);
+    users = await bulkUsers(a, 8, 'edge');
+  });
+  afterEach(() => {
+    for (const s of spies.splice(0)) s.mockRestore();
+  });
+  afterAll(async () => {
+    await a.close();
+  });
+
+  it('serves a product page in L1 at the edge with the pipeline’s status, body and headers', async () => {
+    const p = await createProduct(a, admin, { name: 'Edge product' });
+    const url = a.api(`/products/${p.id}`);
+    const pipeline = jest.spyOn(CatalogService.prototype, 'productJson');
+    spies.push(pipeline);
+
+    const cold = await http('GET', url); // L1 miss: the edge declines, the controller loads it
+    expect(cold.status).toBe(200);
+    expect(pipeline).toHaveBeenCalledTimes(1);
+
+    const before = await metricCount(a, '/api/v1/products/:id', 200);
+    const edge = await http('GET', url, { headers: { 'x-request-id': 'edge-test-1' } });
+    expect(pipeline).toHaveBeenCalledTimes(1); // answered without the controller
+    const viaPipeline = await http('GET', `${url}?via=pipeline`, {
+      headers: { 'x-request-id': 'edge-test-2' },
+    });
+    expect(pipeline).toHaveBeenCalledTimes(2);
+
+    expect(edge.status).toBe(200);
+    expect(edge.body).toEqual(viaPipeline.body);
+    expect(edge.body).toEqual(cold.body);
+    expect(headerMap(edge)).toEqual(headerMap(viaPipeline));
+    expect(edge.headers.get('x-request-id')).toBe('edge-test-1');
+    expect(edge.headers.get('content-security-policy')).toContain("default-src 'none'");
+    // Counted under the same route label as the pipeline's answers.
+    expect(await metricCount(a, '/api/v1/products/:id', 200)).toBe(before + 2);
+  });
+
+  it('leaves CORS requests, unknown ids and malformed paths to the pipeline', async () => {
+    const p = await createProduct(a, admin, { name: 'Edge CORS product' });
+    const url = a.api(`/products/${p.id}`);
+    await http('GET', url); // now in L1
+    const pipeline = jest.spyOn(CatalogService.prototype, 'productJson');
+    spies.push(pipeline);
+
+    const cors = await http('GET', url, { headers: { origin: 'https://shop.example' } });
+    expect(cors.status).toBe(200);
+    expect(pipeline).toHaveBeenCalledTimes(1);
+    expect(cors.headers.get('vary')).toContain('Origin');
+
+    const missing = await http('GET', a.api('/products/0190a5b0-0000-7000-8000-00000000beef'));
+    expect(missing.status).toBe(404);
+    expect(missing.body.code).toBe('PRODUCT_NOT_FOUND');
+    expect(typeof missing.body.requestId).toBe('string');
+
+    const encoded = await http('GET', a.api(`/products/${encodeURIComponent('../users/me')}`));
+    expect(encoded.status).toBe(404);
+    expect(typeof encoded.body.requestId).toBe('string');
+  });
+
+  it('answers flash purchases at the edge exactly as the controller does', async () => {
+    const sku = (await createProduct(a, admin, { name: 'Edge flash', stock: 10 })).sku;
+    const sale = await http('POST', a.api('/flash-sales'), {
+      token: admin,
+      body: {
+        sku,
+        price: 500,
+        quantity: 3,
+        perUserLimit: 1,
+        startsAt: new Date(Date.now() - 1000).toISOString(),
+        endsAt: new Date(Date.now() + 10 * 60_000).toISOString(),
+      },
+    });
+    expect(sale.status).toBe(201);
+    const path = a.api(`/flash-sales/${sale.body.id}/purchase`);
+    const buy = (u: BulkUser, query = '') => http('POST', `${path}${query}`, { token: u.token });
+    const viaController = jest.spyOn(FlashSaleService.prototype, 'purchase');
+    spies.push(viaController);
+
+    // Reserved at the edge and through the pipeline: same shape.
+    const edgeWin = await buy(users[0]);
+    const pipelineWin = await buy(users[1], '?via=pipeline');
+    expect(edgeWin.status).toBe(202);
+    expect(pipelineWin.status).toBe(202);
+    expect(Object.keys(edgeWin.body)).toEqual(['reservationId']);
+    expect(Object.keys(pipelineWin.body)).toEqual(['reservationId']);
+    expect(headerMap(edgeWin)).toEqual(headerMap(pipelineWin));
+
+    // Refusals carry the contract's error shape either way.
+    const edgeAgain = await buy(users[0]);
+    const pipelineAgain = await buy(users[0], '?via=pipeline');
+    expect(edgeAgain.status).toBe(409);
+    expect(withoutRequestId(edgeAgain.body)).toEqual(withoutRequestId(pipelineAgain.body));
+    expect(edgeAgain.body.code).toBe('ALREADY_PURCHASED');
+    expect(headerMap(edgeAgain)).toEqual(headerMap(pipelineAgain));
+
+    // The last unit goes; then the local sold-out flag answers at the edge, with no Redis call.
+    expect((await buy(users[2])).status).toBe(202);
+    const calls = viaController.mock.calls.length;
+    const edgeSoldOut = await buy(users[3]);
+    expect(viaController.mock.calls.length).toBe(calls);
+    const pipelineSoldOut = await buy(users[4], '?via=pipeline');
+    expect(edgeSoldOut.status).toBe(409);
+    expect(edgeSoldOut.body.code).toBe('SOLD_OUT');
+    expect(withoutRequestId(edgeSoldOut.body)).toEqual(withoutRequestId(pipelineSoldOut.body));
+    expect(headerMap(edgeSoldOut)).toEqual(headerMap(pipelineSoldOut));
+  });
+
+  it('leaves unauthenticated purchases and purchases with a body to the pipeline', async () => {
+    const path = a.api('/flash-sales/0190a5b0-0000-7000-8000-00000000f00d/purchase');
+    const none = await http('POST', path);
+    expect(none.status).toBe(401);
+    expect(none.body.code).toBe('UNAUTHENTICATED');
+    const forged = signJwt(
+      { alg: 'HS256', typ: 'JWT' },
+      { sub: users[5].id, role: 'customer' },
+      'wrong-secret',
+    );
+    const bad = await http('POST', path, { token: forged });
+    expect(bad.status).toBe(401);
+    expect(typeof bad.body.requestId).toBe('string');
+    // A body goes through Fastify's parser (a broken one is a 400, not a purchase).
+    const broken = await http('POST', path, { token: users[5].token, raw: '{"oops' });
+    expect(broken.status).toBe(400);
+    // A sale that does not exist: 404 from the edge, in the contract shape.
+    const unknown = await http('POST', path, { token: users[6].token });
+    expect(unknown.status).toBe(404);
+    expect(typeof unknown.body.requestId).toBe('string');
+  });
+});

@@ -11,15 +11,29 @@ const SUBJECTS: Record<MailTemplate, string> = {
   'low-stock': 'Low stock: {{sku}} ({{available}} left)',
 };
 
+/** One formatter per currency: building an Intl.NumberFormat costs far more than using one. */
+const formatters = new Map<string, { fmt: Intl.NumberFormat; scale: number } | null>();
+
+function formatterFor(currency: string): { fmt: Intl.NumberFormat; scale: number } | null {
+  let f = formatters.get(currency);
+  if (f === undefined) {
+    try {
+      const fmt = new Intl.NumberFormat('en', { style: 'currency', currency });
+      f = { fmt, scale: 10 ** (fmt.resolvedOptions().maximumFractionDigits ?? 2) };
+    } catch {
+      f = null;
+    }
+    // Codes come from our own orders (ISO 4217, validated); the bound only guards against misuse.
+    if (formatters.size < 500) formatters.set(currency, f);
+  }
+  return f;
+}
+
 /** `{{money amountMinor currency}}` → "€12.34": minor units with the currency's own decimals. */
 function money(amount: unknown, currency: unknown): string {
   if (typeof amount !== 'number' || typeof currency !== 'string') return '';
-  try {
-    const fmt = new Intl.NumberFormat('en', { style: 'currency', currency });
-    return fmt.format(amount / 10 ** (fmt.resolvedOptions().maximumFractionDigits ?? 2));
-  } catch {
-    return `${amount} ${currency}`;
-  }
+  const f = formatterFor(currency);
+  return f ? f.fmt.format(amount / f.scale) : `${amount} ${currency}`;
 }
 
 export interface RenderedMail {

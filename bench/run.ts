@@ -309,7 +309,7 @@ async function main(): Promise<void> {
     await settle();
   };
   // Between scenarios: let the follow-up work of the last one (outbox events, mails, audits)
-  // finish, so each scenario is measured alone. Its own follow-up work still runs during it.
+  // finish — every queue idle and no outbox row waiting — so each scenario is measured alone. Its own follow-up work still runs during it.
   const settle = async () => {
     const until = Date.now() + (QUICK ? 20_000 : 90_000);
     while (Date.now() < until) {
@@ -317,7 +317,11 @@ async function main(): Promise<void> {
       const queues = Object.values(
         (ready?.body?.queues ?? {}) as Record<string, { waiting?: number; active?: number }>,
       );
-      if (queues.length && queues.every((q) => !q.waiting && !q.active)) break;
+      // ...and the outbox: events not yet relayed become jobs (and mails) a moment later.
+      const [[pending]] = (await pool
+        .query('SELECT COUNT(*) AS n FROM outbox WHERE published_at IS NULL')
+        .catch(() => [[{ n: 0 }]])) as unknown as [{ n: number }[]];
+      if (queues.length && queues.every((q) => !q.waiting && !q.active) && !Number(pending.n)) break;
       await sleep(250);
     }
     await sleep(500);

@@ -106,10 +106,16 @@ export async function createApp(
     attachGrpc(app, config);
     // The hot routes' edge (in front of Fastify) answers with what the pipeline puts on every
     // response without an Origin: the security set and CORS's Vary and exposed headers.
-    app.get(EdgeRoutes).install(fastify.server, {
+    const edge = app.get(EdgeRoutes);
+    edge.install(fastify.server, {
       ...SECURITY_HEADERS,
       vary: 'Origin',
       'access-control-expose-headers': CORS_EXPOSED_HEADERS.join(', '),
+    });
+    // Once Fastify starts closing it answers 503 + Connection: close; the edge steps aside for it.
+    fastify.addHook('preClose', (done) => {
+      edge.close();
+      done();
     });
   }
   return app;

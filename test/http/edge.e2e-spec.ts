@@ -1,3 +1,4 @@
+import { request } from 'node:http';
 import { CatalogService } from '../../src/catalog/catalog.service';
 import { FlashSaleService } from '../../src/flash-sale/flash-sale.service';
 import { MetricsService } from '../../src/infra/observability/metrics.service';
@@ -29,6 +30,28 @@ const withoutRequestId = (body: Record<string, unknown>) => {
   expect(typeof requestId).toBe('string');
   return rest;
 };
+
+/** A request with the target sent exactly as given (fetch would strip a fragment). */
+function rawRequest(
+  t: TestApp,
+  method: string,
+  target: string,
+  headers: Record<string, string>,
+): Promise<{ status: number; body: any }> {
+  const { hostname, port } = new URL(t.url);
+  return new Promise((resolve, reject) => {
+    const req = request({ host: hostname, port, method, path: target, headers }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (text += c));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : undefined }),
+      );
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
 
 async function metricCount(t: TestApp, route: string, status: number): Promise<number> {
   const text = await t.app.get(MetricsService).registry.metrics();
@@ -131,6 +154,15 @@ describe('HTTP edge: hot routes answered in front of the pipeline, identically',
     const viaController = jest.spyOn(FlashSaleService.prototype, 'purchase');
     spies.push(viaController);
 
+    // A Content-Type without a body is Fastify's to judge (an empty JSON body is a 400): the
+    // edge leaves it alone, and no unit is taken.
+    const typed = await http('POST', path, {
+      token: users[0].token,
+      headers: { 'content-type': 'application/json' },
+    });
+    expect(typed.status).toBe(400);
+    expect(typeof typed.body.requestId).toBe('string');
+
     // Reserved at the edge and through the pipeline: same shape.
     const edgeWin = await buy(users[0]);
     const pipelineWin = await buy(users[1], '?via=pipeline');
@@ -176,6 +208,17 @@ describe('HTTP edge: hot routes answered in front of the pipeline, identically',
     // A body goes through Fastify's parser (a broken one is a 400, not a purchase).
     const broken = await http('POST', path, { token: users[5].token, raw: '{"oops' });
     expect(broken.status).toBe(400);
+    // A fragment in the request target: Fastify routes the path before '#', so the edge declines.
+    const fragment = await rawRequest(
+      a,
+      'POST',
+      `${new URL(path).pathname.replace('/purchase', '#/purchase')}`,
+      {
+        authorization: `Bearer ${users[6].token}`,
+      },
+    );
+    expect(fragment.status).toBe(404);
+    expect(fragment.body.message).toMatch(/^Cannot POST /); // the router's answer, not the service's
     // A sale that does not exist: 404 from the edge, in the contract shape.
     const unknown = await http('POST', path, { token: users[6].token });
     expect(unknown.status).toBe(404);

@@ -51,10 +51,11 @@ const MAX_PARAM = 100;
  * product page in the L1 cache, a sold-out flash sale — or one Redis round trip — a flash
  * purchase — that overhead is most of the work. Modules register an edge handler next to their
  * controller route (same path, same service call); the edge takes a request only when it is the
- * plain case: exact path (no query string), no `Origin` (CORS stays with the pipeline), no body,
- * the instance not draining. Anything else — and anything a handler declines — goes down the
- * ordinary pipeline, which is the reference behaviour (docs/decisions/0010-http-edge.md). With
- * HTTP_LOG on the edge is off: request logging is the pipeline's.
+ * plain case: exact path (no query string or fragment), no `Origin` (CORS stays with the
+ * pipeline), no body or Content-Type, the instance neither draining nor closing. Anything else —
+ * and anything a handler declines — goes down the ordinary pipeline, which is the reference
+ * behaviour (docs/decisions/0010-http-edge.md). With HTTP_LOG on the edge is off: request
+ * logging is the pipeline's.
  *
  * A concern added to every request as a Fastify hook or a global Nest enhancer does not reach
  * edge routes by itself: add it here too. test/http/edge.e2e-spec.ts compares the two answers.
@@ -63,6 +64,8 @@ const MAX_PARAM = 100;
 export class EdgeRoutes {
   private readonly logger = new Logger('HttpError');
   private readonly routes: EdgeRoute[] = [];
+  /** Set when the HTTP server starts closing (Fastify then answers 503 + close itself). */
+  private closing = false;
 
   constructor(
     private readonly config: AppConfig,
@@ -100,18 +103,35 @@ export class EdgeRoutes {
     });
   }
 
+  /** From now on every request goes to the pipeline (called when the HTTP server starts closing). */
+  close(): void {
+    this.closing = true;
+  }
+
   /** True when the edge took the request. */
   private serve(req: IncomingMessage, res: ServerResponse, headers: readonly string[]): boolean {
     const url = req.url ?? '';
-    if (req.headers.origin !== undefined || url.includes('?') || this.lifecycle.isDraining) return false;
+    // A query or fragment, an Origin (CORS), a draining or closing instance: the pipeline's call.
+    if (
+      req.headers.origin !== undefined ||
+      url.includes('?') ||
+      url.includes('#') ||
+      this.closing ||
+      this.lifecycle.isDraining
+    )
+      return false;
     for (const route of this.routes) {
       if (route.method !== req.method || !url.startsWith(route.prefix) || !url.endsWith(route.suffix))
         continue;
       const param = url.slice(route.prefix.length, url.length - route.suffix.length);
       if (!param || param.length > MAX_PARAM || param.includes('/') || param.includes('%')) return false;
+      // Edge routes take no body. A Content-Type alone makes Fastify parse one (an empty JSON body
+      // is a 400, an unknown type a 415): such a request is the pipeline's too.
       if (
         route.method !== 'GET' &&
-        (req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0')
+        (req.headers['transfer-encoding'] !== undefined ||
+          req.headers['content-type'] !== undefined ||
+          (req.headers['content-length'] ?? '0') !== '0')
       )
         return false;
       return this.run(route, param, req, res, headers);
@@ -133,7 +153,7 @@ export class EdgeRoutes {
     try {
       out = requestContext.run(ctx, () => route.handler(param, req, ctx));
     } catch (err) {
-      out = this.errorAnswer(err, requestId);
+      out = requestContext.run(ctx, () => this.errorAnswer(err, requestId));
     }
     if (out === undefined) return false;
     const send = (a: EdgeAnswer) => {
@@ -151,7 +171,11 @@ export class EdgeRoutes {
       res.end(a.body);
       this.metrics.observeHttp(route.method, route.label, a.status, (performance.now() - started) / 1000);
     };
-    if (out instanceof Promise) out.then(send, (err: unknown) => send(this.errorAnswer(err, requestId)));
+    if (out instanceof Promise)
+      out.then(send, (err: unknown) =>
+        // In the request's context, so a logged 5xx carries its request id as on the pipeline.
+        requestContext.run(ctx, () => send(this.errorAnswer(err, requestId))),
+      );
     else send(out);
     return true;
   }

@@ -45,6 +45,8 @@ interface Row extends LoadResult {
   serverCpu?: number;
   /** CPU of this process (the load generator), % of one core. */
   loadCpu?: number;
+  /** The baseline re-measured around this scenario (mean of right before and right after). */
+  baselineRps?: number;
   baseline?: string;
   ratio?: number;
   target?: number;
@@ -66,6 +68,43 @@ async function waitHttp(url: string, timeoutMs = 90000): Promise<void> {
   }
   throw new Error(`${url} not ready within ${timeoutMs} ms`);
 }
+
+/** Deletes every key of every bench run (prefix `bench<time>:`) from the bench's Redis. */
+async function dropBenchKeys(url: string): Promise<number> {
+  const r = new Redis(url);
+  let n = 0;
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await r.scan(cursor, 'MATCH', 'bench*:*', 'COUNT', 5000);
+      cursor = next;
+      if (keys.length) n += await r.unlink(...keys);
+    } while (cursor !== '0');
+  } finally {
+    r.disconnect();
+  }
+  return n;
+}
+
+/** All cores' busy share over `ms` (Linux /proc/stat; 0 where it cannot be read). */
+async function machineBusy(ms: number): Promise<number> {
+  const read = () => {
+    try {
+      const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+      const idle = f[3] + (f[4] ?? 0); // idle + iowait
+      return { idle, total: f.reduce((a, b) => a + b, 0) };
+    } catch {
+      return undefined;
+    }
+  };
+  const a = read();
+  await sleep(ms);
+  const b = read();
+  if (!a || !b || b.total === a.total) return 0;
+  return 1 - (b.idle - a.idle) / (b.total - a.total);
+}
+/** Between scenarios the machine counts as quiet below this share of busy CPU. */
+const QUIET = 0.15;
 
 /** CPU time (utime + stime) of a process, in seconds, from /proc (Linux). */
 function procCpuSec(pid: number): { user: number; sys: number } | undefined {
@@ -169,6 +208,11 @@ async function main(): Promise<void> {
     `bench: ${QUICK ? 'quick' : 'full'} run, ${DURATION}s per scenario, ${CONNECTIONS} connections`,
   );
   const infra = await infraUp({ mail: true, log: () => undefined });
+  // Every run has its own Redis prefix (bench<time>); what earlier runs left there (kept Bull
+  // jobs, pending expiry jobs, streams) would make each of Redis's snapshots and AOF rewrites —
+  // forks that take CPU from the scenarios — bigger with every run. Start from none of it.
+  const dropped = await dropBenchKeys(infra.endpoints.redisUrl);
+  if (dropped) console.log(`removed ${dropped} Redis keys left by earlier bench runs`);
   const primaryUrl = new URL(infra.endpoints.primaryUrl);
   const admin = {
     host: primaryUrl.hostname,
@@ -276,6 +320,9 @@ async function main(): Promise<void> {
 
   const rows: Row[] = [];
   const want = (name: string) => !ONLY || ONLY.some((o) => name.includes(o));
+  /** Short re-measurements of a baseline, by baseline row name (registered with the baselines). */
+  const brackets = new Map<string, () => Promise<LoadResult>>();
+  const BRACKET_SEC = QUICK ? 1 : 4;
   const run = async (
     name: string,
     fn: () => Promise<LoadResult>,
@@ -285,12 +332,23 @@ async function main(): Promise<void> {
     if (!want(name)) return;
     process.stdout.write(`  ${name} ... `);
     try {
+      // The baseline is measured again right before and right after the scenario: this
+      // machine's speed drifts by a quarter within one run (shared host), and a ratio to a
+      // baseline taken minutes earlier would measure the drift.
+      const bracket = meta.baseline ? brackets.get(meta.baseline) : undefined;
+      const before = bracket ? (await bracket()).rps : undefined;
       const cpu = cpuMeter(server?.pid);
       const r = await fn();
       const { serverPct, serverSysPct, loadPct } = cpu();
-      rows.push({ ...meta, ...r, name, serverCpu: serverPct, loadCpu: loadPct });
+      // After the scenario's follow-up work, as the one before was measured on a settled machine.
+      if (bracket) await settle();
+      const after = bracket ? (await bracket()).rps : undefined;
+      const baselineRps =
+        before !== undefined && after !== undefined ? Math.round((before + after) / 2) : undefined;
+      rows.push({ ...meta, ...r, name, serverCpu: serverPct, loadCpu: loadPct, baselineRps });
       console.log(
-        `${r.rps} req/s p50 ${r.p50} ms p99 ${r.p99} ms errors ${r.errors} non2xx ${r.non2xx} cpu server ${serverPct ?? '?'}% (kernel ${serverSysPct ?? '?'}%) load ${loadPct}%`,
+        `${r.rps} req/s p50 ${r.p50} ms p99 ${r.p99} ms errors ${r.errors} non2xx ${r.non2xx} cpu server ${serverPct ?? '?'}% (kernel ${serverSysPct ?? '?'}%) load ${loadPct}%` +
+          (bracket ? ` | baseline around it: ${before} before, ${after} after` : ''),
       );
     } catch (err) {
       rows.push({
@@ -324,17 +382,22 @@ async function main(): Promise<void> {
       if (queues.length && queues.every((q) => !q.waiting && !q.active) && !Number(pending.n)) break;
       await sleep(250);
     }
-    await sleep(500);
+    // ...and the machine: what a scenario leaves to the servers (Redis rewriting its AOF after
+    // the Lua baseline's 600k writes, the replica applying the order baseline's binlog) must not
+    // be measured as the next scenario's cost. Wait until all cores are mostly idle again.
+    const quietBy = Date.now() + (QUICK ? 10_000 : 60_000);
+    let busy = 1;
+    while (Date.now() < quietBy && (busy = await machineBusy(500)) > QUIET) await sleep(250);
+    if (busy > QUIET) console.log(`    (machine still ${Math.round(busy * 100)}% busy; measuring anyway)`);
   };
   const load = (l: Omit<HttpLoad, 'connections' | 'durationSec'>) => () =>
     httpLoad({ connections: CONNECTIONS, durationSec: DURATION, warmupSec: WARMUP, ...l });
 
   // ---- baselines ----
-  await run(
-    'baseline: nest+fastify hello-world',
-    load({ name: 'hello', url: `http://127.0.0.1:${HELLO_PORT}/` }),
-    {},
-    hello,
+  const helloLoad = { name: 'hello', url: `http://127.0.0.1:${HELLO_PORT}/` };
+  await run('baseline: nest+fastify hello-world', load(helloLoad), {}, hello);
+  brackets.set('baseline: nest+fastify hello-world', () =>
+    httpLoad({ ...helloLoad, connections: CONNECTIONS, durationSec: BRACKET_SEC, warmupSec: 1 }),
   );
 
   await pool.query(
@@ -347,39 +410,36 @@ async function main(): Promise<void> {
     `CREATE TABLE bench_order_items (order_id CHAR(36) NOT NULL, sku VARCHAR(64) NOT NULL, quantity INT NOT NULL, unit_price_minor INT NOT NULL, PRIMARY KEY (order_id, sku)) ENGINE=InnoDB`,
   );
   await pool.query(`INSERT INTO bench_inventory VALUES ('RAW-1', 1000000000, 0)`);
+  const rawOrderTx = async () => {
+    const c = await pool.getConnection();
+    try {
+      await c.query('START TRANSACTION');
+      const [r] = await c.query(
+        `UPDATE bench_inventory SET reserved = reserved + 1 WHERE sku = 'RAW-1' AND on_hand - reserved >= 1`,
+      );
+      if ((r as { affectedRows: number }).affectedRows !== 1) throw new Error('no stock');
+      const id = randomUUID();
+      await c.query(`INSERT INTO bench_orders VALUES (?, ?, 'PENDING_PAYMENT', 1999, 'EUR', NOW(3))`, [
+        id,
+        userId ?? id,
+      ]);
+      await c.query(`INSERT INTO bench_order_items VALUES (?, 'RAW-1', 1, 1999)`, [id]);
+      await c.query('COMMIT');
+    } catch (e) {
+      await c.query('ROLLBACK');
+      throw e;
+    } finally {
+      c.release();
+    }
+  };
   await run(
     'baseline: order tx, raw mysql2',
-    () =>
-      loopLoad(
-        'raw-order-tx',
-        async () => {
-          const c = await pool.getConnection();
-          try {
-            await c.query('START TRANSACTION');
-            const [r] = await c.query(
-              `UPDATE bench_inventory SET reserved = reserved + 1 WHERE sku = 'RAW-1' AND on_hand - reserved >= 1`,
-            );
-            if ((r as { affectedRows: number }).affectedRows !== 1) throw new Error('no stock');
-            const id = randomUUID();
-            await c.query(`INSERT INTO bench_orders VALUES (?, ?, 'PENDING_PAYMENT', 1999, 'EUR', NOW(3))`, [
-              id,
-              userId ?? id,
-            ]);
-            await c.query(`INSERT INTO bench_order_items VALUES (?, 'RAW-1', 1, 1999)`, [id]);
-            await c.query('COMMIT');
-          } catch (e) {
-            await c.query('ROLLBACK');
-            throw e;
-          } finally {
-            c.release();
-          }
-        },
-        CONNECTIONS,
-        DURATION,
-        WARMUP,
-      ),
+    () => loopLoad('raw-order-tx', rawOrderTx, CONNECTIONS, DURATION, WARMUP),
     {},
     null,
+  );
+  brackets.set('baseline: order tx, raw mysql2', () =>
+    loopLoad('raw-order-tx', rawOrderTx, CONNECTIONS, BRACKET_SEC, 1),
   );
 
   // The flash-sale purchase script called directly from ioredis (EVALSHA on one shared
@@ -662,8 +722,8 @@ async function main(): Promise<void> {
   }
 
   for (const r of rows) {
-    const b = rows.find((x) => x.name === r.baseline);
-    if (b && b.rps) r.ratio = Math.round((r.rps / b.rps) * 100) / 100;
+    const b = r.baselineRps ?? rows.find((x) => x.name === r.baseline)?.rps;
+    if (b) r.ratio = Math.round((r.rps / b) * 100) / 100;
   }
   const date = new Date().toISOString().replace(/[:]/g, '-').slice(0, 19);
   const dir = join(ROOT, 'bench', 'results');

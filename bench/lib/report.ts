@@ -11,6 +11,7 @@ interface Row {
   serverCpu?: number;
   loadCpu?: number;
   baseline?: string;
+  baselineRps?: number;
   ratio?: number;
   target?: number;
   note?: string;
@@ -28,7 +29,7 @@ export async function renderReport(
     '|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|',
     ...rows.map(
       (r) =>
-        `| ${r.name} | ${r.rps} | ${r.p50} | ${r.p99} | ${r.errors} | ${r.non2xx} | ${r.serverCpu !== undefined ? `${r.serverCpu}%` : '—'} | ${r.loadCpu !== undefined ? `${r.loadCpu}%` : '—'} | ${r.baseline ?? '—'} | ${r.ratio ?? '—'} | ${r.target ? `≥ ${r.target}` : '—'} |`,
+        `| ${r.name} | ${r.rps} | ${r.p50} | ${r.p99} | ${r.errors} | ${r.non2xx} | ${r.serverCpu !== undefined ? `${r.serverCpu}%` : '—'} | ${r.loadCpu !== undefined ? `${r.loadCpu}%` : '—'} | ${r.baseline ? `${r.baseline.replace(/^baseline: /, '')}${r.baselineRps ? ` (${r.baselineRps} around it)` : ''}` : '—'} | ${r.ratio ?? '—'} | ${r.target ? `≥ ${r.target}` : '—'} |`,
     ),
     '',
     ...rows.filter((r) => r.note).map((r) => `- ${r.name}: ${r.note}`),

@@ -1020,6 +1020,9 @@ export function redisServerCommand(cfg: InfraConfig = infraConfig()): { bin: str
       '--dir', r.dir,
       '--appendonly', 'yes',
       '--appendfsync', 'everysec',
+      // The AOF is the durability; periodic RDB snapshots on top would only add forks that
+      // write the whole dataset (and take CPU from everything else on a small machine).
+      '--save', '',
       '--maxmemory-policy', 'noeviction',
       '--daemonize', 'yes',
       '--pidfile', r.pidFile,

@@ -12,6 +12,7 @@ import { adminToken } from '../support/auth';
 import { bearer, healthClient, orderServiceClient } from '../support/grpc';
 import { signJwt } from '../support/jwt';
 import { TestApp, eventually, http } from '../support/test-app';
+import { openFlashSale } from '../support/flash-sale';
 import { LoadGenerator, readAccessLog } from './load';
 
 /**
@@ -183,19 +184,7 @@ describe('cluster: 2 api instances + 1 worker behind nginx', () => {
   it('flash sale through nginx: 30 units, 100 users → exactly 30 × 202, 70 × 409 SOLD_OUT; the worker turns the 30 into orders in MySQL', async () => {
     const sku = uniqueSku('CLFS');
     await createProduct(lb, admin, [{ sku, price: 99900, stockOnHand: 50 }]);
-    const sale = await http('POST', lb.api('/flash-sales'), {
-      token: admin,
-      body: {
-        sku,
-        price: 19900,
-        quantity: 30,
-        perUserLimit: 1,
-        startsAt: new Date(Date.now() - 1000).toISOString(),
-        endsAt: new Date(Date.now() + 10 * 60_000).toISOString(),
-      },
-    });
-    expect(sale.status).toBe(201);
-    const saleId = sale.body.id as string;
+    const saleId = await openFlashSale(lb, admin, { sku, quantity: 30 });
     const users = await buyers(100);
     const rids = new Set<string>();
     const results = await Promise.all(

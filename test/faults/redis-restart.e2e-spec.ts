@@ -1,6 +1,7 @@
 import { DbRouter } from '../../src/infra/database/db-router.service';
 import { adminToken } from '../support/auth';
 import { TestApp, eventually, http, startApp } from '../support/test-app';
+import { openFlashSale } from '../support/flash-sale';
 import { createProduct, stockOf, uniqueSku } from '../orders/builders';
 import { bulkUsers } from '../support/auth';
 import { Outcome, closedLoop, countBy, latency, sleep, timedFetch } from './load';
@@ -40,19 +41,7 @@ describe('fault: Redis killed and restarted from its AOF during a flash sale and
       { sku: saleSku, price: 50_000, stockOnHand: QUANTITY },
       { sku: orderSku, price: 1_000, stockOnHand: 100_000 },
     ]);
-    const sale = await http('POST', t.api('/flash-sales'), {
-      token: admin,
-      body: {
-        sku: saleSku,
-        price: 9_900,
-        quantity: QUANTITY,
-        perUserLimit: 1,
-        startsAt: new Date(Date.now() - 1000).toISOString(),
-        endsAt: new Date(Date.now() + 10 * 60_000).toISOString(),
-      },
-    });
-    expect(sale.status).toBe(201);
-    const saleId: string = sale.body.id;
+    const saleId = await openFlashSale(t, admin, { sku: saleSku, price: 9_900, quantity: QUANTITY });
     const buyers = await bulkUsers(t, 600, 'fault');
     const customers = buyers.slice(0, 4);
 

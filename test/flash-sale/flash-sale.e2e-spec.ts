@@ -7,6 +7,7 @@ import { FlashSalePersistence } from '../../src/flash-sale/flash-sale-persistenc
 import { FlashSaleStore } from '../../src/flash-sale/flash-sale.store';
 import { FlashSaleService } from '../../src/flash-sale/flash-sale.service';
 import { BulkUser, adminToken, bulkUsers } from '../support/auth';
+import { openFlashSale } from '../support/flash-sale';
 import { TestApp, eventually, http, startApp } from '../support/test-app';
 
 /**
@@ -30,32 +31,7 @@ async function createSku(t: TestApp, admin: string, stock: number): Promise<stri
   return sku;
 }
 
-async function createSale(
-  t: TestApp,
-  admin: string,
-  body: Partial<{
-    sku: string;
-    price: number;
-    quantity: number;
-    perUserLimit: number;
-    startsAt: string;
-    endsAt: string;
-  }>,
-): Promise<string> {
-  const res = await http('POST', t.api('/flash-sales'), {
-    token: admin,
-    body: {
-      price: 19900,
-      quantity: 10,
-      perUserLimit: 1,
-      startsAt: new Date(Date.now() - 1000).toISOString(),
-      endsAt: new Date(Date.now() + 10 * 60_000).toISOString(),
-      ...body,
-    },
-  });
-  if (res.status !== 201) throw new Error(`create sale: ${res.status} ${JSON.stringify(res.body)}`);
-  return res.body.id;
-}
+const createSale = openFlashSale;
 
 const purchase = (t: TestApp, saleId: string, u: TestUser) =>
   http('POST', t.api(`/flash-sales/${saleId}/purchase`), { token: u.token });

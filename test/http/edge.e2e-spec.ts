@@ -6,6 +6,7 @@ import { BulkUser, adminToken, bulkUsers } from '../support/auth';
 import { signJwt } from '../support/jwt';
 import { JsonResponse, TestApp, http, startApp } from '../support/test-app';
 import { createProduct } from '../catalog/catalog-support';
+import { openFlashSale } from '../support/flash-sale';
 
 /**
  * The HTTP edge (src/infra/http/edge-routes.ts) answers a few hot routes in front of Fastify and
@@ -137,19 +138,8 @@ describe('HTTP edge: hot routes answered in front of the pipeline, identically',
 
   it('answers flash purchases at the edge exactly as the controller does', async () => {
     const sku = (await createProduct(a, admin, { name: 'Edge flash', stock: 10 })).sku;
-    const sale = await http('POST', a.api('/flash-sales'), {
-      token: admin,
-      body: {
-        sku,
-        price: 500,
-        quantity: 3,
-        perUserLimit: 1,
-        startsAt: new Date(Date.now() - 1000).toISOString(),
-        endsAt: new Date(Date.now() + 10 * 60_000).toISOString(),
-      },
-    });
-    expect(sale.status).toBe(201);
-    const path = a.api(`/flash-sales/${sale.body.id}/purchase`);
+    const saleId = await openFlashSale(a, admin, { sku, price: 500, quantity: 3 });
+    const path = a.api(`/flash-sales/${saleId}/purchase`);
     const buy = (u: BulkUser, query = '') => http('POST', `${path}${query}`, { token: u.token });
     const viaController = jest.spyOn(FlashSaleService.prototype, 'purchase');
     spies.push(viaController);

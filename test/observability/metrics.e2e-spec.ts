@@ -7,6 +7,7 @@ import { adminToken, registerUser, RegisteredUser } from '../support/auth';
 import { FaultProxy } from '../support/fault-proxy';
 import { healthClient, orderServiceClient, rpcError, unary } from '../support/grpc';
 import { TestApp, eventually, http, startApp } from '../support/test-app';
+import { openFlashSale } from '../support/flash-sale';
 import { createProduct, uniqueSku } from '../orders/builders';
 import { Scrape, parseProm } from './prom-text';
 
@@ -142,19 +143,7 @@ describe('observability: /metrics exposes every family with samples of what the 
   it('flash sale: stream lag of the consumer group per open sale, back to 0 once the purchase is persisted', async () => {
     const sku = uniqueSku('OBS');
     await createProduct(t, admin, [{ sku, price: 1000, stockOnHand: 5 }]);
-    const sale = await http('POST', t.api('/flash-sales'), {
-      token: admin,
-      body: {
-        sku,
-        price: 500,
-        quantity: 3,
-        perUserLimit: 1,
-        startsAt: new Date(Date.now() - 1000).toISOString(),
-        endsAt: new Date(Date.now() + 10 * 60_000).toISOString(),
-      },
-    });
-    expect(sale.status).toBe(201);
-    const saleId = sale.body.id as string;
+    const saleId = await openFlashSale(t, admin, { sku, price: 500, quantity: 3 });
     // The consumer starts reading a new sale's stream when it hears of it (pub/sub, or its refresh).
     await eventually(
       async () => (await scrape(t)).find('shop_flash_sale_stream_lag', { sale: saleId }).length > 0,

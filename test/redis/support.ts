@@ -1,6 +1,7 @@
 import { DbRouter } from '../../src/infra/database/db-router.service';
 import { adminToken, registerUser } from '../support/auth';
 import { TestApp, eventually, http } from '../support/test-app';
+import { openFlashSale } from '../support/flash-sale';
 
 /**
  * What every Redis topology must carry: readiness (commands, Bull's queues), a product (cache
@@ -26,19 +27,8 @@ export async function sellThroughFlashSale(t: TestApp): Promise<string> {
   });
   expect(product.status).toBe(201);
   expect((await http('GET', t.api(`/products/${product.body.id}`))).status).toBe(200);
-  const sale = await http('POST', t.api('/flash-sales'), {
-    token: admin,
-    body: {
-      sku,
-      price: 500,
-      quantity: 1,
-      perUserLimit: 1,
-      startsAt: new Date(Date.now() - 1000).toISOString(),
-      endsAt: new Date(Date.now() + 600_000).toISOString(),
-    },
-  });
-  expect(sale.status).toBe(201);
-  const buy = (token: string) => http('POST', t.api(`/flash-sales/${sale.body.id}/purchase`), { token });
+  const saleId = await openFlashSale(t, admin, { sku, price: 500, quantity: 1 });
+  const buy = (token: string) => http('POST', t.api(`/flash-sales/${saleId}/purchase`), { token });
   expect((await buy(buyer.accessToken)).status).toBe(202);
   const rival = await registerUser(t);
   expect((await buy(rival.accessToken)).body.code).toBe('SOLD_OUT');
@@ -46,11 +36,11 @@ export async function sellThroughFlashSale(t: TestApp): Promise<string> {
     const rows: { id: string }[] = await t.app
       .get(DbRouter)
       .primary.query('SELECT id FROM orders WHERE flash_sale_id = ? AND user_id = ?', [
-        sale.body.id,
+        saleId,
         buyer.user.id,
       ]);
     return rows[0];
   });
   expect(order.id).toMatch(/^[0-9a-f-]{36}$/);
-  return sale.body.id;
+  return saleId;
 }

@@ -16,6 +16,7 @@ import Redis from 'ioredis';
 import { createPool } from 'mysql2/promise';
 import { JwtService } from '@nestjs/jwt';
 import { infraUp } from '../scripts/infra/local-infra';
+import { jsonRequest as json } from '../scripts/lib/net';
 import { HttpLoad, LoadResult, httpLoad, loopLoad } from './lib/load';
 import { renderReport } from './lib/report';
 import { PURCHASE_SCRIPT } from '../src/flash-sale/flash-sale.scripts';
@@ -152,24 +153,6 @@ function start(cmd: string, argv: string[], env: NodeJS.ProcessEnv, log: string)
   });
   children.push(c);
   return c;
-}
-
-async function json(
-  method: string,
-  url: string,
-  body?: unknown,
-  token?: string,
-): Promise<{ status: number; body: any }> {
-  const res = await fetch(url, {
-    method,
-    headers: {
-      ...(body ? { 'content-type': 'application/json' } : {}),
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-    },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : undefined };
 }
 
 /** An access token for a customer id, signed as the app signs them (scenarios with many buyers). */

@@ -16,12 +16,12 @@
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import Redis from 'ioredis';
 import { createConnection } from 'mysql2/promise';
 import { loadConfig, loadDotEnv } from '../src/infra/config/app-config';
 import { runMigrations } from '../src/infra/database/migrate';
+import { freePort, jsonRequest as json } from './lib/net';
 import { DEFAULT_JOB_OPTIONS, QUEUES } from '../src/infra/queue/queues';
 import { infraUp } from './infra/local-infra';
 
@@ -42,17 +42,6 @@ const EXTERNAL_URL = arg('url');
 const KEEP = arg('keep') === 'true';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 interface Target {
   url: string;
@@ -185,31 +174,6 @@ interface Sample {
   /** Jobs waiting or delayed, all queues (order expiry jobs wait out ORDER_PAYMENT_TTL_MS). */
   backlog: number;
   queues: Record<string, { completed: number; failed: number; wait: number; delayed: number }>;
-}
-
-async function json(
-  method: string,
-  url: string,
-  body?: unknown,
-  token?: string,
-): Promise<{ status: number; body: any }> {
-  const res = await fetch(url, {
-    method,
-    headers: {
-      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-    },
-    body: body !== undefined ? JSON.stringify(body) : undefined,
-    signal: AbortSignal.timeout(30_000),
-  });
-  const text = await res.text();
-  let parsed: unknown;
-  try {
-    parsed = text ? JSON.parse(text) : undefined;
-  } catch {
-    parsed = text;
-  }
-  return { status: res.status, body: parsed };
 }
 
 function metric(text: string, name: string): number {

@@ -10,7 +10,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { NginxInstance, startNginx } from '../infra/nginx';
 import { portOpen } from '../infra/local-infra';
-import { AppProcess, AppRuntime, freePort } from './app-process';
+import { freePort } from '../lib/net';
+import { AppProcess, AppRuntime } from './app-process';
 
 export interface ClusterOptions {
   /** api instances behind nginx (at least 1) */

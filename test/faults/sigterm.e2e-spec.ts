@@ -9,7 +9,7 @@ import { orderServiceClient } from '../support/grpc';
 import { TestApp, eventually, http } from '../support/test-app';
 import { sql } from '../setup/test-database';
 import { Outcome, closedLoop, countBy, sleep, timedFetch } from './load';
-import { freePort } from './private-redis';
+import { freePort } from '../../scripts/lib/net';
 
 const ROOT = join(__dirname, '..', '..');
 

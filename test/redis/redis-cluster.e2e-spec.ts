@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import Redis, { Cluster } from 'ioredis';
-import { freePort } from '../faults/private-redis';
+import { freePort } from '../../scripts/lib/net';
 import { TestApp, eventually, startApp } from '../support/test-app';
 import { sellThroughFlashSale } from './support';
 

@@ -2,7 +2,8 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Redis from 'ioredis';
-import { PrivateRedis, freePort } from '../faults/private-redis';
+import { freePort } from '../../scripts/lib/net';
+import { PrivateRedis } from '../faults/private-redis';
 import { TestApp, eventually, startApp } from '../support/test-app';
 import { sellThroughFlashSale } from './support';
 

@@ -24,7 +24,7 @@ export class CatalogModule implements OnApplicationBootstrap {
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    await this.cache.syncNamespaces('list');
+    await this.cache.syncNamespaces('list', 'price');
     if (this.config.seedDemoData && this.config.role !== 'worker')
       await this.seeder
         .seed()

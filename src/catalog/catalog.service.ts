@@ -25,6 +25,8 @@ export const CATALOG_TTL = {
   product: { l1Ms: 3000, l2Ms: 5 * 60_000, negativeMs: 5000 },
   list: { l1Ms: 2000, l2Ms: 30_000, negativeMs: 2000 },
   categories: { l1Ms: 3000, l2Ms: 10 * 60_000, negativeMs: 2000 },
+  /** Order pricing: short, so even a lost invalidation leaves an old price for seconds only. */
+  price: { l1Ms: 2000, l2Ms: 10_000, negativeMs: 1000 },
 };
 
 export const slugify = (s: string): string =>
@@ -122,10 +124,24 @@ export class CatalogService {
     ))!;
   }
 
-  /** Authoritative prices for orders: read on the primary (a replica may still show the old price). */
+  /**
+   * Prices for orders, per SKU through the cache (`price:` keys, short TTLs). A miss reads the
+   * primary (a replica may still show the old price). Every product write moves the `price`
+   * namespace to a new generation, so new orders on every instance see a changed price, a
+   * deactivated product or a new SKU as soon as the broadcast arrives — within CATALOG_TTL.price
+   * (l1 + l2, seconds) if a broadcast is lost or Redis is down.
+   */
   async findVariantsBySkus(skus: string[]): Promise<VariantPrice[]> {
     const unique = [...new Set(skus)];
-    if (!unique.length) return [];
+    const found = await Promise.all(
+      unique.map((sku) =>
+        this.cache.get(`price:${sku}`, CATALOG_TTL.price, () => this.loadVariantPrice(sku)),
+      ),
+    );
+    return found.filter((v): v is string => v !== null).map((v) => JSON.parse(v) as VariantPrice);
+  }
+
+  private async loadVariantPrice(sku: string): Promise<VariantPrice | undefined> {
     const rows: {
       sku: string;
       product_id: string;
@@ -135,17 +151,20 @@ export class CatalogService {
       status: string;
     }[] = await this.db.primaryReader().query(
       `SELECT v.sku, v.product_id, p.name, v.price_minor, v.currency, p.status
-           FROM product_variants v JOIN products p ON p.id = v.product_id WHERE v.sku IN (?)`,
-      [unique],
+           FROM product_variants v JOIN products p ON p.id = v.product_id WHERE v.sku = ?`,
+      [sku],
     );
-    return rows.map((r) => ({
-      sku: r.sku,
-      productId: r.product_id,
-      productName: r.name,
-      price: Number(r.price_minor),
-      currency: r.currency,
-      active: r.status === 'active',
-    }));
+    const r = rows[0];
+    return (
+      r && {
+        sku: r.sku,
+        productId: r.product_id,
+        productName: r.name,
+        price: Number(r.price_minor),
+        currency: r.currency,
+        active: r.status === 'active',
+      }
+    );
   }
 
   // ---- writes ------------------------------------------------------------------------------
@@ -348,6 +367,7 @@ export class CatalogService {
   private async invalidateProduct(id: string): Promise<void> {
     await this.cache.invalidate(`product:${id}`);
     await this.cache.invalidateNamespace('list');
+    await this.cache.invalidateNamespace('price');
   }
 }
 

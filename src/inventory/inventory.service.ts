@@ -1,3 +1,4 @@
+import { Statement, WriteBatch, runStatements } from '../infra/database/write-batch';
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { NotFoundError, ValidationFailedError } from '../common/errors/domain-error';
@@ -103,24 +104,56 @@ export class InventoryService {
     const merged = normalizeLines(lines);
     if (!merged.length) return;
     await this.db.transaction(async (em) => {
-      // The ledger row first: it locks nothing anyone else waits for, and if a line below has
-      // too little stock the whole transaction (ledger included) rolls back.
-      await this.ledger(em, 'reserve', merged, ref.orderId, 0, 1);
-      const crossed: LowStockCrossing[] = [];
-      for (const { sku, quantity } of merged) {
-        const res = await em.query(RESERVE_SQL, [quantity, quantity, quantity, sku, quantity]);
-        if (affected(res) !== 1) {
-          const rows: { available: number }[] = await em.query(
-            'SELECT on_hand - reserved AS available FROM inventory_items WHERE sku = ?',
-            [sku],
-          );
-          throw new InsufficientStockError(sku, quantity, Number(rows[0]?.available ?? 0));
-        }
-        const mark = Number((res as { insertId?: number | string }).insertId ?? 0);
-        if (mark > 0) crossed.push({ sku, available: mark - 1 });
-      }
-      if (crossed.length) this.alerts.afterCommit(em, crossed);
+      const crossed = new Map<string, LowStockCrossing>();
+      await runStatements(em, this.reserveStatements(merged, ref.orderId, crossed));
+      if (crossed.size) this.alerts.afterCommit(em, [...crossed.values()]);
     });
+  }
+
+  /**
+   * The same reservation added to the caller's WriteBatch, to commit with its other writes.
+   * Put it last in the batch: the stock rows are then locked only from these statements to
+   * the COMMIT right after them.
+   */
+  reserveIn(batch: WriteBatch, lines: StockLine[], ref: { orderId: string }): void {
+    const merged = normalizeLines(lines);
+    if (!merged.length) return;
+    const crossed = new Map<string, LowStockCrossing>();
+    batch.add(...this.reserveStatements(merged, ref.orderId, crossed));
+    batch.afterCommit(() => {
+      if (crossed.size) this.alerts.committed([...crossed.values()]);
+    });
+  }
+
+  /**
+   * The ledger row first (it locks nothing anyone else waits for), then one conditional UPDATE
+   * per SKU in SKU order; a line short of stock fails its check and rolls everything back.
+   * Crossings of the low-stock threshold are collected into `crossed` (by SKU, so a re-run
+   * after a deadlock does not count one twice).
+   */
+  private reserveStatements(
+    merged: StockLine[],
+    orderId: string,
+    crossed: Map<string, LowStockCrossing>,
+  ): Statement[] {
+    return [
+      this.ledgerStatement('reserve', merged, orderId, 0, 1),
+      ...merged.map(({ sku, quantity }): Statement => ({
+        sql: RESERVE_SQL,
+        params: [quantity, quantity, quantity, sku, quantity],
+        check: async (res, tx) => {
+          if (affected(res) !== 1) {
+            const rows: { available: number }[] = await tx.query(
+              'SELECT on_hand - reserved AS available FROM inventory_items WHERE sku = ?',
+              [sku],
+            );
+            throw new InsufficientStockError(sku, quantity, Number(rows[0]?.available ?? 0));
+          }
+          const mark = Number(res.insertId ?? 0);
+          if (mark > 0) crossed.set(sku, { sku, available: mark - 1 });
+        },
+      })),
+    ];
   }
 
   /** The order is paid: the reserved units leave the warehouse. */
@@ -252,17 +285,27 @@ export class InventoryService {
     onHandSign: number,
     reservedSign: number,
   ): Promise<void> {
-    const values = lines.map(() => '(?, ?, ?, ?, ?)').join(', ');
-    const params = lines.flatMap((l) => [
-      l.sku,
-      onHandSign * l.quantity,
-      reservedSign * l.quantity,
-      reason,
-      orderId,
-    ]);
-    await em.query(
-      `INSERT INTO inventory_movements (sku, delta_on_hand, delta_reserved, reason, order_id) VALUES ${values}`,
-      params,
-    );
+    await runStatements(em, [this.ledgerStatement(reason, lines, orderId, onHandSign, reservedSign)]);
+  }
+
+  private ledgerStatement(
+    reason: MovementReason,
+    lines: StockLine[],
+    orderId: string | null,
+    onHandSign: number,
+    reservedSign: number,
+  ): Statement {
+    return {
+      sql: `INSERT INTO inventory_movements (sku, delta_on_hand, delta_reserved, reason, order_id) VALUES ${lines
+        .map(() => '(?, ?, ?, ?, ?)')
+        .join(', ')}`,
+      params: lines.flatMap((l) => [
+        l.sku,
+        onHandSign * l.quantity,
+        reservedSign * l.quantity,
+        reason,
+        orderId,
+      ]),
+    };
   }
 }

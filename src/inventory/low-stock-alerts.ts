@@ -41,7 +41,7 @@ export class LowStockAlerts implements OnModuleInit {
         const views = this.pending.get(queryRunner);
         if (!views) return;
         this.pending.delete(queryRunner);
-        void this.send([...views.values()]);
+        this.committed([...views.values()]);
       },
       afterTransactionRollback: ({ queryRunner }) => void this.pending.delete(queryRunner),
     };
@@ -58,6 +58,11 @@ export class LowStockAlerts implements OnModuleInit {
     let views = this.pending.get(qr);
     if (!views) this.pending.set(qr, (views = new Map()));
     for (const v of crossed) views.set(v.sku, v);
+  }
+
+  /** For writes committed outside a TypeORM transaction (a WriteBatch's afterCommit). */
+  committed(crossed: LowStockCrossing[]): void {
+    void this.send(crossed);
   }
 
   private async send(views: LowStockCrossing[]): Promise<void> {

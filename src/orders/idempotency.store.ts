@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { createHash } from 'node:crypto';
-import type { EntityManager } from 'typeorm';
 import { DbRouter } from '../infra/database/db-router.service';
 import { IdempotencyInProgressError, IdempotencyKeyReusedError } from './order.errors';
+import { Statement } from '../infra/database/write-batch';
 import { affected } from './orders.repository';
 
 /** Keys are honoured at least this long; older ones may be reused for new requests. */
@@ -78,19 +78,16 @@ export class IdempotencyStore {
   }
 
   /** Marks this call's claim done inside the work's transaction; throws (rolling it back) if the claim was taken over. */
-  async complete(
-    em: EntityManager,
-    userId: string,
-    key: string,
-    claimedAt: Date,
-    response: unknown,
-  ): Promise<void> {
-    const res = await em.query(
-      `UPDATE idempotency_keys SET status = 'done', response = ?
+  /** Stores the response under this call's claim; a claim taken over meanwhile fails the transaction. */
+  completeStatement(userId: string, key: string, claimedAt: Date, response: unknown): Statement {
+    return {
+      sql: `UPDATE idempotency_keys SET status = 'done', response = ?
         WHERE user_id = ? AND \`key\` = ? AND created_at = ? AND status = 'in_progress'`,
-      [JSON.stringify(response), userId, key, claimedAt],
-    );
-    if (affected(res) !== 1) throw new IdempotencyInProgressError();
+      params: [JSON.stringify(response), userId, key, claimedAt],
+      check: (res) => {
+        if (affected(res) !== 1) throw new IdempotencyInProgressError();
+      },
+    };
   }
 
   /** Frees this call's claim after its work failed (a claim taken over by a retry is left alone). */

@@ -1,3 +1,4 @@
+import { Statement, runStatements } from '../infra/database/write-batch';
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { DbRouter } from '../infra/database/db-router.service';
@@ -92,37 +93,46 @@ export interface ListFilter {
 export class OrdersRepository {
   constructor(private readonly db: DbRouter) {}
 
-  async insert(em: EntityManager, o: NewOrder): Promise<void> {
-    await em.query(
-      `INSERT INTO orders (id, user_id, status, total_minor, currency, idempotency_key, source, flash_sale_id,
+  /** The order row and its item rows, as statements (for a WriteBatch or an open transaction). */
+  insertStatements(o: NewOrder): Statement[] {
+    return [
+      {
+        sql: `INSERT INTO orders (id, user_id, status, total_minor, currency, idempotency_key, source, flash_sale_id,
          reservation_id, expires_at, created_at, updated_at)
        VALUES (?, ?, 'PENDING_PAYMENT', ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      [
-        o.id,
-        o.userId,
-        o.total,
-        o.currency,
-        o.idempotencyKey ?? null,
-        o.source,
-        o.flashSaleId ?? null,
-        o.reservationId ?? null,
-        o.expiresAt,
-        o.createdAt,
-        o.createdAt,
-      ],
-    );
-    await this.insertItems(em, [o]);
+        params: [
+          o.id,
+          o.userId,
+          o.total,
+          o.currency,
+          o.idempotencyKey ?? null,
+          o.source,
+          o.flashSaleId ?? null,
+          o.reservationId ?? null,
+          o.expiresAt,
+          o.createdAt,
+          o.createdAt,
+        ],
+      },
+      ...this.itemStatements([o]),
+    ];
   }
 
   async insertItems(em: EntityManager, orders: NewOrder[]): Promise<void> {
+    await runStatements(em, this.itemStatements(orders));
+  }
+
+  private itemStatements(orders: NewOrder[]): Statement[] {
     const rows = orders.flatMap((o) => o.items.map((i) => [o.id, i]) as [string, NewOrderItem][]);
-    if (!rows.length) return;
-    await em.query(
-      `INSERT INTO order_items (order_id, sku, product_id, product_name, unit_price_minor, quantity) VALUES ${rows
-        .map(() => '(?, ?, ?, ?, ?, ?)')
-        .join(', ')}`,
-      rows.flatMap(([id, i]) => [id, i.sku, i.productId, i.productName, i.unitPrice, i.quantity]),
-    );
+    if (!rows.length) return [];
+    return [
+      {
+        sql: `INSERT INTO order_items (order_id, sku, product_id, product_name, unit_price_minor, quantity) VALUES ${rows
+          .map(() => '(?, ?, ?, ?, ?, ?)')
+          .join(', ')}`,
+        params: rows.flatMap(([id, i]) => [id, i.sku, i.productId, i.productName, i.unitPrice, i.quantity]),
+      },
+    ];
   }
 
   /**

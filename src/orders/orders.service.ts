@@ -6,6 +6,7 @@ import { newId } from '../common/ids';
 import { CatalogService } from '../catalog';
 import { AppConfig } from '../infra/config/app-config';
 import { DbRouter } from '../infra/database/db-router.service';
+import { WriteBatch } from '../infra/database/write-batch';
 import { QUEUES } from '../infra/queue/queues';
 import { traced } from '../infra/queue/worker-registry.service';
 import { InventoryService, StockLine } from '../inventory';
@@ -162,19 +163,17 @@ export class OrdersService {
     };
     const record = recordOf(order);
     const view = toView(record);
-    // Stock last: the inserts touch only new rows, so the hot inventory rows (locked in SKU
-    // order, the same order in every transaction) are held only for the reservation statement
-    // and the commit right after it. The server's isolation level suffices (primary-key
-    // inserts and updates lock the same rows at every level) and saves a round trip.
-    await this.db.transaction(
-      async (em) => {
-        await this.repo.insert(em, order);
-        await this.outbox.add(em, [{ type: ORDER_EVENTS.created, order: record }]);
-        if (claim) await this.idempotency.complete(em, userId, claim.key, claim.at, view);
-        await this.inventory.reserve(lines, { orderId: order.id });
-      },
-      { isolation: 'server' },
+    // One WriteBatch: the inserts and the reservation go to MySQL in one round trip, the COMMIT
+    // in a second. Stock last: the inserts touch only new rows, so the hot inventory rows
+    // (locked in SKU order, the same order in every transaction) are held only from the
+    // reservation statements to the COMMIT right after them.
+    const batch = new WriteBatch().add(
+      ...this.repo.insertStatements(order),
+      ...this.outbox.statements([{ type: ORDER_EVENTS.created, order: record }]).statements,
     );
+    if (claim) batch.add(this.idempotency.completeStatement(userId, claim.key, claim.at, view));
+    this.inventory.reserveIn(batch, lines, { orderId: order.id });
+    await this.db.commitBatch(batch);
     this.afterCommit([order]);
     return view;
   }

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
+import { Statement, runStatements } from '../infra/database/write-batch';
 import { newId } from '../common/ids';
 import { OrderEvent, OrderEventType } from './order-events';
 import type { OrderRecord } from './orders.repository';
@@ -11,7 +12,17 @@ export class OutboxWriter {
     em: EntityManager,
     orders: { type: OrderEventType; order: OrderRecord }[],
   ): Promise<OrderEvent[]> {
-    if (!orders.length) return [];
+    const { events, statements } = this.statements(orders);
+    await runStatements(em, statements);
+    return events;
+  }
+
+  /** The events and the one INSERT that stores them (for a WriteBatch or an open transaction). */
+  statements(orders: { type: OrderEventType; order: OrderRecord }[]): {
+    events: OrderEvent[];
+    statements: Statement[];
+  } {
+    if (!orders.length) return { events: [], statements: [] };
     const now = new Date();
     const events: OrderEvent[] = orders.map(({ type, order }) => ({
       eventId: newId(now.getTime()),
@@ -27,12 +38,10 @@ export class OutboxWriter {
       total: order.total,
       occurredAt: now.toISOString(),
     }));
-    await em.query(
-      `INSERT INTO outbox (id, aggregate_id, type, payload, created_at) VALUES ${events
-        .map(() => '(?, ?, ?, ?, ?)')
-        .join(', ')}`,
-      events.flatMap((e) => [e.eventId, e.orderId, e.type, JSON.stringify(e), now]),
-    );
-    return events;
+    const sql = `INSERT INTO outbox (id, aggregate_id, type, payload, created_at) VALUES ${events
+      .map(() => '(?, ?, ?, ?, ?)')
+      .join(', ')}`;
+    const params = events.flatMap((e) => [e.eventId, e.orderId, e.type, JSON.stringify(e), now]);
+    return { events, statements: [{ sql, params }] };
   }
 }

@@ -42,6 +42,42 @@ describe('orders: no oversell across two instances', () => {
     expect(await stockOf(a, admin, sku)).toMatchObject({ onHand: 50, reserved: 50, available: 0 });
   });
 
+  it('prices the next order on another instance from the catalog as it is now: new price, new SKU, deactivated product', async () => {
+    const sku = uniqueSku('PRICE');
+    const later = uniqueSku('LATER');
+    const id = await createProduct(a, admin, [{ sku, price: 1000, stockOnHand: 100 }]);
+    const buyer = await registerUser(a);
+    const unitPrice = async () => {
+      const r = await placeOrder(b, buyer.accessToken, [{ sku, quantity: 1 }]);
+      expect(r.status).toBe(201);
+      return r.body.items[0].unitPrice as number;
+    };
+    expect(await unitPrice()).toBe(1000); // b now holds the price in its cache
+    expect((await placeOrder(b, buyer.accessToken, [{ sku: later, quantity: 1 }])).status).toBe(404);
+    const patched = await http('PATCH', a.api(`/products/${id}`), {
+      token: admin,
+      body: {
+        variants: [
+          { sku, price: 1500, currency: 'EUR' },
+          { sku: later, price: 700, currency: 'EUR', stockOnHand: 3 },
+        ],
+      },
+    });
+    expect(patched.status).toBe(200);
+    // The invalidation broadcast reaches b in milliseconds; the cache TTLs bound it at seconds.
+    await eventually(async () => (await unitPrice()) === 1500, 500);
+    const now = await placeOrder(b, buyer.accessToken, [{ sku: later, quantity: 1 }]);
+    expect(now.status).toBe(201);
+    expect(now.body.items[0]).toMatchObject({ sku: later, unitPrice: 700 });
+    expect(
+      (await http('PATCH', a.api(`/products/${id}`), { token: admin, body: { status: 'draft' } })).status,
+    ).toBe(200);
+    await eventually(async () => {
+      const r = await placeOrder(b, buyer.accessToken, [{ sku, quantity: 1 }]);
+      return r.status === 409 && r.body.code === 'SKU_INACTIVE';
+    }, 500);
+  });
+
   it('multi-SKU orders naming the SKUs in opposite orders, concurrently: all succeed, no deadlock or 5xx surfaces', async () => {
     const [x, y, z] = [uniqueSku('X'), uniqueSku('Y'), uniqueSku('Z')];
     await createProduct(a, admin, [

@@ -17,6 +17,9 @@ import { mysqlOptions } from './typeorm-options';
       inject: [AppConfig],
       useFactory: (config: AppConfig) => ({
         ...mysqlOptions(config.db.primary, config.db.poolSize, config.db.queryTimeoutMs),
+        // DbRouter.commitBatch sends a transaction's statements in one query (decision 0011).
+        // Every statement in the codebase is parameterized; nothing concatenates input into SQL.
+        multipleStatements: true,
         autoLoadEntities: true,
         retryAttempts: 3,
         retryDelay: 1000,

@@ -2,10 +2,11 @@ import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager, EntityTarget, ObjectLiteral, Repository } from 'typeorm';
 import type { IsolationLevel } from 'typeorm/driver/types/IsolationLevel';
-import { requestContext } from '../../common/context/request-context';
+import { RequestContext, requestContext } from '../../common/context/request-context';
 import { isUnavailableError } from '../../common/errors/error-mapping';
 import { AppConfig } from '../config/app-config';
 import { RecentWriters } from './recent-writers';
+import { Querier, WriteBatch, WriteResult } from './write-batch';
 import { PoolUsage, ReplicaNode, ReplicaStatus, poolUsage } from './replica-pool';
 import { mysqlOptions } from './typeorm-options';
 
@@ -135,30 +136,79 @@ export class DbRouter implements OnModuleInit, OnApplicationShutdown {
   async transaction<T>(fn: (em: EntityManager) => Promise<T>, opts: TransactionOptions = {}): Promise<T> {
     const outer = requestContext.get();
     if (outer?.tx) return fn(outer.tx);
-    const retries = opts.retries ?? 3;
-    for (let attempt = 0; ; attempt++) {
+    const result = await this.withRetries(opts.retries, () => {
+      const run = (em: EntityManager) =>
+        requestContext.run({ ...(outer ?? { requestId: 'internal' }), tx: em, wrotePrimary: true }, () =>
+          fn(em),
+        );
+      const isolation = opts.isolation ?? 'READ COMMITTED';
+      return isolation === 'server'
+        ? this.primary.transaction(run)
+        : this.primary.transaction(isolation, run);
+    });
+    await this.notedWrite(outer);
+    return result;
+  }
+
+  /**
+   * Commits a WriteBatch in two round trips: `START TRANSACTION` plus all its statements as one
+   * multi-statement query, then — once every statement's check passed — `COMMIT` (a failed
+   * check or statement: `ROLLBACK`, and the check's error is thrown). The session's isolation
+   * level applies (the batch is write-only: its statements lock the same rows at every level).
+   * Deadlocks and lock-wait timeouts re-send the batch like `transaction` re-runs its callback.
+   * Not for use inside a `transaction` callback (that transaction's statements run one by one:
+   * `runStatements`).
+   */
+  async commitBatch(batch: WriteBatch, opts: { retries?: number } = {}): Promise<void> {
+    const outer = requestContext.get();
+    if (outer?.tx) throw new Error('commitBatch inside a transaction: use runStatements on its manager');
+    if (!batch.statements.length) return;
+    const sql = `START TRANSACTION;\n${batch.statements.map((s) => s.sql).join(';\n')}`;
+    const params = batch.statements.flatMap((s) => s.params);
+    await this.withRetries(opts.retries, async () => {
+      const conn = (await (
+        this.primary.driver as unknown as { obtainMasterConnection(): Promise<RawConnection> }
+      ).obtainMasterConnection()) as RawConnection;
+      const tx: Querier = { query: (q, p) => rawQuery(conn, q, p, this.config.db.queryTimeoutMs) };
+      let usable = true;
       try {
-        const run = (em: EntityManager) =>
-          requestContext.run({ ...(outer ?? { requestId: 'internal' }), tx: em, wrotePrimary: true }, () =>
-            fn(em),
-          );
-        const isolation = opts.isolation ?? 'READ COMMITTED';
-        const result =
-          isolation === 'server'
-            ? await this.primary.transaction(run)
-            : await this.primary.transaction(isolation, run);
-        if (outer) {
-          outer.wrotePrimary = true;
-          if (outer.userId) await this.recentWriters.noteWrite(outer.userId);
-        }
-        return result;
+        const results = (await tx.query(sql, params)) as WriteResult[];
+        for (let i = 0; i < batch.statements.length; i++)
+          await batch.statements[i].check?.(results[i + 1], tx);
+        await tx.query('COMMIT');
+      } catch (err) {
+        // A statement that got no answer leaves the connection stuck (as TypeORM's are handled,
+        // see typeorm-options.ts): drop it, the server rolls back. Otherwise roll back here.
+        if ((err as { code?: string }).code === 'PROTOCOL_SEQUENCE_TIMEOUT') usable = false;
+        else await tx.query('ROLLBACK').catch(() => (usable = false));
+        throw err;
+      } finally {
+        if (usable) conn.release();
+        else conn.destroy();
+      }
+    });
+    await this.notedWrite(outer);
+    for (const hook of batch.committedHooks) hook();
+  }
+
+  private async notedWrite(outer: RequestContext | undefined): Promise<void> {
+    if (!outer) return;
+    outer.wrotePrimary = true;
+    if (outer.userId) await this.recentWriters.noteWrite(outer.userId);
+  }
+
+  /** Re-runs `attempt` after a deadlock or lock-wait timeout, up to `retries` times, with jittered backoff. */
+  private async withRetries<T>(retries = 3, attempt: () => Promise<T>): Promise<T> {
+    for (let n = 0; ; n++) {
+      try {
+        return await attempt();
       } catch (err) {
         const code =
           (err as { code?: string; driverError?: { code?: string } }).code ??
           (err as { driverError?: { code?: string } }).driverError?.code;
-        if (attempt < retries && code && RETRYABLE_TX_ERRORS.has(code)) {
-          const wait = 5 * 2 ** attempt + Math.random() * 10;
-          this.logger.debug(`transaction retry ${attempt + 1} after ${code}`);
+        if (n < retries && code && RETRYABLE_TX_ERRORS.has(code)) {
+          const wait = 5 * 2 ** n + Math.random() * 10;
+          this.logger.debug(`transaction retry ${n + 1} after ${code}`);
           await new Promise((r) => setTimeout(r, wait));
           continue;
         }
@@ -180,4 +230,28 @@ export class DbRouter implements OnModuleInit, OnApplicationShutdown {
     if (this.timer) clearInterval(this.timer);
     await Promise.allSettled(this.replicas.map((r) => r.close()));
   }
+}
+
+/** The pool connection under TypeORM (mysql2), for the batch path that bypasses its query runner. */
+interface RawConnection {
+  query(
+    opts: { sql: string; timeout?: number },
+    params: unknown[] | undefined,
+    cb: (err: Error | null, result: unknown) => void,
+  ): void;
+  release(): void;
+  destroy(): void;
+}
+
+function rawQuery(
+  conn: RawConnection,
+  sql: string,
+  params: unknown[] | undefined,
+  timeoutMs: number,
+): Promise<unknown> {
+  return new Promise((resolve, reject) =>
+    conn.query(timeoutMs > 0 ? { sql, timeout: timeoutMs } : { sql }, params, (err, result) =>
+      err ? reject(err) : resolve(result),
+    ),
+  );
 }

@@ -25,6 +25,8 @@ export interface OrderEvent {
   paymentId: string | null;
   items: { sku: string; quantity: number }[];
   total: { amount: number; currency: string };
+  /** `order.created`: when the unpaid order expires (its delayed expiry job is scheduled from this event). */
+  expiresAt?: string;
   occurredAt: string;
 }
 

@@ -2,15 +2,17 @@ import { InjectQueue } from '@nestjs/bull';
 import { Injectable, Logger, OnApplicationBootstrap, OnModuleInit } from '@nestjs/common';
 import type { Queue } from 'bull';
 import { QUEUES } from '../infra/queue/queues';
-import { WorkerRegistry } from '../infra/queue/worker-registry.service';
+import { WorkerRegistry, traced } from '../infra/queue/worker-registry.service';
 import { IdempotencyStore } from './idempotency.store';
-import { OrdersService } from './orders.service';
+import { ORDER_EVENTS, OrderEvent, OrderEventsBus } from './order-events';
+import { OrdersService, expiryJobId } from './orders.service';
 
 export const SWEEP_EVERY_MS = 30_000;
 
 /**
  * Jobs of the orders queue:
- * - `expire` (one delayed job per unpaid order, jobId `expire:<orderId>`): the conditional
+ * - `expire` (one delayed job per unpaid order, jobId `expire:<orderId>`, scheduled from the
+ *   order's `order.created` outbox event): the conditional
  *   PENDING_PAYMENT → EXPIRED plus the stock release, one transaction; a no-op when the order
  *   was paid or cancelled first, so running it twice or late is harmless.
  * - `sweep` (repeatable): expires overdue orders whose job was lost, purges old idempotency keys.
@@ -24,9 +26,11 @@ export class OrderExpiryProcessor implements OnModuleInit, OnApplicationBootstra
     private readonly workers: WorkerRegistry,
     private readonly orders: OrdersService,
     private readonly idempotency: IdempotencyStore,
+    private readonly bus: OrderEventsBus,
   ) {}
 
   onModuleInit(): void {
+    this.bus.on(ORDER_EVENTS.created, (e) => this.schedule(e));
     this.workers.process(
       this.queue,
       async (job) => {
@@ -43,6 +47,20 @@ export class OrderExpiryProcessor implements OnModuleInit, OnApplicationBootstra
     this.queue
       .add('sweep', {}, { repeat: { every: SWEEP_EVERY_MS }, jobId: 'orders-sweep', attempts: 1 })
       .catch((err: Error) => this.logger.warn(`sweeper not scheduled: ${err.message}`));
+  }
+
+  /**
+   * One delayed job per unpaid order, from its `order.created` event: a failure fails the
+   * outbox job, which is retried, so every committed order gets its job (the jobId dedupes
+   * repeats). Until then, or if it is lost later, the sweeper expires overdue orders.
+   */
+  private async schedule(e: OrderEvent): Promise<void> {
+    if (!e.expiresAt || e.status !== 'PENDING_PAYMENT') return;
+    await this.queue.add('expire', traced({ orderId: e.orderId }), {
+      jobId: expiryJobId(e.orderId),
+      delay: Math.max(0, Date.parse(e.expiresAt) - Date.now()),
+      attempts: 10,
+    });
   }
 
   async sweep(): Promise<{ expired: number; purgedKeys: number }> {

@@ -8,7 +8,6 @@ import { AppConfig } from '../infra/config/app-config';
 import { DbRouter } from '../infra/database/db-router.service';
 import { WriteBatch } from '../infra/database/write-batch';
 import { QUEUES } from '../infra/queue/queues';
-import { traced } from '../infra/queue/worker-registry.service';
 import { InventoryService, StockLine } from '../inventory';
 import { IdempotencyStore, requestHash } from './idempotency.store';
 import { ORDER_EVENTS } from './order-events';
@@ -169,7 +168,8 @@ export class OrdersService {
     // reservation statements to the COMMIT right after them.
     const batch = new WriteBatch().add(
       ...this.repo.insertStatements(order),
-      ...this.outbox.statements([{ type: ORDER_EVENTS.created, order: record }]).statements,
+      ...this.outbox.statements([{ type: ORDER_EVENTS.created, order: record, expiresAt: order.expiresAt }])
+        .statements,
     );
     if (claim) batch.add(this.idempotency.completeStatement(userId, claim.key, claim.at, view));
     this.inventory.reserveIn(batch, lines, { orderId: order.id });
@@ -366,7 +366,7 @@ export class OrdersService {
       await this.repo.insertItems(em, created);
       await this.outbox.add(
         em,
-        created.map((o) => ({ type: ORDER_EVENTS.created, order: recordOf(o) })),
+        created.map((o) => ({ type: ORDER_EVENTS.created, order: recordOf(o), expiresAt: o.expiresAt })),
       );
       return ids;
     });
@@ -379,28 +379,13 @@ export class OrdersService {
     if (rec.source === 'web') await this.inventory.release(linesOf(rec), { orderId: rec.id });
   }
 
+  /**
+   * The expiry job of a new order is scheduled by OrderExpiryProcessor from its `order.created`
+   * outbox event (at least once, retried while Redis is down); here the relay is only told
+   * there is something to publish.
+   */
   private afterCommit(orders: NewOrder[]): void {
-    if (!orders.length) return;
-    this.relay.nudge();
-    for (const o of orders) void this.scheduleExpiry(o.id, o.expiresAt);
-  }
-
-  /** Best effort: if Redis is down the job is lost, and the sweeper expires the order instead. */
-  private async scheduleExpiry(orderId: string, at: Date): Promise<void> {
-    try {
-      await withTimeout(
-        this.queue.add('expire', traced({ orderId }), {
-          jobId: expiryJobId(orderId),
-          delay: Math.max(0, at.getTime() - Date.now()),
-          attempts: 10,
-        }),
-        2000,
-      );
-    } catch (err) {
-      this.logger.warn(
-        `expiry job for ${orderId} not scheduled (sweeper will expire it): ${(err as Error).message}`,
-      );
-    }
+    if (orders.length) this.relay.nudge();
   }
 
   private async unscheduleExpiry(orderId: string): Promise<void> {

@@ -1,4 +1,10 @@
-import { Statement, WriteBatch, runStatements } from '../infra/database/write-batch';
+import {
+  Statement,
+  WriteBatch,
+  guardRowCount,
+  isGuardFailure,
+  runStatements,
+} from '../infra/database/write-batch';
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { NotFoundError, ValidationFailedError } from '../common/errors/domain-error';
@@ -126,8 +132,10 @@ export class InventoryService {
   }
 
   /**
-   * The ledger row first (it locks nothing anyone else waits for), then one conditional UPDATE
-   * per SKU in SKU order; a line short of stock fails its check and rolls everything back.
+   * Per SKU, in SKU order: the conditional UPDATE (matched rows tell whether there was enough),
+   * then its ledger row, whose `delta_reserved` is guarded by the UPDATE's row count — so a line
+   * short of stock (or a SKU without a stock row) fails on the server and nothing of the
+   * transaction commits, with no client round trip between the UPDATE and the COMMIT.
    * Crossings of the low-stock threshold are collected into `crossed` (by SKU, so a re-run
    * after a deadlock does not count one twice).
    */
@@ -136,24 +144,32 @@ export class InventoryService {
     orderId: string,
     crossed: Map<string, LowStockCrossing>,
   ): Statement[] {
-    return [
-      this.ledgerStatement('reserve', merged, orderId, 0, 1),
-      ...merged.map(({ sku, quantity }): Statement => ({
+    return merged.flatMap(({ sku, quantity }): Statement[] => [
+      {
         sql: RESERVE_SQL,
         params: [quantity, quantity, quantity, sku, quantity],
-        check: async (res, tx) => {
-          if (affected(res) !== 1) {
-            const rows: { available: number }[] = await tx.query(
-              'SELECT on_hand - reserved AS available FROM inventory_items WHERE sku = ?',
-              [sku],
-            );
-            throw new InsufficientStockError(sku, quantity, Number(rows[0]?.available ?? 0));
-          }
+        after: (res) => {
           const mark = Number(res.insertId ?? 0);
-          if (mark > 0) crossed.set(sku, { sku, available: mark - 1 });
+          if (affected(res) === 1 && mark > 0) crossed.set(sku, { sku, available: mark - 1 });
         },
-      })),
-    ];
+      },
+      {
+        sql: `INSERT INTO inventory_movements (sku, delta_on_hand, delta_reserved, reason, order_id)
+          VALUES (?, 0, ${guardRowCount}, 'reserve', ?)`,
+        params: [sku, quantity, orderId],
+        explain: async (err, read, failed) => {
+          if (!isGuardFailure(err, 'delta_reserved')) return undefined;
+          const rows: { available: number }[] = await read.query(
+            'SELECT on_hand - reserved AS available FROM inventory_items WHERE sku = ?',
+            [sku],
+          );
+          const available = Number(rows[0]?.available ?? 0);
+          return failed || available < quantity
+            ? new InsufficientStockError(sku, quantity, available)
+            : undefined;
+        },
+      },
+    ]);
   }
 
   /** The order is paid: the reserved units leave the warehouse. */

@@ -95,6 +95,57 @@ describe('write batches: one round trip, all or nothing', () => {
     expect(Number(n)).toBe(1); // the initial stock only: the reserve ledger row was rolled back
   });
 
+  it('fails the whole batch for a SKU that has no stock row (the guard counts matched rows, not errors)', async () => {
+    const tag = randomUUID();
+    const batch = new WriteBatch().add(insert(tag, 'order row'));
+    inventory.reserveIn(batch, [{ sku: sku('nostock'), quantity: 1 }], { orderId: randomUUID() });
+    await expect(db.commitBatch(batch)).rejects.toBeInstanceOf(InsufficientStockError);
+    expect(await rows(tag)).toEqual([]);
+  });
+
+  it('names the line that was short when a multi-line reservation fails, and keeps none of the others', async () => {
+    const tag = randomUUID();
+    const [a, b, c] = [sku('a'), sku('b'), sku('c')].sort();
+    for (const s of [a, b, c]) await inventory.ensureStock(s, 3);
+    const batch = new WriteBatch().add(insert(tag, 'order row'));
+    inventory.reserveIn(
+      batch,
+      [
+        { sku: c, quantity: 3 },
+        { sku: a, quantity: 3 },
+        { sku: b, quantity: 4 },
+      ],
+      { orderId: randomUUID() },
+    );
+    const err = await db.commitBatch(batch).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InsufficientStockError);
+    expect((err as InsufficientStockError).details).toEqual({ sku: b, requested: 4, available: 3 });
+    for (const s of [a, b, c]) expect(await inventory.get(s)).toMatchObject({ onHand: 3, reserved: 0 });
+    expect(await rows(tag)).toEqual([]);
+  });
+
+  it('with a client-side check, commits only after it passed (second round trip) and rolls back when it throws', async () => {
+    const tag = randomUUID();
+    const failing = new WriteBatch().add(insert(tag, 'kept?'), {
+      sql: `UPDATE ${probe} SET v = 'x' WHERE tag = ?`,
+      params: [`${tag}-none`],
+      check: (res) => {
+        if (res.affectedRows !== 1) throw new Error('claim lost');
+      },
+    });
+    await expect(db.commitBatch(failing)).rejects.toThrow('claim lost');
+    expect(await rows(tag)).toEqual([]);
+    const passing = new WriteBatch().add(insert(tag, 'first'), {
+      sql: `UPDATE ${probe} SET v = 'second' WHERE tag = ?`,
+      params: [tag],
+      check: (res) => {
+        if (res.affectedRows !== 1) throw new Error('claim lost');
+      },
+    });
+    await db.commitBatch(passing);
+    expect(await rows(tag)).toEqual(['second']);
+  });
+
   it('never oversells: 100 concurrent batches for 30 units → 30 commit, 70 roll back whole', async () => {
     const tag = randomUUID();
     const s = sku('hot');

@@ -6,7 +6,7 @@ import { RequestContext, requestContext } from '../../common/context/request-con
 import { isUnavailableError } from '../../common/errors/error-mapping';
 import { AppConfig } from '../config/app-config';
 import { RecentWriters } from './recent-writers';
-import { Querier, WriteBatch, WriteResult } from './write-batch';
+import { Querier, WriteBatch, WriteResult, explainFailure } from './write-batch';
 import { PoolUsage, ReplicaNode, ReplicaStatus, poolUsage } from './replica-pool';
 import { mysqlOptions } from './typeorm-options';
 
@@ -151,42 +151,50 @@ export class DbRouter implements OnModuleInit, OnApplicationShutdown {
   }
 
   /**
-   * Commits a WriteBatch in two round trips: `START TRANSACTION` plus all its statements as one
-   * multi-statement query, then — once every statement's check passed — `COMMIT` (a failed
-   * check or statement: `ROLLBACK`, and the check's error is thrown). The session's isolation
-   * level applies (the batch is write-only: its statements lock the same rows at every level).
-   * Deadlocks and lock-wait timeouts re-send the batch like `transaction` re-runs its callback.
-   * Not for use inside a `transaction` callback (that transaction's statements run one by one:
-   * `runStatements`).
+   * Commits a WriteBatch: `START TRANSACTION`, its statements and `COMMIT` as one
+   * multi-statement query when server-side guards decide (one round trip), or, when a statement
+   * has a client-side `check`, the statements first and `COMMIT` once every check passed (two).
+   * A failed statement, guard or check: `ROLLBACK`, and the check's error or the guard's
+   * explanation is thrown. The session's isolation level applies (the batch is write-only: its
+   * statements lock the same rows at every level). Deadlocks and lock-wait timeouts re-send the
+   * batch like `transaction` re-runs its callback. Not for use inside a `transaction` callback
+   * (that transaction's statements run one by one: `runStatements`).
    */
   async commitBatch(batch: WriteBatch, opts: { retries?: number } = {}): Promise<void> {
     const outer = requestContext.get();
     if (outer?.tx) throw new Error('commitBatch inside a transaction: use runStatements on its manager');
-    if (!batch.statements.length) return;
-    const sql = `START TRANSACTION;\n${batch.statements.map((s) => s.sql).join(';\n')}`;
-    const params = batch.statements.flatMap((s) => s.params);
-    await this.withRetries(opts.retries, async () => {
-      const conn = (await (
+    const statements = batch.statements;
+    if (!statements.length) return;
+    const checked = statements.some((s) => s.check);
+    const sql = `START TRANSACTION;\n${statements.map((s) => s.sql).join(';\n')}${checked ? '' : ';\nCOMMIT'}`;
+    const params = statements.flatMap((s) => s.params);
+    const results = await this.withRetries(opts.retries, async () => {
+      const conn = await (
         this.primary.driver as unknown as { obtainMasterConnection(): Promise<RawConnection> }
-      ).obtainMasterConnection()) as RawConnection;
+      ).obtainMasterConnection();
       const tx: Querier = { query: (q, p) => rawQuery(conn, q, p, this.config.db.queryTimeoutMs) };
       let usable = true;
       try {
-        const results = (await tx.query(sql, params)) as WriteResult[];
-        for (let i = 0; i < batch.statements.length; i++)
-          await batch.statements[i].check?.(results[i + 1], tx);
-        await tx.query('COMMIT');
+        const res = (await tx.query(sql, params)) as WriteResult[];
+        if (checked) {
+          for (let i = 0; i < statements.length; i++) await statements[i].check?.(res[i + 1], tx);
+          await tx.query('COMMIT');
+        }
+        return res;
       } catch (err) {
         // A statement that got no answer leaves the connection stuck (as TypeORM's are handled,
         // see typeorm-options.ts): drop it, the server rolls back. Otherwise roll back here.
         if ((err as { code?: string }).code === 'PROTOCOL_SEQUENCE_TIMEOUT') usable = false;
         else await tx.query('ROLLBACK').catch(() => (usable = false));
+        if (usable && !RETRYABLE_TX_ERRORS.has((err as { code?: string }).code ?? ''))
+          throw (await explainFailure(statements, err, tx)) ?? err;
         throw err;
       } finally {
         if (usable) conn.release();
         else conn.destroy();
       }
     });
+    for (let i = 0; i < statements.length; i++) statements[i].after?.(results[i + 1]);
     await this.notedWrite(outer);
     for (const hook of batch.committedHooks) hook();
   }

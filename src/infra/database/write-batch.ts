@@ -10,23 +10,49 @@ export interface Querier {
 }
 
 /**
- * One parameterized write. `check` judges its result: throwing (a domain error, typically)
- * rolls the whole transaction back and is what the caller gets. It runs while the transaction
- * is still open, so it may read on it through `tx` (e.g. to say how much stock there was).
+ * One parameterized write.
+ *
+ * Its outcome is judged in one of two ways:
+ * - `check` (client side): runs on the result while the transaction is still open (it may read
+ *   on it through `tx`); throwing rolls everything back and is what the caller gets. A batch
+ *   with a check needs a second round trip for its COMMIT.
+ * - a server-side guard (see `guardRowCount`): the statement itself fails when the one before
+ *   it did not affect exactly one row, so MySQL stops the batch before its COMMIT. `explain`
+ *   turns that failure into the caller's error; it reads after the rollback, and in a batch
+ *   (`failed` false) it does not know whether its own statement was the one that failed, so it
+ *   answers only if the data it reads says so (with `failed` true it must answer).
+ *
+ * `after` receives the statement's result once it ran (for values the statement computed).
  */
 export interface Statement {
   sql: string;
   params: unknown[];
   check?: (result: WriteResult, tx: Querier) => void | Promise<void>;
+  explain?: (err: unknown, read: Querier, failed: boolean) => Promise<Error | undefined>;
+  after?: (result: WriteResult) => void;
+}
+
+/**
+ * `IF(ROW_COUNT() = 1, ?, NULL)` — a value for a NOT NULL column of a single-row INSERT that
+ * becomes NULL, and so fails the INSERT (ER_BAD_NULL_ERROR on MySQL and MariaDB, in every SQL
+ * mode for single-row inserts), when the statement just before it did not affect exactly one
+ * row. The connection reports matched rows (mysql2 sets CLIENT_FOUND_ROWS).
+ */
+export const guardRowCount = 'IF(ROW_COUNT() = 1, ?, NULL)';
+
+/** Whether `err` is the failure of a `guardRowCount` value in `column`. */
+export function isGuardFailure(err: unknown, column: string): boolean {
+  const e = err as { code?: string; message?: string };
+  return e?.code === 'ER_BAD_NULL_ERROR' && !!e.message?.includes(`'${column}'`);
 }
 
 /**
  * The writes of one transaction, collected first and then sent to the primary together
- * (DbRouter.commitBatch): `START TRANSACTION` and every statement in one round trip, the
- * checks, then `COMMIT` — two round trips however many statements, where running them one by
- * one costs one each. On this kind of machine every statement sent costs the app ~0.1–0.2 ms
- * of CPU (a socket write that wakes a MySQL thread), so a five-statement order saves most of
- * its database overhead this way. See docs/decisions/0011-write-batches.md.
+ * (DbRouter.commitBatch): `START TRANSACTION`, every statement and `COMMIT` in one round trip
+ * (server-side guards decide), or two when a statement has a client-side `check`. Running them
+ * one by one costs a round trip each; on this kind of machine every statement sent costs the
+ * app ~0.1–0.3 ms (a socket write that wakes a MySQL thread), and a hot row stays locked until
+ * the COMMIT arrives. See docs/decisions/0011-write-batches.md.
  *
  * Statements must not contain `?` other than as placeholders (mysql2 formats them client-side)
  * and must not end in `;`.
@@ -54,7 +80,32 @@ export class WriteBatch {
 /** Runs statements one at a time on an open transaction (the path for code that already has one). */
 export async function runStatements(tx: Querier, statements: Statement[]): Promise<void> {
   for (const s of statements) {
-    const result = (await tx.query(s.sql, s.params)) as WriteResult;
+    let result: WriteResult;
+    try {
+      result = (await tx.query(s.sql, s.params)) as WriteResult;
+    } catch (err) {
+      throw (await s.explain?.(err, tx, true)) ?? err;
+    }
+    s.after?.(result);
     if (s.check) await s.check(result, tx);
   }
+}
+
+/** After a batch failed and rolled back: the error one of its guards explains it with, if any. */
+export async function explainFailure(
+  statements: Statement[],
+  err: unknown,
+  read: Querier,
+): Promise<Error | undefined> {
+  const explaining = statements.filter((s) => s.explain);
+  for (const s of explaining) {
+    const e = await s.explain!(err, read, false);
+    if (e) return e;
+  }
+  // The data changed since (e.g. stock came back): the first guard that recognizes the failure.
+  for (const s of explaining) {
+    const e = await s.explain!(err, read, true);
+    if (e) return e;
+  }
+  return undefined;
 }

@@ -28,14 +28,15 @@ const ONLY = args
   .find((a) => a.startsWith('--only='))
   ?.slice(7)
   .split(',');
-const DURATION = QUICK ? 2 : 10;
+const DURATION = Number(process.env.BENCH_DURATION ?? (QUICK ? 2 : 10));
 /** Each scenario first runs this long unmeasured: the app's JIT, pools and caches warm up as in production. */
-const WARMUP = QUICK ? 1 : 3;
+const WARMUP = Number(process.env.BENCH_WARMUP ?? (QUICK ? 1 : 3));
 /** `--seed-orders=N`: seed N orders (npm run seed) into the bench database first; history is read on them. */
 const SEED_ORDERS = Number(args.find((a) => a.startsWith('--seed-orders='))?.slice(14) ?? 0);
 const CONNECTIONS = 50;
 const POOL = 20;
 const APP_PORT = 3100;
+const WORKER_PORT = 3101;
 const GRPC_PORT = 50151;
 const HELLO_PORT = 3200;
 const SECRET = 'bench-jwt-secret-0123456789-0123456789';
@@ -46,6 +47,8 @@ interface Row extends LoadResult {
   serverCpu?: number;
   /** CPU of this process (the load generator), % of one core. */
   loadCpu?: number;
+  /** CPU of the worker instance, the MySQL servers (primary + replica) and Redis, % of one core. */
+  othersCpu?: { worker?: number; mysql?: number; redis?: number };
   /** The baseline re-measured around this scenario (mean of right before and right after). */
   baselineRps?: number;
   baseline?: string;
@@ -118,29 +121,77 @@ function procCpuSec(pid: number): { user: number; sys: number } | undefined {
   }
 }
 
+/** The processes besides the measured server whose CPU each scenario reports. */
+interface Others {
+  worker?: number;
+  mysql: number[];
+  redis?: number;
+}
+
 /**
- * Measures how busy the server and the load generator were during a scenario: a server well
- * under 100% of its core was not the bottleneck (the load generator or a dependency was).
+ * Measures how busy the server, the other processes (the worker, MySQL primary + replica, Redis)
+ * and the load generator were during a scenario: a server well under 100% of its core was not
+ * the bottleneck (the load generator or a dependency was), and on 2 cores they all compete.
  */
-function cpuMeter(pid: number | undefined): () => {
+function cpuMeter(
+  pid: number | undefined,
+  others: Others,
+): () => {
   serverPct?: number;
   serverSysPct?: number;
   loadPct: number;
+  othersPct: { worker?: number; mysql?: number; redis?: number };
 } {
   const t0 = Date.now();
   const s0 = pid ? procCpuSec(pid) : undefined;
   const l0 = process.cpuUsage();
+  const total = (pids: (number | undefined)[]) => {
+    const got = pids.filter((p): p is number => !!p).map(procCpuSec);
+    return got.length && got.every(Boolean) ? got.reduce((a, c) => a + c!.user + c!.sys, 0) : undefined;
+  };
+  const o0 = { worker: total([others.worker]), mysql: total(others.mysql), redis: total([others.redis]) };
   return () => {
     const wall = (Date.now() - t0) / 1000;
     const s1 = pid ? procCpuSec(pid) : undefined;
     const l = process.cpuUsage(l0);
     const pct = (sec: number) => Math.round((sec / wall) * 100);
+    const o1 = { worker: total([others.worker]), mysql: total(others.mysql), redis: total([others.redis]) };
+    const diff = (a?: number, b?: number) => (a !== undefined && b !== undefined ? pct(b - a) : undefined);
     return {
       serverPct: s0 && s1 ? pct(s1.user + s1.sys - s0.user - s0.sys) : undefined,
       serverSysPct: s0 && s1 ? pct(s1.sys - s0.sys) : undefined,
       loadPct: Math.round(((l.user + l.system) / 1e6 / wall) * 100),
+      othersPct: {
+        worker: diff(o0.worker, o1.worker),
+        mysql: diff(o0.mysql, o1.mysql),
+        redis: diff(o0.redis, o1.redis),
+      },
     };
   };
+}
+
+/** The pid of the Redis server when it runs on this machine (INFO reports it; checked in /proc). */
+async function redisPid(url: string): Promise<number | undefined> {
+  const r = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await r.connect();
+    const pid = Number(/process_id:(\d+)/.exec(await r.info('server'))?.[1]);
+    return pid && procCpuSec(pid) ? pid : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    r.disconnect();
+  }
+}
+
+/** The pid of a MySQL server when it runs on this machine (its pid file is readable), else undefined. */
+async function mysqlPid(target: { host: string; port: number; user: string; password: string }) {
+  try {
+    const [[row]] = (await bootstrapQuery(target, 'SELECT @@pid_file AS f')) as [{ f: string }[]];
+    return Number(readFileSync(row.f, 'utf8').trim()) || undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function start(cmd: string, argv: string[], env: NodeJS.ProcessEnv, log: string): ChildProcess {
@@ -215,7 +266,7 @@ async function main(): Promise<void> {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     NODE_ENV: 'production',
-    APP_ROLE: 'all',
+    APP_ROLE: 'api',
     PORT: String(APP_PORT),
     GRPC_PORT: String(GRPC_PORT),
     DB_PRIMARY_URL: dbUrl(infra.endpoints.primaryUrl),
@@ -283,8 +334,38 @@ async function main(): Promise<void> {
   // BENCH_APP_NODE_ARGS (e.g. `--prof`) profiles the app under the same load.
   const appArgs = (process.env.BENCH_APP_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const app = start(process.execPath, [...appArgs, join(ROOT, 'dist', 'main.js')], env, 'app');
+  // As deployed: the api instance serves, a separate worker instance runs the queues, the outbox
+  // relay and the flash-sale consumers. Its CPU is reported beside the server's (same 2 cores).
+  const startWorker = () =>
+    start(
+      process.execPath,
+      [join(ROOT, 'dist', 'main.js')],
+      { ...env, APP_ROLE: 'worker', PORT: String(WORKER_PORT) },
+      'worker',
+    );
+  let worker = startWorker();
+  let workerUp = true;
+  const stopWorker = () =>
+    new Promise<void>((resolve) => {
+      workerUp = false;
+      worker.once('exit', () => resolve());
+      worker.kill('SIGTERM');
+    });
   await waitHttp(`http://127.0.0.1:${HELLO_PORT}/`);
   await waitHttp(`http://127.0.0.1:${APP_PORT}/health/ready`);
+  await waitHttp(`http://127.0.0.1:${WORKER_PORT}/health/ready`);
+  const others: Others = {
+    worker: worker.pid,
+    mysql: (
+      await Promise.all(
+        [infra.endpoints.primaryUrl, ...infra.endpoints.replicaUrls].map((u) => {
+          const x = new URL(u);
+          return mysqlPid({ ...admin, host: x.hostname, port: Number(x.port) });
+        }),
+      )
+    ).filter((p): p is number => !!p),
+    redis: await redisPid(infra.endpoints.redisUrl),
+  };
   const api = (p: string) => `http://127.0.0.1:${APP_PORT}/api/v1${p}`;
 
   const pool = createPool({ ...admin, database: BENCH_DB, connectionLimit: POOL });
@@ -320,17 +401,28 @@ async function main(): Promise<void> {
       // baseline taken minutes earlier would measure the drift.
       const bracket = meta.baseline ? brackets.get(meta.baseline) : undefined;
       const before = bracket ? (await bracket()).rps : undefined;
-      const cpu = cpuMeter(server?.pid);
+      const cpu = cpuMeter(
+        server?.pid,
+        server === app ? { ...others, worker: worker.pid } : { ...others, worker: undefined },
+      );
       const r = await fn();
-      const { serverPct, serverSysPct, loadPct } = cpu();
+      const { serverPct, serverSysPct, loadPct, othersPct } = cpu();
       // After the scenario's follow-up work, as the one before was measured on a settled machine.
       if (bracket) await settle();
       const after = bracket ? (await bracket()).rps : undefined;
       const baselineRps =
         before !== undefined && after !== undefined ? Math.round((before + after) / 2) : undefined;
-      rows.push({ ...meta, ...r, name, serverCpu: serverPct, loadCpu: loadPct, baselineRps });
+      rows.push({
+        ...meta,
+        ...r,
+        name,
+        serverCpu: serverPct,
+        loadCpu: loadPct,
+        othersCpu: othersPct,
+        baselineRps,
+      });
       console.log(
-        `${r.rps} req/s p50 ${r.p50} ms p99 ${r.p99} ms errors ${r.errors} non2xx ${r.non2xx} cpu server ${serverPct ?? '?'}% (kernel ${serverSysPct ?? '?'}%) load ${loadPct}%` +
+        `${r.rps} req/s p50 ${r.p50} ms p99 ${r.p99} ms errors ${r.errors} non2xx ${r.non2xx} cpu server ${serverPct ?? '?'}% (kernel ${serverSysPct ?? '?'}%) worker ${othersPct.worker ?? '-'}% mysql ${othersPct.mysql ?? '?'}% redis ${othersPct.redis ?? '?'}% load ${loadPct}%` +
           (bracket ? ` | baseline around it: ${before} before, ${after} after` : ''),
       );
     } catch (err) {
@@ -351,9 +443,13 @@ async function main(): Promise<void> {
   };
   // Between scenarios: let the follow-up work of the last one (outbox events, mails, audits)
   // finish — every queue idle and no outbox row waiting — so each scenario is measured alone. Its own follow-up work still runs during it.
-  const settle = async () => {
-    const until = Date.now() + (QUICK ? 20_000 : 90_000);
-    while (Date.now() < until) {
+  /**
+   * Waits until the worker has done what the last scenario left (queues idle, outbox relayed;
+   * skipped while the worker is stopped) and, with `quiet`, until the machine is idle again.
+   */
+  const settle = async (quiet = true) => {
+    const until = Date.now() + (QUICK ? 20_000 : quiet ? 90_000 : 300_000);
+    while (workerUp && Date.now() < until) {
       const ready = await json('GET', `http://127.0.0.1:${APP_PORT}/health/ready`).catch(() => undefined);
       const queues = Object.values(
         (ready?.body?.queues ?? {}) as Record<string, { waiting?: number; active?: number }>,
@@ -365,6 +461,7 @@ async function main(): Promise<void> {
       if (queues.length && queues.every((q) => !q.waiting && !q.active) && !Number(pending.n)) break;
       await sleep(250);
     }
+    if (!quiet) return;
     // ...and the machine: what a scenario leaves to the servers (Redis rewriting its AOF after
     // the Lua baseline's 600k writes, the replica applying the order baseline's binlog) must not
     // be measured as the next scenario's cost. Wait until all cores are mostly idle again.
@@ -574,23 +671,9 @@ async function main(): Promise<void> {
   );
 
   // Order scenarios run last: the jobs they leave behind (expiry, outbox, confirmation mail)
-  // keep the `all`-role process busy and would skew any scenario measured after them.
+  // keep the worker busy and would skew any scenario measured after them.
   // ---- orders ----
   if (productId && userToken) {
-    await run(
-      'REST POST /orders',
-      load({
-        name: 'orders',
-        url: api('/orders'),
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${userToken}` },
-        body: JSON.stringify({ items: [{ sku, quantity: 1 }] }),
-      }),
-      {
-        baseline: 'baseline: order tx, raw mysql2',
-        target: 0.7,
-      },
-    );
     const protoDir = join(ROOT, 'src', 'orders', 'proto');
     const def = protoLoader.loadSync(join(protoDir, 'shop', 'orders', 'v1', 'orders.proto'), {
       includeDirs: [protoDir],
@@ -606,23 +689,69 @@ async function main(): Promise<void> {
     );
     const md = new grpc.Metadata();
     md.set('authorization', `Bearer ${userToken}`);
-    await run(
-      'gRPC CreateOrder',
-      () =>
-        loopLoad(
-          'grpc-create',
-          () =>
-            new Promise((res, rej) =>
-              client.CreateOrder({ items: [{ sku, quantity: 1 }] }, md, (e: Error | null, r: unknown) =>
-                e ? rej(e) : res(r),
-              ),
+    const restOrders = load({
+      name: 'orders',
+      url: api('/orders'),
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${userToken}` },
+      body: JSON.stringify({ items: [{ sku, quantity: 1 }] }),
+    });
+    const grpcOrders = () =>
+      loopLoad(
+        'grpc-create',
+        () =>
+          new Promise((res, rej) =>
+            client.CreateOrder({ items: [{ sku, quantity: 1 }] }, md, (e: Error | null, r: unknown) =>
+              e ? rej(e) : res(r),
             ),
-          CONNECTIONS,
-          DURATION,
-          WARMUP,
-        ),
-      { baseline: 'baseline: order tx, raw mysql2', target: 0.7 },
-    );
+          ),
+        CONNECTIONS,
+        DURATION,
+        WARMUP,
+      );
+    const orderGoal = { baseline: 'baseline: order tx, raw mysql2', target: 0.7 };
+    // 1. As on one machine: the worker instance relays each order's event, schedules its expiry
+    //    job and sends its confirmation mail on the same 2 cores as the api and MySQL.
+    await run('REST POST /orders', restOrders, orderGoal);
+    await run('gRPC CreateOrder', grpcOrders, orderGoal);
+    // 2. As deployed: the worker tier on other machines. The worker is stopped while the api
+    //    takes orders (their follow-up work waits in the outbox, as it would for a busy worker
+    //    tier), then started again and the time it takes to catch up is measured.
+    const elsewhere = ' (worker tier elsewhere)';
+    if (want(`REST POST /orders${elsewhere}`) || want(`gRPC CreateOrder${elsewhere}`)) {
+      await stopWorker();
+      await run(`REST POST /orders${elsewhere}`, restOrders, orderGoal);
+      await run(`gRPC CreateOrder${elsewhere}`, grpcOrders, orderGoal);
+      await run(
+        'order follow-up drain (outbox → expiry jobs, confirmation mails)',
+        async () => {
+          const [[{ n }]] = (await pool.query(
+            'SELECT COUNT(*) AS n FROM outbox WHERE published_at IS NULL',
+          )) as unknown as [{ n: number }[]];
+          const t0 = Date.now();
+          worker = startWorker();
+          workerUp = true;
+          await waitHttp(`http://127.0.0.1:${WORKER_PORT}/health/ready`);
+          await settle(false);
+          const sec = (Date.now() - t0) / 1000;
+          return {
+            name: 'follow-up-drain',
+            rps: Math.round(Number(n) / sec),
+            p50: 0,
+            p99: 0,
+            errors: 0,
+            non2xx: 0,
+            note: `${n} orders' events relayed and handled (expiry job, confirmation mail) by one restarted worker in ${sec.toFixed(1)} s, boot included`,
+          } as LoadResult & { note: string };
+        },
+        {},
+      );
+      if (!workerUp) {
+        worker = startWorker();
+        workerUp = true;
+        await waitHttp(`http://127.0.0.1:${WORKER_PORT}/health/ready`);
+      }
+    }
     client.close();
     // With --seed-orders, the reader is the seeded customer with the most orders, on the whole table.
     let reader = userToken;
@@ -739,5 +868,7 @@ main()
   })
   .finally(() => {
     for (const c of children) c.kill('SIGTERM');
-    setTimeout(() => process.exit(), 1500).unref();
+    // A profiled app (--cpu-prof) writes its profile only once its graceful shutdown is done.
+    const grace = process.env.BENCH_APP_NODE_ARGS ? 30000 : 1500;
+    setTimeout(() => process.exit(), grace).unref();
   });

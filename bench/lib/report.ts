@@ -10,12 +10,16 @@ interface Row {
   non2xx: number;
   serverCpu?: number;
   loadCpu?: number;
+  othersCpu?: { worker?: number; mysql?: number; redis?: number };
   baseline?: string;
   baselineRps?: number;
   ratio?: number;
   target?: number;
   note?: string;
 }
+
+const pct = (n?: number) => (n === undefined ? '—' : `${n}%`);
+const others = (o?: Row['othersCpu']) => (o ? `${pct(o.worker)} / ${pct(o.mysql)} / ${pct(o.redis)}` : '—');
 
 /** A markdown table and an SVG chart (ratio to baseline, p99) rendered by vega in Node, no browser. */
 export async function renderReport(
@@ -25,11 +29,11 @@ export async function renderReport(
   const lines = [
     `Benchmark ${String(meta.date).slice(0, 10)} — ${meta.cpus} cores, ${meta.node}, ${meta.durationSec}s per scenario, ${meta.connections} connections, pool ${meta.pool}${meta.quick ? ' (quick)' : ''}`,
     '',
-    '| scenario | req/s | p50 ms | p99 ms | errors | non-2xx | server CPU | load-gen CPU | baseline | ratio | target |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|',
+    '| scenario | req/s | p50 ms | p99 ms | errors | non-2xx | server CPU | worker / MySQL / Redis CPU | load-gen CPU | baseline | ratio | target |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|',
     ...rows.map(
       (r) =>
-        `| ${r.name} | ${r.rps} | ${r.p50} | ${r.p99} | ${r.errors} | ${r.non2xx} | ${r.serverCpu !== undefined ? `${r.serverCpu}%` : '—'} | ${r.loadCpu !== undefined ? `${r.loadCpu}%` : '—'} | ${r.baseline ? `${r.baseline.replace(/^baseline: /, '')}${r.baselineRps ? ` (${r.baselineRps} around it)` : ''}` : '—'} | ${r.ratio ?? '—'} | ${r.target ? `≥ ${r.target}` : '—'} |`,
+        `| ${r.name} | ${r.rps} | ${r.p50} | ${r.p99} | ${r.errors} | ${r.non2xx} | ${r.serverCpu !== undefined ? `${r.serverCpu}%` : '—'} | ${others(r.othersCpu)} | ${r.loadCpu !== undefined ? `${r.loadCpu}%` : '—'} | ${r.baseline ? `${r.baseline.replace(/^baseline: /, '')}${r.baselineRps ? ` (${r.baselineRps} around it)` : ''}` : '—'} | ${r.ratio ?? '—'} | ${r.target ? `≥ ${r.target}` : '—'} |`,
     ),
     '',
     ...rows.filter((r) => r.note).map((r) => `- ${r.name}: ${r.note}`),

@@ -157,16 +157,13 @@ export class InventoryService {
         sql: `INSERT INTO inventory_movements (sku, delta_on_hand, delta_reserved, reason, order_id)
           VALUES (?, 0, ${guardRowCount}, 'reserve', ?)`,
         params: [sku, quantity, orderId],
-        explain: async (err, read, failed) => {
+        explain: async (err, read) => {
           if (!isGuardFailure(err, 'delta_reserved')) return undefined;
           const rows: { available: number }[] = await read.query(
             'SELECT on_hand - reserved AS available FROM inventory_items WHERE sku = ?',
             [sku],
           );
-          const available = Number(rows[0]?.available ?? 0);
-          return failed || available < quantity
-            ? new InsufficientStockError(sku, quantity, available)
-            : undefined;
+          return new InsufficientStockError(sku, quantity, Number(rows[0]?.available ?? 0));
         },
       },
     ]);

@@ -146,6 +146,31 @@ describe('write batches: one round trip, all or nothing', () => {
     expect(await rows(tag)).toEqual(['second']);
   });
 
+  it('gives up on a held row lock on the server, before the client timeout, so a failed batch never commits later', async () => {
+    const tag = randomUUID();
+    const s = sku('locked');
+    await inventory.ensureStock(s, 5);
+    const holder = db.primary.createQueryRunner('master');
+    await holder.connect();
+    try {
+      await holder.startTransaction();
+      await holder.query('SELECT * FROM inventory_items WHERE sku = ? FOR UPDATE', [s]);
+      const batch = new WriteBatch().add(insert(tag, 'waits'));
+      inventory.reserveIn(batch, [{ sku: s, quantity: 1 }], { orderId: randomUUID() });
+      const started = Date.now();
+      await expect(db.commitBatch(batch, { retries: 0 })).rejects.toMatchObject({
+        code: 'ER_LOCK_WAIT_TIMEOUT',
+      });
+      expect(Date.now() - started).toBeLessThan(t.config.db.queryTimeoutMs);
+    } finally {
+      await holder.rollbackTransaction();
+      await holder.release();
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    expect(await rows(tag)).toEqual([]);
+    expect(await inventory.get(s)).toMatchObject({ reserved: 0 });
+  });
+
   it('never oversells: 100 concurrent batches for 30 units → 30 commit, 70 roll back whole', async () => {
     const tag = randomUUID();
     const s = sku('hot');

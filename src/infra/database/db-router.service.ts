@@ -6,7 +6,7 @@ import { RequestContext, requestContext } from '../../common/context/request-con
 import { isUnavailableError } from '../../common/errors/error-mapping';
 import { AppConfig } from '../config/app-config';
 import { RecentWriters } from './recent-writers';
-import { Querier, WriteBatch, WriteResult, explainFailure } from './write-batch';
+import { Querier, WriteBatch, WriteResult } from './write-batch';
 import { PoolUsage, ReplicaNode, ReplicaStatus, poolUsage } from './replica-pool';
 import { mysqlOptions } from './typeorm-options';
 
@@ -166,7 +166,17 @@ export class DbRouter implements OnModuleInit, OnApplicationShutdown {
     const statements = batch.statements;
     if (!statements.length) return;
     const checked = statements.some((s) => s.check);
-    const sql = `START TRANSACTION;\n${statements.map((s) => s.sql).join(';\n')}${checked ? '' : ';\nCOMMIT'}`;
+    // MySQL gives up waiting for a row lock before the client gives up on the query: a client
+    // timeout on a batch that ends in COMMIT leaves its outcome unknown (the server may still
+    // commit it), a lock-wait error leaves none (the batch stopped before its COMMIT; retried).
+    const lockWaitSec = Math.max(1, Math.floor(this.config.db.queryTimeoutMs / 2000));
+    const sql = [
+      ...(this.config.db.queryTimeoutMs > 0 ? [`SET SESSION innodb_lock_wait_timeout = ${lockWaitSec}`] : []),
+      'START TRANSACTION',
+      ...statements.map((s) => s.sql),
+      ...(checked ? [] : ['COMMIT']),
+    ].join(';\n');
+    const first = this.config.db.queryTimeoutMs > 0 ? 2 : 1; // results before the batch's own
     const params = statements.flatMap((s) => s.params);
     const results = await this.withRetries(opts.retries, async () => {
       const conn = await (
@@ -177,24 +187,32 @@ export class DbRouter implements OnModuleInit, OnApplicationShutdown {
       try {
         const res = (await tx.query(sql, params)) as WriteResult[];
         if (checked) {
-          for (let i = 0; i < statements.length; i++) await statements[i].check?.(res[i + 1], tx);
+          for (let i = 0; i < statements.length; i++) await statements[i].check?.(res[first + i], tx);
           await tx.query('COMMIT');
         }
-        return res;
+        return res.slice(first);
       } catch (err) {
         // A statement that got no answer leaves the connection stuck (as TypeORM's are handled,
         // see typeorm-options.ts): drop it, the server rolls back. Otherwise roll back here.
-        if ((err as { code?: string }).code === 'PROTOCOL_SEQUENCE_TIMEOUT') usable = false;
+        if (isTimeout(err)) usable = false;
         else await tx.query('ROLLBACK').catch(() => (usable = false));
-        if (usable && !RETRYABLE_TX_ERRORS.has((err as { code?: string }).code ?? ''))
-          throw (await explainFailure(statements, err, tx)) ?? err;
+        const done = (err as { completedStatements?: number }).completedStatements;
+        const failed = done !== undefined ? statements[done - first] : undefined;
+        if (usable && failed?.explain) {
+          // The statement that failed says what it means (a guard: which line was short).
+          const explained = await failed.explain(err, tx).catch((e: unknown) => {
+            if (isTimeout(e)) usable = false;
+            return undefined;
+          });
+          if (explained) throw explained;
+        }
         throw err;
       } finally {
         if (usable) conn.release();
         else conn.destroy();
       }
     });
-    for (let i = 0; i < statements.length; i++) statements[i].after?.(results[i + 1]);
+    for (let i = 0; i < statements.length; i++) statements[i].after?.(results[i]);
     await this.notedWrite(outer);
     for (const hook of batch.committedHooks) hook();
   }
@@ -246,7 +264,7 @@ interface RawConnection {
     opts: { sql: string; timeout?: number },
     params: unknown[] | undefined,
     cb: (err: Error | null, result: unknown) => void,
-  ): void;
+  ): { on(event: 'result', listener: () => void): unknown };
   release(): void;
   destroy(): void;
 }
@@ -257,9 +275,18 @@ function rawQuery(
   params: unknown[] | undefined,
   timeoutMs: number,
 ): Promise<unknown> {
-  return new Promise((resolve, reject) =>
-    conn.query(timeoutMs > 0 ? { sql, timeout: timeoutMs } : { sql }, params, (err, result) =>
-      err ? reject(err) : resolve(result),
-    ),
-  );
+  return new Promise((resolve, reject) => {
+    let completed = 0;
+    conn
+      .query(timeoutMs > 0 ? { sql, timeout: timeoutMs } : { sql }, params, (err, result) => {
+        if (!err) return resolve(result);
+        // Which statement of a multi-statement query failed: mysql2 emits `result` once per
+        // statement that completed (each of a batch's writes answers one OK packet).
+        (err as Error & { completedStatements?: number }).completedStatements = completed;
+        reject(err);
+      })
+      .on('result', () => completed++);
+  });
 }
+
+const isTimeout = (err: unknown): boolean => (err as { code?: string })?.code === 'PROTOCOL_SEQUENCE_TIMEOUT';

@@ -18,9 +18,8 @@ export interface Querier {
  *   with a check needs a second round trip for its COMMIT.
  * - a server-side guard (see `guardRowCount`): the statement itself fails when the one before
  *   it did not affect exactly one row, so MySQL stops the batch before its COMMIT. `explain`
- *   turns that failure into the caller's error; it reads after the rollback, and in a batch
- *   (`failed` false) it does not know whether its own statement was the one that failed, so it
- *   answers only if the data it reads says so (with `failed` true it must answer).
+ *   turns that failure into the caller's error; it is called for the statement that failed
+ *   (in a batch after the rollback, otherwise on the open transaction).
  *
  * `after` receives the statement's result once it ran (for values the statement computed).
  */
@@ -28,7 +27,7 @@ export interface Statement {
   sql: string;
   params: unknown[];
   check?: (result: WriteResult, tx: Querier) => void | Promise<void>;
-  explain?: (err: unknown, read: Querier, failed: boolean) => Promise<Error | undefined>;
+  explain?: (err: unknown, read: Querier) => Promise<Error | undefined>;
   after?: (result: WriteResult) => void;
 }
 
@@ -84,28 +83,9 @@ export async function runStatements(tx: Querier, statements: Statement[]): Promi
     try {
       result = (await tx.query(s.sql, s.params)) as WriteResult;
     } catch (err) {
-      throw (await s.explain?.(err, tx, true)) ?? err;
+      throw (await s.explain?.(err, tx)) ?? err;
     }
     s.after?.(result);
     if (s.check) await s.check(result, tx);
   }
-}
-
-/** After a batch failed and rolled back: the error one of its guards explains it with, if any. */
-export async function explainFailure(
-  statements: Statement[],
-  err: unknown,
-  read: Querier,
-): Promise<Error | undefined> {
-  const explaining = statements.filter((s) => s.explain);
-  for (const s of explaining) {
-    const e = await s.explain!(err, read, false);
-    if (e) return e;
-  }
-  // The data changed since (e.g. stock came back): the first guard that recognizes the failure.
-  for (const s of explaining) {
-    const e = await s.explain!(err, read, true);
-    if (e) return e;
-  }
-  return undefined;
 }

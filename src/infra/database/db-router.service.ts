@@ -170,13 +170,12 @@ export class DbRouter implements OnModuleInit, OnApplicationShutdown {
     // timeout on a batch that ends in COMMIT leaves its outcome unknown (the server may still
     // commit it), a lock-wait error leaves none (the batch stopped before its COMMIT; retried).
     const lockWaitSec = Math.max(1, Math.floor(this.config.db.queryTimeoutMs / 2000));
-    const sql = [
+    const prefix = [
       ...(this.config.db.queryTimeoutMs > 0 ? [`SET SESSION innodb_lock_wait_timeout = ${lockWaitSec}`] : []),
       'START TRANSACTION',
-      ...statements.map((s) => s.sql),
-      ...(checked ? [] : ['COMMIT']),
-    ].join(';\n');
-    const first = this.config.db.queryTimeoutMs > 0 ? 2 : 1; // results before the batch's own
+    ];
+    const sql = [...prefix, ...statements.map((s) => s.sql), ...(checked ? [] : ['COMMIT'])].join(';\n');
+    const first = prefix.length; // results before the batch's own statements
     const params = statements.flatMap((s) => s.params);
     const results = await this.withRetries(opts.retries, async () => {
       const conn = await (

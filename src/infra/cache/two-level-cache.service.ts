@@ -54,6 +54,8 @@ export class TwoLevelCache implements OnModuleInit, OnModuleDestroy {
   private readonly inflight = new Map<string, Promise<string>>();
   private readonly freshUntil = new Map<string, number>();
   private readonly generations = new Map<string, number>();
+  /** Second deletes not yet run (see invalidate); flushed at shutdown while Redis is still connected. */
+  private readonly delayedDeletes = new Map<NodeJS.Timeout, string[]>();
   private readonly hits;
   private readonly l1Hits;
   private readonly misses;
@@ -182,7 +184,11 @@ export class TwoLevelCache implements OnModuleInit, OnModuleDestroy {
     for (const k of keys) this.dropLocal(k);
     await this.deleteL2(keys);
     await this.redis.publish(CHANNEL, JSON.stringify({ keys }));
-    setTimeout(() => void this.deleteL2(keys), this.freshWindowMs).unref();
+    const timer = setTimeout(() => {
+      this.delayedDeletes.delete(timer);
+      void this.deleteL2(keys);
+    }, this.freshWindowMs).unref();
+    this.delayedDeletes.set(timer, keys);
   }
 
   /** Invalidates every key of a namespace (e.g. all cached listings) by moving to a new generation. */
@@ -237,6 +243,10 @@ export class TwoLevelCache implements OnModuleInit, OnModuleDestroy {
   }
 
   async onModuleDestroy(): Promise<void> {
+    const pending = [...this.delayedDeletes];
+    this.delayedDeletes.clear();
+    for (const [timer] of pending) clearTimeout(timer);
+    await Promise.all(pending.map(([, keys]) => this.deleteL2(keys)));
     if (this.ownL2) this.l2.disconnect();
   }
 }

@@ -58,7 +58,6 @@ export async function createApp(
 
   const fastify = app.getHttpAdapter().getInstance();
   const metrics = app.get(MetricsService);
-  const errorLogger = new NestLogger('HttpError');
 
   // Every request runs in its own context (request id, caller, read-your-writes state).
   fastify.addHook('onRequest', (req, reply, done) => {
@@ -75,11 +74,9 @@ export async function createApp(
     );
     done();
   });
-  // Errors raised by Fastify itself before Nest sees the request (body parsing, limits).
-  fastify.setErrorHandler((err, req, reply) => {
-    const body = toErrorBody(err, String(req.id), errorLogger);
-    void reply.status(body.statusCode).send(body);
-  });
+  // Errors raised by Fastify itself before Nest sees the request (body parsing, limits) reach
+  // the error handler Nest installs at init, which runs the global HttpExceptionFilter: one
+  // place for the contract's error shape. (A second handler here only drew FSTWRN004.)
   if (!runsHttp(config.role)) {
     // A worker answers only health and metrics on PORT.
     fastify.addHook('onRequest', (req, reply, done) => {

@@ -15,6 +15,7 @@ describe('order state machine', () => {
     ['PENDING_PAYMENT', 'EXPIRED'],
     ['PAID', 'FULFILLED'],
     ['PAID', 'REFUNDED'],
+    ['FULFILLED', 'REFUNDED'],
   ];
 
   it('allows exactly the lifecycle transitions', () => {
@@ -27,13 +28,13 @@ describe('order state machine', () => {
         ]);
   });
 
-  it('treats fulfilled, cancelled, expired and refunded as final', () => {
-    expect(ORDER_STATUSES.filter(isFinal)).toEqual(['FULFILLED', 'CANCELLED', 'EXPIRED', 'REFUNDED']);
+  it('treats cancelled, expired and refunded as final (a fulfilled order can still be refunded)', () => {
+    expect(ORDER_STATUSES.filter(isFinal)).toEqual(['CANCELLED', 'EXPIRED', 'REFUNDED']);
   });
 
   it('names the source statuses of a target status for conditional updates', () => {
     expect(sourcesOf('PAID')).toEqual(['PENDING_PAYMENT']);
-    expect(sourcesOf('REFUNDED')).toEqual(['PAID']);
+    expect(sourcesOf('REFUNDED')).toEqual(['PAID', 'FULFILLED']);
     expect(sourcesOf('PENDING_PAYMENT')).toEqual([]);
   });
 

@@ -15,7 +15,8 @@ export const ORDER_STATUSES: readonly OrderStatus[] = [
 const TRANSITIONS: Record<OrderStatus, readonly OrderStatus[]> = {
   PENDING_PAYMENT: ['PAID', 'CANCELLED', 'EXPIRED'],
   PAID: ['FULFILLED', 'REFUNDED'],
-  FULFILLED: [],
+  // A fully refunded delivery (e.g. returned goods): restocking is the refund's choice.
+  FULFILLED: ['REFUNDED'],
   CANCELLED: [],
   EXPIRED: [],
   REFUNDED: [],

@@ -11,7 +11,7 @@ export class PaymentEventEntity {
   @Column({ name: 'payment_id', type: 'char', length: 36, nullable: true }) paymentId: string | null;
   @Column({ type: 'varchar', length: 64 }) type: string;
   @Column({ type: 'varchar', length: 32 }) outcome: PaymentEventOutcome;
-  @Column({ type: 'text' }) payload: string;
+  @Column({ type: 'mediumtext' }) payload: string;
   @Column({ name: 'received_at', type: 'datetime', precision: 3, insert: false, update: false })
   receivedAt: Date;
 }

@@ -1,6 +1,7 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 
-export type PaymentStatus = 'PENDING' | 'SUCCEEDED' | 'FAILED' | 'REFUNDED' | 'PARTIALLY_REFUNDED';
+export type PaymentStatus =
+  'PENDING' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED' | 'REFUNDED' | 'PARTIALLY_REFUNDED';
 
 const bigint = { to: (v: number) => v, from: (v: string | number) => Number(v) };
 
@@ -10,7 +11,7 @@ export class PaymentEntity {
   @Column({ name: 'order_id', type: 'char', length: 36 }) orderId: string;
   @Column({ name: 'user_id', type: 'char', length: 36 }) userId: string;
   @Column({ type: 'varchar', length: 20 }) status: PaymentStatus;
-  /** order_id while not FAILED, else NULL: the UNIQUE key behind "one active payment per order". */
+  /** order_id while PENDING or captured, NULL once FAILED or CANCELLED: the UNIQUE key behind "one active payment per order". */
   @Column({ name: 'active_order_id', type: 'char', length: 36, nullable: true }) activeOrderId: string | null;
   @Column({ name: 'amount_minor', type: 'bigint', transformer: bigint }) amountMinor: number;
   @Column({ name: 'refunded_minor', type: 'bigint', transformer: bigint, default: 0 }) refundedMinor: number;

@@ -14,6 +14,7 @@ import { PaymentsProcessor } from './payments.processor';
 import { PaymentsService } from './payments.service';
 import { ReceiptMailer } from './receipt-mailer';
 import { RefundEntity } from './refund.entity';
+import { SandboxLedger } from './sandbox/sandbox-ledger';
 import { SandboxProvider } from './sandbox/sandbox.provider';
 import { SandboxPsp } from './sandbox/sandbox-psp';
 
@@ -35,6 +36,7 @@ import { SandboxPsp } from './sandbox/sandbox-psp';
     PaymentsProcessor,
     ReceiptMailer,
     SandboxPsp,
+    SandboxLedger,
     { provide: PaymentProvider, useClass: SandboxProvider },
   ],
   exports: [PaymentsService],

@@ -1,22 +1,53 @@
 import { InjectQueue } from '@nestjs/bull';
-import { Injectable, OnModuleInit } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationBootstrap, OnModuleInit } from '@nestjs/common';
 import type { Queue } from 'bull';
 import { QUEUES } from '../infra/queue/queues';
 import { WorkerRegistry } from '../infra/queue/worker-registry.service';
+import { ORDER_EVENTS, OrderEventsBus } from '../orders';
 import { COMPLETE_REFUND_JOB, PaymentsService } from './payments.service';
 
-/** Finishes automatic refunds the provider did not accept at once (safe to run twice). */
+export const RECONCILE_EVERY_MS = 60_000;
+
+/**
+ * The payments module's background work, on the worker:
+ * - `complete-refund`: finishes a refund the PSP did not take at once (safe to run twice);
+ * - `reconcile` (repeatable): the backstop for lost webhooks, retries and crashes;
+ * - order events (from the outbox, so never lost): once an order is paid, expired or cancelled,
+ *   its other open payments are cancelled at the PSP, so no card is charged for it afterwards.
+ */
 @Injectable()
-export class PaymentsProcessor implements OnModuleInit {
+export class PaymentsProcessor implements OnModuleInit, OnApplicationBootstrap {
+  private readonly logger = new Logger('PaymentsProcessor');
+
   constructor(
-    @InjectQueue(QUEUES.payments) private readonly queue: Queue<{ refundId: string }>,
+    @InjectQueue(QUEUES.payments) private readonly queue: Queue<{ refundId?: string }>,
     private readonly workers: WorkerRegistry,
     private readonly payments: PaymentsService,
+    private readonly orderEvents: OrderEventsBus,
   ) {}
 
   onModuleInit(): void {
-    this.workers.process(this.queue, (job) => this.payments.completeRefund(job.data.refundId), {
-      name: COMPLETE_REFUND_JOB,
-    });
+    this.workers.process(
+      this.queue,
+      async (job) => {
+        if (job.data.refundId) await this.payments.completeRefund(job.data.refundId);
+      },
+      { name: COMPLETE_REFUND_JOB },
+    );
+    this.workers.process(this.queue, () => this.payments.reconcile(), { name: 'reconcile' });
+    for (const type of [ORDER_EVENTS.paid, ORDER_EVENTS.expired, ORDER_EVENTS.cancelled])
+      this.orderEvents.on(type, (e) => this.payments.closeOpenPayments(e.orderId, e.paymentId ?? undefined));
+  }
+
+  onApplicationBootstrap(): void {
+    if (!this.workers.enabled) return;
+    // The same repeat key from every worker instance: Bull keeps one schedule.
+    this.queue
+      .add(
+        'reconcile',
+        {},
+        { repeat: { every: RECONCILE_EVERY_MS }, jobId: 'payments-reconcile', attempts: 1 },
+      )
+      .catch((err: Error) => this.logger.warn(`reconciliation not scheduled: ${err.message}`));
   }
 }

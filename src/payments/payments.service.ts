@@ -1,17 +1,18 @@
 import { InjectQueue } from '@nestjs/bull';
 import { Injectable, Logger } from '@nestjs/common';
 import type { Queue } from 'bull';
-import type { EntityManager } from 'typeorm';
+import { EntityManager, IsNull, LessThan } from 'typeorm';
 import type { AuthUser } from '../common/auth';
 import { UnavailableError } from '../common/errors/domain-error';
 import { newId } from '../common/ids';
 import { AppConfig } from '../infra/config/app-config';
 import { DbRouter } from '../infra/database/db-router.service';
+import { MetricsService } from '../infra/observability/metrics.service';
 import { QUEUES } from '../infra/queue/queues';
 import { traced } from '../infra/queue/worker-registry.service';
 import { OrdersService } from '../orders';
 import { PaymentEventEntity, PaymentEventOutcome } from './payment-event.entity';
-import { PaymentProvider, WebhookEvent } from './payment-provider';
+import { PaymentProvider, ProviderDeclinedError, WebhookEvent } from './payment-provider';
 import { PaymentEntity } from './payment.entity';
 import {
   OrderNotPayableError,
@@ -47,8 +48,17 @@ export interface RefundView {
   createdAt: string;
 }
 
-/** Job on the `payments` queue that finishes an automatic refund the PSP did not take at once. */
+/** Job on the `payments` queue that finishes a refund the PSP did not take at once. */
 export const COMPLETE_REFUND_JOB = 'complete-refund';
+
+/** Reconciliation (see {@link PaymentsService.reconcile}): when a PENDING record is old enough to ask about. */
+export const RECONCILE = {
+  /** A refund still PENDING this long lost its retry (a crash, Redis down): finish it. */
+  refundAfterMs: 60_000,
+  /** A payment still PENDING this long has probably lost its webhook: ask the PSP. */
+  paymentAfterMs: 15 * 60_000,
+  batch: 100,
+};
 
 export type WebhookResult = { eventId: string; outcome: PaymentEventOutcome | 'duplicate' };
 
@@ -56,6 +66,9 @@ const isDuplicate = (err: unknown): boolean => {
   const e = err as { code?: string; driverError?: { code?: string } };
   return (e.code ?? e.driverError?.code) === 'ER_DUP_ENTRY';
 };
+
+const unavailable = () =>
+  new UnavailableError('The payment provider did not answer, retry later', 'PROVIDER_UNAVAILABLE');
 
 const affected = (res: unknown): number => {
   // TypeORM's query() on mysql2 returns the OkPacket for UPDATE/INSERT.
@@ -73,6 +86,7 @@ const affected = (res: unknown): number => {
 @Injectable()
 export class PaymentsService {
   private readonly logger = new Logger('Payments');
+  private readonly webhookOutcomes;
 
   constructor(
     private readonly db: DbRouter,
@@ -82,14 +96,27 @@ export class PaymentsService {
     private readonly receipts: ReceiptMailer,
     private readonly config: AppConfig,
     @InjectQueue(QUEUES.payments) private readonly queue: Queue,
-  ) {}
+    metrics: MetricsService,
+  ) {
+    this.webhookOutcomes = metrics.counter(
+      'shop_payment_events_total',
+      'Payment events received (webhooks and reconciliation) by what they did',
+      ['outcome'],
+    );
+  }
 
-  /** POST /payments: one active payment per order; a repeated call returns the existing one. */
+  /**
+   * POST /payments: one active payment per order; a repeated call returns the existing one. The
+   * row is written before the PSP is called, so a PSP that does not answer leaves a payment
+   * without a provider reference, which the next call (or reconciliation) opens at the PSP with
+   * the same idempotency key.
+   */
   async create(user: AuthUser, orderId: string): Promise<PaymentView> {
     const order = await this.orders.get(user.id, orderId); // another user's order → 404
+    if (order.status !== 'PENDING_PAYMENT') throw new OrderNotPayableError(order.status);
     const existing = await this.activeFor(orderId);
-    if (existing?.status === 'PENDING') return toView(existing);
-    if (existing || order.status !== 'PENDING_PAYMENT') throw new OrderNotPayableError(order.status);
+    if (existing?.status === 'PENDING') return toView(await this.openAtProvider(existing));
+    if (existing) throw new OrderNotPayableError(order.status);
 
     const payment = Object.assign(new PaymentEntity(), {
       id: newId(),
@@ -109,16 +136,29 @@ export class PaymentsService {
       // A concurrent call won the unique active-payment key: answer with its payment.
       if (!isDuplicate(err)) throw err;
       const winner = await this.activeFor(orderId);
-      if (winner?.status === 'PENDING') return toView(winner);
+      if (winner?.status === 'PENDING') return toView(await this.openAtProvider(winner));
       throw new OrderNotPayableError(order.status);
     }
-    const { providerRef } = await this.provider.createPayment({
-      paymentId: payment.id,
-      amount: payment.amountMinor,
-      currency: payment.currency,
-    });
-    await this.db.writeRepo(PaymentEntity).update({ id: payment.id }, { providerRef });
-    return toView((await this.find(payment.id))!);
+    return toView(await this.openAtProvider(payment));
+  }
+
+  /** Opens the payment at the PSP unless that already happened (idempotent: our id is the key). */
+  private async openAtProvider(p: PaymentEntity): Promise<PaymentEntity> {
+    if (p.providerRef) return p;
+    let providerRef: string;
+    try {
+      ({ providerRef } = await this.provider.createPayment({
+        paymentId: p.id,
+        orderId: p.orderId,
+        amount: p.amountMinor,
+        currency: p.currency,
+      }));
+    } catch (err) {
+      this.logger.warn(`payment ${p.id} not opened at the provider: ${(err as Error).message}`);
+      throw unavailable();
+    }
+    await this.db.writeRepo(PaymentEntity).update({ id: p.id, providerRef: IsNull() }, { providerRef });
+    return (await this.find(p.id))!;
   }
 
   /** GET /payments/:id: the owner or an admin; anyone else gets the same 404 as a missing id. */
@@ -133,48 +173,60 @@ export class PaymentsService {
     const p = await this.find(id);
     if (!p || p.userId !== user.id || this.config.env === 'production') throw new PaymentNotFoundError();
     if (p.status !== 'PENDING') throw new PaymentNotPendingError(p.status);
+    // Prevent rather than refund: no card is charged for an order that can no longer be paid.
+    const order = await this.orders.get(user.id, p.orderId);
+    if (order.status !== 'PENDING_PAYMENT') throw new OrderNotPayableError(order.status);
+    const opened = await this.openAtProvider(p);
     await this.sandbox.confirm(
-      { id: p.id, orderId: p.orderId, amount: p.amountMinor, currency: p.currency },
+      { id: opened.id, orderId: opened.orderId, amount: opened.amountMinor, currency: opened.currency },
       card,
     );
-    return toView(p);
+    return toView(opened);
   }
 
-  /**
-   * Applies a verified webhook event once. The event row is inserted in the same transaction as
-   * its effects, so a replay (or a concurrent duplicate, which waits on the row lock) hits the
-   * primary key and changes nothing.
-   */
+  /** A verified webhook event, applied once. */
   async handleWebhook(
     rawBody: Buffer,
     headers: Record<string, string | string[] | undefined>,
   ): Promise<WebhookResult> {
     const event = this.provider.verifyAndParseWebhook(rawBody, headers);
+    return this.applyOnce(event, rawBody.toString('utf8'));
+  }
+
+  /**
+   * Applies an event (a webhook, or one reconciliation derived from the PSP's state) once. The
+   * event row is inserted first, in the same transaction as its effects: a replay, or a
+   * concurrent duplicate (which waits on the row lock), hits its primary key and changes nothing.
+   * Only that insert's duplicate-key error means "replay"; any other one fails the delivery.
+   */
+  private async applyOnce(event: WebhookEvent, payload: string): Promise<WebhookResult> {
     let after: (() => Promise<void>) | undefined;
-    let outcome: PaymentEventOutcome;
-    try {
-      outcome = await this.db.transaction(async (em) => {
-        const rec = Object.assign(new PaymentEventEntity(), {
-          id: event.id,
-          provider: this.provider.name,
-          paymentId: null,
-          type: event.type,
-          outcome: 'applied' as PaymentEventOutcome,
-          payload: rawBody.toString('utf8'),
-        });
-        await em.getRepository(PaymentEventEntity).insert(rec);
-        const result = await this.applyEvent(em, event);
-        after = result.after;
-        await em
-          .getRepository(PaymentEventEntity)
-          .update({ id: event.id }, { outcome: result.outcome, paymentId: result.paymentId });
-        return result.outcome;
+    const outcome = await this.db.transaction(async (em): Promise<WebhookResult['outcome']> => {
+      after = undefined;
+      const rec = Object.assign(new PaymentEventEntity(), {
+        id: event.id,
+        provider: this.provider.name,
+        paymentId: null,
+        type: event.type,
+        outcome: 'applied' as PaymentEventOutcome,
+        payload,
       });
-    } catch (err) {
-      if (isDuplicate(err)) return { eventId: event.id, outcome: 'duplicate' };
-      throw err;
-    }
-    if (outcome !== 'applied') this.logger.warn(`webhook ${event.id} (${event.type}): ${outcome}`);
+      try {
+        await em.getRepository(PaymentEventEntity).insert(rec);
+      } catch (err) {
+        if (isDuplicate(err)) return 'duplicate';
+        throw err;
+      }
+      const result = await this.applyEvent(em, event);
+      after = result.after;
+      await em
+        .getRepository(PaymentEventEntity)
+        .update({ id: event.id }, { outcome: result.outcome, paymentId: result.paymentId });
+      return result.outcome;
+    });
+    this.webhookOutcomes.inc({ outcome });
+    if (outcome !== 'applied' && outcome !== 'duplicate')
+      this.logger.warn(`payment event ${event.id} (${event.type}): ${outcome}`);
     if (after) await after();
     return { eventId: event.id, outcome };
   }
@@ -204,8 +256,12 @@ export class PaymentsService {
       return { outcome: affected(res) ? 'applied' : 'ignored_state', paymentId: p.id };
     }
 
+    // A capture is money taken, whatever we recorded before: a failure reported first (a declined
+    // card retried with a good one, or the two events out of order) or a cancellation that lost
+    // the race against the capture. It pays the order if the order can still be paid, and is
+    // refunded otherwise.
     const res = await em.query(
-      `UPDATE payments SET status = 'SUCCEEDED' WHERE id = ? AND status = 'PENDING'`,
+      `UPDATE payments SET status = 'SUCCEEDED' WHERE id = ? AND status IN ('PENDING', 'FAILED', 'CANCELLED')`,
       [p.id],
     );
     if (!affected(res)) return { outcome: 'ignored_state', paymentId: p.id };
@@ -213,8 +269,8 @@ export class PaymentsService {
     if (paid === 'paid' || paid === 'already_paid') {
       return { outcome: 'applied', paymentId: p.id, after: () => this.receipts.sendFor(p.id) };
     }
-    // The money arrived for an order that expired or was cancelled meanwhile (its stock is
-    // released): keep the capture on record and give it back, never a paid order without stock.
+    // The money arrived for an order that expired, was cancelled or was paid by another payment
+    // meanwhile: keep the capture on record and give it back, never a paid order without stock.
     const refund = await this.reserveRefund(em, p, p.amountMinor, 'order_not_payable', false);
     return {
       outcome: 'auto_refund',
@@ -223,7 +279,12 @@ export class PaymentsService {
     };
   }
 
-  /** Admin refund, full (amount omitted) or partial. */
+  /**
+   * Admin refund, full (amount omitted) or partial. The amount is reserved first (a conditional
+   * UPDATE), then the PSP is asked. A refusal releases the reservation (409); an unknown outcome
+   * (the PSP timed out, or our write after its answer failed) leaves the refund PENDING and
+   * retries it in the background with the same idempotency key, so the money moves at most once.
+   */
   async refund(paymentId: string, input: { amount?: number; restock?: boolean }): Promise<RefundView> {
     const refund = await this.db.transaction(async (em) => {
       const p = await em.getRepository(PaymentEntity).findOne({ where: { id: paymentId } });
@@ -235,15 +296,12 @@ export class PaymentsService {
         throw new PaymentNotRefundableError('Nothing left to refund on this payment');
       return this.reserveRefund(em, p, amount, 'requested', input.restock ?? false);
     });
-    await this.completeRefund(refund.id).catch(async (err: unknown) => {
-      // The PSP did not answer: release the reservation so the amount can be refunded again.
-      await this.failRefund(refund.id);
-      this.logger.warn(`refund ${refund.id} failed at the provider: ${(err as Error).message}`);
-      throw new UnavailableError(
-        'The payment provider did not accept the refund, retry later',
-        'PROVIDER_UNAVAILABLE',
-      );
+    const done = await this.completeRefund(refund.id).catch(async (err: unknown) => {
+      this.logger.warn(`refund ${refund.id} will be retried: ${(err as Error).message}`);
+      await this.retryRefundLater(refund.id).catch(() => undefined); // reconciliation covers it
+      return 'pending' as const;
     });
+    if (done === 'declined') throw new PaymentNotRefundableError('The payment provider declined the refund');
     return toRefundView((await this.db.writeRepo(RefundEntity).findOneByOrFail({ id: refund.id }))!);
   }
 
@@ -281,17 +339,29 @@ export class PaymentsService {
     return refund;
   }
 
-  /** Moves the money at the PSP, then records it. Safe to run twice (idempotency key + conditional UPDATE). */
-  async completeRefund(refundId: string): Promise<void> {
+  /**
+   * Moves the money at the PSP, then records it. Safe to run twice and concurrently (the refund
+   * id is the PSP's idempotency key; the conditional UPDATE records it once). Throws when the
+   * outcome is unknown, so the caller retries; a refusal releases the reserved amount.
+   */
+  async completeRefund(refundId: string): Promise<'succeeded' | 'declined' | 'not_pending'> {
     const refund = await this.db.writeRepo(RefundEntity).findOneBy({ id: refundId });
-    if (!refund || refund.status !== 'PENDING') return;
+    if (!refund || refund.status !== 'PENDING') return 'not_pending';
     const payment = await this.db.writeRepo(PaymentEntity).findOneByOrFail({ id: refund.paymentId });
-    const { refundRef } = await this.provider.refund({
-      providerRef: payment.providerRef ?? payment.id,
-      amount: refund.amountMinor,
-      currency: refund.currency,
-      idempotencyKey: refund.id,
-    });
+    let refundRef: string;
+    try {
+      ({ refundRef } = await this.provider.refund({
+        providerRef: payment.providerRef ?? payment.id,
+        amount: refund.amountMinor,
+        currency: refund.currency,
+        idempotencyKey: refund.id,
+      }));
+    } catch (err) {
+      if (!(err instanceof ProviderDeclinedError)) throw err;
+      await this.failRefund(refund.id);
+      this.logger.error(`refund ${refund.id} of payment ${payment.id} declined: ${err.reason}`);
+      return 'declined';
+    }
     await this.db.transaction(async (em) => {
       const done = await em.query(
         `UPDATE refunds SET status = 'SUCCEEDED', provider_ref = ? WHERE id = ? AND status = 'PENDING'`,
@@ -318,6 +388,7 @@ export class PaymentsService {
           this.logger.warn(`order ${p.orderId} not refundable after full refund of ${p.id}`);
       }
     });
+    return 'succeeded';
   }
 
   private async completeRefundOrRetryLater(refundId: string): Promise<void> {
@@ -325,13 +396,104 @@ export class PaymentsService {
       await this.completeRefund(refundId);
     } catch (err) {
       this.logger.warn(`automatic refund ${refundId} will be retried: ${(err as Error).message}`);
-      // The jobId makes a second schedule of the same refund a no-op.
-      await this.queue.add(COMPLETE_REFUND_JOB, traced({ refundId }), {
-        jobId: `refund:${refundId}`,
-        attempts: 20,
-        backoff: { type: 'exponential', delay: 5000 },
-      });
+      await this.retryRefundLater(refundId);
     }
+  }
+
+  /** The jobId makes a second schedule of the same refund a no-op; reconciliation is the backstop. */
+  private async retryRefundLater(refundId: string): Promise<void> {
+    await this.queue.add(COMPLETE_REFUND_JOB, traced({ refundId }), {
+      jobId: `refund:${refundId}`,
+      attempts: 20,
+      backoff: { type: 'exponential', delay: 5000 },
+    });
+  }
+
+  /**
+   * The order was paid, expired or cancelled: its other PENDING payments must not be captured
+   * any more. Each is cancelled at the PSP; one the PSP had captured first stays PENDING until
+   * its success event arrives (or reconciliation fetches it), which refunds it.
+   */
+  async closeOpenPayments(orderId: string, keep?: string): Promise<void> {
+    const open = await this.db.writeRepo(PaymentEntity).findBy({ orderId, status: 'PENDING' });
+    for (const p of open) if (p.id !== keep) await this.cancelAtProvider(p);
+  }
+
+  private async cancelAtProvider(p: PaymentEntity): Promise<void> {
+    let result: 'canceled' | 'captured' = 'canceled';
+    if (p.providerRef) {
+      try {
+        result = await this.provider.cancelPayment({ providerRef: p.providerRef });
+      } catch (err) {
+        if (!(err instanceof ProviderDeclinedError)) throw err; // unknown: retried by the caller
+      }
+    }
+    if (result === 'canceled')
+      await this.db
+        .writeRepo(PaymentEntity)
+        .update({ id: p.id, status: 'PENDING' }, { status: 'CANCELLED', activeOrderId: null });
+  }
+
+  /**
+   * The backstop for everything a lost message would leave half done; run by a repeatable job
+   * on the worker, safe on several workers at once. (1) Refunds still PENDING: finished with
+   * their idempotency key. (2) Payments still PENDING long after they were opened, or whose
+   * order can no longer be paid: the PSP is asked, and what it knows is applied as an event of
+   * its own (`reconcile:<paymentId>:<status>`, deduplicated like a webhook): a capture whose
+   * webhook was lost pays the order or is refunded, a failure fails the payment, an open one on
+   * a dead order is cancelled.
+   */
+  async reconcile(
+    opts: { refundAfterMs?: number; paymentAfterMs?: number } = {},
+  ): Promise<{ refunds: number; payments: number }> {
+    const now = Date.now();
+    const refunds = await this.db.writeRepo(RefundEntity).find({
+      where: {
+        status: 'PENDING',
+        createdAt: LessThan(new Date(now - (opts.refundAfterMs ?? RECONCILE.refundAfterMs))),
+      },
+      order: { createdAt: 'ASC' },
+      take: RECONCILE.batch,
+    });
+    for (const r of refunds)
+      await this.completeRefund(r.id).catch((err: Error) =>
+        this.logger.warn(`reconcile: refund ${r.id} still pending: ${err.message}`),
+      );
+    const payments = await this.db.writeRepo(PaymentEntity).find({
+      where: {
+        status: 'PENDING',
+        updatedAt: LessThan(new Date(now - (opts.paymentAfterMs ?? RECONCILE.paymentAfterMs))),
+      },
+      order: { updatedAt: 'ASC' },
+      take: RECONCILE.batch,
+    });
+    for (const p of payments)
+      await this.reconcilePayment(p).catch((err: Error) =>
+        this.logger.warn(`reconcile: payment ${p.id} unresolved: ${err.message}`),
+      );
+    return { refunds: refunds.length, payments: payments.length };
+  }
+
+  private async reconcilePayment(p: PaymentEntity): Promise<void> {
+    const order = await this.orders.getForSystem(p.orderId);
+    const payable = order?.status === 'PENDING_PAYMENT';
+    if (!p.providerRef) {
+      if (payable) await this.openAtProvider(p);
+      else await this.cancelAtProvider(p);
+      return;
+    }
+    const atPsp = await this.provider.retrievePayment({ providerRef: p.providerRef });
+    if (!atPsp || atPsp.status === 'canceled') return this.cancelAtProvider({ ...p, providerRef: null });
+    if (atPsp.status === 'pending') {
+      if (!payable) await this.cancelAtProvider(p);
+      return;
+    }
+    const event: WebhookEvent = {
+      id: `reconcile:${p.id}:${atPsp.status}`,
+      type: atPsp.status === 'succeeded' ? 'payment.succeeded' : 'payment.failed',
+      data: { paymentId: p.id, orderId: p.orderId, amount: atPsp.amount, currency: atPsp.currency },
+    };
+    await this.applyOnce(event, JSON.stringify({ source: 'reconcile', ...event }));
   }
 
   private async failRefund(refundId: string): Promise<void> {
@@ -358,12 +520,7 @@ export class PaymentsService {
   }
 
   private activeFor(orderId: string): Promise<PaymentEntity | null> {
-    return this.db
-      .writeRepo(PaymentEntity)
-      .createQueryBuilder('p')
-      .where('p.orderId = :orderId', { orderId })
-      .andWhere(`p.status <> 'FAILED'`)
-      .getOne();
+    return this.db.writeRepo(PaymentEntity).findOneBy({ activeOrderId: orderId });
   }
 
   /**

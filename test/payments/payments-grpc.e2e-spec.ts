@@ -68,6 +68,9 @@ describe('gRPC shop.payments.v1.PaymentService', () => {
     expect((await rpcError(unary(client, 'GetPayment', { id: p.id }))).code).toBe(
       grpc.status.UNAUTHENTICATED,
     );
+    expect((await rpcError(unary(client, 'CreatePayment', { order_id: order.id }))).code).toBe(
+      grpc.status.UNAUTHENTICATED,
+    );
     expect((await rpcError(unary(client, 'GetPayment', { id: 'nope' }, buyer.accessToken))).code).toBe(
       grpc.status.INVALID_ARGUMENT,
     );

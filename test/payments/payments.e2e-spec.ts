@@ -2,6 +2,10 @@ import { Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CaughtMail, MailCatcher } from '../../scripts/infra/mail-catcher';
 import { DbRouter } from '../../src/infra/database/db-router.service';
+import { MetricsService } from '../../src/infra/observability/metrics.service';
+import { OrdersService } from '../../src/orders';
+import { PaymentsService } from '../../src/payments/payments.service';
+import { SandboxPsp } from '../../src/payments/sandbox/sandbox-psp';
 import { RegisteredUser, adminToken, registerUser } from '../support/auth';
 import { TestApp, eventually, http, startApp } from '../support/test-app';
 import {
@@ -13,6 +17,8 @@ import {
   orderStatus,
   paymentOf,
   placeOrder,
+  pspBooks,
+  pspCaptures,
   stock,
   waitForStatus,
 } from './support';
@@ -236,7 +242,14 @@ describe('payments: creation, signed webhooks, receipts, refunds and the sandbox
     expect(await orderStatus(t, buyer.accessToken, order.id)).toBe('PENDING_PAYMENT');
   });
 
+  const duplicatesSeen = async () => {
+    const m = (await t.app.get(MetricsService).registry.getSingleMetric('shop_payment_events_total')?.get())
+      ?.values;
+    return m?.find((v) => v.labels.outcome === 'duplicate')?.value ?? 0;
+  };
+
   it('sandbox: the success card leads, asynchronously and through a signed (and duplicated) webhook, to a PAID order', async () => {
+    const duplicatesBefore = await duplicatesSeen();
     const sku = await createSku(t, admin, 5);
     const order = await placeOrder(t, buyer.accessToken, sku, 1);
     const payment = await openPayment(t, buyer.accessToken, order.id);
@@ -251,8 +264,8 @@ describe('payments: creation, signed webhooks, receipts, refunds and the sandbox
     expect((await paymentOf(t, buyer.accessToken, payment.id)).status).toBe('SUCCEEDED');
     expect(await stock(t, admin, sku)).toEqual(expect.objectContaining({ onHand: 4, reserved: 0 }));
     await mail.waitFor(isReceipt(buyer.email, order.id), 15000);
-    // SANDBOX_DUPLICATE_PERCENT=100: the event was delivered again; it still counts once.
-    await sleep(1000);
+    // SANDBOX_DUPLICATE_PERCENT=100: the event was delivered twice (racing); it counted once.
+    await eventually(async () => (await duplicatesSeen()) > duplicatesBefore, 15000);
     expect(await eventsOf(payment.id)).toEqual([
       expect.objectContaining({ type: 'payment.succeeded', outcome: 'applied' }),
     ]);
@@ -304,6 +317,7 @@ describe('payments: creation, signed webhooks, receipts, refunds and the sandbox
     const sku = await createSku(t, admin, 10, 1000);
     const order = await placeOrder(t, buyer.accessToken, sku, 3);
     const payment = await openPayment(t, buyer.accessToken, order.id);
+    await pspCaptures(t, payment.id);
     await deliver(t, eventFor(payment));
     expect(await stock(t, admin, sku)).toEqual(expect.objectContaining({ onHand: 7, reserved: 0 }));
 
@@ -354,10 +368,205 @@ describe('payments: creation, signed webhooks, receipts, refunds and the sandbox
     expect(more.status).toBe(409);
     const list = await http('GET', t.api(`/payments/${payment.id}/refunds`), { token: admin });
     expect(list.body.items.map((r: { amount: number }) => r.amount)).toEqual([1000, 1500, 500]);
+    // The PSP's books agree: 3000 returned, once each.
+    expect((await pspBooks(t, payment.id)).refunded).toBe('3000');
+  });
+
+  it('a success reported after a failure is a capture: it pays the order if it still can, else it is refunded', async () => {
+    const sku = await createSku(t, admin, 10, 1000);
+    // A declined card, then a good one on the same payment; the PSP's two events arrive in that order.
+    const order = await placeOrder(t, buyer.accessToken, sku, 1);
+    const payment = await openPayment(t, buyer.accessToken, order.id);
+    expect((await deliver(t, eventFor(payment, 'payment.failed'))).body.outcome).toBe('applied');
+    expect((await paymentOf(t, buyer.accessToken, payment.id)).status).toBe('FAILED');
+    await pspCaptures(t, payment.id);
+    expect((await deliver(t, eventFor(payment))).body.outcome).toBe('applied');
+    expect(await orderStatus(t, buyer.accessToken, order.id)).toBe('PAID');
+    expect((await paymentOf(t, buyer.accessToken, payment.id)).status).toBe('SUCCEEDED');
+
+    // A failed payment A, then payment B pays the order; A's late capture must be given back.
+    const order2 = await placeOrder(t, buyer.accessToken, sku, 1);
+    const a = await openPayment(t, buyer.accessToken, order2.id);
+    await deliver(t, eventFor(a, 'payment.failed'));
+    const b = await openPayment(t, buyer.accessToken, order2.id);
+    expect(b.id).not.toBe(a.id);
+    await pspCaptures(t, b.id);
+    expect((await deliver(t, eventFor(b))).body.outcome).toBe('applied');
+    await pspCaptures(t, a.id);
+    expect((await deliver(t, eventFor(a))).body.outcome).toBe('auto_refund');
+    expect(await paymentOf(t, buyer.accessToken, a.id)).toEqual(
+      expect.objectContaining({ status: 'REFUNDED', refundedAmount: a.amount }),
+    );
+    expect((await paymentOf(t, buyer.accessToken, b.id)).status).toBe('SUCCEEDED');
+    expect(await orderStatus(t, buyer.accessToken, order2.id)).toBe('PAID');
+    expect((await pspBooks(t, a.id)).refunded).toBe(String(a.amount));
+    // Stock was committed once for the order, by the payment that paid it.
+    expect(await stock(t, admin, sku)).toEqual(expect.objectContaining({ onHand: 8, reserved: 0 }));
+  });
+
+  it('an order that can no longer be paid takes no payment: open ones are cancelled at the PSP, confirm and create answer 409', async () => {
+    const sku = await createSku(t, admin, 5);
+    const order = await placeOrder(t, buyer.accessToken, sku, 1);
+    const payment = await openPayment(t, buyer.accessToken, order.id);
+    const cancel = await http('POST', t.api(`/orders/${order.id}/cancel`), { token: buyer.accessToken });
+    expect(cancel.status).toBe(200);
+    // The order.cancelled event (outbox) cancels the open payment at the PSP and here.
+    await eventually(
+      async () => (await paymentOf(t, buyer.accessToken, payment.id)).status === 'CANCELLED',
+      15000,
+    );
+    expect((await pspBooks(t, payment.id)).status).toBe('canceled');
+    const confirm = await http('POST', t.api(`/payments/${payment.id}/confirm`), {
+      token: buyer.accessToken,
+      body: { card: CARDS.success },
+    });
+    expect(confirm.status).toBe(409);
+    expect(confirm.body.code).toBe('PAYMENT_NOT_PENDING');
+    const again = await http('POST', t.api('/payments'), {
+      token: buyer.accessToken,
+      body: { orderId: order.id },
+    });
+    expect(again.status).toBe(409);
+    expect(again.body.code).toBe('ORDER_NOT_PAYABLE');
+  });
+
+  it('a PSP outage when opening a payment answers 503; the next call opens the same payment at the PSP', async () => {
+    const sku = await createSku(t, admin, 5);
+    const order = await placeOrder(t, buyer.accessToken, sku, 1);
+    await t.app.get(SandboxPsp).injectFault('create', 1);
+    const down = await http('POST', t.api('/payments'), {
+      token: buyer.accessToken,
+      body: { orderId: order.id },
+    });
+    expect(down.status).toBe(503);
+    expect(down.body.code).toBe('PROVIDER_UNAVAILABLE');
+    const rows = (await db.primary.query('SELECT id, provider_ref FROM payments WHERE order_id = ?', [
+      order.id,
+    ])) as { id: string; provider_ref: string | null }[];
+    expect(rows).toEqual([{ id: expect.any(String), provider_ref: null }]);
+    const up = await openPayment(t, buyer.accessToken, order.id);
+    expect(up.id).toBe(rows[0].id);
+    expect((await pspBooks(t, up.id)).status).toBe('requires_confirmation');
+    expect(
+      (await db.primary.query('SELECT provider_ref FROM payments WHERE id = ?', [up.id]))[0].provider_ref,
+    ).toBe(`sbx_pi_${up.id}`);
+  });
+
+  it('refunds the PSP cannot take now stay PENDING and finish later exactly once; a refused refund releases the amount (409)', async () => {
+    const sku = await createSku(t, admin, 10, 1000);
+    const order = await placeOrder(t, buyer.accessToken, sku, 2);
+    const payment = await openPayment(t, buyer.accessToken, order.id);
+    await pspCaptures(t, payment.id);
+    await deliver(t, eventFor(payment));
+
+    await t.app.get(SandboxPsp).injectFault('refund', 1);
+    const pending = await http('POST', t.api(`/payments/${payment.id}/refunds`), {
+      token: admin,
+      body: { amount: 500 },
+    });
+    expect(pending.status).toBe(201);
+    expect(pending.body.status).toBe('PENDING');
+    // The amount stays reserved meanwhile: no second refund can take it.
+    expect((await paymentOf(t, admin, payment.id)).refundedAmount).toBe(500);
+    // Reconciliation and the retry job may both run it: the PSP pays once (same idempotency key).
+    await t.app.get(PaymentsService).reconcile({ refundAfterMs: 0, paymentAfterMs: 3_600_000 });
+    await eventually(async () => {
+      const list = await http('GET', t.api(`/payments/${payment.id}/refunds`), { token: admin });
+      return list.body.items[0]?.status === 'SUCCEEDED';
+    }, 20000);
+    await sleep(6000); // the retry job (5 s backoff) runs too, and finds nothing left to do
+    expect((await pspBooks(t, payment.id)).refunded).toBe('500');
+    expect(await paymentOf(t, admin, payment.id)).toEqual(
+      expect.objectContaining({ status: 'PARTIALLY_REFUNDED', refundedAmount: 500 }),
+    );
+
+    // A payment the PSP never captured (a forged success): the PSP refuses, nothing stays reserved.
+    const order2 = await placeOrder(t, buyer.accessToken, sku, 1);
+    const forged = await openPayment(t, buyer.accessToken, order2.id);
+    await deliver(t, eventFor(forged));
+    const refused = await http('POST', t.api(`/payments/${forged.id}/refunds`), { token: admin, body: {} });
+    expect(refused.status).toBe(409);
+    expect(refused.body.code).toBe('PAYMENT_NOT_REFUNDABLE');
+    expect(await paymentOf(t, admin, forged.id)).toEqual(
+      expect.objectContaining({ status: 'SUCCEEDED', refundedAmount: 0 }),
+    );
+    const list = await http('GET', t.api(`/payments/${forged.id}/refunds`), { token: admin });
+    expect(list.body.items).toEqual([expect.objectContaining({ status: 'FAILED' })]);
+    // Refunding a payment that was never captured here is refused before the PSP is asked.
+    const order3 = await placeOrder(t, buyer.accessToken, sku, 1);
+    const open = await openPayment(t, buyer.accessToken, order3.id);
+    const early = await http('POST', t.api(`/payments/${open.id}/refunds`), { token: admin, body: {} });
+    expect(early.status).toBe(409);
+    expect(early.body.code).toBe('PAYMENT_NOT_REFUNDABLE');
+  });
+
+  it('a fulfilled order fully refunded becomes REFUNDED and is restocked on request', async () => {
+    const sku = await createSku(t, admin, 10, 700);
+    const order = await placeOrder(t, buyer.accessToken, sku, 2);
+    const payment = await openPayment(t, buyer.accessToken, order.id);
+    await pspCaptures(t, payment.id);
+    await deliver(t, eventFor(payment));
+    const fulfil = await http('POST', t.api(`/admin/orders/${order.id}/fulfill`), { token: admin });
+    expect(fulfil.status).toBeLessThan(300);
+    expect(await orderStatus(t, buyer.accessToken, order.id)).toBe('FULFILLED');
+    const refund = await http('POST', t.api(`/payments/${payment.id}/refunds`), {
+      token: admin,
+      body: { restock: true },
+    });
+    expect(refund.status).toBe(201);
+    expect(refund.body.status).toBe('SUCCEEDED');
+    expect(await orderStatus(t, buyer.accessToken, order.id)).toBe('REFUNDED');
+    expect(await stock(t, admin, sku)).toEqual(expect.objectContaining({ onHand: 10, reserved: 0 }));
+  });
+
+  it('reconciliation applies what the PSP knows when every webhook was lost', async () => {
+    const sku = await createSku(t, admin, 10, 800);
+    const order = await placeOrder(t, buyer.accessToken, sku, 1);
+    const payment = await openPayment(t, buyer.accessToken, order.id);
+    // The PSP captured; its webhook never arrives (no delivery at all).
+    await pspCaptures(t, payment.id);
+    const payments = t.app.get(PaymentsService);
+    // Not old enough yet: left alone.
+    await payments.reconcile({ paymentAfterMs: 3_600_000 });
+    expect((await paymentOf(t, buyer.accessToken, payment.id)).status).toBe('PENDING');
+    await sleep(20); // updated_at is in milliseconds
+    await payments.reconcile({ paymentAfterMs: 0 });
+    expect((await paymentOf(t, buyer.accessToken, payment.id)).status).toBe('SUCCEEDED');
+    expect(await orderStatus(t, buyer.accessToken, order.id)).toBe('PAID');
+    expect(await eventsOf(payment.id)).toEqual([
+      { id: `reconcile:${payment.id}:succeeded`, type: 'payment.succeeded', outcome: 'applied' },
+    ]);
+    // The webhook turning up after all changes nothing.
+    expect((await deliver(t, eventFor(payment))).body.outcome).toBe('ignored_state');
+    expect(await stock(t, admin, sku)).toEqual(expect.objectContaining({ onHand: 9, reserved: 0 }));
+    await mail.waitFor(isReceipt(buyer.email, order.id), 15000);
+  });
+
+  it('records an event for an unknown payment and a signed event larger than 64 KiB without failing', async () => {
+    const unknown = await deliver(t, {
+      id: `evt_test_unknown_${Date.now()}`,
+      type: 'payment.succeeded',
+      data: { paymentId: '00000000-0000-7000-8000-000000000000', orderId: 'x', amount: 1, currency: 'EUR' },
+    });
+    expect(unknown.status).toBe(200);
+    expect(unknown.body.outcome).toBe('unknown_payment');
+
+    const sku = await createSku(t, admin, 3);
+    const order = await placeOrder(t, buyer.accessToken, sku, 1);
+    const payment = await openPayment(t, buyer.accessToken, order.id);
+    await pspCaptures(t, payment.id);
+    const big = { ...eventFor(payment), metadata: { note: 'x'.repeat(100_000) } };
+    const res = await deliver(t, big);
+    expect(res.status).toBe(200);
+    expect(res.body.outcome).toBe('applied');
+    const [row] = (await db.primary.query('SELECT LENGTH(payload) AS n FROM payment_events WHERE id = ?', [
+      big.id,
+    ])) as { n: number }[];
+    expect(Number(row.n)).toBeGreaterThan(100_000);
   });
 });
 
-describe('payments: webhooks racing order expiry end in a consistent state', () => {
+describe('payments: a success arriving after its order expired', () => {
   let t: TestApp;
   let admin: string;
   const TTL = 1500;
@@ -372,8 +581,13 @@ describe('payments: webhooks racing order expiry end in a consistent state', () 
     const sku = await createSku(t, admin, 10);
     const order = await placeOrder(t, buyer.accessToken, sku, 2);
     const payment = await openPayment(t, buyer.accessToken, order.id);
+    // The card is charged just before the window closes; the webhook is late.
+    await pspCaptures(t, payment.id);
     await waitForStatus(t, buyer.accessToken, order.id, 'EXPIRED');
     expect(await stock(t, admin, sku)).toEqual(expect.objectContaining({ onHand: 10, reserved: 0 }));
+    // The expiry tried to cancel the payment at the PSP, which had captured it already.
+    await sleep(500);
+    expect((await pspBooks(t, payment.id)).status).toBe('succeeded');
 
     const res = await deliver(t, eventFor(payment));
     expect(res.status).toBe(200);
@@ -387,47 +601,74 @@ describe('payments: webhooks racing order expiry end in a consistent state', () 
     ]);
     expect(await orderStatus(t, buyer.accessToken, order.id)).toBe('EXPIRED');
     expect(await stock(t, admin, sku)).toEqual(expect.objectContaining({ onHand: 10, reserved: 0 }));
+    expect((await pspBooks(t, payment.id)).refunded).toBe(String(payment.amount));
   });
+});
+
+describe('payments: the webhook racing the expiry of its order', () => {
+  let t: TestApp;
+  let admin: string;
+  beforeAll(async () => {
+    t = await startApp({});
+    admin = await adminToken(t);
+  });
+  afterAll(() => t?.close());
 
   it('ends every order either PAID (payment SUCCEEDED) or EXPIRED (payment REFUNDED), never both, never losing stock', async () => {
     const buyer = await registerUser(t);
-    const sku = await createSku(t, admin, 40);
-    const n = 8;
-    const orders = [];
+    const sku = await createSku(t, admin, 60);
+    const orders = t.app.get(OrdersService);
+    const n = 12;
+    const cases = [];
     for (let i = 0; i < n; i++) {
       const order = await placeOrder(t, buyer.accessToken, sku, 2);
-      orders.push({
-        order,
-        payment: await openPayment(t, buyer.accessToken, order.id),
-        createdAt: Date.now(),
-      });
+      const payment = await openPayment(t, buyer.accessToken, order.id);
+      await pspCaptures(t, payment.id);
+      cases.push({ order, payment });
     }
-    // Deliveries spread across the expiry instant so some win and some lose the race.
+    // The expiry (the call its job makes) and the webhook, started with offsets from -60 ms to
+    // +60 ms: the first case expires well before its webhook, the last gets its webhook well
+    // before expiring, the ones between race on the order row.
     await Promise.all(
-      orders.map(async ({ payment, createdAt }, i) => {
-        const at = createdAt + TTL - 400 + i * 120;
-        await sleep(Math.max(0, at - Date.now()));
-        const res = await deliver(t, eventFor(payment));
-        expect(res.status).toBe(200);
+      cases.map(async ({ order, payment }, i) => {
+        const offset = i === 0 ? -300 : i === n - 1 ? 300 : -60 + Math.round((120 * i) / (n - 1));
+        const expire = async () => {
+          if (offset < 0) await sleep(0);
+          else await sleep(offset);
+          return orders.expire(order.id);
+        };
+        const webhook = async () => {
+          await sleep(Math.max(0, -offset));
+          const res = await deliver(t, eventFor(payment));
+          expect(res.status).toBe(200);
+          return res.body.outcome as string;
+        };
+        await Promise.all([expire(), webhook()]);
       }),
     );
-    // Let every expiry run.
-    await sleep(TTL + 1500);
 
-    let paid = 0;
-    for (const { order, payment } of orders) {
+    const outcomes: string[] = [];
+    for (const { order, payment } of cases) {
       const status = await orderStatus(t, buyer.accessToken, order.id);
       const p = await paymentOf(t, buyer.accessToken, payment.id);
+      outcomes.push(status);
       if (status === 'PAID') {
-        paid++;
         expect(p).toEqual(expect.objectContaining({ status: 'SUCCEEDED', refundedAmount: 0 }));
       } else {
         expect(status).toBe('EXPIRED');
         expect(p).toEqual(expect.objectContaining({ status: 'REFUNDED', refundedAmount: p.amount }));
+        const refunds = await http('GET', t.api(`/payments/${payment.id}/refunds`), { token: admin });
+        expect(refunds.body.items).toEqual([
+          expect.objectContaining({ status: 'SUCCEEDED', reason: 'order_not_payable', amount: p.amount }),
+        ]);
+        expect((await pspBooks(t, payment.id)).refunded).toBe(String(p.amount));
       }
     }
+    expect(outcomes[0]).toBe('EXPIRED');
+    expect(outcomes[n - 1]).toBe('PAID');
+    const paid = outcomes.filter((o) => o === 'PAID').length;
     expect(await stock(t, admin, sku)).toEqual(
-      expect.objectContaining({ onHand: 40 - 2 * paid, reserved: 0 }),
+      expect.objectContaining({ onHand: 60 - 2 * paid, reserved: 0 }),
     );
   });
 });

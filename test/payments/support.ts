@@ -1,5 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { RedisService } from '../../src/infra/redis/redis.service';
 import { signWebhook } from '../../src/payments';
+import { SandboxLedger } from '../../src/payments/sandbox/sandbox-ledger';
 import { TestApp, eventually, http } from '../support/test-app';
 
 export const CARDS = { success: '4242424242424242', declined: '4000000000000002' };
@@ -81,3 +83,15 @@ export function deliver(
 
 export const waitForStatus = (t: TestApp, token: string, orderId: string, status: string, ms = 15000) =>
   eventually(async () => (await orderStatus(t, token, orderId)) === status, ms);
+
+/**
+ * The PSP's side of a capture, for tests that then deliver the webhook themselves: the sandbox
+ * records the card as charged (so refunds of it succeed there), and no webhook is sent by it.
+ */
+export async function pspCaptures(t: TestApp, paymentId: string): Promise<void> {
+  const r = await t.app.get(SandboxLedger).confirm(paymentId, true);
+  if (r !== 'ok') throw new Error(`sandbox capture of ${paymentId}: ${r}`);
+}
+
+export const pspBooks = (t: TestApp, paymentId: string) =>
+  t.app.get(RedisService).client.hgetall(t.app.get(RedisService).key('sandbox', 'pi', paymentId));

@@ -9,7 +9,9 @@ import { AppConfig } from '../../infra/config/app-config';
 import { QUEUES } from '../../infra/queue/queues';
 import { WorkerRegistry, traced } from '../../infra/queue/worker-registry.service';
 import type { WebhookEvent } from '../payment-provider';
+import { PaymentNotPendingError } from '../payments.errors';
 import { signWebhook } from '../webhook-signature';
+import { SandboxFault, SandboxLedger } from './sandbox-ledger';
 
 /** Stripe's test cards: one always succeeds, one is always declined. */
 export const SANDBOX_CARDS = { success: '4242424242424242', declined: '4000000000000002' } as const;
@@ -34,9 +36,12 @@ interface DeliveryJob {
 const DELIVER = 'deliver-webhook';
 
 /**
- * The sandbox PSP's own machinery: it "charges" the card on confirm and tells us the result the
- * way real PSPs do — later, over HTTP, signed, retried with exponential backoff until a 2xx, and
- * sometimes twice (SANDBOX_DUPLICATE_PERCENT). Delivery jobs run on the `payments` queue.
+ * The sandbox PSP's own machinery: it "charges" the card on confirm (in its own books, see
+ * SandboxLedger) and tells us the result the way real PSPs do — later, over HTTP, signed, retried
+ * with exponential backoff until a 2xx, and sometimes twice (SANDBOX_DUPLICATE_PERCENT; the two
+ * deliveries race each other). Delivery jobs run on the `payments` queue. A delivery that never
+ * gets a 2xx is given up after SANDBOX_WEBHOOK_ATTEMPTS; the shop's reconciliation then asks the
+ * PSP for the payment's state (PaymentProvider.retrievePayment), as it would with a real PSP.
  */
 @Injectable()
 export class SandboxPsp implements OnModuleInit {
@@ -47,20 +52,28 @@ export class SandboxPsp implements OnModuleInit {
     private readonly workers: WorkerRegistry,
     private readonly config: AppConfig,
     private readonly adapterHost: HttpAdapterHost,
+    readonly ledger: SandboxLedger,
   ) {}
 
   onModuleInit(): void {
     this.workers.process(this.queue, (job) => this.deliver(job), { name: DELIVER, concurrency: 4 });
   }
 
-  /** Decides the card's fate now and schedules the webhook that reports it. */
+  /**
+   * Decides the card's fate now, records it in the sandbox's books and schedules the webhook that
+   * reports it. A captured or cancelled intent cannot be confirmed again (409).
+   */
   async confirm(payment: { id: string; orderId: string; amount: number; currency: string }, card: string) {
     const digits = card.replace(/[\s-]/g, '');
     if (digits !== SANDBOX_CARDS.success && digits !== SANDBOX_CARDS.declined)
       throw new UnknownTestCardError();
+    const captured = digits === SANDBOX_CARDS.success;
+    const r = await this.ledger.confirm(payment.id, captured);
+    if (r === 'already_captured') throw new PaymentNotPendingError('SUCCEEDED');
+    if (r === 'canceled' || r === 'unknown') throw new PaymentNotPendingError('CANCELLED');
     const event: WebhookEvent = {
       id: `evt_${randomUUID().replace(/-/g, '')}`,
-      type: digits === SANDBOX_CARDS.success ? 'payment.succeeded' : 'payment.failed',
+      type: captured ? 'payment.succeeded' : 'payment.failed',
       data: {
         paymentId: payment.id,
         orderId: payment.orderId,
@@ -69,7 +82,17 @@ export class SandboxPsp implements OnModuleInit {
       },
     };
     await this.enqueue({ event });
+    if (Math.random() * 100 < this.config.payments.sandbox.duplicatePercent) {
+      // The same event again, racing the first delivery (or arriving just after it).
+      await this.enqueue({ event, duplicate: true }, Math.floor(Math.random() * 50));
+    }
     return event;
+  }
+
+  /** Non-production: the next `times` calls of `op` fail at the sandbox before it does anything. */
+  injectFault(op: SandboxFault, times: number): Promise<void> {
+    if (this.config.env === 'production') throw new Error('sandbox faults are not available in production');
+    return this.ledger.injectFault(op, times);
   }
 
   private enqueue(data: DeliveryJob, delay = 0): Promise<Job<DeliveryJob>> {
@@ -103,11 +126,9 @@ export class SandboxPsp implements OnModuleInit {
       signal: AbortSignal.timeout(10_000),
     });
     if (res.status < 200 || res.status >= 300) {
+      if (job.attemptsMade + 1 >= (job.opts.attempts ?? 1))
+        this.logger.warn(`giving up on webhook ${job.data.event.id}: the shop answered ${res.status}`);
       throw new Error(`webhook ${job.data.event.id} answered ${res.status}`);
-    }
-    if (!job.data.duplicate && Math.random() * 100 < this.config.payments.sandbox.duplicatePercent) {
-      this.logger.debug(`redelivering ${job.data.event.id} on purpose`);
-      await this.enqueue({ event: job.data.event, duplicate: true }, 50);
     }
   }
 }

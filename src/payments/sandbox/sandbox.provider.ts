@@ -1,8 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { DomainError } from '../../common/errors/domain-error';
 import { AppConfig } from '../../infra/config/app-config';
-import { PaymentProvider, WebhookEvent } from '../payment-provider';
+import { PaymentProvider, ProviderDeclinedError, ProviderPayment, WebhookEvent } from '../payment-provider';
 import { verifyWebhookSignature } from '../webhook-signature';
+import { SandboxLedger } from './sandbox-ledger';
 
 export class InvalidEventError extends DomainError {
   constructor(message: string) {
@@ -11,26 +12,58 @@ export class InvalidEventError extends DomainError {
 }
 
 const EVENT_TYPES = new Set(['payment.succeeded', 'payment.failed']);
+const REF_PREFIX = 'sbx_pi_';
+const intentOf = (providerRef: string) =>
+  providerRef.startsWith(REF_PREFIX) ? providerRef.slice(REF_PREFIX.length) : providerRef;
 
 /**
- * The sandbox PSP seen from our side of the port. Payments and refunds "exist" at the sandbox
- * as deterministic references; webhooks are authenticated with PAYMENT_WEBHOOK_SECRET exactly
- * as a real provider's would be.
+ * The sandbox PSP seen from our side of the port: the calls a Stripe adapter would make over
+ * HTTPS go to the sandbox's books (SandboxLedger) instead, with the same semantics — idempotent
+ * creation and refunds, definite refusals as ProviderDeclinedError, and injected outages as plain
+ * errors (outcome unknown). Webhooks are authenticated with PAYMENT_WEBHOOK_SECRET exactly as a
+ * real provider's would be.
  */
 @Injectable()
 export class SandboxProvider extends PaymentProvider {
   readonly name = 'sandbox';
 
-  constructor(private readonly config: AppConfig) {
+  constructor(
+    private readonly config: AppConfig,
+    private readonly ledger: SandboxLedger,
+  ) {
     super();
   }
 
-  createPayment(input: { paymentId: string }): Promise<{ providerRef: string }> {
-    return Promise.resolve({ providerRef: `sbx_pi_${input.paymentId}` });
+  async createPayment(input: {
+    paymentId: string;
+    orderId: string;
+    amount: number;
+    currency: string;
+  }): Promise<{ providerRef: string }> {
+    const r = await this.ledger.create(input.paymentId, input.orderId, input.amount, input.currency);
+    if (r === 'unavailable') throw new Error('sandbox: 503 Service Unavailable');
+    return { providerRef: `${REF_PREFIX}${input.paymentId}` };
   }
 
-  refund(input: { idempotencyKey: string }): Promise<{ refundRef: string }> {
-    return Promise.resolve({ refundRef: `sbx_re_${input.idempotencyKey}` });
+  async cancelPayment(input: { providerRef: string }): Promise<'canceled' | 'captured'> {
+    const r = await this.ledger.cancel(intentOf(input.providerRef));
+    if (r === 'unknown') throw new ProviderDeclinedError('no such payment');
+    return r;
+  }
+
+  retrievePayment(input: { providerRef: string }): Promise<ProviderPayment | null> {
+    return this.ledger.retrieve(intentOf(input.providerRef));
+  }
+
+  async refund(input: {
+    providerRef: string;
+    amount: number;
+    idempotencyKey: string;
+  }): Promise<{ refundRef: string }> {
+    const r = await this.ledger.refund(intentOf(input.providerRef), input.idempotencyKey, input.amount);
+    if (r === 'unavailable') throw new Error('sandbox: 503 Service Unavailable');
+    if (r !== 'ok') throw new ProviderDeclinedError(r);
+    return { refundRef: `sbx_re_${input.idempotencyKey}` };
   }
 
   verifyAndParseWebhook(

@@ -2,7 +2,7 @@ import { Column, Entity, PrimaryColumn } from 'typeorm';
 
 export type LoginOutcome = 'success' | 'failure';
 export type LoginEventKind = 'login' | 'logout';
-export type LoginFailureReason = 'unknown_email' | 'wrong_password' | 'rate_limited';
+export type LoginFailureReason = 'unknown_email' | 'wrong_password' | 'rate_limited' | 'locked';
 
 @Entity('login_audits')
 export class LoginAuditRow {

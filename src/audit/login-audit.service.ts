@@ -2,6 +2,7 @@ import { InjectQueue } from '@nestjs/bull';
 import { Injectable, Logger } from '@nestjs/common';
 import type { Queue } from 'bull';
 import { newId } from '../common/ids';
+import { withTimeout } from '../common/with-timeout';
 import { ValidationFailedError } from '../common/errors/domain-error';
 import { DbRouter } from '../infra/database/db-router.service';
 import { QUEUES } from '../infra/queue/queues';
@@ -9,8 +10,8 @@ import { traced } from '../infra/queue/worker-registry.service';
 import { LoginAuditRow } from './login-audit.entity';
 import type { LoginAuditItem, LoginAuditJob, LoginEvent } from './login-audit.types';
 
-/** Bound on how long a login waits for Redis to accept the audit job. */
-const ENQUEUE_TIMEOUT_MS = 1000;
+/** Bound on how long a login waits for a connected but unresponsive Redis to take the audit job. */
+const ENQUEUE_TIMEOUT_MS = 500;
 
 export interface LoginAuditQuery {
   email?: string;
@@ -20,9 +21,10 @@ export interface LoginAuditQuery {
 }
 
 /**
- * The login trail: the auth flow records events here (a Bull job, never a database write on the
- * request path) and admins/users list them. Recording never fails a login: if Redis does not
- * take the job within a second, the event is logged and the request continues.
+ * The login trail: the auth flow records events here (a Bull job; the worker writes the row) and
+ * admins/users list them. Recording never fails a login and never loses the event to a Redis
+ * outage: when the job cannot be queued (Redis not connected, or not answering within
+ * ENQUEUE_TIMEOUT_MS) the row is written directly.
  */
 @Injectable()
 export class LoginAudit {
@@ -35,23 +37,31 @@ export class LoginAudit {
 
   async record(event: LoginEvent): Promise<void> {
     const job: LoginAuditJob = traced({ ...event, id: newId(), at: new Date().toISOString() });
-    let timer: NodeJS.Timeout | undefined;
     try {
-      await Promise.race([
-        this.queue.add(job, { jobId: job.id }),
-        new Promise((_, reject) => {
-          timer = setTimeout(
-            () => reject(new Error(`not queued within ${ENQUEUE_TIMEOUT_MS} ms`)),
-            ENQUEUE_TIMEOUT_MS,
-          );
-        }),
-      ]);
+      // Bull's connection queues commands while Redis is away: do not even try then.
+      if (this.queue.client.status !== 'ready')
+        throw new Error(`Redis connection ${this.queue.client.status}`);
+      await withTimeout(this.queue.add(job, { jobId: job.id }), ENQUEUE_TIMEOUT_MS, 'audit enqueue');
     } catch (err) {
-      this.logger.warn(
-        `login audit not queued (${(err as Error).message}): ${JSON.stringify({ ...job, requestId: undefined })}`,
+      await this.writeDirectly(job, err as Error);
+    }
+  }
+
+  /**
+   * The fallback when the job cannot be queued: the row is written on the request path instead.
+   * The row id is the job id, so an enqueue that timed out here but lands later inserts nothing
+   * new (INSERT IGNORE). Only if MySQL refuses too is the event left to the log alone.
+   */
+  private async writeDirectly(job: LoginAuditJob, queueErr: Error): Promise<void> {
+    try {
+      await writeLoginAudit(this.db, job);
+      this.logger.warn(`login audit ${job.id} written directly, not queued (${queueErr.message})`);
+    } catch (err) {
+      this.logger.error(
+        `login audit lost: not queued (${queueErr.message}) nor written (${(err as Error).message}): ${JSON.stringify(
+          { ...job, requestId: undefined },
+        )}`,
       );
-    } finally {
-      clearTimeout(timer);
     }
   }
 

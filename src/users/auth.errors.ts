@@ -1,4 +1,5 @@
 import { ConflictError, UnauthenticatedError } from '../common/errors/domain-error';
+import { RateLimitedError } from '../infra/throttling';
 
 export class EmailTakenError extends ConflictError {
   constructor() {
@@ -29,5 +30,20 @@ export class InvalidRefreshTokenError extends UnauthenticatedError {
 export class RefreshTokenReusedError extends UnauthenticatedError {
   constructor() {
     super('Refresh token already used; every session of this login was revoked', 'REFRESH_TOKEN_REUSED');
+  }
+}
+
+/**
+ * 429 ACCOUNT_LOCKED with Retry-After: too many wrong passwords for this account (from any
+ * address); refused even with the right password until the lock ends. 429 rather than 423:
+ * clients already back off on 429 + Retry-After, and the code tells the two causes apart.
+ */
+export class AccountLockedError extends RateLimitedError {
+  constructor(retryAfterSeconds: number) {
+    super(
+      retryAfterSeconds,
+      'This account is temporarily locked after too many failed logins',
+      'ACCOUNT_LOCKED',
+    );
   }
 }

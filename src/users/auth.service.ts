@@ -1,13 +1,14 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { LoginAudit, LoginEvent } from '../audit';
 import { MailService } from '../notifications';
+import { AppConfig } from '../infra/config/app-config';
 import { RateLimitedError } from '../infra/throttling';
 import { AccessTokens } from './access-tokens.service';
-import { InvalidCredentialsError } from './auth.errors';
+import { AccountLockedError, InvalidCredentialsError } from './auth.errors';
 import { LoginAttempts } from './login-attempts.service';
 import { hashPassword, verifyPassword } from './passwords';
 import { RefreshTokens } from './refresh-tokens.service';
-import { UserProfile, UsersService, normalizeEmail } from './users.service';
+import { UserProfile, UsersService, normalizeEmail, toProfile } from './users.service';
 
 export interface AuthResult {
   user: { id: string; email: string; name: string; role: UserProfile['role'] };
@@ -36,6 +37,7 @@ export class AuthService {
     private readonly attempts: LoginAttempts,
     private readonly audit: LoginAudit,
     private readonly mail: MailService,
+    private readonly config: AppConfig,
   ) {}
 
   async register(
@@ -60,37 +62,56 @@ export class AuthService {
   }
 
   async login(input: { email: string; password: string }, client: ClientInfo): Promise<AuthResult> {
+    return this.startSession(await this.authenticate(input, client));
+  }
+
+  /**
+   * Checks an email and password (POST /auth/login, the Bull Board's Basic credentials) through
+   * the brute-force brakes, the account lock and the audit trail. The account is looked up
+   * first so every limit is keyed on it (see LoginAttempts); the attempt is counted before the
+   * password is verified.
+   */
+  async authenticate(input: { email: string; password: string }, client: ClientInfo): Promise<UserProfile> {
     const email = normalizeEmail(input.email);
-    const event = (e: Pick<LoginEvent, 'outcome' | 'reason' | 'userId'>): LoginEvent => ({
+    const user = await this.users.findCredentials(email);
+    const subject = user ? `user:${user.id}` : `email:${email}`;
+    const event = (e: Pick<LoginEvent, 'outcome' | 'reason'>): LoginEvent => ({
       event: 'login',
       email,
       ip: client.ip,
       userAgent: client.userAgent,
+      userId: user?.id ?? null,
       ...e,
     });
     try {
-      await this.attempts.begin(email, client.ip);
+      await this.attempts.begin(subject, client.ip);
     } catch (err) {
       if (err instanceof RateLimitedError)
-        await this.audit.record(event({ outcome: 'failure', reason: 'rate_limited', userId: null }));
+        await this.audit.record(event({ outcome: 'failure', reason: 'rate_limited' }));
       throw err;
     }
-    const user = await this.users.findCredentials(email);
+    const lockedFor = user?.lockedUntil ? Math.ceil((user.lockedUntil.getTime() - Date.now()) / 1000) : 0;
+    if (lockedFor > 0) {
+      await this.audit.record(event({ outcome: 'failure', reason: 'locked' }));
+      throw new AccountLockedError(lockedFor);
+    }
     const ok = await verifyPassword(user?.passwordHash, input.password);
     if (!user || !ok) {
+      if (user && (await this.attempts.failedPassword(user.id))) {
+        const until = new Date(Date.now() + this.config.auth.lockSeconds * 1000);
+        await this.users.lock(user.id, until);
+        this.logger.warn(
+          `account ${user.id} locked until ${until.toISOString()} after repeated wrong passwords`,
+        );
+      }
       await this.audit.record(
-        event({
-          outcome: 'failure',
-          reason: user ? 'wrong_password' : 'unknown_email',
-          userId: user?.id ?? null,
-        }),
+        event({ outcome: 'failure', reason: user ? 'wrong_password' : 'unknown_email' }),
       );
       throw new InvalidCredentialsError();
     }
-    await this.attempts.succeeded(email, client.ip);
-    const result = await this.startSession(user);
-    await this.audit.record(event({ outcome: 'success', reason: null, userId: user.id }));
-    return result;
+    await this.attempts.succeeded(subject, client.ip, user.id);
+    await this.audit.record(event({ outcome: 'success', reason: null }));
+    return toProfile(user);
   }
 
   async refreshTokens(token: string): Promise<AuthResult> {

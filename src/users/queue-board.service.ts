@@ -10,9 +10,10 @@ import { DomainError } from '../common/errors/domain-error';
 import { AppConfig, runsHttp } from '../infra/config/app-config';
 import { QueueHealth } from '../infra/queue/queue-health.service';
 import { AccessTokens } from './access-tokens.service';
-import { LoginAttempts } from './login-attempts.service';
-import { verifyPassword } from './passwords';
-import { UsersService, normalizeEmail } from './users.service';
+import { InvalidCredentialsError } from './auth.errors';
+import { AuthService } from './auth.service';
+import { clientInfo } from './client-info';
+import type { UserProfile } from './users.service';
 
 export const QUEUE_BOARD_PATH = '/admin/queues';
 /** A verified Basic credential is remembered briefly: the UI loads assets and polls the API. */
@@ -22,7 +23,7 @@ const BASIC_CACHE_MS = 60_000;
  * Bull Board for every queue at /admin/queues (outside the API prefix), admins only.
  * Accepts `Authorization: Bearer <admin access token>` (API clients) or HTTP Basic with the
  * admin's email and password (browsers are prompted); Basic attempts go through the same
- * brute-force brake as POST /auth/login.
+ * brute-force brakes, account lock and login audit as POST /auth/login.
  */
 @Injectable()
 export class QueueBoard implements OnModuleInit {
@@ -33,8 +34,7 @@ export class QueueBoard implements OnModuleInit {
     private readonly adapterHost: HttpAdapterHost,
     private readonly queues: QueueHealth,
     private readonly tokens: AccessTokens,
-    private readonly users: UsersService,
-    private readonly attempts: LoginAttempts,
+    private readonly auth: AuthService,
     private readonly config: AppConfig,
   ) {}
 
@@ -67,7 +67,7 @@ export class QueueBoard implements OnModuleInit {
         return;
       }
       if (/^Basic\s+/i.test(header)) {
-        const role = await this.basic(header, req.ip);
+        const role = await this.basic(header, req);
         if (role === 'admin') return;
         if (role) return this.deny(req, reply, 403, 'FORBIDDEN', 'Requires role admin');
       }
@@ -83,18 +83,23 @@ export class QueueBoard implements OnModuleInit {
   }
 
   /** The role of the Basic credential's account, or undefined when it does not authenticate. */
-  private async basic(header: string, ip: string): Promise<string | undefined> {
+  private async basic(header: string, req: FastifyRequest): Promise<string | undefined> {
     const digest = createHash('sha256').update(header).digest('hex');
     const until = this.basicOk.get(digest);
     if (until && until > Date.now()) return 'admin';
     const decoded = Buffer.from(header.replace(/^Basic\s+/i, ''), 'base64').toString('utf8');
     const sep = decoded.indexOf(':');
     if (sep < 0) return undefined;
-    const email = normalizeEmail(decoded.slice(0, sep));
-    await this.attempts.begin(email, ip);
-    const user = await this.users.findCredentials(email);
-    if (!(await verifyPassword(user?.passwordHash, decoded.slice(sep + 1))) || !user) return undefined;
-    await this.attempts.succeeded(email, ip);
+    let user: UserProfile;
+    try {
+      user = await this.auth.authenticate(
+        { email: decoded.slice(0, sep), password: decoded.slice(sep + 1) },
+        clientInfo(req),
+      );
+    } catch (err) {
+      if (err instanceof InvalidCredentialsError) return undefined;
+      throw err;
+    }
     if (user.role === 'admin') {
       if (this.basicOk.size > 1000) this.basicOk.clear();
       this.basicOk.set(digest, Date.now() + BASIC_CACHE_MS);

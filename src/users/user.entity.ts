@@ -7,7 +7,7 @@ export class User {
   @PrimaryColumn({ type: 'char', length: 36 })
   id!: string;
 
-  /** Stored lowercased; unique. */
+  /** Stored normalized (NFKC, trimmed, lowercased); unique under the column's collation. */
   @Column({ type: 'varchar', length: 254 })
   email!: string;
 
@@ -19,6 +19,10 @@ export class User {
 
   @Column({ type: 'enum', enum: ['customer', 'admin'], default: 'customer' })
   role!: UserRole;
+
+  /** Set when too many wrong passwords were tried (LOGIN_LOCK_AFTER_FAILURES); logins are refused until then. */
+  @Column({ name: 'locked_until', type: 'datetime', precision: 3, nullable: true })
+  lockedUntil!: Date | null;
 
   @Column({ name: 'created_at', type: 'datetime', precision: 3 })
   createdAt!: Date;

@@ -14,7 +14,7 @@ export interface UserProfile {
   createdAt: Date;
 }
 
-const toProfile = (u: User): UserProfile => ({
+export const toProfile = (u: User): UserProfile => ({
   id: u.id,
   email: u.email,
   name: u.name,
@@ -22,7 +22,12 @@ const toProfile = (u: User): UserProfile => ({
   createdAt: u.createdAt,
 });
 
-export const normalizeEmail = (email: string): string => email.trim().toLowerCase();
+/**
+ * The one spelling of an email: NFKC (full-width and compatibility forms to their plain letters),
+ * trimmed, lowercased. The column's accent-insensitive collation still finds `ádmin@` as
+ * `admin@`, so decisions about an account key on its id, never on the typed spelling.
+ */
+export const normalizeEmail = (email: string): string => email.normalize('NFKC').trim().toLowerCase();
 
 @Injectable()
 export class UsersService {
@@ -42,6 +47,7 @@ export class UsersService {
       passwordHash: input.passwordHash,
       name: input.name,
       role: input.role ?? 'customer',
+      lockedUntil: null,
       createdAt: now,
       updatedAt: now,
     });
@@ -76,6 +82,17 @@ export class UsersService {
 
   async existsByEmail(email: string): Promise<boolean> {
     return (await this.findCredentials(email)) !== null;
+  }
+
+  /** Refuses logins to the account until `until` (brute force on it); never shortens a lock. */
+  async lock(id: string, until: Date): Promise<void> {
+    await this.db
+      .writeRepo(User)
+      .createQueryBuilder()
+      .update()
+      .set({ lockedUntil: until, updatedAt: new Date() })
+      .where('id = :id AND (locked_until IS NULL OR locked_until < :until)', { id, until })
+      .execute();
   }
 }
 

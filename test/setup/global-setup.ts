@@ -46,6 +46,10 @@ export default async function globalSetup(): Promise<void> {
   process.env.HTTP_LOG = 'false';
   // Every suite registers users from 127.0.0.1; the registration limit is tested on its own apps.
   process.env.REGISTER_RATE_LIMIT ??= '1000000';
+  // Likewise the per-IP login cap and the account lock (the hostile-input suite sends many wrong
+  // passwords for one account and must leave the users table unchanged): tested on their own apps.
+  process.env.LOGIN_IP_MAX_ATTEMPTS ??= '1000000';
+  process.env.LOGIN_LOCK_AFTER_FAILURES ??= '1000000';
   process.env.TEST_DATABASE = database;
   mkdirSync(join(STATE_FILE, '..'), { recursive: true });
   writeFileSync(

@@ -44,7 +44,7 @@ export class LoginAuditItemDto {
   @ApiProperty({
     nullable: true,
     type: String,
-    description: 'unknown_email | wrong_password | rate_limited for failures; logout for logouts',
+    description: 'unknown_email | wrong_password | rate_limited | locked for failures; logout for logouts',
   })
   reason!: string | null;
   @ApiProperty() ip!: string;

@@ -48,6 +48,11 @@ export class AppConfig {
     /** Login attempts per email+IP per window before 429 (brute force). */
     loginMaxFailures: number;
     loginFailureWindowSeconds: number;
+    /** Login attempts per client IP (any email) per window before 429; a success gives its slot back. */
+    loginIpMaxAttempts: number;
+    /** Wrong passwords for one account (any IP) within lockSeconds that lock it; 0 = never. */
+    lockAfterFailures: number;
+    lockSeconds: number;
     /** Registrations per IP per window before 429. */
     registerRateLimit: number;
     registerRateWindowSeconds: number;
@@ -103,6 +108,9 @@ export const ENV_DEFAULTS: Record<string, string> = {
   JWT_REFRESH_TTL_SECONDS: '2592000',
   LOGIN_MAX_FAILURES: '5',
   LOGIN_FAILURE_WINDOW_SECONDS: '60',
+  LOGIN_IP_MAX_ATTEMPTS: '50',
+  LOGIN_LOCK_AFTER_FAILURES: '20',
+  LOGIN_LOCK_SECONDS: '900',
   REGISTER_RATE_LIMIT: '10',
   REGISTER_RATE_WINDOW_SECONDS: '60',
   PAYMENT_WEBHOOK_SECRET: 'dev-only-webhook-secret-change-me',
@@ -294,6 +302,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       refreshTtlSeconds: int('JWT_REFRESH_TTL_SECONDS', 60, 365 * 86400),
       loginMaxFailures: int('LOGIN_MAX_FAILURES', 1, 1000),
       loginFailureWindowSeconds: int('LOGIN_FAILURE_WINDOW_SECONDS', 1, 86400),
+      loginIpMaxAttempts: int('LOGIN_IP_MAX_ATTEMPTS', 1, 10000000),
+      lockAfterFailures: int('LOGIN_LOCK_AFTER_FAILURES', 0, 10000000),
+      lockSeconds: int('LOGIN_LOCK_SECONDS', 1, 30 * 86400),
       registerRateLimit: int('REGISTER_RATE_LIMIT', 1, 10000000),
       registerRateWindowSeconds: int('REGISTER_RATE_WINDOW_SECONDS', 1, 86400),
     },

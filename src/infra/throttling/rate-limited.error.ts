@@ -5,7 +5,8 @@ export class RateLimitedError extends DomainError {
   constructor(
     readonly retryAfterSeconds: number,
     message = 'Too many requests; retry later',
+    code = 'RATE_LIMITED',
   ) {
-    super('rate_limited', 'RATE_LIMITED', message, { retryAfterSeconds });
+    super('rate_limited', code, message, { retryAfterSeconds });
   }
 }

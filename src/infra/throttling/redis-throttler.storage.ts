@@ -29,6 +29,11 @@ end
 return {hits, ttl, 0, 0}
 `;
 
+const RELEASE = `
+if tonumber(redis.call('GET', KEYS[1]) or '0') > 0 then redis.call('DECR', KEYS[1]) end
+return 1
+`;
+
 /**
  * `@nestjs/throttler` storage in Redis, so a limit holds across every instance. Keys carry
  * REDIS_PREFIX and a hash tag, so both keys of one counter live on the same Redis Cluster slot.
@@ -65,6 +70,15 @@ export class RedisThrottlerStorage implements ThrottlerStorage {
   /** Forgets a counter and its block (e.g. failed logins after a successful one). */
   async reset(key: string, throttlerName: string): Promise<void> {
     await this.redis.client.del(...this.keys(key, throttlerName));
+  }
+
+  /**
+   * Gives one hit back (an attempt that turned out to be legitimate). Only an existing counter
+   * is decremented, never below zero, so no key is left without its expiry; a block stays.
+   */
+  async release(key: string, throttlerName: string): Promise<void> {
+    const [hitsKey] = this.keys(key, throttlerName);
+    await this.redis.client.eval(RELEASE, 1, hitsKey);
   }
 
   private keys(key: string, throttlerName: string): [string, string] {

@@ -1,7 +1,7 @@
 import { BullModule } from '@nestjs/bull';
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { QUEUES } from '../infra/queue/queues';
+import { QUEUES, queueJobOptions } from '../infra/queue/queues';
 import { LoginAuditRow } from './login-audit.entity';
 import { LoginAuditProcessor } from './login-audit.processor';
 import { LoginAudit } from './login-audit.service';
@@ -9,7 +9,10 @@ import { LoginAuditsController } from './login-audits.controller';
 
 /** The login trail: `audit` queue, its consumer, and the admin/user listings. */
 @Module({
-  imports: [TypeOrmModule.forFeature([LoginAuditRow]), BullModule.registerQueue({ name: QUEUES.audit })],
+  imports: [
+    TypeOrmModule.forFeature([LoginAuditRow]),
+    BullModule.registerQueue({ name: QUEUES.audit, defaultJobOptions: queueJobOptions(QUEUES.audit) }),
+  ],
   controllers: [LoginAuditsController],
   providers: [LoginAudit, LoginAuditProcessor],
   exports: [LoginAudit],

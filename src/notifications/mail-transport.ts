@@ -1,4 +1,4 @@
-import { Injectable, OnModuleDestroy } from '@nestjs/common';
+import { Injectable, OnApplicationShutdown } from '@nestjs/common';
 import nodemailer, { Transporter } from 'nodemailer';
 import { AppConfig } from '../infra/config/app-config';
 
@@ -10,7 +10,7 @@ import { AppConfig } from '../infra/config/app-config';
  * that breaks is replaced on the next send.
  */
 @Injectable()
-export class MailTransport implements OnModuleDestroy {
+export class MailTransport implements OnApplicationShutdown {
   readonly transporter: Transporter;
 
   constructor(config: AppConfig) {
@@ -32,7 +32,11 @@ export class MailTransport implements OnModuleDestroy {
     });
   }
 
-  onModuleDestroy(): void {
+  /**
+   * Closed last: the email queue's consumer stops and its running sends finish in the
+   * onModuleDestroy wave (WorkerRegistry), so nothing is mid-send by now.
+   */
+  onApplicationShutdown(): void {
     this.transporter.close();
   }
 }

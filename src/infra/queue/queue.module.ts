@@ -4,7 +4,7 @@ import type Redis from 'ioredis';
 import { AppConfig } from '../config/app-config';
 import { clusterNodesFromUrl } from '../redis/redis-url';
 import { RedisService } from '../redis/redis.service';
-import { DEFAULT_JOB_OPTIONS } from './queues';
+import { BACKOFF_STRATEGIES, DEFAULT_JOB_OPTIONS } from './queues';
 import { QueueHealth } from './queue-health.service';
 import { QueueMetrics } from './queue-metrics';
 import { WorkerRegistry } from './worker-registry.service';
@@ -40,7 +40,7 @@ const clusterClients = new WeakMap<AppConfig, Set<Redis>>();
           : { redis: RedisService.connectionOptions(config.redis.url) }),
         prefix: `${config.redis.prefix}:bull`,
         defaultJobOptions: DEFAULT_JOB_OPTIONS,
-        settings: { stalledInterval: 15000, maxStalledCount: 2 },
+        settings: { stalledInterval: 15000, maxStalledCount: 2, backoffStrategies: BACKOFF_STRATEGIES },
       }),
     }),
   ],

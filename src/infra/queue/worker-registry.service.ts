@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { Job, Queue } from 'bull';
 import { requestContext } from '../../common/context/request-context';
+import { withTimeout } from '../../common/with-timeout';
 import { AppConfig, runsWorkers } from '../config/app-config';
 import { QueueMetrics } from './queue-metrics';
 
@@ -11,7 +12,8 @@ export interface TracedJobData {
 
 /**
  * Attaches queue handlers only in processes whose APP_ROLE consumes queues (`worker`, `all`);
- * an `api` process only produces. Each job runs in its own request context carrying the
+ * an `api` process only produces. At shutdown, consuming stops before the connections the
+ * handlers use close (see stopBeforeInfraCloses). Each job runs in its own request context carrying the
  * producer's request id, so log lines of a job name the request that caused it.
  */
 @Injectable()
@@ -40,9 +42,33 @@ export class WorkerRegistry {
     if (opts.name) void queue.process(opts.name, opts.concurrency ?? 1, run);
     else void queue.process(opts.concurrency ?? 1, run);
     this.observe(queue);
+    this.stopBeforeInfraCloses(queue);
     this.logger.log(
       `consuming queue ${queue.name}${opts.name ? `:${opts.name}` : ''} x${opts.concurrency ?? 1}`,
     );
+  }
+
+  /**
+   * At shutdown this process stops taking jobs from `queue` and waits for the ones it is running,
+   * while Redis, MySQL and SMTP are still open. Nest calls every provider's onModuleDestroy
+   * first, and the global modules' (RedisService, which quits the command connection) last; the
+   * queue object is a provider of the non-global module that registered it, so a hook on it runs
+   * in the first wave. @nestjs/bull's own `queue.close()` runs only in onApplicationShutdown,
+   * after Redis was gone: a mail mid-send then could not record its "sent" marker, failed that
+   * attempt and was sent again by the retry. The local pause leaves the queue usable for
+   * producers (requests still draining); `close()` later finds nothing running.
+   */
+  private stopBeforeInfraCloses(queue: Queue): void {
+    const q = queue as Queue & { onModuleDestroy?: () => Promise<void> };
+    if (q.onModuleDestroy) return;
+    const boundMs = Math.floor(this.config.shutdownTimeoutMs / 2);
+    q.onModuleDestroy = async () => {
+      try {
+        await withTimeout(queue.pause(true), boundMs, `running ${queue.name} jobs`);
+      } catch (err) {
+        this.logger.warn(`queue ${queue.name} not stopped cleanly: ${(err as Error).message}`);
+      }
+    };
   }
 
   private observe(queue: Queue): void {

@@ -1,4 +1,6 @@
+import { createConnection } from 'mysql2/promise';
 import { DbRouter } from '../src/infra/database/db-router.service';
+import { QUEUES } from '../src/infra/queue/queues';
 import { requestContext } from '../src/common/context/request-context';
 import { FaultProxy } from './support/fault-proxy';
 import { TestApp, eventually, http, startApp } from './support/test-app';
@@ -23,8 +25,20 @@ describe('foundation: boot, conventions, health and docs', () => {
     expect(ready.body.status).toBe('ok');
     expect(ready.body.primary.state).toBe('up');
     expect(ready.body.redis.state).toBe('up');
-    expect(ready.body.replicas).toEqual([expect.objectContaining({ name: 'replica-1', state: 'up' })]);
+    expect(ready.body.replicas).toEqual([
+      expect.objectContaining({ name: 'replica-1', state: 'up', lagSeconds: expect.any(Number) }),
+    ]);
     expect(ready.body.reads).toBe('replicas');
+    // Every Bull queue with its counts.
+    expect(Object.keys(ready.body.queues).sort()).toEqual(Object.values(QUEUES).sort());
+    for (const q of Object.values<Record<string, unknown>>(ready.body.queues))
+      expect(q).toEqual({
+        state: 'up',
+        waiting: expect.any(Number),
+        active: expect.any(Number),
+        failed: expect.any(Number),
+        delayed: expect.any(Number),
+      });
   });
 
   it('serves Swagger UI at /docs and an OpenAPI 3 document with the error schema on every operation', async () => {
@@ -37,9 +51,25 @@ describe('foundation: boot, conventions, health and docs', () => {
     expect(doc.body.components.schemas.ErrorResponseDto.required).toEqual(
       expect.arrayContaining(['statusCode', 'code', 'message', 'requestId']),
     );
-    for (const item of Object.values<Record<string, any>>(doc.body.paths)) {
-      for (const op of Object.values<any>(item)) expect(op.responses['4XX']).toBeDefined();
+    // Every error response of every operation (explicit 401/404/409/429 ... and the catch-all
+    // 4XX/5XX) carries the one error schema.
+    const missing: string[] = [];
+    let operations = 0;
+    for (const [path, item] of Object.entries<Record<string, any>>(doc.body.paths)) {
+      for (const [method, op] of Object.entries<any>(item)) {
+        operations++;
+        const errors = Object.keys(op.responses).filter((code) => /^[45]/.test(code));
+        if (!errors.includes('4XX') || !errors.includes('5XX'))
+          missing.push(`${method.toUpperCase()} ${path}: no 4XX/5XX`);
+        for (const code of errors) {
+          const schema = op.responses[code].content?.['application/json']?.schema;
+          if (schema?.$ref !== '#/components/schemas/ErrorResponseDto')
+            missing.push(`${method.toUpperCase()} ${path} ${code}: ${JSON.stringify(schema ?? null)}`);
+        }
+      }
     }
+    expect(operations).toBeGreaterThan(20);
+    expect(missing).toEqual([]);
   });
 
   it('answers unknown routes with the contract error shape and echoes the request id', async () => {
@@ -54,7 +84,7 @@ describe('foundation: boot, conventions, health and docs', () => {
     expect(res.headers.get('x-request-id')).toBe('req-abc-123');
   });
 
-  it('sets security headers (helmet)', async () => {
+  it('sets the security headers on API responses (nosniff, frame denial)', async () => {
     const res = await http('GET', `${t.url}/health`);
     expect(res.headers.get('x-content-type-options')).toBe('nosniff');
     expect(res.headers.get('x-frame-options')).toBeTruthy();
@@ -76,7 +106,7 @@ describe('foundation: reads go to the replica, writes and read-your-writes to th
     db = t.app.get(DbRouter);
   });
   afterAll(async () => {
-    await sql(t.config.db.replicas[0], 'START SLAVE').catch(() => undefined);
+    await sql(t.config.db.replicas[0], 'START REPLICA').catch(() => undefined);
     await t.close();
   });
 
@@ -101,11 +131,11 @@ describe('foundation: reads go to the replica, writes and read-your-writes to th
         db.read((em) => em.query('SELECT v FROM routing_probe WHERE id = 1')),
       );
     await eventually(async () => (await readV())[0]?.v === 1);
-    await sql(replica, 'STOP SLAVE SQL_THREAD');
+    await sql(replica, 'STOP REPLICA SQL_THREAD');
     await db.primary.query('UPDATE routing_probe SET v = 2 WHERE id = 1');
     expect((await readV())[0].v).toBe(1); // stale: the read was served by the replica
     expect((await db.primary.query('SELECT v FROM routing_probe WHERE id = 1'))[0].v).toBe(2);
-    await sql(replica, 'START SLAVE SQL_THREAD');
+    await sql(replica, 'START REPLICA SQL_THREAD');
     await eventually(async () => (await readV())[0].v === 2);
   });
 });
@@ -124,7 +154,7 @@ describe('foundation: a replica that is down or lagging is taken out of rotation
     db = t.app.get(DbRouter);
   });
   afterAll(async () => {
-    await sql(t.config.db.replicas[0], 'START SLAVE').catch(() => undefined);
+    await sql(t.config.db.replicas[0], 'START REPLICA').catch(() => undefined);
     await t.close();
     await proxy.stop();
   });
@@ -149,14 +179,138 @@ describe('foundation: a replica that is down or lagging is taken out of rotation
   it('takes a replica whose replication is stopped out of rotation and reports it as lagging', async () => {
     const primaryId = Number((await db.primary.query('SELECT @@server_id AS id'))[0].id);
     await eventually(async () => (await serverId(db)) !== primaryId, 15000);
-    await sql(t.config.db.replicas[0], 'STOP SLAVE SQL_THREAD');
+    await sql(t.config.db.replicas[0], 'STOP REPLICA SQL_THREAD');
     const ready = await eventually(async () => {
       const r = await http('GET', `${t.url}/health/ready`);
       return r.body.replicas[0].state === 'lagging' ? r : undefined;
     });
     expect(ready.body.replicas[0].reason).toMatch(/SQL thread stopped/);
     expect(await serverId(db)).toBe(primaryId);
-    await sql(t.config.db.replicas[0], 'START SLAVE SQL_THREAD');
+    await sql(t.config.db.replicas[0], 'START REPLICA SQL_THREAD');
     await eventually(async () => (await serverId(db)) !== primaryId, 15000);
+  });
+});
+
+describe('foundation: an empty DB_REPLICA_URLS means reads on the primary', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startApp({ DB_REPLICA_URLS: '' });
+  });
+  afterAll(() => t.close());
+
+  it('serves plain reads from the primary and reports ready, not degraded', async () => {
+    const db = t.app.get(DbRouter);
+    const primaryId = Number((await db.primary.query('SELECT @@server_id AS id'))[0].id);
+    expect(await serverId(db)).toBe(primaryId);
+    const ready = await http('GET', `${t.url}/health/ready`);
+    expect(ready.status).toBe(200);
+    expect(ready.body).toMatchObject({ status: 'ok', replicas: [], reads: 'primary' });
+  });
+});
+
+describe('foundation: CORS from CORS_ORIGINS', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startApp({ CORS_ORIGINS: 'https://shop.example, https://admin.shop.example' });
+  });
+  afterAll(() => t.close());
+
+  const preflight = (origin: string) =>
+    http('OPTIONS', t.api('/products'), {
+      headers: {
+        origin,
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'authorization,content-type',
+      },
+    });
+
+  it('allows the listed origins (preflight and actual request) and exposes the request id', async () => {
+    for (const origin of ['https://shop.example', 'https://admin.shop.example']) {
+      const pre = await preflight(origin);
+      expect(pre.status).toBe(204);
+      expect(pre.headers.get('access-control-allow-origin')).toBe(origin);
+      expect(pre.headers.get('access-control-allow-methods')).toContain('POST');
+    }
+    const res = await http('GET', t.api('/categories'), { headers: { origin: 'https://shop.example' } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('access-control-allow-origin')).toBe('https://shop.example');
+    expect(res.headers.get('access-control-expose-headers')).toContain('x-request-id');
+    expect(res.headers.get('vary')).toContain('Origin');
+  });
+
+  it('gives an origin that is not listed no CORS grant', async () => {
+    const pre = await preflight('https://evil.example');
+    expect(pre.headers.get('access-control-allow-origin')).toBeNull();
+    const res = await http('GET', t.api('/categories'), { headers: { origin: 'https://evil.example' } });
+    expect(res.headers.get('access-control-allow-origin')).toBeNull();
+    // A prefix or a suffix of a listed origin is not that origin.
+    const lookalike = await http('GET', t.api('/categories'), {
+      headers: { origin: 'https://shop.example.evil.example' },
+    });
+    expect(lookalike.headers.get('access-control-allow-origin')).toBeNull();
+  });
+});
+
+describe('foundation: a replica lagging past DB_REPLICA_MAX_LAG_SECONDS leaves rotation', () => {
+  let t: TestApp;
+  let db: DbRouter;
+  let replicaLock: Awaited<ReturnType<typeof createConnection>> | undefined;
+  beforeAll(async () => {
+    // Bound 0: a replica is out as soon as it is a whole second behind.
+    t = await startApp({ DB_REPLICA_MAX_LAG_SECONDS: '0', DB_REPLICA_CHECK_INTERVAL_MS: '200' });
+    db = t.app.get(DbRouter);
+  });
+  afterAll(async () => {
+    await replicaLock?.end().catch(() => undefined);
+    await t.close();
+  });
+
+  it('takes a replica whose applier waits behind a lock out of rotation, reports its lag, and takes it back once it catches up', async () => {
+    const primaryId = Number((await db.primary.query('SELECT @@server_id AS id'))[0].id);
+    await db.primary.query('CREATE TABLE IF NOT EXISTS lag_probe (id INT PRIMARY KEY, v INT NOT NULL)');
+    await db.primary.query('REPLACE INTO lag_probe VALUES (1, 1)');
+    const readV = () =>
+      requestContext.run({ requestId: 'lag' }, () =>
+        db.read((em) => em.query('SELECT v, @@server_id AS sid FROM lag_probe WHERE id = 1')),
+      );
+    await eventually(async () => {
+      const [row] = await readV();
+      return row?.v === 1 && Number(row.sid) !== primaryId;
+    }, 15000);
+
+    // A session on the replica holds a read lock on the table (allowed on a read-only server):
+    // replication keeps running, both threads on, but its applier waits for that lock to apply
+    // the next change of the table, so the replica falls further behind every second.
+    const replica = t.config.db.replicas[0];
+    replicaLock = await createConnection({
+      host: replica.host,
+      port: replica.port,
+      user: replica.user,
+      password: replica.password,
+      database: replica.database,
+    });
+    await replicaLock.query('LOCK TABLES lag_probe READ');
+    await db.primary.query('UPDATE lag_probe SET v = 2 WHERE id = 1');
+
+    const ready = await eventually(async () => {
+      const r = await http('GET', `${t.url}/health/ready`);
+      return r.body.replicas[0].state === 'lagging' ? r : undefined;
+    }, 20000);
+    expect(ready.status).toBe(200);
+    expect(ready.body.status).toBe('degraded');
+    expect(ready.body.reads).toBe('primary');
+    expect(ready.body.replicas[0].lagSeconds).toBeGreaterThan(0);
+    expect(ready.body.replicas[0].reason).toMatch(/^lag \d+s > 0s$/);
+    // Out of rotation: the read is fresh because it is served by the primary.
+    const [row] = await readV();
+    expect([row.v, Number(row.sid)]).toEqual([2, primaryId]);
+
+    await replicaLock.query('UNLOCK TABLES');
+    await replicaLock.end();
+    replicaLock = undefined;
+    await eventually(async () => {
+      const [r] = await readV();
+      return r.v === 2 && Number(r.sid) !== primaryId;
+    }, 20000);
   });
 });

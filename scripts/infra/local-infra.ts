@@ -12,6 +12,7 @@
  * Component names (used in `started` / `reused` / `only` / infraStatus): 'primary', 'replica',
  * 'redis', 'mail' (also accepted: mysql-primary, mysql-replica, mailcatcher, mysql = both).
  */
+import { AsyncLocalStorage } from 'async_hooks';
 import { ChildProcess, execFile, spawn } from 'child_process';
 import { createHash } from 'crypto';
 import * as fs from 'fs';
@@ -51,6 +52,14 @@ export interface InfraUpOptions {
   mail?: boolean;
   /** Only bring up these components (names or aliases); default: all. */
   only?: string[];
+  /**
+   * Called with each component just before this call spawns its server. From then on the caller
+   * owns it: stop it (infraDown with `only`) also when infraUp rejects or is aborted, since a
+   * server may be running although it never became ready.
+   */
+  onStart?: (component: Component) => void;
+  /** Aborting makes infraUp reject soon: no further server is spawned and every wait ends. */
+  signal?: AbortSignal;
 }
 export interface InfraDownOptions {
   log?: (line: string) => void;
@@ -213,7 +222,25 @@ function legacyPidFile(cfg: InfraConfig, c: Component): string {
 // small utilities
 // ---------------------------------------------------------------------------------------------
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+/** The options of the infraUp call the current async context belongs to (abort, onStart). */
+const upScope = new AsyncLocalStorage<Pick<InfraUpOptions, 'onStart' | 'signal'>>();
+
+function throwIfAborted(): void {
+  if (upScope.getStore()?.signal?.aborted) throw new Error('interrupted');
+}
+
+/** Every wait loop sleeps through here, so an aborted infraUp stops waiting at once. */
+const sleep = async (ms: number) => {
+  throwIfAborted();
+  await new Promise<void>((r) => setTimeout(r, ms));
+  throwIfAborted();
+};
+
+/** Right before a server of `c` is spawned: nothing more starts once aborted; the caller learns what may run. */
+function announceStart(c: Component): void {
+  throwIfAborted();
+  upScope.getStore()?.onStart?.(c);
+}
 
 function errMsg(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
@@ -749,6 +776,7 @@ async function startMysqld(
   log: (l: string) => void,
 ): Promise<mysql.Connection> {
   log(`${node.label}: starting ${path.basename(flavor.server)} on ${HOST}:${node.port}`);
+  announceStart(node.name);
   const child = spawnDetached(flavor.server, mysqlServerArgs(flavor, node), node.stdoutLog, {
     cwd: node.dir,
   });
@@ -799,11 +827,9 @@ async function localBootstrap(conn: mysql.Connection): Promise<void> {
   await q(conn, 'SET SESSION sql_log_bin = 1');
 }
 
-function replicaStatusRows(
-  conn: mysql.Connection,
-  kind: MysqlFlavor['kind'],
-): Promise<mysql.RowDataPacket[]> {
-  return q(conn, kind === 'mariadb' ? 'SHOW SLAVE STATUS' : 'SHOW REPLICA STATUS');
+/** MariaDB >= 10.5.1 and MySQL >= 8.0.22 both accept the REPLICA forms (MySQL 8.4 only those). */
+function replicaStatusRows(conn: mysql.Connection): Promise<mysql.RowDataPacket[]> {
+  return q(conn, 'SHOW REPLICA STATUS');
 }
 
 async function configureReplication(
@@ -812,27 +838,21 @@ async function configureReplication(
   primaryPort: number,
   log: (l: string) => void,
 ): Promise<void> {
-  const cur = (await replicaStatusRows(conn, kind))[0];
+  const cur = (await replicaStatusRows(conn))[0];
   if (cur) {
     const host = cur.Master_Host ?? cur.Source_Host;
     const port = Number(cur.Master_Port ?? cur.Source_Port);
     if (host === HOST && port === primaryPort) return; // already configured: leave it alone
     log(`mysql-replica: primary moved to ${HOST}:${primaryPort}, re-pointing replication`);
-    if (kind === 'mariadb') {
-      await q(conn, 'STOP SLAVE');
-      await q(
-        conn,
-        `CHANGE MASTER TO MASTER_HOST='${HOST}', MASTER_PORT=${primaryPort}, MASTER_USE_GTID=slave_pos`,
-      );
-      await q(conn, 'START SLAVE');
-    } else {
-      await q(conn, 'STOP REPLICA');
-      await q(
-        conn,
-        `CHANGE REPLICATION SOURCE TO SOURCE_HOST='${HOST}', SOURCE_PORT=${primaryPort}, SOURCE_AUTO_POSITION=1`,
-      );
-      await q(conn, 'START REPLICA');
-    }
+    await q(conn, 'STOP REPLICA');
+    // CHANGE MASTER is MariaDB's only form; MySQL 8.4 knows only CHANGE REPLICATION SOURCE.
+    await q(
+      conn,
+      kind === 'mariadb'
+        ? `CHANGE MASTER TO MASTER_HOST='${HOST}', MASTER_PORT=${primaryPort}, MASTER_USE_GTID=slave_pos`
+        : `CHANGE REPLICATION SOURCE TO SOURCE_HOST='${HOST}', SOURCE_PORT=${primaryPort}, SOURCE_AUTO_POSITION=1`,
+    );
+    await q(conn, 'START REPLICA');
     return;
   }
   log(`mysql-replica: configuring GTID replication from ${HOST}:${primaryPort}`);
@@ -841,7 +861,7 @@ async function configureReplication(
       conn,
       `CHANGE MASTER TO MASTER_HOST='${HOST}', MASTER_PORT=${primaryPort}, MASTER_USER='${REPL_USER}', MASTER_PASSWORD='${REPL_PASSWORD}', MASTER_CONNECT_RETRY=1, MASTER_USE_GTID=slave_pos`,
     );
-    await q(conn, 'START SLAVE');
+    await q(conn, 'START REPLICA');
   } else {
     await q(
       conn,
@@ -866,7 +886,7 @@ async function appBootstrap(conn: mysql.Connection): Promise<void> {
 /**
  * Makes read_only bind the app user on the replica. `GRANT ALL` includes READ_ONLY ADMIN (MariaDB) /
  * SUPER (MySQL), which bypass read_only, and a single write there breaks replication for good
- * (gtid_strict_mode: "out-of-order sequence number"). Replication admin (STOP/START SLAVE) still
+ * (gtid_strict_mode: "out-of-order sequence number"). Replication admin (STOP/START REPLICA) still
  * works for the app user. INFRA_REPLICA_ALLOW_WRITES=1 keeps the plain GRANT ALL behaviour.
  */
 async function enforceReplicaReadOnly(conn: mysql.Connection, kind: MysqlFlavor['kind']): Promise<void> {
@@ -893,11 +913,11 @@ async function waitShopLogin(port: number, timeoutMs: number): Promise<boolean> 
   }
 }
 
-async function replicationError(node: MysqlNode, kind: MysqlFlavor['kind']): Promise<string> {
+async function replicationError(node: MysqlNode): Promise<string> {
   let conn: mysql.Connection | undefined;
   try {
     conn = await mysqlConnect({ socketPath: node.socket, user: 'root', password: '' });
-    const r = (await replicaStatusRows(conn, kind))[0];
+    const r = (await replicaStatusRows(conn))[0];
     if (!r) return 'replication not configured';
     const pick = (...k: string[]) => k.map((x) => r[x]).find((v) => v !== undefined);
     return `IO=${pick('Slave_IO_Running', 'Replica_IO_Running')} SQL=${pick('Slave_SQL_Running', 'Replica_SQL_Running')} ${pick('Last_IO_Error') || ''} ${pick('Last_SQL_Error') || ''}`.trim();
@@ -990,7 +1010,7 @@ async function upMysqlLocal(
       if (n.name === 'replica' && !primaryUp) {
         log('mysql-replica: started, but the primary is down; replication resumes when it is back');
       } else if (!(await waitShopLogin(n.port, n.name === 'replica' ? 20_000 : 5_000))) {
-        const why = n.name === 'replica' ? ` (replication: ${await replicationError(n, flavor.kind)})` : '';
+        const why = n.name === 'replica' ? ` (replication: ${await replicationError(n)})` : '';
         throw new Error(
           `${n.label}: user ${APP_USER} cannot log in on ${HOST}:${n.port}${why}; see ${n.errorLog}`,
         );
@@ -1049,6 +1069,7 @@ async function upRedisLocal(cfg: InfraConfig, log: (l: string) => void, out: Out
   const stale = ourPids(cfg, 'redis');
   if (stale.length) await terminate(stale, 10_000);
   log(`redis: starting redis-server on ${HOST}:${port}`);
+  announceStart('redis');
   // --daemonize yes: the launcher forks the server and exits 0; the server writes the pid file
   const child = spawnDetached(cmd.bin, cmd.args, r.stdoutLog, { cwd: r.dir });
   child.ref(); // keep this process alive until the launcher exits (it is unref'd otherwise)
@@ -1097,6 +1118,7 @@ async function upMailLocal(cfg: InfraConfig, log: (l: string) => void, out: Outc
     m.marker,
   ];
   log(`mail: starting the mail catcher (SMTP ${HOST}:${cfg.ports.smtp}, web ${HOST}:${cfg.ports.mailWeb})`);
+  announceStart('mail');
   const child = spawnDetached(process.execPath, args, m.logFile, {
     cwd: cfg.repoRoot,
     env: {
@@ -1150,6 +1172,7 @@ async function upDocker(
   if (!missing.length) return;
   const services = missing.map((c) => COMPOSE_SERVICE[c]);
   log(`docker: compose up -d ${services.join(' ')}`);
+  missing.forEach(announceStart);
   const r = await run('docker', ['compose', '-f', cfg.composeFile, 'up', '-d', ...services], {
     timeoutMs: 600_000,
     cwd: cfg.repoRoot,
@@ -1208,38 +1231,41 @@ export async function infraUp(opts: InfraUpOptions = {}): Promise<InfraUpResult>
   const cfg = infraConfig();
   let want = resolveComponents(opts.only);
   if (opts.mail === false) want = want.filter((c) => c !== 'mail');
-  return withLock(cfg, async () => {
-    // everything already answering: reuse, whatever started it
-    const probes = await Promise.all(want.map((c) => componentUp(cfg, c)));
-    if (probes.every(Boolean))
+  const scope = { onStart: opts.onStart, signal: opts.signal };
+  return upScope.run(scope, () =>
+    withLock(cfg, async () => {
+      // everything already answering: reuse, whatever started it
+      const probes = await Promise.all(want.map((c) => componentUp(cfg, c)));
+      if (probes.every(Boolean))
+        return {
+          endpoints: infraEndpoints(cfg),
+          started: [],
+          reused: [...want],
+          engine: readEngine(cfg) ?? 'local',
+        };
+
+      const out: Outcome = { started: [], reused: [] };
+      const engine = await chooseEngine(cfg, log);
+      if (engine === 'docker') {
+        await upDocker(cfg, want, log, out);
+      } else {
+        const tasks = [upMysqlLocal(cfg, want, log, out)];
+        if (want.includes('redis')) tasks.push(upRedisLocal(cfg, log, out));
+        if (want.includes('mail')) tasks.push(upMailLocal(cfg, log, out));
+        const errors = (await Promise.allSettled(tasks))
+          .filter((r): r is PromiseRejectedResult => r.status === 'rejected')
+          .map((r) => errMsg(r.reason));
+        if (errors.length) throw new Error(errors.join('\n'));
+      }
+      writeEngine(cfg, engine);
       return {
         endpoints: infraEndpoints(cfg),
-        started: [],
-        reused: [...want],
-        engine: readEngine(cfg) ?? 'local',
+        started: out.started.sort(byComponentOrder),
+        reused: out.reused.sort(byComponentOrder),
+        engine,
       };
-
-    const out: Outcome = { started: [], reused: [] };
-    const engine = await chooseEngine(cfg, log);
-    if (engine === 'docker') {
-      await upDocker(cfg, want, log, out);
-    } else {
-      const tasks = [upMysqlLocal(cfg, want, log, out)];
-      if (want.includes('redis')) tasks.push(upRedisLocal(cfg, log, out));
-      if (want.includes('mail')) tasks.push(upMailLocal(cfg, log, out));
-      const errors = (await Promise.allSettled(tasks))
-        .filter((r): r is PromiseRejectedResult => r.status === 'rejected')
-        .map((r) => errMsg(r.reason));
-      if (errors.length) throw new Error(errors.join('\n'));
-    }
-    writeEngine(cfg, engine);
-    return {
-      endpoints: infraEndpoints(cfg),
-      started: out.started.sort(byComponentOrder),
-      reused: out.reused.sort(byComponentOrder),
-      engine,
-    };
-  });
+    }),
+  );
 }
 
 /** Stops what this script started (verified pids under .local/, or compose services); keeps the data unless purge. */

@@ -132,10 +132,15 @@ export const ENV_DEFAULTS: Record<string, string> = {
   SEED_DEMO_DATA: 'false',
 };
 
-/** Variables that have no usable default in production: they must be given explicitly. */
-const REQUIRED_IN_PRODUCTION = [
+/**
+ * Variables that have no usable default in production (the defaults point at the local dev
+ * servers): they must be given explicitly. DB_REPLICA_URLS may be given empty (reads on the primary).
+ */
+export const REQUIRED_IN_PRODUCTION = [
   'DB_PRIMARY_URL',
+  'DB_REPLICA_URLS',
   'REDIS_URL',
+  'SMTP_URL',
   'JWT_SECRET',
   'PAYMENT_WEBHOOK_SECRET',
   'ADMIN_PASSWORD',
@@ -233,7 +238,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     'silent',
   ] as const);
   const primary = parseMysqlUrl('DB_PRIMARY_URL', get('DB_PRIMARY_URL'), problems);
-  const replicas = get('DB_REPLICA_URLS')
+  // Set but empty is a choice (the contract's "empty replica list = reads on the primary"), not
+  // a missing value: only an unset variable takes the default (or is required in production).
+  const replicas = (env.DB_REPLICA_URLS !== undefined ? env.DB_REPLICA_URLS : get('DB_REPLICA_URLS'))
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean)

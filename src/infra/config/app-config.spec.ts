@@ -1,0 +1,110 @@
+import { ConfigValidationError, ENV_DEFAULTS, REQUIRED_IN_PRODUCTION, loadConfig } from './app-config';
+
+/** The problems loadConfig reports for `env`, or [] when it accepts it. */
+function problemsOf(env: NodeJS.ProcessEnv): string[] {
+  try {
+    loadConfig(env);
+    return [];
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigValidationError);
+    return (err as ConfigValidationError).problems;
+  }
+}
+
+const PRODUCTION: NodeJS.ProcessEnv = {
+  NODE_ENV: 'production',
+  DB_PRIMARY_URL: 'mysql://shop:pw@db-writer:3306/shop',
+  DB_REPLICA_URLS: 'mysql://shop:pw@db-reader-1:3306/shop,mysql://shop:pw@db-reader-2:3306/shop',
+  REDIS_URL: 'redis://redis:6379',
+  SMTP_URL: 'smtp://smtp-relay:25',
+  JWT_SECRET: 'a-production-jwt-secret-of-at-least-32-chars',
+  PAYMENT_WEBHOOK_SECRET: 'a-production-webhook-secret',
+  ADMIN_PASSWORD: 'a-production-admin-password',
+};
+
+describe('loadConfig', () => {
+  it('accepts an empty environment in development: every default points at the local infrastructure', () => {
+    const cfg = loadConfig({});
+    expect(cfg.env).toBe('development');
+    expect([cfg.port, cfg.grpcPort, cfg.role]).toEqual([3000, 50051, 'all']);
+    expect(cfg.db.primary.label).toBe('127.0.0.1:3307');
+    expect(cfg.db.replicas.map((r) => r.label)).toEqual(['127.0.0.1:3308']);
+    expect(cfg.redis.url).toBe(ENV_DEFAULTS.REDIS_URL);
+    expect(cfg.mail.smtpUrl).toBe(ENV_DEFAULTS.SMTP_URL);
+  });
+
+  it.each([
+    ['PORT', 'abc', /PORT: "abc" must be an integer between 0 and 65535/],
+    ['PORT', '70000', /PORT: "70000" must be an integer/],
+    ['GRPC_PORT', '-1', /GRPC_PORT: "-1" must be an integer/],
+    ['APP_ROLE', 'web', /APP_ROLE: "web" must be one of all, api, worker/],
+    ['NODE_ENV', 'staging', /NODE_ENV: "staging" must be one of development, test, production/],
+    ['DB_PRIMARY_URL', 'foo', /DB_PRIMARY_URL: "foo" is not a URL/],
+    ['DB_PRIMARY_URL', 'postgres://u:p@h/db', /DB_PRIMARY_URL: .* must look like mysql:\/\//],
+    ['DB_REPLICA_URLS', 'mysql://a@h1/db,nope', /DB_REPLICA_URLS\[1\]: "nope" is not a URL/],
+    ['REDIS_URL', 'http://h:1', /REDIS_URL: /],
+    ['SMTP_URL', 'http://mail:25', /SMTP_URL: "http:\/\/mail:25" must be a URL with scheme smtp: or smtps:/],
+    ['JWT_SECRET', 'short', /JWT_SECRET: must be at least 32 characters/],
+    ['HTTP_LOG', 'maybe', /HTTP_LOG: "maybe" must be true or false/],
+    ['DB_POOL_SIZE', '0', /DB_POOL_SIZE: "0" must be an integer between 1 and 1000/],
+    ['ADMIN_EMAIL', 'admin', /ADMIN_EMAIL: "admin" is not an email address/],
+    ['REDIS_PREFIX', 'has space', /REDIS_PREFIX: "has space" must match/],
+  ])('refuses %s=%j with a message naming the variable', (name, value, message) => {
+    const problems = problemsOf({ [name]: value });
+    expect(problems).toEqual([expect.stringMatching(message)]);
+    expect(problems[0].startsWith(name)).toBe(true);
+  });
+
+  it('reports every invalid variable at once, in the error message too', () => {
+    let error: unknown;
+    try {
+      loadConfig({ PORT: 'x', LOG_LEVEL: 'loud' });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigValidationError);
+    expect((error as Error).message).toMatch(/^Invalid configuration:\n {2}- LOG_LEVEL: .*\n {2}- PORT: /);
+  });
+
+  it('never prints a database password in a message', () => {
+    const [problem] = problemsOf({ DB_PRIMARY_URL: 'mysql://shop:s3cret@host' });
+    expect(problem).toMatch(/^DB_PRIMARY_URL: "mysql:\/\/shop:\*\*\*@host"/);
+    expect(problem).not.toContain('s3cret');
+  });
+
+  it('reads an empty DB_REPLICA_URLS as "no replicas" (reads on the primary), an unset one as the default', () => {
+    expect(loadConfig({ DB_REPLICA_URLS: '' }).db.replicas).toEqual([]);
+    expect(loadConfig({ DB_REPLICA_URLS: ' , ' }).db.replicas).toEqual([]);
+    expect(loadConfig({}).db.replicas).toHaveLength(1);
+    expect(loadConfig({ ...PRODUCTION, DB_REPLICA_URLS: '' }).db.replicas).toEqual([]);
+  });
+
+  it('reads several replicas in order', () => {
+    const cfg = loadConfig(PRODUCTION);
+    expect(cfg.db.replicas.map((r) => r.label)).toEqual(['db-reader-1:3306', 'db-reader-2:3306']);
+  });
+
+  it('in production, refuses to start without the server URLs and secrets instead of using the dev defaults', () => {
+    expect(REQUIRED_IN_PRODUCTION).toEqual(
+      expect.arrayContaining(['DB_PRIMARY_URL', 'DB_REPLICA_URLS', 'REDIS_URL', 'SMTP_URL', 'JWT_SECRET']),
+    );
+    expect(problemsOf(PRODUCTION)).toEqual([]);
+    for (const name of REQUIRED_IN_PRODUCTION) {
+      const env = { ...PRODUCTION };
+      delete env[name];
+      expect(problemsOf(env)).toEqual(
+        expect.arrayContaining([`${name}: is required when NODE_ENV=production`]),
+      );
+    }
+    const problems = problemsOf({ NODE_ENV: 'production' });
+    for (const name of REQUIRED_IN_PRODUCTION)
+      expect(problems).toContain(`${name}: is required when NODE_ENV=production`);
+  });
+
+  it('in production, an empty server URL is missing too (only the replica list may be empty)', () => {
+    expect(problemsOf({ ...PRODUCTION, REDIS_URL: '' })).toEqual([
+      'REDIS_URL: is required when NODE_ENV=production',
+    ]);
+    expect(problemsOf({ ...PRODUCTION, DB_REPLICA_URLS: '' })).toEqual([]);
+  });
+});

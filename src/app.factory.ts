@@ -10,6 +10,7 @@ import { requestContext } from './common/context/request-context';
 import { AppConfig, runsHttp } from './infra/config/app-config';
 import { HttpExceptionFilter, toErrorBody } from './infra/http/http-exception.filter';
 import { ErrorResponseDto } from './infra/http/error-response.dto';
+import { documentErrorResponses } from './infra/http/openapi-errors';
 import { createValidationPipe } from './infra/http/validation.pipe';
 import { EdgeRoutes } from './infra/http/edge-routes';
 import {
@@ -154,20 +155,7 @@ export function buildOpenApi(app: NestFastifyApplication): OpenAPIObject {
     { extraModels: [ErrorResponseDto] },
   );
   // The error shape is documented on every operation.
-  const ref = { $ref: '#/components/schemas/ErrorResponseDto' };
-  for (const item of Object.values(doc.paths)) {
-    for (const op of Object.values(item)) {
-      if (!op || typeof op !== 'object' || !('responses' in op)) continue;
-      const responses = (op as { responses: Record<string, unknown> }).responses;
-      for (const code of ['4XX', '5XX']) {
-        responses[code] ??= {
-          description: code === '4XX' ? 'Client error' : 'Server error or dependency unavailable',
-          content: { 'application/json': { schema: ref } },
-        };
-      }
-    }
-  }
-  return doc;
+  return documentErrorResponses(doc);
 }
 
 function setupSwagger(app: NestFastifyApplication): void {

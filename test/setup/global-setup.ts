@@ -1,65 +1,83 @@
 /**
- * Starts (or reuses) the local infrastructure with the same script as `npm run infra:up`,
- * unless the environment names servers, then creates a fresh database for this run on the
- * primary, waits for it on the replicas, applies the migrations, and hands the URLs to the
- * test workers through the environment.
+ * Starts (or reuses) the local infrastructure with the same script as `npm run infra:up`, for
+ * each server the environment does not name elsewhere (scripts/infra/infra-plan.ts), then
+ * creates a fresh database for this run on the primary, waits for it on the replicas, applies
+ * the migrations, and hands the URLs to the test workers through the environment.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadConfig } from '../../src/infra/config/app-config';
+import { MysqlTarget, loadConfig } from '../../src/infra/config/app-config';
 import { runMigrations } from '../../src/infra/database/migrate';
-import { infraUp } from '../../scripts/infra/local-infra';
+import { planLocalInfra } from '../../scripts/infra/infra-plan';
+import { infraConfig, infraDown, infraEndpoints, infraUp } from '../../scripts/infra/local-infra';
 import { sql, waitForReplication, withDatabase } from './test-database';
 
 // One file per jest process (setup and teardown run in it), so concurrent runs never drop each other's database.
 export const STATE_FILE = join(__dirname, '..', '..', '.local', `test-run-${process.pid}.json`);
 
 export default async function globalSetup(): Promise<void> {
-  const started: string[] = [];
-  if (!process.env.DB_PRIMARY_URL) {
-    const t0 = Date.now();
-    const res = await infraUp({ mail: false, log: () => undefined });
-    started.push(...res.started);
-    process.env.DB_PRIMARY_URL = res.endpoints.primaryUrl;
-    process.env.DB_REPLICA_URLS = res.endpoints.replicaUrls.join(',');
-    process.env.REDIS_URL = res.endpoints.redisUrl;
-    console.log(
-      `\ninfra: ${res.engine}, started [${res.started.join(', ')}], reused [${res.reused.join(', ')}] in ${Date.now() - t0} ms`,
+  // Servers this run spawned: stopped again if the setup fails after starting them.
+  const started = new Set<string>();
+  let created: { target: MysqlTarget; database: string } | undefined;
+  try {
+    const infra = infraConfig();
+    // Same rule as `npm run up` (each component the environment does not name elsewhere); the
+    // tests bring their own SMTP servers.
+    const plan = planLocalInfra(process.env, infra.ports, infraEndpoints(infra), { mail: false });
+    if (plan.components.length) {
+      const t0 = Date.now();
+      const res = await infraUp({
+        only: plan.components,
+        log: () => undefined,
+        onStart: (c) => started.add(c),
+      });
+      console.log(
+        `\ninfra: ${res.engine}, started [${res.started.join(', ')}], reused [${res.reused.join(', ')}] in ${Date.now() - t0} ms`,
+      );
+    }
+    Object.assign(process.env, plan.env);
+    const runId = `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
+    const database = `nc_test_${runId}`;
+    const base = loadConfig({ ...process.env, NODE_ENV: 'test' });
+    await sql(
+      base.db.primary,
+      `CREATE DATABASE \`${database}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`,
     );
+    created = { target: base.db.primary, database };
+    process.env.DB_PRIMARY_URL = withDatabase(base.db.primary.url, database);
+    process.env.DB_REPLICA_URLS = base.db.replicas.map((r) => withDatabase(r.url, database)).join(',');
+    const config = loadConfig({ ...process.env, NODE_ENV: 'test' });
+    await waitForReplication(config.db.replicas, database);
+    await runMigrations(config.db.primary, () => undefined);
+    process.env.NODE_ENV = 'test';
+    process.env.REDIS_PREFIX = `t${runId}`;
+    process.env.LOG_LEVEL ??= 'warn';
+    process.env.HTTP_LOG = 'false';
+    // Every suite registers users from 127.0.0.1; the registration limit is tested on its own apps.
+    process.env.REGISTER_RATE_LIMIT ??= '1000000';
+    // Likewise the per-IP login cap and the account lock (the hostile-input suite sends many wrong
+    // passwords for one account and must leave the users table unchanged): tested on their own apps.
+    process.env.LOGIN_IP_MAX_ATTEMPTS ??= '1000000';
+    process.env.LOGIN_LOCK_AFTER_FAILURES ??= '1000000';
+    process.env.TEST_DATABASE = database;
+    mkdirSync(join(STATE_FILE, '..'), { recursive: true });
+    writeFileSync(
+      STATE_FILE,
+      JSON.stringify({
+        database,
+        started: [...started],
+        primaryUrl: config.db.primary.url,
+        redisUrl: config.redis.url,
+        prefix: process.env.REDIS_PREFIX,
+      }),
+    );
+  } catch (err) {
+    // Jest runs no global teardown when the setup fails: undo here what this run did.
+    if (created && !process.env.KEEP_TEST_DB)
+      await sql(created.target, `DROP DATABASE IF EXISTS \`${created.database}\``).catch(() => undefined);
+    if (started.size && !process.env.KEEP_INFRA)
+      await infraDown({ only: [...started], log: () => undefined }).catch(() => undefined);
+    throw err;
   }
-  const runId = `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
-  const database = `nc_test_${runId}`;
-  const base = loadConfig({ ...process.env, NODE_ENV: 'test' });
-  await sql(
-    base.db.primary,
-    `CREATE DATABASE \`${database}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`,
-  );
-  process.env.DB_PRIMARY_URL = withDatabase(base.db.primary.url, database);
-  process.env.DB_REPLICA_URLS = base.db.replicas.map((r) => withDatabase(r.url, database)).join(',');
-  const config = loadConfig({ ...process.env, NODE_ENV: 'test' });
-  await waitForReplication(config.db.replicas, database);
-  await runMigrations(config.db.primary, () => undefined);
-  process.env.NODE_ENV = 'test';
-  process.env.REDIS_PREFIX = `t${runId}`;
-  process.env.LOG_LEVEL ??= 'warn';
-  process.env.HTTP_LOG = 'false';
-  // Every suite registers users from 127.0.0.1; the registration limit is tested on its own apps.
-  process.env.REGISTER_RATE_LIMIT ??= '1000000';
-  // Likewise the per-IP login cap and the account lock (the hostile-input suite sends many wrong
-  // passwords for one account and must leave the users table unchanged): tested on their own apps.
-  process.env.LOGIN_IP_MAX_ATTEMPTS ??= '1000000';
-  process.env.LOGIN_LOCK_AFTER_FAILURES ??= '1000000';
-  process.env.TEST_DATABASE = database;
-  mkdirSync(join(STATE_FILE, '..'), { recursive: true });
-  writeFileSync(
-    STATE_FILE,
-    JSON.stringify({
-      database,
-      started,
-      primaryUrl: config.db.primary.url,
-      redisUrl: config.redis.url,
-      prefix: process.env.REDIS_PREFIX,
-    }),
-  );
 }

@@ -21,8 +21,15 @@ export async function runMigrations(
   try {
     const qr = ds.createQueryRunner();
     await qr.connect();
+    // 1 = ours; 0 = another process held it for the whole wait; NULL = error. Never migrate without it.
+    const [lock] = await qr.query(`SELECT GET_LOCK('nest_commerce_migrations', 120) AS got`);
+    if (Number(lock?.got) !== 1) {
+      await qr.release();
+      throw new Error(
+        'another process held the migration lock (nest_commerce_migrations) for 120 s; not migrating without it',
+      );
+    }
     try {
-      await qr.query(`SELECT GET_LOCK('nest_commerce_migrations', 120)`);
       const applied = await ds.runMigrations({ transaction: 'each' });
       for (const m of applied) log(`applied migration ${m.name}`);
       if (!applied.length) log('migrations: schema is up to date');

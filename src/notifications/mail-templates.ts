@@ -6,7 +6,8 @@ import type { MailTemplate, MailTemplates } from './mail.types';
 
 const SUBJECTS: Record<MailTemplate, string> = {
   welcome: 'Welcome to nest-commerce, {{name}}',
-  'order-confirmation': 'Your order {{orderId}} is confirmed',
+  // Sent when the order is placed, before it is paid: a receipt of the order, not a confirmation of it.
+  'order-confirmation': 'We received your order {{orderId}}',
   'payment-receipt': 'Payment received for order {{orderId}}',
   'low-stock': 'Low stock: {{sku}} ({{available}} left)',
 };

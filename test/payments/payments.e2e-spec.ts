@@ -626,12 +626,12 @@ describe('payments: the webhook racing the expiry of its order', () => {
       await pspCaptures(t, payment.id);
       cases.push({ order, payment });
     }
-    // The expiry (the call its job makes) and the webhook, started with offsets from -60 ms to
-    // +60 ms: the first case expires well before its webhook, the last gets its webhook well
-    // before expiring, the ones between race on the order row.
+    // The expiry (the call its job makes) and the webhook, started with offsets spread from
+    // -300 ms (expiry first) to +300 ms (webhook first): the first case surely expires before its
+    // webhook, the last is surely paid first, the ones near the middle race on the order row.
     await Promise.all(
       cases.map(async ({ order, payment }, i) => {
-        const offset = i === 0 ? -300 : i === n - 1 ? 300 : -60 + Math.round((120 * i) / (n - 1));
+        const offset = -300 + Math.round((600 * i) / (n - 1));
         const expire = async () => {
           if (offset < 0) await sleep(0);
           else await sleep(offset);

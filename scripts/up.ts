@@ -119,7 +119,7 @@ async function main(): Promise<void> {
       'nest-commerce is up:',
       `  REST API      ${base}/api/v1`,
       `  Swagger UI    ${base}/docs   (OpenAPI: ${base}/docs-json)`,
-      `  gRPC          localhost:${config.grpcPort}  (shop.orders.v1.OrderService; reflection on)`,
+      `  gRPC          localhost:${config.grpcPort}  (shop.orders.v1.OrderService, shop.payments.v1.PaymentService; reflection on)`,
       `  Bull Board    ${base}/admin/queues   (admin: ${config.admin.email})`,
       `  Health        ${base}/health/ready   Metrics ${base}/metrics`,
       `  Mail inbox    ${mailWeb}`,

@@ -58,7 +58,7 @@ describe('fault: SIGTERM under HTTP, gRPC and queue load', () => {
     if (child?.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
 
-  it('finishes in-flight HTTP, gRPC and jobs, answers every order it created, exits 0 and leaves no job active', async () => {
+  it('finishes in-flight HTTP, gRPC and jobs, answers every order it created, exits 0 and leaves no job active or failed by the shutdown', async () => {
     const admin = (
       await http('POST', base.api('/auth/login'), {
         body: { email: config.admin.email, password: config.admin.password },
@@ -139,8 +139,12 @@ describe('fault: SIGTERM under HTTP, gRPC and queue load', () => {
     });
     // No job left "active": every job it had started finished before the process went away.
     const activeAfter = await activeJobs(redis, prefix);
+    // ...and none of them was failed by the shutdown itself (its Redis or SMTP connection closed
+    // under it), which would make it run, and send its mail, again.
+    const failedByShutdown = await jobsFailedWith(redis, prefix, /Connection is closed|closed/i);
     redis.disconnect();
     expect(activeAfter).toEqual({});
+    expect(failedByShutdown).toEqual([]);
 
     // Every order that exists was answered (HTTP 201 / gRPC OK), and every such answer is an order.
     const rows = (await sql(
@@ -176,6 +180,23 @@ describe('fault: SIGTERM under HTTP, gRPC and queue load', () => {
     );
   }, 120_000);
 });
+
+/** `queue:id: reason` of every failed or retry-waiting job under a prefix whose last failure matches. */
+async function jobsFailedWith(redis: Redis, prefix: string, reason: RegExp): Promise<string[]> {
+  const out: string[] = [];
+  for (const idKey of await redis.keys(`${prefix}:bull:*:id`)) {
+    const queue = idKey.slice(0, -':id'.length);
+    const ids = [
+      ...(await redis.zrange(`${queue}:failed`, 0, -1)),
+      ...(await redis.zrange(`${queue}:delayed`, 0, -1)),
+    ];
+    for (const id of ids) {
+      const failed = await redis.hget(`${queue}:${id}`, 'failedReason');
+      if (failed && reason.test(failed)) out.push(`${queue.split(':').pop()}:${id}: ${failed}`);
+    }
+  }
+  return out;
+}
 
 /** Active job count per Bull queue under a prefix (queues with none are left out). */
 async function activeJobs(redis: Redis, prefix: string): Promise<Record<string, number>> {

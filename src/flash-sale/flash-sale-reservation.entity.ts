@@ -1,10 +1,13 @@
-import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
+import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 
 /** CONFIRMED: became an order; RETURNED: its unpaid order expired or was cancelled, the unit went back. */
 export type ReservationStatus = 'CONFIRMED' | 'RETURNED';
 
 /** One unit taken by the Lua script and persisted by the stream consumer, with the order it became. */
 @Entity('flash_sale_reservations')
+@Index('uq_fsr_reservation', ['reservationId'], { unique: true })
+@Index('uq_fsr_sale_user_n', ['saleId', 'userId', 'n'], { unique: true })
+@Index('uq_fsr_order', ['orderId'], { unique: true })
 export class FlashSaleReservation {
   @PrimaryGeneratedColumn({ type: 'bigint' }) id!: string;
   @Column({ name: 'reservation_id', type: 'char', length: 36 }) reservationId!: string;
@@ -13,7 +16,14 @@ export class FlashSaleReservation {
   /** The user's n-th unit in this sale (from a per-user sequence in Redis that never goes back). */
   @Column({ type: 'int' }) n!: number;
   @Column({ name: 'order_id', type: 'char', length: 36, nullable: true }) orderId!: string | null;
-  @Column({ type: 'varchar', length: 16 }) status!: ReservationStatus;
-  @Column({ name: 'created_at', type: 'datetime', precision: 3, insert: false, update: false })
+  @Column({ type: 'varchar', length: 16, default: 'CONFIRMED' }) status!: ReservationStatus;
+  @Column({
+    name: 'created_at',
+    type: 'datetime',
+    precision: 3,
+    default: () => 'CURRENT_TIMESTAMP(3)',
+    insert: false,
+    update: false,
+  })
   createdAt!: Date;
 }

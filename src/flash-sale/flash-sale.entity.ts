@@ -1,9 +1,10 @@
-import { Column, Entity, PrimaryColumn } from 'typeorm';
+import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 
 export type FlashSaleStatus = 'ACTIVE' | 'CLOSED';
 
 /** A sale of `quantity` units of one SKU at `price`, between `startsAt` and `endsAt`. */
 @Entity('flash_sales')
+@Index('idx_flash_sales_status', ['status', 'endsAt'])
 export class FlashSale {
   @PrimaryColumn({ type: 'char', length: 36 }) id!: string;
   @Column({ type: 'varchar', length: 64 }) sku!: string;
@@ -17,9 +18,16 @@ export class FlashSale {
   @Column({ name: 'starts_at', type: 'datetime', precision: 3 }) startsAt!: Date;
   @Column({ name: 'ends_at', type: 'datetime', precision: 3 }) endsAt!: Date;
   /** ACTIVE until the end job closed it (unsold units released to inventory). */
-  @Column({ type: 'varchar', length: 16 }) status!: FlashSaleStatus;
+  @Column({ type: 'varchar', length: 16, default: 'ACTIVE' }) status!: FlashSaleStatus;
   @Column({ name: 'released_quantity', type: 'int', nullable: true }) releasedQuantity!: number | null;
   @Column({ name: 'closed_at', type: 'datetime', precision: 3, nullable: true }) closedAt!: Date | null;
-  @Column({ name: 'created_at', type: 'datetime', precision: 3, insert: false, update: false })
+  @Column({
+    name: 'created_at',
+    type: 'datetime',
+    precision: 3,
+    default: () => 'CURRENT_TIMESTAMP(3)',
+    insert: false,
+    update: false,
+  })
   createdAt!: Date;
 }

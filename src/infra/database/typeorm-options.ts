@@ -1,5 +1,7 @@
 import { EventSubscriber } from 'typeorm';
 import type { AfterQueryEvent, DataSourceOptions, EntitySubscriberInterface } from 'typeorm';
+import { createConnection } from 'mysql2/promise';
+import type { RowDataPacket } from 'mysql2/promise';
 import type { MysqlTarget } from '../config/app-config';
 
 /**
@@ -51,3 +53,36 @@ export function mysqlOptions(target: MysqlTarget, poolSize: number, queryTimeout
 
 /** Every module keeps its own migrations beside its code; TypeORM orders them by timestamp. */
 export const MIGRATION_GLOBS = [`${__dirname}/../../**/migrations/*{.ts,.js}`];
+/** Every entity of every module (the migration CLI diffs them against the schema). */
+export const ENTITY_GLOBS = [`${__dirname}/../../**/*.entity{.ts,.js}`];
+
+/**
+ * Options of the TypeORM CLI's DataSource (`migration:generate` / `migration:revert`): every
+ * entity and migration, and the driver type of the server actually behind `target`. The schema
+ * diff must read information_schema the way the server writes it: MariaDB reports a nullable
+ * column's default as the string 'NULL' and quotes literal defaults, which TypeORM only
+ * understands with `type: 'mariadb'` (with 'mysql' it would "fix" every nullable column).
+ */
+export async function migrationCliOptions(target: MysqlTarget): Promise<DataSourceOptions> {
+  const probe = await createConnection({
+    host: target.host,
+    port: target.port,
+    user: target.user,
+    password: target.password,
+    connectTimeout: 5000,
+  });
+  let version: string;
+  try {
+    const [rows] = await probe.query<RowDataPacket[]>('SELECT VERSION() AS v');
+    version = String(rows[0].v);
+  } finally {
+    await probe.end();
+  }
+  return {
+    ...mysqlOptions(target, 2),
+    type: /mariadb/i.test(version) ? 'mariadb' : 'mysql',
+    entities: ENTITY_GLOBS,
+    migrations: MIGRATION_GLOBS,
+    migrationsTableName: 'migrations',
+  } as DataSourceOptions;
+}

@@ -30,13 +30,16 @@ const toBool = ({ value }: { value: unknown }) =>
   value === 'true' ? true : value === 'false' ? false : value;
 
 export class ListProductsQuery {
-  @ApiPropertyOptional({ description: 'Full-text search over name and description' })
+  @ApiPropertyOptional({ description: 'Full-text search over name and description', example: 'cotton shirt' })
   @IsOptional()
   @IsString()
   @MaxLength(200)
   q?: string;
 
-  @ApiPropertyOptional({ description: 'Category id; products of its descendants are included' })
+  @ApiPropertyOptional({
+    description: 'Category id; products of its descendants are included',
+    example: '0190a5b0-7c1e-7a3d-9f2e-4b8c1d2e3f40',
+  })
   @IsOptional()
   @IsUUID()
   categoryId?: string;
@@ -63,7 +66,7 @@ export class ListProductsQuery {
   @Max(MAX_PRICE)
   maxPrice?: number;
 
-  @ApiPropertyOptional({ description: 'Only products with a variant in stock' })
+  @ApiPropertyOptional({ description: 'Only products with a variant in stock', example: true })
   @IsOptional()
   @Transform(toBool)
   @IsBoolean()
@@ -74,7 +77,10 @@ export class ListProductsQuery {
   @IsIn(LISTING_SORTS)
   sort?: ListingSort;
 
-  @ApiPropertyOptional({ description: 'Opaque; the nextCursor of the previous page' })
+  @ApiPropertyOptional({
+    description: 'Opaque; the nextCursor of the previous page',
+    example: 'eyJrIjoxNzAwMDAwMDAwMDAwfQ',
+  })
   @IsOptional()
   @IsString()
   @MaxLength(512)
@@ -162,7 +168,10 @@ export class CreateProductDto extends ProductFieldsDto {
   @MaxLength(200)
   name!: string;
 
-  @ApiProperty({ type: [VariantDto] })
+  @ApiProperty({
+    type: [VariantDto],
+    example: [{ sku: 'TSHIRT-M', price: 1999, currency: 'EUR', stockOnHand: 100 }],
+  })
   @IsObject({ each: true }) // ValidateNested alone lets `[[]]` through to the service
   @ValidateNested({ each: true })
   @Type(() => VariantDto)
@@ -179,7 +188,11 @@ export class UpdateProductDto extends ProductFieldsDto {
   @MaxLength(200)
   name?: string;
 
-  @ApiPropertyOptional({ type: [VariantDto], description: 'Upserted by sku: new price, or a new variant' })
+  @ApiPropertyOptional({
+    type: [VariantDto],
+    description: 'Upserted by sku: new price, or a new variant',
+    example: [{ sku: 'TSHIRT-M', price: 1799, currency: 'EUR' }],
+  })
   @IsOptional()
   @IsObject({ each: true })
   @ValidateNested({ each: true })
@@ -208,36 +221,41 @@ export class CreateCategoryDto {
 }
 
 export class ProductListItemDto {
-  @ApiProperty() id!: string;
-  @ApiProperty() name!: string;
-  @ApiProperty() slug!: string;
-  @ApiProperty({ nullable: true, type: String }) brand!: string | null;
-  @ApiProperty({ nullable: true, type: String }) categoryId!: string | null;
-  @ApiProperty({ description: 'Cheapest variant, minor units' }) price!: number;
-  @ApiProperty() currency!: string;
-  @ApiProperty() createdAt!: string;
+  @ApiProperty({ example: '0190a5b0-7c1e-7a3d-9f2e-4b8c1d2e3f40' }) id!: string;
+  @ApiProperty({ example: 'Organic cotton T-shirt' }) name!: string;
+  @ApiProperty({ example: 'organic-cotton-t-shirt' }) slug!: string;
+  @ApiProperty({ nullable: true, type: String, example: 'Acme' }) brand!: string | null;
+  @ApiProperty({ nullable: true, type: String, example: '0190a5b0-0000-7000-8000-000000000001' })
+  categoryId!: string | null;
+  @ApiProperty({ description: 'Cheapest variant, minor units', example: 1999 }) price!: number;
+  @ApiProperty({ example: 'EUR' }) currency!: string;
+  @ApiProperty({ example: '2026-11-23T10:15:30.000Z' }) createdAt!: string;
 }
 
 export class ProductPageDto {
   @ApiProperty({ type: [ProductListItemDto] }) items!: ProductListItemDto[];
-  @ApiProperty({ nullable: true, type: String }) nextCursor!: string | null;
+  @ApiProperty({ nullable: true, type: String, example: 'eyJrIjoxNzAwMDAwMDAwMDAwfQ' }) nextCursor!:
+    string | null;
 }
 
 class VariantViewDto {
-  @ApiProperty() sku!: string;
-  @ApiProperty() price!: number;
-  @ApiProperty() currency!: string;
+  @ApiProperty({ example: 'TSHIRT-M' }) sku!: string;
+  @ApiProperty({ example: 1999, description: 'Minor units' }) price!: number;
+  @ApiProperty({ example: 'EUR' }) currency!: string;
 }
 
 export class ProductDetailDto {
-  @ApiProperty() id!: string;
-  @ApiProperty() name!: string;
-  @ApiProperty() slug!: string;
-  @ApiProperty({ nullable: true, type: String }) description!: string | null;
-  @ApiProperty({ nullable: true, type: String }) brand!: string | null;
-  @ApiProperty({ nullable: true, type: String }) categoryId!: string | null;
-  @ApiProperty({ type: 'object', additionalProperties: true }) attributes!: Record<string, unknown>;
-  @ApiProperty({ enum: ['draft', 'active', 'archived'] }) status!: string;
-  @ApiProperty() createdAt!: string;
+  @ApiProperty({ example: '0190a5b0-7c1e-7a3d-9f2e-4b8c1d2e3f40' }) id!: string;
+  @ApiProperty({ example: 'Organic cotton T-shirt' }) name!: string;
+  @ApiProperty({ example: 'organic-cotton-t-shirt' }) slug!: string;
+  @ApiProperty({ nullable: true, type: String, example: 'Soft, breathable, fair trade.' }) description!:
+    string | null;
+  @ApiProperty({ nullable: true, type: String, example: 'Acme' }) brand!: string | null;
+  @ApiProperty({ nullable: true, type: String, example: '0190a5b0-0000-7000-8000-000000000001' })
+  categoryId!: string | null;
+  @ApiProperty({ type: 'object', additionalProperties: true, example: { color: 'blue' } })
+  attributes!: Record<string, unknown>;
+  @ApiProperty({ enum: ['draft', 'active', 'archived'], example: 'active' }) status!: string;
+  @ApiProperty({ example: '2026-11-23T10:15:30.000Z' }) createdAt!: string;
   @ApiProperty({ type: [VariantViewDto] }) variants!: VariantViewDto[];
 }

@@ -17,7 +17,8 @@ const ROOT = join(__dirname, '..', '..');
  * Fault 7 of issue 10: SIGTERM to a running instance (a real `node src/main.ts` child process)
  * under HTTP and gRPC order load with its queues busy. In-flight requests and jobs finish, the
  * process exits 0 by itself, no Bull job is left "active" (it would have to wait for the
- * stalled-job check to run again), and every order that exists was answered to its client.
+ * stalled-job check to run again: jobs taken but not started are handed back to the wait list),
+ * and every order that exists was answered to its client.
  */
 describe('fault: SIGTERM under HTTP, gRPC and queue load', () => {
   let child: ChildProcess;
@@ -176,7 +177,8 @@ describe('fault: SIGTERM under HTTP, gRPC and queue load', () => {
         `in flight at the signal ${inFlight(web, () => true)} (${inFlight(web, (o) => o.status === 201)} answered 201); ` +
         `gRPC ${rpc.length} ${JSON.stringify(countBy(rpc, (o) => o.status))}, in flight ${inFlight(rpc, () => true)} ` +
         `(${inFlight(rpc, (o) => o.status === 'OK')} OK); jobs active before ${JSON.stringify(activeBefore)}, after 0; ` +
-        `orders expected ${answered.length}, found ${rows.length}; outbox rows ${outbox[0].n} (${Number(outbox[0].pending ?? 0)} waiting)`,
+        `orders expected ${answered.length}, found ${rows.length}; outbox rows ${outbox[0].n} (${Number(outbox[0].pending ?? 0)} waiting); ` +
+        `unstarted jobs handed back: ${(stdout.match(/job\(s\) not started handed back/g) ?? []).length} queue(s)`,
     );
   }, 120_000);
 });

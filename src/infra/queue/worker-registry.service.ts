@@ -65,6 +65,8 @@ export class WorkerRegistry {
     q.onModuleDestroy = async () => {
       try {
         await withTimeout(queue.pause(true), boundMs, `running ${queue.name} jobs`);
+        const released = await releaseUnstartedJobs(queue);
+        if (released) this.logger.log(`queue ${queue.name}: ${released} job(s) not started handed back`);
       } catch (err) {
         this.logger.warn(`queue ${queue.name} not stopped cleanly: ${(err as Error).message}`);
       }
@@ -95,4 +97,60 @@ function jobRequestId(queue: Queue, job: Job): string {
 /** Stamps the current request id onto a job payload. */
 export function traced<T extends object>(data: T): T & TracedJobData {
   return { ...data, requestId: requestContext.requestId() };
+}
+
+/**
+ * Jobs this process took but will never start, handed back to the front of the wait list so
+ * another worker runs them now instead of after the stalled-job check (30 s+, and then counted
+ * as a stall). Two kinds exist once a local pause has let the running jobs finish:
+ * - a job Bull fetched on completing the previous one (moveToFinished fetches the next job and
+ *   locks it with this queue's token) that now waits for the pause to end;
+ * - a job the blocking BRPOPLPUSH moved to `active` while the pause was cutting that connection:
+ *   it is in `active` with no lock. Another worker's job is lockless only between its BRPOPLPUSH
+ *   and its lock (a millisecond), so a job is taken only if it is still lockless half a second
+ *   later, the same test Bull's stalled check makes over 30 s.
+ * Neither was started, so handing it back can never run a job twice.
+ */
+const RELEASE_OWN = `
+local n = 0
+for _, id in ipairs(redis.call('LRANGE', KEYS[1], 0, -1)) do
+  local lock = ARGV[1] .. id .. ':lock'
+  if redis.call('GET', lock) == ARGV[2] then
+    redis.call('DEL', lock)
+    redis.call('LREM', KEYS[1], 1, id)
+    redis.call('RPUSH', KEYS[2], id)
+    n = n + 1
+  end
+end
+return n`;
+
+const RELEASE_LOCKLESS = `
+local n = 0
+for i = 3, #ARGV do
+  local id = ARGV[i]
+  if redis.call('EXISTS', ARGV[1] .. id .. ':lock') == 0 and redis.call('LREM', KEYS[1], 1, id) == 1 then
+    redis.call('RPUSH', KEYS[2], id)
+    n = n + 1
+  end
+end
+return n`;
+
+async function releaseUnstartedJobs(queue: Queue): Promise<number> {
+  const q = queue as Queue & { token: string; toKey(type: string): string };
+  const [active, wait, prefix] = [q.toKey('active'), q.toKey('wait'), q.toKey('')];
+  const own = Number(await queue.client.eval(RELEASE_OWN, 2, active, wait, prefix, q.token));
+  const lockless = async () => {
+    const ids = await queue.client.lrange(active, 0, -1);
+    const locks = ids.length ? await queue.client.mget(...ids.map((id) => `${prefix}${id}:lock`)) : [];
+    return ids.filter((_, i) => locks[i] === null);
+  };
+  const suspects = await lockless();
+  if (!suspects.length) return own;
+  await new Promise((r) => setTimeout(r, 500));
+  const still = new Set(await lockless());
+  const orphans = suspects.filter((id) => still.has(id));
+  const moved = orphans.length
+    ? Number(await queue.client.eval(RELEASE_LOCKLESS, 2, active, wait, prefix, '', ...orphans))
+    : 0;
+  return own + moved;
 }

@@ -1,10 +1,13 @@
-import { Column, Entity, PrimaryColumn } from 'typeorm';
+import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 
 export type LoginOutcome = 'success' | 'failure';
 export type LoginEventKind = 'login' | 'logout';
 export type LoginFailureReason = 'unknown_email' | 'wrong_password' | 'rate_limited' | 'locked';
 
 @Entity('login_audits')
+@Index('ix_login_audits_created', ['createdAt', 'id'])
+@Index('ix_login_audits_email', ['email', 'createdAt', 'id'])
+@Index('ix_login_audits_user', ['userId', 'createdAt', 'id'])
 export class LoginAuditRow {
   @PrimaryColumn({ type: 'char', length: 36 })
   id!: string;

@@ -1,4 +1,4 @@
-import { Column, Entity, PrimaryColumn } from 'typeorm';
+import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 
 export type PaymentStatus =
   'PENDING' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED' | 'REFUNDED' | 'PARTIALLY_REFUNDED';
@@ -6,6 +6,11 @@ export type PaymentStatus =
 const bigint = { to: (v: number) => v, from: (v: string | number) => Number(v) };
 
 @Entity('payments')
+@Index('uq_payments_active_order', ['activeOrderId'], { unique: true })
+@Index('idx_payments_order', ['orderId', 'createdAt'])
+@Index('idx_payments_user', ['userId', 'createdAt'])
+@Index('idx_payments_provider_ref', ['provider', 'providerRef'])
+@Index('idx_payments_status', ['status', 'updatedAt'])
 export class PaymentEntity {
   @PrimaryColumn({ type: 'char', length: 36 }) id: string;
   @Column({ name: 'order_id', type: 'char', length: 36 }) orderId: string;
@@ -18,8 +23,23 @@ export class PaymentEntity {
   @Column({ type: 'char', length: 3 }) currency: string;
   @Column({ type: 'varchar', length: 32 }) provider: string;
   @Column({ name: 'provider_ref', type: 'varchar', length: 128, nullable: true }) providerRef: string | null;
-  @Column({ name: 'created_at', type: 'datetime', precision: 3, insert: false, update: false })
+  @Column({
+    name: 'created_at',
+    type: 'datetime',
+    precision: 3,
+    default: () => 'CURRENT_TIMESTAMP(3)',
+    insert: false,
+    update: false,
+  })
   createdAt: Date;
-  @Column({ name: 'updated_at', type: 'datetime', precision: 3, insert: false, update: false })
+  @Column({
+    name: 'updated_at',
+    type: 'datetime',
+    precision: 3,
+    default: () => 'CURRENT_TIMESTAMP(3)',
+    onUpdate: 'CURRENT_TIMESTAMP(3)',
+    insert: false,
+    update: false,
+  })
   updatedAt: Date;
 }

@@ -1,4 +1,4 @@
-import { Column, Entity, PrimaryColumn } from 'typeorm';
+import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 
 export type RefundStatus = 'PENDING' | 'SUCCEEDED' | 'FAILED';
 /** `requested`: an admin asked; `order_not_payable`: money captured for an order that had expired. */
@@ -7,6 +7,8 @@ export type RefundReason = 'requested' | 'order_not_payable';
 const bigint = { to: (v: number) => v, from: (v: string | number) => Number(v) };
 
 @Entity('refunds')
+@Index('idx_refunds_payment', ['paymentId', 'createdAt'])
+@Index('idx_refunds_status', ['status', 'createdAt'])
 export class RefundEntity {
   @PrimaryColumn({ type: 'char', length: 36 }) id: string;
   @Column({ name: 'payment_id', type: 'char', length: 36 }) paymentId: string;
@@ -14,10 +16,25 @@ export class RefundEntity {
   @Column({ type: 'char', length: 3 }) currency: string;
   @Column({ type: 'varchar', length: 20 }) status: RefundStatus;
   @Column({ type: 'varchar', length: 32 }) reason: RefundReason;
-  @Column({ type: 'boolean', default: false }) restock: boolean;
+  @Column({ type: 'boolean', width: 1, default: false }) restock: boolean;
   @Column({ name: 'provider_ref', type: 'varchar', length: 128, nullable: true }) providerRef: string | null;
-  @Column({ name: 'created_at', type: 'datetime', precision: 3, insert: false, update: false })
+  @Column({
+    name: 'created_at',
+    type: 'datetime',
+    precision: 3,
+    default: () => 'CURRENT_TIMESTAMP(3)',
+    insert: false,
+    update: false,
+  })
   createdAt: Date;
-  @Column({ name: 'updated_at', type: 'datetime', precision: 3, insert: false, update: false })
+  @Column({
+    name: 'updated_at',
+    type: 'datetime',
+    precision: 3,
+    default: () => 'CURRENT_TIMESTAMP(3)',
+    onUpdate: 'CURRENT_TIMESTAMP(3)',
+    insert: false,
+    update: false,
+  })
   updatedAt: Date;
 }

@@ -1,15 +1,20 @@
-import { Column, Entity, PrimaryColumn } from 'typeorm';
+import { Column, Entity, ForeignKey, Index, PrimaryColumn } from 'typeorm';
+import { User } from './user.entity';
 
 /**
  * One issued refresh token, stored as the SHA-256 of the opaque value. Tokens of one login
  * form a family: each refresh rotates the current token into a new one of the same family.
  */
 @Entity('refresh_tokens')
+@Index('uq_refresh_tokens_hash', ['tokenHash'], { unique: true })
+@Index('ix_refresh_tokens_family', ['familyId'])
+@Index('ix_refresh_tokens_user', ['userId'])
 export class RefreshToken {
   @PrimaryColumn({ type: 'char', length: 36 })
   id!: string;
 
   @Column({ name: 'user_id', type: 'char', length: 36 })
+  @ForeignKey(() => User, { name: 'fk_refresh_tokens_user', onDelete: 'CASCADE', onUpdate: 'RESTRICT' })
   userId!: string;
 
   @Column({ name: 'family_id', type: 'char', length: 36 })

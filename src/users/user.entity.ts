@@ -1,8 +1,9 @@
-import { Column, Entity, PrimaryColumn } from 'typeorm';
+import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 
 export type UserRole = 'customer' | 'admin';
 
 @Entity('users')
+@Index('uq_users_email', ['email'], { unique: true })
 export class User {
   @PrimaryColumn({ type: 'char', length: 36 })
   id!: string;

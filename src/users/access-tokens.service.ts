@@ -71,10 +71,16 @@ export class AccessTokens {
       if (err instanceof JwtExpired) throw new TokenExpiredError();
       throw new UnauthenticatedError('Invalid access token');
     }
-    if (typeof claims.sub !== 'string' || (claims.role !== 'customer' && claims.role !== 'admin'))
+    // Every token this service issues expires: one without `exp` (signed with a leaked secret,
+    // say) would be valid forever, so it is refused.
+    if (
+      typeof claims.sub !== 'string' ||
+      (claims.role !== 'customer' && claims.role !== 'admin') ||
+      typeof claims.exp !== 'number'
+    )
       throw new UnauthenticatedError('Invalid access token');
     const user: AuthUser = Object.freeze({ id: claims.sub, role: claims.role });
-    if (typeof claims.exp === 'number') this.verified.set(token, { user, expMs: claims.exp * 1000 });
+    this.verified.set(token, { user, expMs: claims.exp * 1000 });
     return user;
   }
 }

@@ -1,3 +1,4 @@
+import { sign } from 'jsonwebtoken';
 import { AppConfig } from '../infra/config/app-config';
 import { AccessTokens } from './access-tokens.service';
 import { TokenExpiredError } from './auth.errors';
@@ -33,5 +34,19 @@ describe('AccessTokens', () => {
     const forged = other.sign({ id: 'u3', role: 'admin' });
     expect(() => tokens.verify(forged)).toThrow('Invalid access token');
     expect(() => tokens.verify(forged)).toThrow('Invalid access token');
+  });
+
+  it('refuses a correctly signed token without an expiry (it would be valid forever)', () => {
+    const tokens = new AccessTokens(config);
+    const forever = sign({ sub: 'u4', role: 'admin' }, config.auth.jwtSecret, {
+      algorithm: 'HS256',
+      noTimestamp: true,
+    });
+    expect(() => tokens.verify(forever)).toThrow('Invalid access token');
+    const withExp = sign({ sub: 'u4', role: 'admin' }, config.auth.jwtSecret, {
+      algorithm: 'HS256',
+      expiresIn: 60,
+    });
+    expect(tokens.verify(withExp)).toEqual({ id: 'u4', role: 'admin' });
   });
 });

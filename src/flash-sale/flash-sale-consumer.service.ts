@@ -1,4 +1,4 @@
-import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import Redis from 'ioredis';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -30,7 +30,7 @@ interface SaleLoop {
  * periodically takes over entries that a dead consumer left pending (XAUTOCLAIM).
  */
 @Injectable()
-export class FlashSaleConsumer implements OnApplicationBootstrap, BeforeApplicationShutdown {
+export class FlashSaleConsumer implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('FlashSaleConsumer');
   readonly consumerName = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   private readonly loops = new Map<string, SaleLoop>();
@@ -187,7 +187,11 @@ export class FlashSaleConsumer implements OnApplicationBootstrap, BeforeApplicat
     return out;
   }
 
-  async beforeApplicationShutdown(): Promise<void> {
+  /**
+   * Stops consuming at the start of shutdown, with the Bull workers (see WorkerRegistry), while
+   * Redis and MySQL are still open: a batch in flight finishes and is acknowledged.
+   */
+  async onModuleDestroy(): Promise<void> {
     if (!this.running) return;
     this.running = false;
     if (this.refreshTimer) clearInterval(this.refreshTimer);

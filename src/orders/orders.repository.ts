@@ -144,7 +144,7 @@ export class OrdersRepository {
     orderId: string,
     from: OrderStatus[],
     to: OrderStatus,
-    extra: { userId?: string; paymentId?: string } = {},
+    extra: { userId?: string; paymentId?: string; paidBy?: string } = {},
   ): Promise<boolean> {
     const params: unknown[] = [to];
     let set = 'status = ?, version = version + 1';
@@ -157,6 +157,10 @@ export class OrdersRepository {
     if (extra.userId) {
       where += ' AND user_id = ?';
       params.push(extra.userId);
+    }
+    if (extra.paidBy) {
+      where += ' AND payment_id = ?';
+      params.push(extra.paidBy);
     }
     return affected(await em.query(`UPDATE orders SET ${set} WHERE ${where}`, params)) === 1;
   }

@@ -258,7 +258,11 @@ export class OrdersService {
     ref: { paymentId: string; restock: boolean },
   ): Promise<'refunded' | 'not_refundable'> {
     const result = await this.db.transaction(async (em) => {
-      const won = await this.repo.transition(em, orderId, sourcesOf('REFUNDED'), 'REFUNDED');
+      // Only the refund of the payment that paid the order refunds the order (another capture
+      // for the same order, refunded on its own, leaves it as it is).
+      const won = await this.repo.transition(em, orderId, sourcesOf('REFUNDED'), 'REFUNDED', {
+        paidBy: ref.paymentId,
+      });
       if (!won) return 'not_refundable' as const;
       const rec = (await this.repo.findOne(em, orderId))!;
       if (ref.restock) await this.inventory.restock(linesOf(rec), { orderId });

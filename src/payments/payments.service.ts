@@ -1,7 +1,7 @@
 import { InjectQueue } from '@nestjs/bull';
 import { Injectable, Logger } from '@nestjs/common';
 import type { Queue } from 'bull';
-import { EntityManager, IsNull, LessThan } from 'typeorm';
+import { EntityManager, IsNull, Raw } from 'typeorm';
 import type { AuthUser } from '../common/auth';
 import { UnavailableError } from '../common/errors/domain-error';
 import { newId } from '../common/ids';
@@ -404,6 +404,7 @@ export class PaymentsService {
   private async retryRefundLater(refundId: string): Promise<void> {
     await this.queue.add(COMPLETE_REFUND_JOB, traced({ refundId }), {
       jobId: `refund:${refundId}`,
+      delay: 5000,
       attempts: 20,
       backoff: { type: 'exponential', delay: 5000 },
     });
@@ -437,21 +438,21 @@ export class PaymentsService {
   /**
    * The backstop for everything a lost message would leave half done; run by a repeatable job
    * on the worker, safe on several workers at once. (1) Refunds still PENDING: finished with
-   * their idempotency key. (2) Payments still PENDING long after they were opened, or whose
-   * order can no longer be paid: the PSP is asked, and what it knows is applied as an event of
-   * its own (`reconcile:<paymentId>:<status>`, deduplicated like a webhook): a capture whose
-   * webhook was lost pays the order or is refunded, a failure fails the payment, an open one on
-   * a dead order is cancelled.
+   * their idempotency key. (2) Payments still PENDING long after their last change: the PSP is
+   * asked, and what it knows is applied as an event of its own (`reconcile:<paymentId>:<status>`,
+   * deduplicated like a webhook): a capture whose webhook was lost pays the order or is
+   * refunded, a failure fails the payment, an open one on an order that can no longer be paid
+   * is cancelled. Each run takes the oldest rows first, {@link RECONCILE}.batch of each kind.
    */
   async reconcile(
     opts: { refundAfterMs?: number; paymentAfterMs?: number } = {},
   ): Promise<{ refunds: number; payments: number }> {
-    const now = Date.now();
+    // Ages are measured on the database's clock, which wrote the timestamps (its time zone
+    // need not be the app's).
+    const olderThan = (ms: number) =>
+      Raw((col) => `${col} < NOW(3) - INTERVAL :us MICROSECOND`, { us: Math.max(0, ms) * 1000 });
     const refunds = await this.db.writeRepo(RefundEntity).find({
-      where: {
-        status: 'PENDING',
-        createdAt: LessThan(new Date(now - (opts.refundAfterMs ?? RECONCILE.refundAfterMs))),
-      },
+      where: { status: 'PENDING', createdAt: olderThan(opts.refundAfterMs ?? RECONCILE.refundAfterMs) },
       order: { createdAt: 'ASC' },
       take: RECONCILE.batch,
     });
@@ -460,10 +461,7 @@ export class PaymentsService {
         this.logger.warn(`reconcile: refund ${r.id} still pending: ${err.message}`),
       );
     const payments = await this.db.writeRepo(PaymentEntity).find({
-      where: {
-        status: 'PENDING',
-        updatedAt: LessThan(new Date(now - (opts.paymentAfterMs ?? RECONCILE.paymentAfterMs))),
-      },
+      where: { status: 'PENDING', updatedAt: olderThan(opts.paymentAfterMs ?? RECONCILE.paymentAfterMs) },
       order: { updatedAt: 'ASC' },
       take: RECONCILE.batch,
     });

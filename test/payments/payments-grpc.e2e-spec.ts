@@ -4,7 +4,7 @@ import { PROTO_LOADER_OPTIONS } from '../../src/infra/grpc/grpc-server';
 import { PAYMENTS_GRPC } from '../../src/payments';
 import { RegisteredUser, adminToken, registerUser } from '../support/auth';
 import { listServices, rpcError, unary } from '../support/grpc';
-import { TestApp, startApp } from '../support/test-app';
+import { TestApp, eventually, http, startApp } from '../support/test-app';
 import { createSku, deliver, eventFor, placeOrder } from './support';
 
 /** A plain @grpc/grpc-js client built from the shipped .proto, as an outside caller would. */
@@ -59,6 +59,21 @@ describe('gRPC shop.payments.v1.PaymentService', () => {
       unary(client, 'CreatePayment', { order_id: order.id }, buyer.accessToken),
     );
     expect(paidAgain.code).toBe(grpc.status.FAILED_PRECONDITION);
+  });
+
+  it('reports a payment cancelled with its order as PAYMENT_STATUS_CANCELLED', async () => {
+    const sku = await createSku(t, admin, 5);
+    const order = await placeOrder(t, buyer.accessToken, sku, 1);
+    const p = await unary(client, 'CreatePayment', { order_id: order.id }, buyer.accessToken);
+    expect(
+      (await http('POST', t.api(`/orders/${order.id}/cancel`), { token: buyer.accessToken })).status,
+    ).toBe(200);
+    await eventually(
+      async () =>
+        (await unary(client, 'GetPayment', { id: p.id }, buyer.accessToken)).status ===
+        'PAYMENT_STATUS_CANCELLED',
+      15000,
+    );
   });
 
   it("maps errors: no token UNAUTHENTICATED, bad id INVALID_ARGUMENT, another user's payment NOT_FOUND", async () => {

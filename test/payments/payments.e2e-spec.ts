@@ -402,6 +402,29 @@ describe('payments: creation, signed webhooks, receipts, refunds and the sandbox
     expect((await pspBooks(t, a.id)).refunded).toBe(String(a.amount));
     // Stock was committed once for the order, by the payment that paid it.
     expect(await stock(t, admin, sku)).toEqual(expect.objectContaining({ onHand: 8, reserved: 0 }));
+
+    // A third capture C for that paid order whose automatic refund the PSP refuses (it has no
+    // record of taking the money): C stays SUCCEEDED with a FAILED refund. When an admin later
+    // refunds C in full, the order paid by B is not refunded and nothing is restocked.
+    const order3 = await placeOrder(t, buyer.accessToken, sku, 1);
+    const c = await openPayment(t, buyer.accessToken, order3.id);
+    await deliver(t, eventFor(c, 'payment.failed'));
+    const d = await openPayment(t, buyer.accessToken, order3.id);
+    await pspCaptures(t, d.id);
+    await deliver(t, eventFor(d));
+    expect((await deliver(t, eventFor(c))).body.outcome).toBe('auto_refund');
+    expect(await paymentOf(t, admin, c.id)).toEqual(
+      expect.objectContaining({ status: 'SUCCEEDED', refundedAmount: 0 }),
+    );
+    await pspCaptures(t, c.id);
+    const manual = await http('POST', t.api(`/payments/${c.id}/refunds`), {
+      token: admin,
+      body: { restock: true },
+    });
+    expect(manual.status).toBe(201);
+    expect((await paymentOf(t, admin, c.id)).status).toBe('REFUNDED');
+    expect(await orderStatus(t, buyer.accessToken, order3.id)).toBe('PAID');
+    expect(await stock(t, admin, sku)).toEqual(expect.objectContaining({ onHand: 7, reserved: 0 }));
   });
 
   it('an order that can no longer be paid takes no payment: open ones are cancelled at the PSP, confirm and create answer 409', async () => {
@@ -474,7 +497,7 @@ describe('payments: creation, signed webhooks, receipts, refunds and the sandbox
       const list = await http('GET', t.api(`/payments/${payment.id}/refunds`), { token: admin });
       return list.body.items[0]?.status === 'SUCCEEDED';
     }, 20000);
-    await sleep(6000); // the retry job (5 s backoff) runs too, and finds nothing left to do
+    await sleep(6000); // the retry job (queued with a 5 s delay) runs too, and finds nothing left to do
     expect((await pspBooks(t, payment.id)).refunded).toBe('500');
     expect(await paymentOf(t, admin, payment.id)).toEqual(
       expect.objectContaining({ status: 'PARTIALLY_REFUNDED', refundedAmount: 500 }),
@@ -627,11 +650,11 @@ describe('payments: the webhook racing the expiry of its order', () => {
       cases.push({ order, payment });
     }
     // The expiry (the call its job makes) and the webhook, started with offsets spread from
-    // -300 ms (expiry first) to +300 ms (webhook first): the first case surely expires before its
+    // -500 ms (expiry first) to +500 ms (webhook first): the first case surely expires before its
     // webhook, the last is surely paid first, the ones near the middle race on the order row.
     await Promise.all(
       cases.map(async ({ order, payment }, i) => {
-        const offset = -300 + Math.round((600 * i) / (n - 1));
+        const offset = -500 + Math.round((1000 * i) / (n - 1));
         const expire = async () => {
           if (offset < 0) await sleep(0);
           else await sleep(offset);

@@ -31,7 +31,7 @@ export class CreateRefundDto {
   restock?: boolean;
 }
 
-const STATUSES = ['PENDING', 'SUCCEEDED', 'FAILED', 'REFUNDED', 'PARTIALLY_REFUNDED'];
+const STATUSES = ['PENDING', 'SUCCEEDED', 'FAILED', 'CANCELLED', 'REFUNDED', 'PARTIALLY_REFUNDED'];
 
 export class PaymentDto {
   @ApiProperty({ format: 'uuid' }) id!: string;

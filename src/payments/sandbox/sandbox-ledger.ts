@@ -31,6 +31,7 @@ if not s then return 'unknown' end
 if s == 'succeeded' then return 'already_captured' end
 if s == 'canceled' then return 'canceled' end
 redis.call('HSET', KEYS[1], 'status', ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return 'ok'`;
 
 const CANCEL = `
@@ -52,12 +53,13 @@ if tonumber(redis.call('HGET', KEYS[1], 'refunded')) + amount > tonumber(redis.c
   return 'exceeds_captured'
 end
 redis.call('HINCRBY', KEYS[1], 'refunded', amount)
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
 redis.call('HSET', KEYS[2], 'amount', amount)
 redis.call('PEXPIRE', KEYS[2], ARGV[2])
 return 'ok'`;
 
-/** How long the sandbox remembers an intent or a refund. */
-const RETENTION_MS = 30 * 24 * 3600 * 1000;
+/** How long the sandbox remembers an intent (from its last change) or a refund. */
+const RETENTION_MS = 180 * 24 * 3600 * 1000;
 
 export type SandboxFault = 'create' | 'refund';
 export type ConfirmResult = 'ok' | 'unknown' | 'already_captured' | 'canceled';
@@ -100,6 +102,7 @@ export class SandboxLedger {
       1,
       this.pi(paymentId),
       captured ? 'succeeded' : 'requires_payment_method',
+      RETENTION_MS,
     )) as ConfirmResult;
   }
 

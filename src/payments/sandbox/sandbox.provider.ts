@@ -62,6 +62,9 @@ export class SandboxProvider extends PaymentProvider {
   }): Promise<{ refundRef: string }> {
     const r = await this.ledger.refund(intentOf(input.providerRef), input.idempotencyKey, input.amount);
     if (r === 'unavailable') throw new Error('sandbox: 503 Service Unavailable');
+    // No books for this payment (lost, or from before they were kept) is not a refusal: the
+    // money may well have been taken, so the refund stays PENDING and is retried.
+    if (r === 'unknown_payment') throw new Error('sandbox: no record of this payment');
     if (r !== 'ok') throw new ProviderDeclinedError(r);
     return { refundRef: `sbx_re_${input.idempotencyKey}` };
   }

@@ -175,6 +175,14 @@ describe('users: accounts and tokens', () => {
       expect(r.status).toBe(401);
       expect(['REFRESH_TOKEN_REUSED', 'REFRESH_TOKEN_REVOKED']).toContain(r.body.code);
     }
+    // The losers presented a token already rotated: reuse, so the whole family is revoked,
+    // the winner's fresh token included.
+    const winner = results.find((r) => r.status === 200)!;
+    const next = await http('POST', t.api('/auth/refresh'), {
+      body: { refreshToken: winner.body.refreshToken },
+    });
+    expect(next.status).toBe(401);
+    expect(['REFRESH_TOKEN_REUSED', 'REFRESH_TOKEN_REVOKED']).toContain(next.body.code);
   });
 
   it('rejects an unknown refresh token with 401', async () => {

@@ -53,7 +53,13 @@ describe('fault: SIGTERM under HTTP, gRPC and queue load', () => {
     exited = new Promise((resolve) =>
       child.once('exit', (code, signal) => resolve({ code, signal, at: Date.now() })),
     );
-    await eventually(async () => (await http('GET', `${base.url}/health/ready`)).status === 200, 90_000, 250);
+    await eventually(
+      async () => (await http('GET', `${base.url}/health/ready`)).status === 200,
+      90_000,
+      250,
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}; exit ${child.exitCode ?? child.signalCode}; stderr: ${stderr}`);
+    });
   }, 120_000);
   afterAll(async () => {
     if (child?.exitCode === null && child.signalCode === null) child.kill('SIGKILL');

@@ -1,11 +1,15 @@
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import Redis from 'ioredis';
 import { parseMysqlUrl } from '../../src/infra/config/app-config';
 import { infraDown } from '../../scripts/infra/local-infra';
 import { STATE_FILE } from './global-setup';
 import { sql } from './test-database';
 
-/** Drops this run's database and Redis keys; stops the servers only if this run started them. */
+/**
+ * Drops this run's database and Redis keys; stops the servers only if this run started them and
+ * no other run of this checkout is still using them.
+ */
 export default async function globalTeardown(): Promise<void> {
   if (!existsSync(STATE_FILE)) return;
   const state = JSON.parse(readFileSync(STATE_FILE, 'utf8')) as {
@@ -34,6 +38,39 @@ export default async function globalTeardown(): Promise<void> {
       redis.disconnect();
     }
   }
-  if (state.started.length && !process.env.KEEP_INFRA)
-    await infraDown({ only: state.started, log: () => undefined });
+  if (!state.started.length || process.env.KEEP_INFRA) return;
+  // Another run (another jest process in this checkout) still uses the servers this run
+  // started: hand them over, so the last run out stops them instead of cutting the others off.
+  const heir = otherRuns().find((file) => {
+    try {
+      const other = JSON.parse(readFileSync(file, 'utf8')) as { started?: string[] };
+      writeFileSync(
+        file,
+        JSON.stringify({ ...other, started: [...(other.started ?? []), ...state.started] }),
+      );
+      return true;
+    } catch {
+      return false;
+    }
+  });
+  if (!heir) await infraDown({ only: state.started, log: () => undefined });
+}
+
+/** State files of other live jest runs of this checkout (a dead run's file is ignored). */
+function otherRuns(): string[] {
+  const dir = dirname(STATE_FILE);
+  return readdirSync(dir)
+    .filter((f) => /^test-run-\d+\.json$/.test(f))
+    .map((f) => ({ file: join(dir, f), pid: Number(f.slice('test-run-'.length, -'.json'.length)) }))
+    .filter(({ file, pid }) => file !== STATE_FILE && alive(pid))
+    .map(({ file }) => file);
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }

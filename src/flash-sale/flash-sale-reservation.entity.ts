@@ -1,4 +1,5 @@
 import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+import { CreatedAtColumn } from '../infra/database/timestamp-columns';
 
 /** CONFIRMED: became an order; RETURNED: its unpaid order expired or was cancelled, the unit went back. */
 export type ReservationStatus = 'CONFIRMED' | 'RETURNED';
@@ -17,13 +18,6 @@ export class FlashSaleReservation {
   @Column({ type: 'int' }) n!: number;
   @Column({ name: 'order_id', type: 'char', length: 36, nullable: true }) orderId!: string | null;
   @Column({ type: 'varchar', length: 16, default: 'CONFIRMED' }) status!: ReservationStatus;
-  @Column({
-    name: 'created_at',
-    type: 'datetime',
-    precision: 3,
-    default: () => 'CURRENT_TIMESTAMP(3)',
-    insert: false,
-    update: false,
-  })
+  @CreatedAtColumn({ managedByDb: true })
   createdAt!: Date;
 }

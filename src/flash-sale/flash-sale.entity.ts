@@ -1,4 +1,5 @@
 import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
+import { CreatedAtColumn } from '../infra/database/timestamp-columns';
 
 export type FlashSaleStatus = 'ACTIVE' | 'CLOSED';
 
@@ -21,13 +22,6 @@ export class FlashSale {
   @Column({ type: 'varchar', length: 16, default: 'ACTIVE' }) status!: FlashSaleStatus;
   @Column({ name: 'released_quantity', type: 'int', nullable: true }) releasedQuantity!: number | null;
   @Column({ name: 'closed_at', type: 'datetime', precision: 3, nullable: true }) closedAt!: Date | null;
-  @Column({
-    name: 'created_at',
-    type: 'datetime',
-    precision: 3,
-    default: () => 'CURRENT_TIMESTAMP(3)',
-    insert: false,
-    update: false,
-  })
+  @CreatedAtColumn({ managedByDb: true })
   createdAt!: Date;
 }

@@ -1,4 +1,5 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
+import { UpdatedAtColumn } from '../infra/database/timestamp-columns';
 
 @Entity('inventory_items')
 export class InventoryItem {
@@ -6,12 +7,6 @@ export class InventoryItem {
   @Column({ name: 'on_hand', type: 'int', default: 0 }) onHand!: number;
   @Column({ type: 'int', default: 0 }) reserved!: number;
   @Column({ name: 'low_stock_threshold', type: 'int', default: 5 }) lowStockThreshold!: number;
-  @Column({
-    name: 'updated_at',
-    type: 'datetime',
-    precision: 3,
-    default: () => 'CURRENT_TIMESTAMP(3)',
-    onUpdate: 'CURRENT_TIMESTAMP(3)',
-  })
+  @UpdatedAtColumn()
   updatedAt!: Date;
 }

@@ -1,4 +1,5 @@
 import { Column, Entity, Index, PrimaryColumn, PrimaryGeneratedColumn } from 'typeorm';
+import { UpdatedAtColumn } from '../infra/database/timestamp-columns';
 
 /** Mapping of the `orders` table (hot paths use SQL in OrdersRepository; this documents the shape). */
 @Entity('orders')
@@ -21,13 +22,7 @@ export class OrderEntity {
   @Column({ name: 'payment_id', type: 'varchar', length: 64, nullable: true }) paymentId!: string | null;
   @Column({ name: 'expires_at', type: 'datetime', precision: 3, nullable: true }) expiresAt!: Date | null;
   @Column({ name: 'created_at', type: 'datetime', precision: 3 }) createdAt!: Date;
-  @Column({
-    name: 'updated_at',
-    type: 'datetime',
-    precision: 3,
-    default: () => 'CURRENT_TIMESTAMP(3)',
-    onUpdate: 'CURRENT_TIMESTAMP(3)',
-  })
+  @UpdatedAtColumn()
   updatedAt!: Date;
   @Column({ type: 'int', default: 1 }) version!: number;
 }

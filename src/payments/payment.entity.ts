@@ -1,4 +1,5 @@
 import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
+import { CreatedAtColumn, UpdatedAtColumn } from '../infra/database/timestamp-columns';
 
 export type PaymentStatus =
   'PENDING' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED' | 'REFUNDED' | 'PARTIALLY_REFUNDED';
@@ -23,23 +24,8 @@ export class PaymentEntity {
   @Column({ type: 'char', length: 3 }) currency: string;
   @Column({ type: 'varchar', length: 32 }) provider: string;
   @Column({ name: 'provider_ref', type: 'varchar', length: 128, nullable: true }) providerRef: string | null;
-  @Column({
-    name: 'created_at',
-    type: 'datetime',
-    precision: 3,
-    default: () => 'CURRENT_TIMESTAMP(3)',
-    insert: false,
-    update: false,
-  })
+  @CreatedAtColumn({ managedByDb: true })
   createdAt: Date;
-  @Column({
-    name: 'updated_at',
-    type: 'datetime',
-    precision: 3,
-    default: () => 'CURRENT_TIMESTAMP(3)',
-    onUpdate: 'CURRENT_TIMESTAMP(3)',
-    insert: false,
-    update: false,
-  })
+  @UpdatedAtColumn({ managedByDb: true })
   updatedAt: Date;
 }

@@ -1,7 +1,7 @@
 import { InjectQueue } from '@nestjs/bull';
 import { Injectable, Logger } from '@nestjs/common';
 import type { Queue } from 'bull';
-import { EntityManager, IsNull, Raw } from 'typeorm';
+import { EntityManager, In, IsNull, Raw } from 'typeorm';
 import type { AuthUser } from '../common/auth';
 import { UnavailableError } from '../common/errors/domain-error';
 import { newId } from '../common/ids';
@@ -65,6 +65,11 @@ export type WebhookResult = { eventId: string; outcome: PaymentEventOutcome | 'd
 const isDuplicate = (err: unknown): boolean => {
   const e = err as { code?: string; driverError?: { code?: string } };
   return (e.code ?? e.driverError?.code) === 'ER_DUP_ENTRY';
+};
+
+/** A refusal (nothing to cancel) is an answer; any other error is retried by the caller. */
+const ignoreDeclined = (err: unknown): void => {
+  if (!(err instanceof ProviderDeclinedError)) throw err;
 };
 
 const unavailable = () =>
@@ -416,8 +421,18 @@ export class PaymentsService {
    * its success event arrives (or reconciliation fetches it), which refunds it.
    */
   async closeOpenPayments(orderId: string, keep?: string): Promise<void> {
-    const open = await this.db.writeRepo(PaymentEntity).findBy({ orderId, status: 'PENDING' });
-    for (const p of open) if (p.id !== keep) await this.cancelAtProvider(p);
+    const open = await this.db
+      .writeRepo(PaymentEntity)
+      .findBy({ orderId, status: In(['PENDING', 'FAILED']) });
+    for (const p of open) {
+      if (p.id === keep) continue;
+      if (p.status === 'PENDING') await this.cancelAtProvider(p);
+      // A declined payment stays open at a real PSP (the client could try another card there):
+      // close it too. Its status here stays FAILED; a capture that won the race still arrives
+      // as a success event and is refunded.
+      else if (p.providerRef)
+        await this.provider.cancelPayment({ providerRef: p.providerRef }).catch(ignoreDeclined);
+    }
   }
 
   private async cancelAtProvider(p: PaymentEntity): Promise<void> {
@@ -452,23 +467,30 @@ export class PaymentsService {
     const olderThan = (ms: number) =>
       Raw((col) => `${col} < NOW(3) - INTERVAL :us MICROSECOND`, { us: Math.max(0, ms) * 1000 });
     const refunds = await this.db.writeRepo(RefundEntity).find({
-      where: { status: 'PENDING', createdAt: olderThan(opts.refundAfterMs ?? RECONCILE.refundAfterMs) },
-      order: { createdAt: 'ASC' },
+      where: { status: 'PENDING', updatedAt: olderThan(opts.refundAfterMs ?? RECONCILE.refundAfterMs) },
+      order: { updatedAt: 'ASC' },
       take: RECONCILE.batch,
     });
+    // A row left as it was goes to the back of the line (its updated_at moves), so rows that
+    // stay unresolved run after run never hold up the ones behind them.
+    const later = (table: 'refunds' | 'payments', id: string) =>
+      this.db.primary.query(`UPDATE ${table} SET updated_at = NOW(3) WHERE id = ? AND status = 'PENDING'`, [
+        id,
+      ]);
     for (const r of refunds)
-      await this.completeRefund(r.id).catch((err: Error) =>
-        this.logger.warn(`reconcile: refund ${r.id} still pending: ${err.message}`),
-      );
+      await this.completeRefund(r.id).catch(async (err: Error) => {
+        this.logger.warn(`reconcile: refund ${r.id} still pending: ${err.message}`);
+        await later('refunds', r.id);
+      });
     const payments = await this.db.writeRepo(PaymentEntity).find({
       where: { status: 'PENDING', updatedAt: olderThan(opts.paymentAfterMs ?? RECONCILE.paymentAfterMs) },
       order: { updatedAt: 'ASC' },
       take: RECONCILE.batch,
     });
     for (const p of payments)
-      await this.reconcilePayment(p).catch((err: Error) =>
-        this.logger.warn(`reconcile: payment ${p.id} unresolved: ${err.message}`),
-      );
+      await this.reconcilePayment(p)
+        .catch((err: Error) => this.logger.warn(`reconcile: payment ${p.id} unresolved: ${err.message}`))
+        .then(() => later('payments', p.id)); // still PENDING: asked again in RECONCILE.paymentAfterMs
     return { refunds: refunds.length, payments: payments.length };
   }
 

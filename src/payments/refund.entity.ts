@@ -1,4 +1,5 @@
 import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
+import { CreatedAtColumn, UpdatedAtColumn } from '../infra/database/timestamp-columns';
 
 export type RefundStatus = 'PENDING' | 'SUCCEEDED' | 'FAILED';
 /** `requested`: an admin asked; `order_not_payable`: money captured for an order that had expired. */
@@ -9,6 +10,7 @@ const bigint = { to: (v: number) => v, from: (v: string | number) => Number(v) }
 @Entity('refunds')
 @Index('idx_refunds_payment', ['paymentId', 'createdAt'])
 @Index('idx_refunds_status', ['status', 'createdAt'])
+@Index('idx_refunds_pending', ['status', 'updatedAt'])
 export class RefundEntity {
   @PrimaryColumn({ type: 'char', length: 36 }) id: string;
   @Column({ name: 'payment_id', type: 'char', length: 36 }) paymentId: string;
@@ -18,23 +20,8 @@ export class RefundEntity {
   @Column({ type: 'varchar', length: 32 }) reason: RefundReason;
   @Column({ type: 'boolean', width: 1, default: false }) restock: boolean;
   @Column({ name: 'provider_ref', type: 'varchar', length: 128, nullable: true }) providerRef: string | null;
-  @Column({
-    name: 'created_at',
-    type: 'datetime',
-    precision: 3,
-    default: () => 'CURRENT_TIMESTAMP(3)',
-    insert: false,
-    update: false,
-  })
+  @CreatedAtColumn({ managedByDb: true })
   createdAt: Date;
-  @Column({
-    name: 'updated_at',
-    type: 'datetime',
-    precision: 3,
-    default: () => 'CURRENT_TIMESTAMP(3)',
-    onUpdate: 'CURRENT_TIMESTAMP(3)',
-    insert: false,
-    update: false,
-  })
+  @UpdatedAtColumn({ managedByDb: true })
   updatedAt: Date;
 }

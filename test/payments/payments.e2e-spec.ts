@@ -391,8 +391,10 @@ describe('payments: creation, signed webhooks, receipts, refunds and the sandbox
     const b = await openPayment(t, buyer.accessToken, order2.id);
     expect(b.id).not.toBe(a.id);
     await pspCaptures(t, b.id);
-    expect((await deliver(t, eventFor(b))).body.outcome).toBe('applied');
+    // A's capture wins the race at the PSP: it lands before B's success pays the order, so the
+    // close that follows the payment (order.paid) finds A captured and cannot cancel it.
     await pspCaptures(t, a.id);
+    expect((await deliver(t, eventFor(b))).body.outcome).toBe('applied');
     expect((await deliver(t, eventFor(a))).body.outcome).toBe('auto_refund');
     expect(await paymentOf(t, buyer.accessToken, a.id)).toEqual(
       expect.objectContaining({ status: 'REFUNDED', refundedAmount: a.amount }),
@@ -403,26 +405,32 @@ describe('payments: creation, signed webhooks, receipts, refunds and the sandbox
     // Stock was committed once for the order, by the payment that paid it.
     expect(await stock(t, admin, sku)).toEqual(expect.objectContaining({ onHand: 8, reserved: 0 }));
 
-    // A third capture C for that paid order whose automatic refund the PSP refuses (it has no
-    // record of taking the money): C stays SUCCEEDED with a FAILED refund. When an admin later
-    // refunds C in full, the order paid by B is not refunded and nothing is restocked.
+    // C declined, then D pays the order: the order.paid close cancels C at the PSP too (a real PSP
+    // would let the client retry another card on it), so no card can be charged on C afterwards.
+    // A success event for C that the PSP's books contradict: the automatic refund is refused
+    // (nothing was captured), C stays SUCCEEDED with a FAILED refund, an admin refund is refused
+    // too, and the order paid by D is neither refunded nor restocked.
     const order3 = await placeOrder(t, buyer.accessToken, sku, 1);
     const c = await openPayment(t, buyer.accessToken, order3.id);
     await deliver(t, eventFor(c, 'payment.failed'));
     const d = await openPayment(t, buyer.accessToken, order3.id);
     await pspCaptures(t, d.id);
     await deliver(t, eventFor(d));
+    await eventually(async () => (await pspBooks(t, c.id)).status === 'canceled', 15000);
+    await expect(pspCaptures(t, c.id)).rejects.toThrow(/canceled/);
+    expect((await paymentOf(t, admin, c.id)).status).toBe('FAILED');
     expect((await deliver(t, eventFor(c))).body.outcome).toBe('auto_refund');
     expect(await paymentOf(t, admin, c.id)).toEqual(
       expect.objectContaining({ status: 'SUCCEEDED', refundedAmount: 0 }),
     );
-    await pspCaptures(t, c.id);
     const manual = await http('POST', t.api(`/payments/${c.id}/refunds`), {
       token: admin,
       body: { restock: true },
     });
-    expect(manual.status).toBe(201);
-    expect((await paymentOf(t, admin, c.id)).status).toBe('REFUNDED');
+    expect(manual.status).toBe(409);
+    expect(await paymentOf(t, admin, c.id)).toEqual(
+      expect.objectContaining({ status: 'SUCCEEDED', refundedAmount: 0 }),
+    );
     expect(await orderStatus(t, buyer.accessToken, order3.id)).toBe('PAID');
     expect(await stock(t, admin, sku)).toEqual(expect.objectContaining({ onHand: 7, reserved: 0 }));
   });

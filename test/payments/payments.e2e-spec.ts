@@ -573,6 +573,24 @@ describe('payments: creation, signed webhooks, receipts, refunds and the sandbox
     await mail.waitFor(isReceipt(buyer.email, order.id), 15000);
   });
 
+  it('reconciliation sends a payment it cannot settle yet to the back of the line', async () => {
+    const sku = await createSku(t, admin, 10, 800);
+    const order = await placeOrder(t, buyer.accessToken, sku, 1);
+    const payment = await openPayment(t, buyer.accessToken, order.id);
+    // The client never confirms: the PSP still waits for a card, so there is nothing to apply.
+    const changedAt = async (): Promise<number> =>
+      new Date(
+        (await db.primary.query('SELECT updated_at FROM payments WHERE id = ?', [payment.id]))[0].updated_at,
+      ).getTime();
+    const before = await changedAt();
+    await sleep(20);
+    await t.app.get(PaymentsService).reconcile({ paymentAfterMs: 0 });
+    expect((await paymentOf(t, buyer.accessToken, payment.id)).status).toBe('PENDING');
+    // Its age restarts: the next runs take the rows that waited longer first.
+    expect(await changedAt()).toBeGreaterThan(before);
+    expect(await eventsOf(payment.id)).toEqual([]);
+  });
+
   it('records an event for an unknown payment and a signed event larger than 64 KiB without failing', async () => {
     const unknown = await deliver(t, {
       id: `evt_test_unknown_${Date.now()}`,

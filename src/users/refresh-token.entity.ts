@@ -9,6 +9,7 @@ import { User } from './user.entity';
 @Index('uq_refresh_tokens_hash', ['tokenHash'], { unique: true })
 @Index('ix_refresh_tokens_family', ['familyId'])
 @Index('ix_refresh_tokens_user', ['userId'])
+@Index('ix_refresh_tokens_expires', ['expiresAt'])
 export class RefreshToken {
   @PrimaryColumn({ type: 'char', length: 36 })
   id!: string;

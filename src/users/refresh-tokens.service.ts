@@ -10,6 +10,14 @@ import { RefreshToken } from './refresh-token.entity';
 const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
 
 /**
+ * Rows stay this long after their own expiry before the purge deletes them: a rotated token
+ * presented again within its lifetime still revokes its family (reuse detection needs the row),
+ * and a day absorbs clock differences between app instances and the database.
+ */
+export const PURGE_GRACE_SECONDS = 86_400;
+const PURGE_BATCH = 1000;
+
+/**
  * Opaque refresh tokens (256 random bits, base64url), stored only as their SHA-256. Every use
  * rotates the token; presenting a rotated token again revokes its whole family (the login it
  * came from), because either the client or an attacker holds a copy it should not.
@@ -85,6 +93,25 @@ export class RefreshTokens {
 
   async revokeAllOf(userId: string): Promise<void> {
     await this.db.writeRepo(RefreshToken).update({ userId, revokedAt: IsNull() }, { revokedAt: new Date() });
+  }
+
+  /**
+   * Deletes tokens that expired more than {@link PURGE_GRACE_SECONDS} ago (any state: an expired
+   * token is refused whatever it was), in batches of 1000 by `ix_refresh_tokens_expires` so a
+   * large backlog never holds long locks; stops after `maxBatches` and leaves the rest for the
+   * next run. Safe on several workers at once: a row is deleted once, the others skip it.
+   */
+  async purgeExpired(maxBatches = 100): Promise<number> {
+    let purged = 0;
+    for (let i = 0; i < maxBatches; i++) {
+      const res: { affectedRows?: number } = await this.db.primary.query(
+        'DELETE FROM refresh_tokens WHERE expires_at < NOW(3) - INTERVAL ? SECOND ORDER BY expires_at LIMIT ?',
+        [PURGE_GRACE_SECONDS, PURGE_BATCH],
+      );
+      purged += res.affectedRows ?? 0;
+      if ((res.affectedRows ?? 0) < PURGE_BATCH) break;
+    }
+    return purged;
   }
 
   private async revokeFamily(familyId: string): Promise<void> {

@@ -8,6 +8,8 @@ export const QUEUES = {
   outbox: 'outbox',
   flashSale: 'flash-sale',
   payments: 'payments',
+  /** Account housekeeping (the refresh-token purge). */
+  users: 'users',
 } as const;
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 

@@ -1,0 +1,47 @@
+import { InjectQueue } from '@nestjs/bull';
+import { Injectable, Logger, OnApplicationBootstrap, OnModuleInit } from '@nestjs/common';
+import type { Queue } from 'bull';
+import { QUEUES } from '../infra/queue/queues';
+import { WorkerRegistry } from '../infra/queue/worker-registry.service';
+import { RefreshTokens } from './refresh-tokens.service';
+
+export const PURGE_REFRESH_TOKENS_JOB = 'purge-refresh-tokens';
+export const PURGE_EVERY_MS = 3_600_000;
+
+/**
+ * The users module's background work, on the worker: `purge-refresh-tokens` (repeatable, hourly)
+ * deletes refresh tokens long expired, so the table holds live sessions and recent history only
+ * instead of one row per login and refresh forever.
+ */
+@Injectable()
+export class UsersHousekeepingProcessor implements OnModuleInit, OnApplicationBootstrap {
+  private readonly logger = new Logger('UsersHousekeeping');
+
+  constructor(
+    @InjectQueue(QUEUES.users) private readonly queue: Queue,
+    private readonly workers: WorkerRegistry,
+    private readonly tokens: RefreshTokens,
+  ) {}
+
+  onModuleInit(): void {
+    this.workers.process(this.queue, () => this.purge(), { name: PURGE_REFRESH_TOKENS_JOB });
+  }
+
+  onApplicationBootstrap(): void {
+    if (!this.workers.enabled) return;
+    // The same repeat key from every worker instance: Bull keeps one schedule.
+    this.queue
+      .add(
+        PURGE_REFRESH_TOKENS_JOB,
+        {},
+        { repeat: { every: PURGE_EVERY_MS }, jobId: PURGE_REFRESH_TOKENS_JOB, attempts: 1 },
+      )
+      .catch((err: Error) => this.logger.warn(`refresh-token purge not scheduled: ${err.message}`));
+  }
+
+  async purge(): Promise<{ purged: number }> {
+    const purged = await this.tokens.purgeExpired();
+    if (purged) this.logger.log(`purged ${purged} expired refresh tokens`);
+    return { purged };
+  }
+}

@@ -6,11 +6,11 @@
  * connections, a progress bar per table with rows/s, deterministic for a given --seed.
  */
 import { faker } from '@faker-js/faker';
-import argon2 from 'argon2';
 import { MultiBar, Presets } from 'cli-progress';
 import { Pool, createPool } from 'mysql2/promise';
 import { newId } from '../src/common/ids';
 import { appConfig } from '../src/infra/config/app-config';
+import { hashPassword } from '../src/users/passwords';
 
 interface Args {
   users: number;
@@ -227,8 +227,9 @@ async function main(): Promise<void> {
       );
   });
 
-  // Customers: one argon2id hash (the costly part) computed once, reused for every seeded user.
-  const hash = await argon2.hash('seed-password-123', { type: argon2.argon2id });
+  // Customers: one argon2id hash (the costly part) computed once, reused for every seeded user,
+  // with the app's own parameters, so a login of a seeded user costs what a real one does.
+  const hash = await hashPassword('seed-password-123');
   const userIds: string[] = [];
   const userBar = track('users', args.users);
   await inBatches(pool, userBar, args.users, args.batch, async (n, off) => {

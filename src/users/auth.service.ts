@@ -6,7 +6,7 @@ import { RateLimitedError } from '../infra/throttling';
 import { AccessTokens } from './access-tokens.service';
 import { AccountLockedError, InvalidCredentialsError } from './auth.errors';
 import { LoginAttempts } from './login-attempts.service';
-import { hashPassword, verifyPassword } from './passwords';
+import { hashPassword, needsRehash, verifyPassword } from './passwords';
 import { RefreshTokens } from './refresh-tokens.service';
 import { UserProfile, UsersService, normalizeEmail, toProfile } from './users.service';
 
@@ -111,7 +111,21 @@ export class AuthService {
     }
     await this.attempts.succeeded(subject, client.ip, user.id);
     await this.audit.record(event({ outcome: 'success', reason: null }));
+    if (needsRehash(user.passwordHash)) void this.upgradeHash(user.id, user.passwordHash, input.password);
     return toProfile(user);
+  }
+
+  /**
+   * After the response: a hash made with older parameters is replaced (conditional on it being
+   * unchanged). A failure only logs; the next login tries again.
+   */
+  private async upgradeHash(userId: string, previous: string, password: string): Promise<void> {
+    try {
+      if (await this.users.replaceHash(userId, previous, await hashPassword(password)))
+        this.logger.log(`password hash of ${userId} upgraded to the current parameters`);
+    } catch (err) {
+      this.logger.warn(`password hash of ${userId} not upgraded: ${(err as Error).message}`);
+    }
   }
 
   async refreshTokens(token: string): Promise<AuthResult> {

@@ -4,7 +4,13 @@ import * as argon2 from 'argon2';
  * argon2id with the OWASP baseline (19 MiB, t=2, p=1): strong enough, and cheap enough in
  * memory that a burst of registrations or logins cannot exhaust an instance.
  */
-const OPTIONS = { type: argon2.argon2id, memoryCost: 19456, timeCost: 2, parallelism: 1 } as const;
+export const PASSWORD_HASH_OPTIONS = {
+  type: argon2.argon2id,
+  memoryCost: 19456,
+  timeCost: 2,
+  parallelism: 1,
+} as const;
+const OPTIONS = PASSWORD_HASH_OPTIONS;
 
 export function hashPassword(password: string): Promise<string> {
   return argon2.hash(password, OPTIONS);
@@ -23,5 +29,18 @@ export async function verifyPassword(hash: string | undefined, password: string)
     return await argon2.verify(hash, password);
   } catch {
     return false;
+  }
+}
+
+/**
+ * Whether a stored hash was made with other parameters than today's (another algorithm, cost or
+ * an older argon2 version): the login that just verified it replaces it, so a change of
+ * {@link PASSWORD_HASH_OPTIONS} reaches every active account without a reset.
+ */
+export function needsRehash(hash: string): boolean {
+  try {
+    return argon2.needsRehash(hash, OPTIONS);
+  } catch {
+    return true;
   }
 }

@@ -84,6 +84,21 @@ export class UsersService {
     return (await this.findCredentials(email)) !== null;
   }
 
+  /**
+   * Replaces the password hash with one of today's parameters, only if it is still `previous`
+   * (a password changed meanwhile is never overwritten); false when it was not.
+   */
+  async replaceHash(id: string, previous: string, next: string): Promise<boolean> {
+    const res = await this.db
+      .writeRepo(User)
+      .createQueryBuilder()
+      .update()
+      .set({ passwordHash: next, updatedAt: new Date() })
+      .where('id = :id AND password_hash = :previous', { id, previous })
+      .execute();
+    return res.affected === 1;
+  }
+
   /** Refuses logins to the account until `until` (brute force on it); never shortens a lock. */
   async lock(id: string, until: Date): Promise<void> {
     await this.db

@@ -1,6 +1,9 @@
+import * as argon2 from 'argon2';
+import { DbRouter } from '../../src/infra/database/db-router.service';
+import { UsersService } from '../../src/users';
 import { adminToken, registerUser, uniqueEmail } from '../support/auth';
 import { decodeJwt, signJwt } from '../support/jwt';
-import { TestApp, http, startApp } from '../support/test-app';
+import { TestApp, eventually, http, startApp } from '../support/test-app';
 
 describe('users: accounts and tokens', () => {
   let t: TestApp;
@@ -202,5 +205,38 @@ describe('users: accounts and tokens', () => {
     expect(res.status).toBe(401);
     expect(res.body.code).toBe('REFRESH_TOKEN_REVOKED');
     expect((await http('POST', t.api('/auth/logout'), {})).status).toBe(401);
+  });
+
+  it('a login replaces a hash made with older parameters, and a wrong password or a changed hash never does', async () => {
+    const u = await registerUser(t);
+    const db = t.app.get(DbRouter);
+    const stored = async (): Promise<string> =>
+      (await db.primary.query('SELECT password_hash FROM users WHERE id = ?', [u.user.id]))[0].password_hash;
+    expect(await stored()).toContain('$m=19456,p=1,t=2$');
+    // As an older release (argon2's defaults: 64 MiB, t=3, p=4) would have stored it.
+    const old = await argon2.hash(u.password, { type: argon2.argon2id });
+    expect(old).toContain('$m=65536,p=4,t=3$');
+    await db.primary.query('UPDATE users SET password_hash = ? WHERE id = ?', [old, u.user.id]);
+
+    const wrong = await http('POST', t.api('/auth/login'), {
+      body: { email: u.email, password: 'nope-nope-nope' },
+    });
+    expect(wrong.status).toBe(401);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await stored()).toBe(old);
+
+    const ok = await http('POST', t.api('/auth/login'), { body: { email: u.email, password: u.password } });
+    expect(ok.status).toBe(200);
+    await eventually(async () => (await stored()) !== old, 10000);
+    expect(await stored()).toContain('$m=19456,p=1,t=2$');
+    expect(await argon2.verify(await stored(), u.password)).toBe(true);
+    expect(
+      (await http('POST', t.api('/auth/login'), { body: { email: u.email, password: u.password } })).status,
+    ).toBe(200);
+
+    // Conditional on the hash it read: a password changed meanwhile is never overwritten.
+    const current = await stored();
+    expect(await t.app.get(UsersService).replaceHash(u.user.id, old, 'x')).toBe(false);
+    expect(await stored()).toBe(current);
   });
 });

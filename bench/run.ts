@@ -285,6 +285,9 @@ async function main(): Promise<void> {
     // The flash-sale scenarios hammer with one user: lift the per-user bot limit so they measure
     // the purchase path (Lua script / in-process flag), not the throttler's 429.
     FLASH_SALE_PURCHASE_RATE_LIMIT: '1000000',
+    // The login scenario sends 50 concurrent logins from one address: the per-IP cap (50 attempts
+    // in flight or failed per minute) would answer most of them 429 and measure the limiter.
+    LOGIN_IP_MAX_ATTEMPTS: '10000000',
   };
 
   if (distIsCurrent()) console.log('dist/ is newer than src/: not rebuilding');
@@ -666,7 +669,7 @@ async function main(): Promise<void> {
     }),
     {
       baseline: 'baseline: nest+fastify hello-world',
-      note: 'bounded by argon2 cost by design; failed-login throttling does not apply to successes',
+      note: 'bounded by argon2id cost by design (19 MiB, t=2, on the libuv pool); the per-IP cap is lifted for the run; the few 429s are the per-account limit counting 50 concurrent logins of one account from one address while in flight',
     },
   );
 

@@ -23,33 +23,36 @@ export class LoginAuditPageQuery {
 }
 
 export class LoginAuditQueryDto extends LoginAuditPageQuery {
-  @ApiPropertyOptional({ description: 'The email tried (case-insensitive)' })
+  @ApiPropertyOptional({ description: 'The email tried (case-insensitive)', example: 'ada@example.com' })
   @IsOptional()
   @IsString()
   @MaxLength(254)
   email?: string;
 
-  @ApiPropertyOptional()
+  @ApiPropertyOptional({ example: '01938a8e-7b2c-7d3e-9f10-2b3c4d5e6f70' })
   @IsOptional()
   @Matches(/^[0-9a-fA-F-]{36}$/, { message: 'userId must be a UUID' })
   userId?: string;
 }
 
 export class LoginAuditItemDto {
-  @ApiProperty() id!: string;
-  @ApiProperty({ nullable: true, type: String }) userId!: string | null;
-  @ApiProperty() email!: string;
-  @ApiProperty({ enum: ['login', 'logout'] }) event!: string;
-  @ApiProperty({ enum: ['success', 'failure'] }) outcome!: string;
+  @ApiProperty({ example: '01938a8e-9c41-7a55-8e21-6f7a8b9c0d1e' }) id!: string;
+  @ApiProperty({ nullable: true, type: String, example: '01938a8e-7b2c-7d3e-9f10-2b3c4d5e6f70' }) userId!:
+    string | null;
+  @ApiProperty({ example: 'ada@example.com' }) email!: string;
+  @ApiProperty({ enum: ['login', 'logout'], example: 'login' }) event!: string;
+  @ApiProperty({ enum: ['success', 'failure'], example: 'failure' }) outcome!: string;
   @ApiProperty({
     nullable: true,
     type: String,
     description: 'unknown_email | wrong_password | rate_limited | locked for failures; logout for logouts',
+    example: 'wrong_password',
   })
   reason!: string | null;
-  @ApiProperty() ip!: string;
-  @ApiProperty({ nullable: true, type: String }) userAgent!: string | null;
-  @ApiProperty() createdAt!: string;
+  @ApiProperty({ example: '203.0.113.7' }) ip!: string;
+  @ApiProperty({ nullable: true, type: String, example: 'Mozilla/5.0 (X11; Linux x86_64)' }) userAgent!:
+    string | null;
+  @ApiProperty({ example: '2026-12-04T16:45:00.123Z' }) createdAt!: string;
 }
 
 export class LoginAuditPageDto {

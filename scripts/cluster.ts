@@ -7,7 +7,8 @@
 import { spawn } from 'child_process';
 import * as path from 'path';
 import { appConfig, loadDotEnv } from '../src/infra/config/app-config';
-import { infraDown, infraUp, ROOT } from './infra/local-infra';
+import { planLocalInfra } from './infra/infra-plan';
+import { Component, infraConfig, infraDown, infraEndpoints, infraUp, ROOT } from './infra/local-infra';
 import { AppRuntime } from './cluster/app-process';
 import { Cluster, startCluster } from './cluster/cluster';
 
@@ -79,41 +80,60 @@ function build(): Promise<void> {
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   loadDotEnv();
-  const started: string[] = [];
-  let mailWeb = '(SMTP_URL given: your mail server)';
-  if (!process.env.DB_PRIMARY_URL) {
-    console.log('starting local infrastructure (MySQL primary + replica, Redis, mail catcher)...');
-    const res = await infraUp({ log: (l) => console.log(`  ${l}`) });
-    started.push(...res.started);
-    process.env.DB_PRIMARY_URL = res.endpoints.primaryUrl;
-    process.env.DB_REPLICA_URLS ??= res.endpoints.replicaUrls.join(',');
-    process.env.REDIS_URL ??= res.endpoints.redisUrl;
-    process.env.SMTP_URL ??= res.endpoints.smtpUrl;
-    mailWeb = res.endpoints.mailWebUrl;
-  }
-  process.env.SEED_DEMO_DATA ??= 'true';
-  // nginx replaces X-Forwarded-For with the peer address: the instances may trust it.
-  process.env.TRUST_PROXY ??= 'true';
-  const config = appConfig();
-
+  const log = (l: string) => console.log(`  ${l}`);
+  /** Components whose server this run spawned (announced before the spawn, so none escapes). */
+  const started = new Set<Component>();
+  const abort = new AbortController();
+  let infraStarting: Promise<unknown> | undefined;
   let cluster: Cluster | undefined;
   let stopping = false;
   const stop = async (code: number) => {
     if (stopping) return;
     stopping = true;
     console.log('\nstopping (nginx, then every instance drains)...');
+    abort.abort(); // infraUp spawns nothing more and stops waiting
     if (cluster) await cluster.stop();
-    if (started.length) await infraDown({ only: started, log: (l) => console.log(`  ${l}`) });
+    await infraStarting?.catch(() => undefined);
+    if (started.size) await infraDown({ only: [...started], log });
     process.exit(code);
   };
+  // Before anything starts: a Ctrl-C in any phase stops what this run started.
   process.on('SIGINT', () => void stop(0));
   process.on('SIGTERM', () => void stop(0));
+
+  // The same per-component decision as `npm run up` (scripts/infra/infra-plan.ts): a URL left
+  // unset or naming the local infrastructure's own endpoint starts (or reuses) it.
+  const infra = infraConfig();
+  const plan = planLocalInfra(process.env, infra.ports, infraEndpoints(infra));
+  let mailWeb = '(SMTP_URL names your mail server)';
+  if (plan.components.length) {
+    console.log(`starting local infrastructure (${plan.components.join(', ')})...`);
+    try {
+      infraStarting = infraUp({
+        only: plan.components,
+        log,
+        signal: abort.signal,
+        onStart: (c) => started.add(c),
+      });
+      const res = (await infraStarting) as Awaited<ReturnType<typeof infraUp>>;
+      if (plan.components.includes('mail')) mailWeb = res.endpoints.mailWebUrl;
+    } catch (err) {
+      if (!stopping) console.error((err as Error).message);
+      return stop(1);
+    }
+  }
+  if (stopping) return;
+  Object.assign(process.env, plan.env);
+  process.env.SEED_DEMO_DATA ??= 'true';
+  // nginx replaces X-Forwarded-For with the peer address: the instances may trust it.
+  process.env.TRUST_PROXY ??= 'true';
+  const config = appConfig();
 
   const width = `api-${args.instances}`.length;
   try {
     console.log('applying migrations...');
     const { runMigrations } = await import('../src/infra/database/migrate');
-    await runMigrations(config.db.primary, (l) => console.log(`  ${l}`));
+    await runMigrations(config.db.primary, log);
     if (args.runtime === 'dist') await build();
     cluster = await startCluster({
       instances: args.instances,
@@ -126,7 +146,7 @@ async function main(): Promise<void> {
       workerPort: args.workerPort,
       runtime: args.runtime,
       onLine: (name, line) => console.log(`[${name.padEnd(width)}] ${line}`),
-      log: (l) => console.log(`  ${l}`),
+      log,
     });
   } catch (err) {
     // startCluster already stopped what it had started; the infrastructure is ours to stop

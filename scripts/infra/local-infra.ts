@@ -683,6 +683,9 @@ function mysqlServerArgs(flavor: MysqlFlavor, node: MysqlNode): string[] {
     '--skip-name-resolve',
     '--character-set-server=utf8mb4',
     '--collation-server=utf8mb4_unicode_ci',
+    // UTC like deploy/mysql/*.cnf: the app reads DATETIMEs as UTC, including the ones the server
+    // writes itself (CURRENT_TIMESTAMP defaults, NOW()).
+    '--default-time-zone=+00:00',
     '--innodb-buffer-pool-size=128M',
     '--innodb-flush-log-at-trx-commit=2',
     '--sync-binlog=0',

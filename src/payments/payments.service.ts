@@ -473,10 +473,11 @@ export class PaymentsService {
     });
     // A row left as it was goes to the back of the line (its updated_at moves), so rows that
     // stay unresolved run after run never hold up the ones behind them.
+    // Best effort: a failure here only leaves the row where it was in the line.
     const later = (table: 'refunds' | 'payments', id: string) =>
-      this.db.primary.query(`UPDATE ${table} SET updated_at = NOW(3) WHERE id = ? AND status = 'PENDING'`, [
-        id,
-      ]);
+      this.db.primary
+        .query(`UPDATE ${table} SET updated_at = NOW(3) WHERE id = ? AND status = 'PENDING'`, [id])
+        .catch((err: Error) => this.logger.warn(`reconcile: ${table} ${id} not moved back: ${err.message}`));
     for (const r of refunds)
       await this.completeRefund(r.id).catch(async (err: Error) => {
         this.logger.warn(`reconcile: refund ${r.id} still pending: ${err.message}`);

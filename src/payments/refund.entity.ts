@@ -9,7 +9,6 @@ const bigint = { to: (v: number) => v, from: (v: string | number) => Number(v) }
 
 @Entity('refunds')
 @Index('idx_refunds_payment', ['paymentId', 'createdAt'])
-@Index('idx_refunds_status', ['status', 'createdAt'])
 @Index('idx_refunds_pending', ['status', 'updatedAt'])
 export class RefundEntity {
   @PrimaryColumn({ type: 'char', length: 36 }) id: string;

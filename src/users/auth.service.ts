@@ -1,4 +1,4 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { LoginAudit, LoginEvent } from '../audit';
 import { MailService } from '../notifications';
 import { AppConfig } from '../infra/config/app-config';
@@ -27,7 +27,9 @@ export interface ClientInfo {
  * welcome mail) is handed to queues; the request waits at most for the enqueue.
  */
 @Injectable()
-export class AuthService {
+export class AuthService implements OnModuleDestroy {
+  /** Hash upgrades started after a response; shutdown waits for them while MySQL is open. */
+  private readonly upgrades = new Set<Promise<void>>();
   private readonly logger = new Logger('Auth');
 
   constructor(
@@ -111,8 +113,16 @@ export class AuthService {
     }
     await this.attempts.succeeded(subject, client.ip, user.id);
     await this.audit.record(event({ outcome: 'success', reason: null }));
-    if (needsRehash(user.passwordHash)) void this.upgradeHash(user.id, user.passwordHash, input.password);
+    if (needsRehash(user.passwordHash)) {
+      const upgrade = this.upgradeHash(user.id, user.passwordHash, input.password);
+      this.upgrades.add(upgrade);
+      void upgrade.finally(() => this.upgrades.delete(upgrade));
+    }
     return toProfile(user);
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await Promise.allSettled([...this.upgrades]);
   }
 
   /**

@@ -91,8 +91,11 @@ export class RefreshTokens {
     if (row) await this.revokeFamily(row.familyId);
   }
 
+  // Revocations run as transactions: READ COMMITTED, and retried on a deadlock with the purge.
   async revokeAllOf(userId: string): Promise<void> {
-    await this.db.writeRepo(RefreshToken).update({ userId, revokedAt: IsNull() }, { revokedAt: new Date() });
+    await this.db.transaction((em) =>
+      em.getRepository(RefreshToken).update({ userId, revokedAt: IsNull() }, { revokedAt: new Date() }),
+    );
   }
 
   /**
@@ -102,12 +105,18 @@ export class RefreshTokens {
    * next run. Safe on several workers at once: a row is deleted once, the others skip it.
    */
   async purgeExpired(maxBatches = 100): Promise<number> {
+    // The cutoff on the app's clock, as expires_at was written (UTC, by the instance that issued
+    // it); the day of grace absorbs clock differences.
+    const cutoff = new Date(Date.now() - PURGE_GRACE_SECONDS * 1000);
     let purged = 0;
     for (let i = 0; i < maxBatches; i++) {
-      const res: { affectedRows?: number } = await this.db.primary.query(
-        'DELETE FROM refresh_tokens WHERE expires_at < NOW(3) - INTERVAL ? SECOND ORDER BY expires_at LIMIT ?',
-        [PURGE_GRACE_SECONDS, PURGE_BATCH],
-      );
+      // READ COMMITTED, retried on a deadlock (a family revocation locking the same rows).
+      const res = (await this.db.transaction((em) =>
+        em.query('DELETE FROM refresh_tokens WHERE expires_at < ? ORDER BY expires_at, id LIMIT ?', [
+          cutoff,
+          PURGE_BATCH,
+        ]),
+      )) as { affectedRows?: number };
       purged += res.affectedRows ?? 0;
       if ((res.affectedRows ?? 0) < PURGE_BATCH) break;
     }
@@ -115,9 +124,9 @@ export class RefreshTokens {
   }
 
   private async revokeFamily(familyId: string): Promise<void> {
-    await this.db
-      .writeRepo(RefreshToken)
-      .update({ familyId, revokedAt: IsNull() }, { revokedAt: new Date() });
+    await this.db.transaction((em) =>
+      em.getRepository(RefreshToken).update({ familyId, revokedAt: IsNull() }, { revokedAt: new Date() }),
+    );
   }
 
   private async reused(familyId: string): Promise<never> {

@@ -433,6 +433,37 @@ describe('payments: creation, signed webhooks, receipts, refunds and the sandbox
     );
     expect(await orderStatus(t, buyer.accessToken, order3.id)).toBe('PAID');
     expect(await stock(t, admin, sku)).toEqual(expect.objectContaining({ onHand: 7, reserved: 0 }));
+
+    // A late capture E the PSP did take, for an order F paid, whose automatic refund the PSP
+    // refuses (e.g. a disputed charge): E stays SUCCEEDED. An admin's full refund of E later
+    // returns E's money only: the order paid by F stays PAID and nothing is restocked.
+    const order4 = await placeOrder(t, buyer.accessToken, sku, 1);
+    const e = await openPayment(t, buyer.accessToken, order4.id);
+    await deliver(t, eventFor(e, 'payment.failed'));
+    const f = await openPayment(t, buyer.accessToken, order4.id);
+    await pspCaptures(t, e.id);
+    await pspCaptures(t, f.id);
+    expect((await deliver(t, eventFor(f))).body.outcome).toBe('applied');
+    await t.app.get(SandboxPsp).injectFault('refund-declined', 1);
+    expect((await deliver(t, eventFor(e))).body.outcome).toBe('auto_refund');
+    expect(await paymentOf(t, admin, e.id)).toEqual(
+      expect.objectContaining({ status: 'SUCCEEDED', refundedAmount: 0 }),
+    );
+    const autoRefunds = await http('GET', t.api(`/payments/${e.id}/refunds`), { token: admin });
+    expect(autoRefunds.body.items).toEqual([expect.objectContaining({ status: 'FAILED' })]);
+    const byAdmin = await http('POST', t.api(`/payments/${e.id}/refunds`), {
+      token: admin,
+      body: { restock: true },
+    });
+    expect(byAdmin.status).toBe(201);
+    expect(byAdmin.body.status).toBe('SUCCEEDED');
+    expect(await paymentOf(t, admin, e.id)).toEqual(
+      expect.objectContaining({ status: 'REFUNDED', refundedAmount: e.amount }),
+    );
+    expect((await pspBooks(t, e.id)).refunded).toBe(String(e.amount));
+    expect(await orderStatus(t, buyer.accessToken, order4.id)).toBe('PAID');
+    expect((await paymentOf(t, buyer.accessToken, f.id)).status).toBe('SUCCEEDED');
+    expect(await stock(t, admin, sku)).toEqual(expect.objectContaining({ onHand: 6, reserved: 0 }));
   });
 
   it('an order that can no longer be paid takes no payment: open ones are cancelled at the PSP, confirm and create answer 409', async () => {

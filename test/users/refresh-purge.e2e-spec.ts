@@ -6,7 +6,7 @@ import { QUEUES } from '../../src/infra/queue/queues';
 import { PURGE_GRACE_SECONDS } from '../../src/users/refresh-tokens.service';
 import { PURGE_EVERY_MS, PURGE_REFRESH_TOKENS_JOB } from '../../src/users/users-housekeeping.processor';
 import { login, registerUser } from '../support/auth';
-import { TestApp, http, startApp } from '../support/test-app';
+import { TestApp, eventually, http, startApp } from '../support/test-app';
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
@@ -28,20 +28,20 @@ describe('users: the refresh-token purge', () => {
 
   const row = async (token: string) =>
     (await db.primary.query('SELECT id FROM refresh_tokens WHERE token_hash = ?', [sha256(token)]))[0];
+  // expires_at holds UTC written by the app: backdate it the same way.
   const expireAgo = (token: string, seconds: number) =>
-    db.primary.query(
-      'UPDATE refresh_tokens SET expires_at = NOW(3) - INTERVAL ? SECOND WHERE token_hash = ?',
-      [seconds, sha256(token)],
-    );
+    db.primary.query('UPDATE refresh_tokens SET expires_at = ? WHERE token_hash = ?', [
+      new Date(Date.now() - seconds * 1000),
+      sha256(token),
+    ]);
   const refresh = (refreshToken: string) => http('POST', t.api('/auth/refresh'), { body: { refreshToken } });
 
   it('is scheduled hourly on the worker', async () => {
-    const repeatable = await queue.getRepeatableJobs();
-    expect(repeatable).toEqual(
-      expect.arrayContaining([
-        expect.objectContaining({ name: PURGE_REFRESH_TOKENS_JOB, every: PURGE_EVERY_MS }),
-      ]),
+    // Scheduled at bootstrap without being awaited: give it the moment it takes.
+    const scheduled = await eventually(async () =>
+      (await queue.getRepeatableJobs()).find((j) => j.name === PURGE_REFRESH_TOKENS_JOB),
     );
+    expect(scheduled).toEqual(expect.objectContaining({ every: PURGE_EVERY_MS }));
   });
 
   it('deletes tokens expired past the grace and keeps recent and live ones', async () => {

@@ -62,9 +62,32 @@ export class DbRouter implements OnModuleInit, OnApplicationShutdown {
   }
 
   async onModuleInit(): Promise<void> {
+    await this.warnUnlessUtc();
     await this.checkReplicas();
     this.timer = setInterval(() => void this.checkReplicas(), this.config.db.replicaCheckIntervalMs);
     this.timer.unref();
+  }
+
+  /**
+   * The app reads and writes DATETIMEs as UTC (mysql2 `timezone: 'Z'`); values the server makes
+   * itself (CURRENT_TIMESTAMP defaults, NOW() in conditions) are in the session's time zone. A
+   * server not on UTC (deploy/mysql/*.cnf sets `default_time_zone = '+00:00'`) shifts those by
+   * its offset: said once at boot, loudly, rather than found in the data later.
+   */
+  private async warnUnlessUtc(): Promise<void> {
+    try {
+      const [row] = (await this.primary.query(
+        'SELECT TIMESTAMPDIFF(MINUTE, UTC_TIMESTAMP(), NOW()) AS offset, @@session.time_zone AS tz',
+      )) as { offset: number | string; tz: string }[];
+      if (Number(row.offset) !== 0)
+        this.logger.warn(
+          `the primary's time zone is ${row.tz} (UTC${Number(row.offset) >= 0 ? '+' : ''}${Number(row.offset)} min): ` +
+            `set default_time_zone = '+00:00' (see deploy/mysql/primary.cnf), or server-made timestamps ` +
+            'will be shifted by that offset',
+        );
+    } catch (err) {
+      this.logger.warn(`time zone of the primary not checked: ${(err as Error).message}`);
+    }
   }
 
   /** Runs every replica check once (concurrent callers share the run). */

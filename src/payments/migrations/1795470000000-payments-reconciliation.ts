@@ -4,8 +4,7 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  * - `payment_events.payload` becomes MEDIUMTEXT: a signed event may be as large as the HTTP body
  *   limit (1 MiB), and TEXT stops at 64 KiB, which turned a large valid event into a 500 the PSP
  *   would retry forever.
- * - `payments (status, updated_at)` and `refunds (status, updated_at)`: reconciliation looks for
- *   rows left PENDING, oldest change first.
+ * - `payments (status, updated_at)`: reconciliation looks for payments left PENDING.
  */
 export class PaymentsReconciliation1795470000000 implements MigrationInterface {
   name = 'PaymentsReconciliation1795470000000';
@@ -13,11 +12,9 @@ export class PaymentsReconciliation1795470000000 implements MigrationInterface {
   async up(q: QueryRunner): Promise<void> {
     await q.query(`ALTER TABLE payment_events MODIFY payload MEDIUMTEXT NOT NULL`);
     await q.query(`CREATE INDEX idx_payments_status ON payments (status, updated_at)`);
-    await q.query(`CREATE INDEX idx_refunds_pending ON refunds (status, updated_at)`);
   }
 
   async down(q: QueryRunner): Promise<void> {
-    await q.query(`DROP INDEX idx_refunds_pending ON refunds`);
     await q.query(`DROP INDEX idx_payments_status ON payments`);
     await q.query(`ALTER TABLE payment_events MODIFY payload TEXT NOT NULL`);
   }

@@ -13,7 +13,9 @@ import type { ProviderPayment } from '../payment-provider';
  * declined; another may still succeed), `succeeded` (captured), `canceled`.
  *
  * Faults can be injected (non-production) so the shop's retry paths can be exercised: the next N
- * calls of an operation fail before the PSP does anything, like a 503 from a real one.
+ * calls of an operation fail before the PSP does anything, like a 503 from a real one;
+ * `refund-declined` makes the next N new refunds a definite refusal instead (a real PSP refuses
+ * e.g. the refund of a disputed charge).
  */
 const CREATE = `
 local fault = tonumber(redis.call('GET', KEYS[2]) or '0')
@@ -45,6 +47,8 @@ const REFUND = `
 local fault = tonumber(redis.call('GET', KEYS[3]) or '0')
 if fault > 0 then redis.call('DECR', KEYS[3]) return 'unavailable' end
 if redis.call('EXISTS', KEYS[2]) == 1 then return 'ok' end
+local refuse = tonumber(redis.call('GET', KEYS[4]) or '0')
+if refuse > 0 then redis.call('DECR', KEYS[4]) return 'refused' end
 local s = redis.call('HGET', KEYS[1], 'status')
 if not s then return 'unknown_payment' end
 if s ~= 'succeeded' then return 'not_captured' end
@@ -61,9 +65,10 @@ return 'ok'`;
 /** How long the sandbox remembers an intent (from its last change) or a refund. */
 const RETENTION_MS = 180 * 24 * 3600 * 1000;
 
-export type SandboxFault = 'create' | 'refund';
+export type SandboxFault = 'create' | 'refund' | 'refund-declined';
 export type ConfirmResult = 'ok' | 'unknown' | 'already_captured' | 'canceled';
-export type RefundResult = 'ok' | 'unavailable' | 'unknown_payment' | 'not_captured' | 'exceeds_captured';
+export type RefundResult =
+  'ok' | 'unavailable' | 'refused' | 'unknown_payment' | 'not_captured' | 'exceeds_captured';
 
 @Injectable()
 export class SandboxLedger {
@@ -114,10 +119,11 @@ export class SandboxLedger {
   async refund(paymentId: string, idempotencyKey: string, amount: number): Promise<RefundResult> {
     return (await this.redis.client.eval(
       REFUND,
-      3,
+      4,
       this.pi(paymentId),
       this.redis.key('sandbox', 're', idempotencyKey),
       this.fault('refund'),
+      this.fault('refund-declined'),
       amount,
       RETENTION_MS,
     )) as RefundResult;

@@ -38,6 +38,8 @@ export async function verifyPassword(hash: string | undefined, password: string)
  * {@link PASSWORD_HASH_OPTIONS} reaches every active account without a reset.
  */
 export function needsRehash(hash: string): boolean {
+  // argon2's own check compares version and costs only, not the variant.
+  if (!hash.startsWith('$argon2id$')) return true;
   try {
     return argon2.needsRehash(hash, OPTIONS);
   } catch {

@@ -747,6 +747,10 @@ describe('payments: the webhook racing the expiry of its order', () => {
     expect(outcomes[0]).toBe('EXPIRED');
     expect(outcomes[n - 1]).toBe('PAID');
     const paid = outcomes.filter((o) => o === 'PAID').length;
+    console.log(
+      `race webhook vs expiry (offsets -500..+500 ms, ${n} orders): ${paid} PAID, ${n - paid} EXPIRED and ` +
+        `refunded once; by offset ${outcomes.map((o) => o[0]).join('')}`,
+    );
     expect(await stock(t, admin, sku)).toEqual(
       expect.objectContaining({ onHand: 60 - 2 * paid, reserved: 0 }),
     );

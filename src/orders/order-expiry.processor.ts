@@ -42,11 +42,7 @@ export class OrderExpiryProcessor implements OnModuleInit, OnApplicationBootstra
   }
 
   onApplicationBootstrap(): void {
-    if (!this.workers.enabled) return;
-    // The same repeat key from every worker instance: Bull keeps one schedule.
-    this.queue
-      .add('sweep', {}, { repeat: { every: SWEEP_EVERY_MS }, jobId: 'orders-sweep', attempts: 1 })
-      .catch((err: Error) => this.logger.warn(`sweeper not scheduled: ${err.message}`));
+    this.workers.repeat(this.queue, 'sweep', SWEEP_EVERY_MS, 'orders-sweep');
   }
 
   /**

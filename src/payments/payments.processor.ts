@@ -1,5 +1,5 @@
 import { InjectQueue } from '@nestjs/bull';
-import { Injectable, Logger, OnApplicationBootstrap, OnModuleInit } from '@nestjs/common';
+import { Injectable, OnApplicationBootstrap, OnModuleInit } from '@nestjs/common';
 import type { Queue } from 'bull';
 import { QUEUES } from '../infra/queue/queues';
 import { WorkerRegistry } from '../infra/queue/worker-registry.service';
@@ -17,8 +17,6 @@ export const RECONCILE_EVERY_MS = 60_000;
  */
 @Injectable()
 export class PaymentsProcessor implements OnModuleInit, OnApplicationBootstrap {
-  private readonly logger = new Logger('PaymentsProcessor');
-
   constructor(
     @InjectQueue(QUEUES.payments) private readonly queue: Queue<{ refundId?: string }>,
     private readonly workers: WorkerRegistry,
@@ -40,14 +38,6 @@ export class PaymentsProcessor implements OnModuleInit, OnApplicationBootstrap {
   }
 
   onApplicationBootstrap(): void {
-    if (!this.workers.enabled) return;
-    // The same repeat key from every worker instance: Bull keeps one schedule.
-    this.queue
-      .add(
-        'reconcile',
-        {},
-        { repeat: { every: RECONCILE_EVERY_MS }, jobId: 'payments-reconcile', attempts: 1 },
-      )
-      .catch((err: Error) => this.logger.warn(`reconciliation not scheduled: ${err.message}`));
+    this.workers.repeat(this.queue, 'reconcile', RECONCILE_EVERY_MS, 'payments-reconcile');
   }
 }

@@ -471,27 +471,37 @@ export class PaymentsService {
       order: { updatedAt: 'ASC' },
       take: RECONCILE.batch,
     });
-    // A row left as it was goes to the back of the line (its updated_at moves), so rows that
-    // stay unresolved run after run never hold up the ones behind them.
-    // Best effort: a failure here only leaves the row where it was in the line.
-    const later = (table: 'refunds' | 'payments', id: string) =>
-      this.db.primary
-        .query(`UPDATE ${table} SET updated_at = NOW(3) WHERE id = ? AND status = 'PENDING'`, [id])
-        .catch((err: Error) => this.logger.warn(`reconcile: ${table} ${id} not moved back: ${err.message}`));
+    // Rows still PENDING after their turn go to the back of the line (their updated_at moves),
+    // so rows that stay unresolved run after run never hold up the ones behind them. One
+    // statement per table; best effort: a failure only leaves the rows where they were.
+    const later = async (table: 'refunds' | 'payments', ids: string[]) => {
+      if (!ids.length) return;
+      await this.db.primary
+        .query(`UPDATE ${table} SET updated_at = NOW(3) WHERE id IN (?) AND status = 'PENDING'`, [ids])
+        .catch((err: Error) => this.logger.warn(`reconcile: ${table} not moved back: ${err.message}`));
+    };
     for (const r of refunds)
-      await this.completeRefund(r.id).catch(async (err: Error) => {
-        this.logger.warn(`reconcile: refund ${r.id} still pending: ${err.message}`);
-        await later('refunds', r.id);
-      });
+      await this.completeRefund(r.id).catch((err: Error) =>
+        this.logger.warn(`reconcile: refund ${r.id} still pending: ${err.message}`),
+      );
+    await later(
+      'refunds',
+      refunds.map((r) => r.id),
+    );
     const payments = await this.db.writeRepo(PaymentEntity).find({
       where: { status: 'PENDING', updatedAt: olderThan(opts.paymentAfterMs ?? RECONCILE.paymentAfterMs) },
       order: { updatedAt: 'ASC' },
       take: RECONCILE.batch,
     });
     for (const p of payments)
-      await this.reconcilePayment(p)
-        .catch((err: Error) => this.logger.warn(`reconcile: payment ${p.id} unresolved: ${err.message}`))
-        .then(() => later('payments', p.id)); // still PENDING: asked again in RECONCILE.paymentAfterMs
+      await this.reconcilePayment(p).catch((err: Error) =>
+        this.logger.warn(`reconcile: payment ${p.id} unresolved: ${err.message}`),
+      );
+    // Those still PENDING are asked again in RECONCILE.paymentAfterMs.
+    await later(
+      'payments',
+      payments.map((p) => p.id),
+    );
     return { refunds: refunds.length, payments: payments.length };
   }
 

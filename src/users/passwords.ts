@@ -10,10 +10,9 @@ export const PASSWORD_HASH_OPTIONS = {
   timeCost: 2,
   parallelism: 1,
 } as const;
-const OPTIONS = PASSWORD_HASH_OPTIONS;
 
 export function hashPassword(password: string): Promise<string> {
-  return argon2.hash(password, OPTIONS);
+  return argon2.hash(password, PASSWORD_HASH_OPTIONS);
 }
 
 let dummy: Promise<string> | undefined;
@@ -21,7 +20,7 @@ let dummy: Promise<string> | undefined;
 /** Verifies; with no stored hash it still spends the same time, so unknown emails are not revealed by timing. */
 export async function verifyPassword(hash: string | undefined, password: string): Promise<boolean> {
   if (!hash) {
-    dummy ??= argon2.hash('timing-equaliser-password', OPTIONS);
+    dummy ??= argon2.hash('timing-equaliser-password', PASSWORD_HASH_OPTIONS);
     await argon2.verify(await dummy, password).catch(() => false);
     return false;
   }
@@ -41,7 +40,7 @@ export function needsRehash(hash: string): boolean {
   // argon2's own check compares version and costs only, not the variant.
   if (!hash.startsWith('$argon2id$')) return true;
   try {
-    return argon2.needsRehash(hash, OPTIONS);
+    return argon2.needsRehash(hash, PASSWORD_HASH_OPTIONS);
   } catch {
     return true;
   }

@@ -117,8 +117,9 @@ export class RefreshTokens {
           PURGE_BATCH,
         ]),
       )) as { affectedRows?: number };
-      purged += res.affectedRows ?? 0;
-      if ((res.affectedRows ?? 0) < PURGE_BATCH) break;
+      const deleted = res.affectedRows ?? 0;
+      purged += deleted;
+      if (deleted < PURGE_BATCH) break;
     }
     return purged;
   }

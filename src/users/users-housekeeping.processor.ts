@@ -28,15 +28,7 @@ export class UsersHousekeepingProcessor implements OnModuleInit, OnApplicationBo
   }
 
   onApplicationBootstrap(): void {
-    if (!this.workers.enabled) return;
-    // The same repeat key from every worker instance: Bull keeps one schedule.
-    this.queue
-      .add(
-        PURGE_REFRESH_TOKENS_JOB,
-        {},
-        { repeat: { every: PURGE_EVERY_MS }, jobId: PURGE_REFRESH_TOKENS_JOB, attempts: 1 },
-      )
-      .catch((err: Error) => this.logger.warn(`refresh-token purge not scheduled: ${err.message}`));
+    this.workers.repeat(this.queue, PURGE_REFRESH_TOKENS_JOB, PURGE_EVERY_MS, PURGE_REFRESH_TOKENS_JOB);
   }
 
   async purge(): Promise<{ purged: number }> {

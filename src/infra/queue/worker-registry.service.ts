@@ -49,6 +49,18 @@ export class WorkerRegistry {
   }
 
   /**
+   * Schedules the repeatable job `name` on `queue` every `everyMs` (consuming roles only). Every
+   * worker instance adds the same repeat key (`jobId`), so Bull keeps one schedule; a failure is
+   * logged and the next start tries again. Call from onApplicationBootstrap.
+   */
+  repeat(queue: Queue, name: string, everyMs: number, jobId: string): void {
+    if (!this.enabled) return;
+    queue
+      .add(name, {}, { repeat: { every: everyMs }, jobId, attempts: 1 })
+      .catch((err: Error) => this.logger.warn(`${queue.name}:${name} not scheduled: ${err.message}`));
+  }
+
+  /**
    * At shutdown this process stops taking jobs from `queue` and waits for the ones it is running,
    * while Redis, MySQL and SMTP are still open. Nest calls every provider's onModuleDestroy
    * first, and the global modules' (RedisService, which quits the command connection) last; the

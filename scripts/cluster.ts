@@ -80,6 +80,9 @@ function build(): Promise<void> {
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   loadDotEnv();
+  // A local cluster on the local infrastructure: development unless told otherwise (the app
+  // itself defaults to production and would refuse the development secrets).
+  process.env.NODE_ENV ??= 'development';
   const log = (l: string) => console.log(`  ${l}`);
   /** Components whose server this run spawned (announced before the spawn, so none escapes). */
   const started = new Set<Component>();

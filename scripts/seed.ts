@@ -9,7 +9,7 @@ import { faker } from '@faker-js/faker';
 import { MultiBar, Presets } from 'cli-progress';
 import { Pool, createPool } from 'mysql2/promise';
 import { newId } from '../src/common/ids';
-import { appConfig } from '../src/infra/config/app-config';
+import { appConfig, loadDotEnv } from '../src/infra/config/app-config';
 import { hashPassword } from '../src/users/passwords';
 
 interface Args {
@@ -88,6 +88,10 @@ async function inBatches(
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   faker.seed(args.seed);
+  // Bulk demo data for the local database unless NODE_ENV (or .env) says otherwise: only the
+  // database URL is used, but the app's config would refuse its development secrets in production.
+  loadDotEnv();
+  process.env.NODE_ENV ??= 'development';
   const cfg = appConfig();
   const pool = createPool({
     host: cfg.db.primary.host,

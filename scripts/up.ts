@@ -55,6 +55,8 @@ function stop(code: number): Promise<void> {
 
 async function main(): Promise<void> {
   loadDotEnv();
+  // The app defaults to production (fail closed); `npm run up` is the local development system.
+  process.env.NODE_ENV ??= 'development';
   const infra = infraConfig();
   const plan = planLocalInfra(process.env, infra.ports, infraEndpoints(infra));
   let mailWeb = '(SMTP_URL names your mail server)';

@@ -62,3 +62,12 @@ export class OutboxEntity {
   createdAt!: Date;
   @Column({ name: 'published_at', type: 'datetime', precision: 3, nullable: true }) publishedAt!: Date | null;
 }
+
+/** Mapping of `order_holds` (see its migration; OrderLimits owns the SQL). sku '*' = unpaid orders. */
+@Entity('order_holds')
+export class OrderHoldEntity {
+  @PrimaryColumn({ name: 'user_id', type: 'char', length: 36 }) userId!: string;
+  @PrimaryColumn({ type: 'varchar', length: 64, charset: 'ascii', collation: 'ascii_bin' }) sku!: string;
+  @Column({ type: 'int' }) held!: number;
+  @Column({ type: 'int' }) cap!: number;
+}

@@ -60,6 +60,11 @@ export default async function globalSetup(): Promise<void> {
     // passwords for one account and must leave the users table unchanged): tested on their own apps.
     process.env.LOGIN_IP_MAX_ATTEMPTS ??= '1000000';
     process.env.LOGIN_LOCK_AFTER_FAILURES ??= '1000000';
+    // Suites place many orders as one customer (races, idempotency, payments): the per-customer
+    // order caps and rate are tested on their own apps (test/orders/order-limits.e2e-spec.ts).
+    process.env.ORDER_MAX_UNPAID_ORDERS ??= '1000000';
+    process.env.ORDER_MAX_UNPAID_UNITS_PER_SKU ??= '1000000';
+    process.env.ORDER_RATE_LIMIT ??= '1000000000';
     process.env.TEST_DATABASE = database;
     mkdirSync(join(STATE_FILE, '..'), { recursive: true });
     writeFileSync(

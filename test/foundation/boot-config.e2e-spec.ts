@@ -34,8 +34,8 @@ function boot(
     const proc = start(env, cwd);
     let stdout = '';
     let stderr = '';
-    proc.stdout.on('data', (d) => (stdout += d));
-    proc.stderr.on('data', (d) => (stderr += d));
+    proc.stdout!.on('data', (d) => (stdout += d));
+    proc.stderr!.on('data', (d) => (stderr += d));
     proc.once('error', reject);
     proc.once('exit', (code) => resolve({ code, stdout, stderr }));
   });

@@ -11,7 +11,7 @@ import { RedisService } from '../infra/redis/redis.service';
 import { RateLimitedError } from '../infra/throttling';
 import { InventoryService } from '../inventory';
 import { CreateFlashSaleDto, FlashSaleDto, PurchaseResultDto } from './create-flash-sale.dto';
-import { FlashSaleDefinitions } from './flash-sale-definitions';
+import { FlashSaleDefinitions, SALE_CREATED_CHANNEL } from './flash-sale-definitions';
 import { FlashSaleReservation } from './flash-sale-reservation.entity';
 import { FlashSale } from './flash-sale.entity';
 import {
@@ -26,7 +26,7 @@ import { PURCHASE } from './flash-sale.scripts';
 import { FlashSaleStore } from './flash-sale.store';
 import { SoldOutFlags } from './sold-out-flags';
 
-export const SALE_CREATED_CHANNEL = 'flash-sale:created';
+export { SALE_CREATED_CHANNEL };
 export const CLOSE_JOB = 'close';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -161,7 +161,8 @@ export class FlashSaleService {
       this.metrics.purchases.inc({ outcome: 'sold_out_local' });
       throw new SoldOutError();
     }
-    if (!UUID.test(saleId)) {
+    // A malformed id, or one looked up recently that names no sale: answered from memory.
+    if (!UUID.test(saleId) || this.definitions.isKnownUnknown(saleId)) {
       this.metrics.purchases.inc({ outcome: 'not_found' });
       throw new FlashSaleNotFoundError();
     }

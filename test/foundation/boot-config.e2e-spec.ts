@@ -121,6 +121,8 @@ describe('boot: a missing or invalid variable stops the process, naming it', () 
         SMTP_URL: 'smtp://127.0.0.1:9',
         JWT_SECRET: randomBytes(32).toString('hex'),
         PAYMENT_WEBHOOK_SECRET: randomBytes(16).toString('hex'),
+        // An admin of its own: the run's database is shared, and the suites log in as the default admin.
+        ADMIN_EMAIL: `boot-${randomBytes(4).toString('hex')}@test.local`,
         ADMIN_PASSWORD: randomBytes(12).toString('hex'),
         LOG_LEVEL: 'warn',
       },

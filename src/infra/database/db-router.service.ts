@@ -9,6 +9,7 @@ import { RecentWriters } from './recent-writers';
 import { Querier, WriteBatch, WriteResult } from './write-batch';
 import { PoolUsage, ReplicaNode, ReplicaStatus, poolUsage } from './replica-pool';
 import { mysqlOptions } from './typeorm-options';
+import { boundPoolAcquire } from './pool-acquire';
 
 const RETRYABLE_TX_ERRORS = new Set(['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT']);
 
@@ -57,8 +58,10 @@ export class DbRouter implements OnModuleInit, OnApplicationShutdown {
           }),
           config.db.replicaMaxLagSeconds,
           this.logger,
+          config.db.acquireTimeoutMs,
         ),
     );
+    boundPoolAcquire(primary, config.db.acquireTimeoutMs, 'primary');
   }
 
   async onModuleInit(): Promise<void> {

@@ -40,7 +40,8 @@ describe('queues by role: an api instance produces, a worker consumes', () => {
     expect((await audit.getJobCounts()).waiting).toBeGreaterThan(0);
     expect(smtp.messages.filter((m) => m.to.includes(user.email))).toHaveLength(0);
     const db = api.app.get(DbRouter);
-    const rows = () => db.primary.query('SELECT id FROM login_audits WHERE user_id = ?', [user.user.id]);
+    const rows = () =>
+      db.primaryReader().query('SELECT id FROM login_audits WHERE user_id = ?', [user.user.id]);
     expect(await rows()).toHaveLength(0);
 
     worker = await startApp({ APP_ROLE: 'worker', SMTP_URL: `smtp://127.0.0.1:${smtp.smtpPort}` });

@@ -82,7 +82,7 @@ export class HealthService {
 
   private async pingPrimary(): Promise<{ state: State; error?: string }> {
     try {
-      await withTimeout(this.db.primary.query('SELECT 1'), PING_TIMEOUT_MS, 'primary', 'mysql');
+      await withTimeout(this.db.ping(), PING_TIMEOUT_MS, 'primary', 'mysql');
       return { state: 'up' };
     } catch (err) {
       return { state: 'down', error: (err as Error).message };

@@ -275,10 +275,12 @@ describe('fault: Redis black-holed under an api instance', () => {
         expect({ key: first.key, id: r.id }).toEqual({ key: first.key, id: first.id });
     }
     const db = t.app.get(DbRouter);
-    const rows: { k: string; n: number | string }[] = await db.primary.query(
-      'SELECT idempotency_key AS k, COUNT(*) AS n FROM orders WHERE idempotency_key IN (?) GROUP BY idempotency_key',
-      [keyed.map((r) => r.key)],
-    );
+    const rows: { k: string; n: number | string }[] = await db
+      .primaryReader()
+      .query(
+        'SELECT idempotency_key AS k, COUNT(*) AS n FROM orders WHERE idempotency_key IN (?) GROUP BY idempotency_key',
+        [keyed.map((r) => r.key)],
+      );
     const found = rows.reduce((sum, r) => sum + Number(r.n), 0);
     expect(rows.filter((r) => Number(r.n) !== 1)).toEqual([]);
     expect(found).toBe(keyed.length);

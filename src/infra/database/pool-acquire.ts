@@ -30,8 +30,8 @@ interface Mysql2Pool {
  * batches), as they all go through `pool.getConnection`. 0 leaves the pool as it is.
  */
 export function boundPoolAcquire(ds: DataSource, timeoutMs: number, pool: string): void {
-  const p = (ds.driver as unknown as { pool?: Mysql2Pool }).pool;
-  if (timeoutMs <= 0 || !p || typeof p.getConnection !== 'function' || p[BOUNDED]) return;
+  const p = (ds.driver as unknown as { pool?: Mysql2Pool } | undefined)?.pool;
+  if (!(timeoutMs > 0) || !p || typeof p.getConnection !== 'function' || p[BOUNDED]) return;
   const getConnection = p.getConnection.bind(p) as GetConnection;
   p.getConnection = (cb) => {
     let waiting = true;

@@ -37,9 +37,7 @@ describe('flash sale: unknown sale ids are answered from memory after one lookup
       answers.push(await http('GET', t.api(`/flash-sales/${id}`), { token: bot.accessToken }));
       answers.push(await http('GET', t.api(`/flash-sales/${id}/purchase`), { token: bot.accessToken }));
     }
-    expect(new Set(answers.map((a) => `${a.status} ${a.body.code}`))).toEqual(
-      new Set(['404 NOT_FOUND']),
-    );
+    expect(new Set(answers.map((a) => `${a.status} ${a.body.code}`))).toEqual(new Set(['404 NOT_FOUND']));
     expect((await definitionReads(t, 'false')) - before).toBe(1);
     // Another unknown id is another lookup (the cache is per id, not a blanket "no").
     await http('GET', t.api(`/flash-sales/${newId()}`), { token: bot.accessToken });

@@ -29,6 +29,9 @@ export class GrpcExceptionFilter implements RpcExceptionFilter {
     const retryAfter = (exception as { retryAfterSeconds?: number }).retryAfterSeconds;
     if (m.status === 429 && retryAfter) metadata.set('retry-after', String(retryAfter));
     if (requestId) metadata.set('x-request-id', requestId);
+    // Which dependency a 503/UNAVAILABLE is about, as HTTP's details.dependency says it.
+    const dependency = (m.details as { dependency?: unknown } | undefined)?.dependency;
+    if (typeof dependency === 'string') metadata.set('dependency', dependency);
     return throwError(() => ({ code: m.grpc, message: m.message, details: m.message, metadata }));
   }
 }

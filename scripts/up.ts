@@ -7,9 +7,9 @@
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { appConfig, loadDotEnv } from '../src/infra/config/app-config';
-import { planLocalInfra } from './infra/infra-plan';
-import { infraConfig, infraDown, infraEndpoints, infraUp } from './infra/local-infra';
+import { appConfig } from '../src/infra/config/app-config';
+import { resolveLocalInfra } from './infra/infra-plan';
+import { infraDown, infraUp } from './infra/local-infra';
 
 const log = (l: string) => console.log(`  ${l}`);
 
@@ -54,9 +54,7 @@ function stop(code: number): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  loadDotEnv();
-  const infra = infraConfig();
-  const plan = planLocalInfra(process.env, infra.ports, infraEndpoints(infra));
+  const plan = resolveLocalInfra({ dotenv: 'all' });
   let mailWeb = '(SMTP_URL names your mail server)';
   if (plan.components.length) {
     console.log(`starting local infrastructure (${plan.components.join(', ')})...`);

@@ -7,6 +7,7 @@
 import { spawn } from 'child_process';
 import * as path from 'path';
 import { appConfig } from '../src/infra/config/app-config';
+import { adminLogin } from './lib/banner';
 import { resolveLocalInfra } from './infra/infra-plan';
 import { Component, infraDown, infraUp, ROOT } from './infra/local-infra';
 import { AppRuntime } from './cluster/app-process';
@@ -171,7 +172,7 @@ async function main(): Promise<void> {
       `  REST API      ${base}/api/v1`,
       `  Swagger UI    ${base}/docs   (OpenAPI: ${base}/docs-json)`,
       `  gRPC          ${c.grpcAddress}  (grpc_pass to every api instance; reflection on)`,
-      `  Bull Board    ${base}/admin/queues   (admin: ${config.admin.email})`,
+      `  Bull Board    ${base}/admin/queues   (HTTP Basic: ${adminLogin(config)})`,
       `  Health        ${base}/health/ready   (balancer: ${base}/nginx-health)`,
       ...c.apis.map(
         (a) =>

@@ -8,6 +8,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { appConfig } from '../src/infra/config/app-config';
+import { adminLogin } from './lib/banner';
 import { resolveLocalInfra } from './infra/infra-plan';
 import { infraDown, infraUp } from './infra/local-infra';
 
@@ -118,7 +119,7 @@ async function main(): Promise<void> {
       `  REST API      ${base}/api/v1`,
       `  Swagger UI    ${base}/docs   (OpenAPI: ${base}/docs-json)`,
       `  gRPC          localhost:${config.grpcPort}  (shop.orders.v1.OrderService, shop.payments.v1.PaymentService; reflection on)`,
-      `  Bull Board    ${base}/admin/queues   (admin: ${config.admin.email})`,
+      `  Bull Board    ${base}/admin/queues   (HTTP Basic: ${adminLogin(config)})`,
       `  Health        ${base}/health/ready   Metrics ${base}/metrics`,
       `  Mail inbox    ${mailWeb}`,
       'Ctrl-C stops everything this command started.',

@@ -901,7 +901,7 @@ export class ForeignServerError extends Error {
   ) {
     const lines = Object.entries(found).map(
       ([c, p]) =>
-        `  ${COMPOSE_SERVICE[c as Component]}: ${PORT_VARS[c as Component].map((v) => `${HOST}:${infraConfig().ports[v.key]}`).join(', ')} is taken by ${p!.detail ?? 'another process'}`,
+        `  ${COMPOSE_SERVICE[c as Component]}: ${PORT_VARS[c as Component].map((v) => `${HOST}:${infraConfig().ports[v.key]}`).join(', ')} ${PORT_VARS[c as Component].length > 1 ? 'are' : 'is'} taken by ${p!.detail ?? 'another process'}`,
     );
     const vars = Object.entries(suggested).map(([k, v]) => `${k}=${v}`);
     super(

@@ -94,6 +94,8 @@ export interface LocalInfra extends InfraPlan {
 export const RESOLVER_VARIABLES = [
   'INFRA_LOCAL_DIR',
   'INFRA_ENGINE',
+  'INFRA_REPLICA_SOURCE_PORT',
+  'INFRA_SEMI_SYNC_TIMEOUT_MS',
   ...Object.values(PORT_VARS)
     .flat()
     .map((v) => v.name),

@@ -1,4 +1,6 @@
 import { Logger } from '@nestjs/common';
+import { getDataSourceToken } from '@nestjs/typeorm';
+import type { DataSource } from 'typeorm';
 import { DbRouter } from '../../src/infra/database/db-router.service';
 import { TestApp, startApp } from '../support/test-app';
 
@@ -28,7 +30,8 @@ describe('the primary time-zone check at boot', () => {
 
   it('warns with the offset when the primary is not on UTC', async () => {
     const router = t.app.get(DbRouter);
-    await router.primary.query("SET SESSION time_zone = '+02:00'");
+    const primary = t.app.get<DataSource>(getDataSourceToken());
+    await primary.query("SET SESSION time_zone = '+02:00'");
     try {
       warn.mockClear();
       await (router as unknown as { warnUnlessUtc(): Promise<void> }).warnUnlessUtc();
@@ -36,7 +39,7 @@ describe('the primary time-zone check at boot', () => {
         expect.stringContaining("the primary's time zone is +02:00 (UTC+120 min)"),
       ]);
     } finally {
-      await router.primary.query("SET SESSION time_zone = '+00:00'");
+      await primary.query("SET SESSION time_zone = '+00:00'");
     }
   });
 });

@@ -2,7 +2,7 @@ import { Module, OnModuleInit } from '@nestjs/common';
 import { BullModule } from '@nestjs/bull';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { CatalogModule } from '../catalog/catalog.module';
-import { QUEUES } from '../infra/queue/queues';
+import { QUEUES, queueJobOptions } from '../infra/queue/queues';
 import { InventoryModule } from '../inventory/inventory.module';
 import { ORDER_EVENTS, OrderEventsBus } from '../orders';
 import { OrdersModule } from '../orders/orders.module';
@@ -28,7 +28,10 @@ import { UsersModule } from '../users/users.module';
 @Module({
   imports: [
     TypeOrmModule.forFeature([FlashSale, FlashSaleReservation]),
-    BullModule.registerQueue({ name: QUEUES.flashSale }),
+    BullModule.registerQueue({
+      name: QUEUES.flashSale,
+      defaultJobOptions: queueJobOptions(QUEUES.flashSale),
+    }),
     CatalogModule,
     InventoryModule,
     OrdersModule,

@@ -54,7 +54,7 @@ describe('queue job options (one place)', () => {
 
   it('repeatable runs and jobs with their own removeOnFail are not owed; queues without owed jobs keep the defaults', () => {
     expect(isOwed({ ...queueJobOptions(QUEUES.orders), repeat: { every: 1000 } })).toBe(false);
-    expect(isOwed({ ...queueJobOptions(QUEUES.payments), removeOnFail: { count: 1000 } })).toBe(false);
+    expect(isOwed({ ...queueJobOptions(QUEUES.payments), removeOnFail: true })).toBe(false);
     expect(queueJobOptions(QUEUES.users)).toEqual(DEFAULT_JOB_OPTIONS);
     expect(isOwed(queueJobOptions(QUEUES.users))).toBe(false);
   });

@@ -104,12 +104,12 @@ export class SandboxPsp implements OnModuleInit {
   private enqueue(data: DeliveryJob, delay = 0): Promise<Job<DeliveryJob>> {
     const { attempts, backoffMs } = this.config.payments.sandbox;
     // The PSP's own retry policy, not an owed job of the shop: a delivery it gives up on is
-    // trimmed like any failure (reconciliation asks the PSP then), never re-driven.
+    // logged (deliver) and dropped, never a dead letter; reconciliation asks the PSP then.
     return this.queue.add(DELIVER, traced(data), {
       attempts,
       backoff: { type: 'exponential', delay: backoffMs },
       delay,
-      removeOnFail: { count: 5000, age: 7 * 24 * 3600 },
+      removeOnFail: true,
     });
   }
 

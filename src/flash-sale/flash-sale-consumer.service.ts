@@ -8,7 +8,8 @@ import { DbRouter } from '../infra/database/db-router.service';
 import { WorkerRegistry } from '../infra/queue/worker-registry.service';
 import { RedisService } from '../infra/redis/redis.service';
 import { FlashSaleDefinitions } from './flash-sale-definitions';
-import { FlashSalePersistence } from './flash-sale-persistence.service';
+import { FlashSalePersistence, PersistOutcome } from './flash-sale-persistence.service';
+import { FlashSaleRecovery } from './flash-sale-recovery.service';
 import { FlashSale } from './flash-sale.entity';
 import { FlashSaleMetrics } from './flash-sale.metrics';
 import { SALE_CREATED_CHANNEL, FlashSaleService } from './flash-sale.service';
@@ -47,6 +48,7 @@ export class FlashSaleConsumer implements OnApplicationBootstrap, OnModuleDestro
     private readonly persistence: FlashSalePersistence,
     private readonly sales: FlashSaleService,
     private readonly metrics: FlashSaleMetrics,
+    private readonly recovery: FlashSaleRecovery,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -63,10 +65,16 @@ export class FlashSaleConsumer implements OnApplicationBootstrap, OnModuleDestro
   /**
    * Starts a loop for every open sale and for recently closed sales whose stream still holds
    * unpersisted entries; stops loops of closed, drained sales; schedules the close job of sales
-   * past their end (idempotent by job id).
+   * past their end (idempotent by job id); fences open sales, so that a Redis that lost writes is
+   * noticed even when nobody buys (and when its script cache survived, e.g. a promoted replica).
    */
   private async refresh(): Promise<void> {
     if (!this.running) return;
+    try {
+      await this.recovery.fenceOpenSales('fence');
+    } catch (err) {
+      this.logger.warn(`fencing open sales failed: ${(err as Error).message}`);
+    }
     try {
       const repo = this.db.primaryReader().getRepository(FlashSale);
       const candidates = await repo.find({
@@ -145,7 +153,7 @@ export class FlashSaleConsumer implements OnApplicationBootstrap, OnModuleDestro
           ? carry
           : await this.store.readGroup(conn, saleId, this.consumerName, batch, BLOCK_MS);
         carry = entries;
-        if (entries.length) await this.persistence.persistAndAck(sale, entries);
+        if (entries.length) this.check(sale, await this.persistence.persistAndAck(sale, entries));
         carry = [];
         failures = 0;
       } catch (err) {
@@ -170,10 +178,15 @@ export class FlashSaleConsumer implements OnApplicationBootstrap, OnModuleDestro
       );
       if (entries.length) {
         this.logger.warn(`sale ${sale.id}: reclaimed ${entries.length} entries of a dead consumer`);
-        await this.persistence.persistAndAck(sale, entries);
+        this.check(sale, await this.persistence.persistAndAck(sale, entries));
       }
       cursor = next;
     } while (cursor !== '0-0' && this.running);
+  }
+
+  /** A batch showed that Redis lost acknowledged writes: its counters are rebuilt from MySQL. */
+  private check(sale: FlashSale, outcome: PersistOutcome): void {
+    if (outcome.anomalies.length) this.recovery.request(sale.id, 'anomaly');
   }
 
   private async lags(): Promise<Map<string, number>> {

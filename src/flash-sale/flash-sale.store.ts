@@ -203,7 +203,13 @@ export class FlashSaleStore {
     } catch (err) {
       if (!isNoScript(err)) throw err;
       await this.reloadPurchaseScript();
-      reply = (await this.r.evalsha(PURCHASE_SHA, 6, ...args, ...argv)) as Reply;
+      try {
+        reply = (await this.r.evalsha(PURCHASE_SHA, 6, ...args, ...argv)) as Reply;
+      } catch (again) {
+        // Gone again at once (another restart, SCRIPT FLUSH): nothing was sold; answer paused.
+        if (!isNoScript(again)) throw again;
+        return { code: PURCHASE.PAUSED };
+      }
     }
     const [code, n, left, epoch] = reply;
     if (code === PURCHASE.RATE_LIMITED) return { code, retryAfterMs: Math.max(0, Number(n)) };

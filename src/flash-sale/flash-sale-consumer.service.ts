@@ -2,7 +2,6 @@ import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@ne
 import Redis from 'ioredis';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { MoreThan } from 'typeorm';
 import { AppConfig } from '../infra/config/app-config';
 import { DbRouter } from '../infra/database/db-router.service';
 import { WorkerRegistry } from '../infra/queue/worker-registry.service';
@@ -71,18 +70,10 @@ export class FlashSaleConsumer implements OnApplicationBootstrap, OnModuleDestro
   private async refresh(): Promise<void> {
     if (!this.running) return;
     try {
-      await this.recovery.fenceOpenSales('fence');
-    } catch (err) {
-      this.logger.warn(`fencing open sales failed: ${(err as Error).message}`);
-    }
-    try {
-      const repo = this.db.primaryReader().getRepository(FlashSale);
-      const candidates = await repo.find({
-        where: [
-          { status: 'ACTIVE' },
-          { status: 'CLOSED', closedAt: MoreThan(new Date(Date.now() - 86_400_000)) },
-        ],
-      });
+      const candidates = await this.recovery.openSales();
+      await this.recovery
+        .fenceOpenSales('fence', candidates)
+        .catch((err: Error) => this.logger.warn(`fencing open sales failed: ${err.message}`));
       const keep = new Set<string>();
       for (const sale of candidates) {
         if (sale.status === 'ACTIVE' || (await this.undrained(sale.id))) {

@@ -116,9 +116,9 @@ export class FlashSaleRecovery implements OnModuleInit, OnApplicationBootstrap {
    * and has them rebuilt (in the background). Runs before the purchase script is loaded into a
    * Redis that did not have it, and periodically on workers.
    */
-  async fenceOpenSales(reason: string): Promise<string[]> {
+  async fenceOpenSales(reason: string, sales?: FlashSale[]): Promise<string[]> {
     const fenced: string[] = [];
-    for (const sale of await this.openSales()) {
+    for (const sale of sales ?? (await this.openSales())) {
       const f = await this.store.fence(sale.id);
       if (f === 'ok') continue;
       if (f !== 'was-paused') fenced.push(sale.id);

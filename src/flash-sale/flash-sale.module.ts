@@ -10,6 +10,7 @@ import { FlashSaleCloseProcessor } from './flash-sale-close.processor';
 import { FlashSaleConsumer } from './flash-sale-consumer.service';
 import { FlashSaleDefinitions } from './flash-sale-definitions';
 import { FlashSalePersistence } from './flash-sale-persistence.service';
+import { FlashSaleRecovery } from './flash-sale-recovery.service';
 import { FlashSaleReservation } from './flash-sale-reservation.entity';
 import { FlashSaleSettlement } from './flash-sale-settlement.service';
 import { FlashSaleController } from './flash-sale.controller';
@@ -43,6 +44,7 @@ import { UsersModule } from '../users/users.module';
     FlashSaleStore,
     FlashSaleDefinitions,
     FlashSalePersistence,
+    FlashSaleRecovery,
     FlashSaleConsumer,
     FlashSaleSettlement,
     FlashSaleCloseProcessor,

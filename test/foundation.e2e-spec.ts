@@ -111,7 +111,7 @@ describe('foundation: reads go to the replica, writes and read-your-writes to th
   });
 
   it('routes plain reads to a replica and reads after a write (same unit of work or same user) to the primary', async () => {
-    const primaryId = Number((await db.primary.query('SELECT @@server_id AS id'))[0].id);
+    const primaryId = Number((await db.primaryReader().query('SELECT @@server_id AS id'))[0].id);
     const replicaId = await serverId(db);
     expect(replicaId).not.toBe(primaryId);
     expect(await serverId(db, { wrotePrimary: true })).toBe(primaryId);
@@ -124,17 +124,17 @@ describe('foundation: reads go to the replica, writes and read-your-writes to th
 
   it('reads stale data while replication is paused and fresh data once it resumes', async () => {
     const replica = t.config.db.replicas[0];
-    await db.primary.query('CREATE TABLE IF NOT EXISTS routing_probe (id INT PRIMARY KEY, v INT NOT NULL)');
-    await db.primary.query('REPLACE INTO routing_probe VALUES (1, 1)');
+    await db.execute('CREATE TABLE IF NOT EXISTS routing_probe (id INT PRIMARY KEY, v INT NOT NULL)');
+    await db.execute('REPLACE INTO routing_probe VALUES (1, 1)');
     const readV = () =>
       requestContext.run({ requestId: 'r' }, () =>
         db.read((em) => em.query('SELECT v FROM routing_probe WHERE id = 1')),
       );
     await eventually(async () => (await readV())[0]?.v === 1);
     await sql(replica, 'STOP REPLICA SQL_THREAD');
-    await db.primary.query('UPDATE routing_probe SET v = 2 WHERE id = 1');
+    await db.execute('UPDATE routing_probe SET v = 2 WHERE id = 1');
     expect((await readV())[0].v).toBe(1); // stale: the read was served by the replica
-    expect((await db.primary.query('SELECT v FROM routing_probe WHERE id = 1'))[0].v).toBe(2);
+    expect((await db.primaryReader().query('SELECT v FROM routing_probe WHERE id = 1'))[0].v).toBe(2);
     await sql(replica, 'START REPLICA SQL_THREAD');
     await eventually(async () => (await readV())[0].v === 2);
   });
@@ -160,7 +160,7 @@ describe('foundation: a replica that is down or lagging is taken out of rotation
   });
 
   it('falls back to the primary when the replica is down, reports it, and returns to the replica without a restart', async () => {
-    const primaryId = Number((await db.primary.query('SELECT @@server_id AS id'))[0].id);
+    const primaryId = Number((await db.primaryReader().query('SELECT @@server_id AS id'))[0].id);
     expect(await serverId(db)).not.toBe(primaryId);
     await proxy.set('refuse');
     // Even before the monitor notices, a failing replica read is retried on the primary.
@@ -177,7 +177,7 @@ describe('foundation: a replica that is down or lagging is taken out of rotation
   });
 
   it('takes a replica whose replication is stopped out of rotation and reports it as lagging', async () => {
-    const primaryId = Number((await db.primary.query('SELECT @@server_id AS id'))[0].id);
+    const primaryId = Number((await db.primaryReader().query('SELECT @@server_id AS id'))[0].id);
     await eventually(async () => (await serverId(db)) !== primaryId, 15000);
     await sql(t.config.db.replicas[0], 'STOP REPLICA SQL_THREAD');
     const ready = await eventually(async () => {
@@ -200,7 +200,7 @@ describe('foundation: an empty DB_REPLICA_URLS means reads on the primary', () =
 
   it('serves plain reads from the primary and reports ready, not degraded', async () => {
     const db = t.app.get(DbRouter);
-    const primaryId = Number((await db.primary.query('SELECT @@server_id AS id'))[0].id);
+    const primaryId = Number((await db.primaryReader().query('SELECT @@server_id AS id'))[0].id);
     expect(await serverId(db)).toBe(primaryId);
     const ready = await http('GET', `${t.url}/health/ready`);
     expect(ready.status).toBe(200);
@@ -266,9 +266,9 @@ describe('foundation: a replica lagging past DB_REPLICA_MAX_LAG_SECONDS leaves r
   });
 
   it('takes a replica whose applier waits behind a lock out of rotation, reports its lag, and takes it back once it catches up', async () => {
-    const primaryId = Number((await db.primary.query('SELECT @@server_id AS id'))[0].id);
-    await db.primary.query('CREATE TABLE IF NOT EXISTS lag_probe (id INT PRIMARY KEY, v INT NOT NULL)');
-    await db.primary.query('REPLACE INTO lag_probe VALUES (1, 1)');
+    const primaryId = Number((await db.primaryReader().query('SELECT @@server_id AS id'))[0].id);
+    await db.execute('CREATE TABLE IF NOT EXISTS lag_probe (id INT PRIMARY KEY, v INT NOT NULL)');
+    await db.execute('REPLACE INTO lag_probe VALUES (1, 1)');
     const readV = () =>
       requestContext.run({ requestId: 'lag' }, () =>
         db.read((em) => em.query('SELECT v, @@server_id AS sid FROM lag_probe WHERE id = 1')),
@@ -290,7 +290,7 @@ describe('foundation: a replica lagging past DB_REPLICA_MAX_LAG_SECONDS leaves r
       database: replica.database,
     });
     await replicaLock.query('LOCK TABLES lag_probe READ');
-    await db.primary.query('UPDATE lag_probe SET v = 2 WHERE id = 1');
+    await db.execute('UPDATE lag_probe SET v = 2 WHERE id = 1');
 
     const ready = await eventually(async () => {
       const r = await http('GET', `${t.url}/health/ready`);

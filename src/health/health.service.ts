@@ -60,7 +60,7 @@ export class HealthService {
 
   private async pingPrimary(): Promise<{ state: State; error?: string }> {
     try {
-      await withTimeout(this.db.primary.query('SELECT 1'), PING_TIMEOUT_MS);
+      await withTimeout(this.db.ping(), PING_TIMEOUT_MS);
       return { state: 'up' };
     } catch (err) {
       return { state: 'down', error: (err as Error).message };

@@ -57,7 +57,7 @@ async function runScenario(name: string, env: Record<string, string>, steps: Ste
     const during = outcomes.filter((o) => o.phase === 'reset' || o.phase === 'blackhole');
     const created = outcomes.filter((o) => o.status === 201);
     const db = t.app.get(DbRouter);
-    const orders: { id: string; items: number; outbox: number }[] = await db.primary.query(
+    const orders: { id: string; items: number; outbox: number }[] = await db.primaryReader().query(
       `SELECT o.id,
               (SELECT COUNT(*) FROM order_items i WHERE i.order_id = o.id) AS items,
               (SELECT COUNT(*) FROM outbox x WHERE x.aggregate_id = o.id) AS outbox

@@ -35,10 +35,8 @@ export async function sellThroughFlashSale(t: TestApp): Promise<string> {
   const order = await eventually(async () => {
     const rows: { id: string }[] = await t.app
       .get(DbRouter)
-      .primary.query('SELECT id FROM orders WHERE flash_sale_id = ? AND user_id = ?', [
-        saleId,
-        buyer.user.id,
-      ]);
+      .primaryReader()
+      .query('SELECT id FROM orders WHERE flash_sale_id = ? AND user_id = ?', [saleId, buyer.user.id]);
     return rows[0];
   });
   expect(order.id).toMatch(/^[0-9a-f-]{36}$/);

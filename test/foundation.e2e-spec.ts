@@ -4,6 +4,8 @@ import { QUEUES } from '../src/infra/queue/queues';
 import { requestContext } from '../src/common/context/request-context';
 import { FaultProxy } from './support/fault-proxy';
 import { TestApp, eventually, http, startApp } from './support/test-app';
+import { registerUser } from './support/auth';
+import { adminReadiness } from './support/readiness';
 import { sql } from './setup/test-database';
 
 const serverId = async (db: DbRouter, ctx: { userId?: string; wrotePrimary?: boolean } = {}) =>
@@ -20,7 +22,7 @@ describe('foundation: boot, conventions, health and docs', () => {
 
   it('answers liveness and names primary, each replica and redis in readiness', async () => {
     expect((await http('GET', `${t.url}/health`)).status).toBe(200);
-    const ready = await http('GET', `${t.url}/health/ready`);
+    const ready = await adminReadiness(t);
     expect(ready.status).toBe(200);
     expect(ready.body.status).toBe('ok');
     expect(ready.body.primary.state).toBe('up');
@@ -39,6 +41,27 @@ describe('foundation: boot, conventions, health and docs', () => {
         failed: expect.any(Number),
         delayed: expect.any(Number),
       });
+  });
+
+  it('gives anonymous, customer and bad-token callers of readiness the status only: no host, no error text, no queue counts', async () => {
+    const customer = await registerUser(t);
+    const admin = await adminReadiness(t);
+    expect(admin.body.unavailable).toEqual([]);
+    const hosts = [t.config.db.primary.label, ...t.config.db.replicas.map((r) => r.label)];
+    for (const headers of [
+      {} as Record<string, string>,
+      { authorization: `Bearer ${customer.accessToken}` },
+      { authorization: 'Bearer not-a-token' },
+    ]) {
+      const r = await http('GET', `${t.url}/health/ready`, { headers });
+      expect({ headers, status: r.status, body: r.body }).toEqual({
+        headers,
+        status: 200,
+        body: { status: 'ok' },
+      });
+      const text = JSON.stringify(r.body);
+      for (const host of hosts) expect(text).not.toContain(host);
+    }
   });
 
   it('serves Swagger UI at /docs and an OpenAPI 3 document with the error schema on every operation', async () => {
@@ -166,12 +189,20 @@ describe('foundation: a replica that is down or lagging is taken out of rotation
     // Even before the monitor notices, a failing replica read is retried on the primary.
     expect(await serverId(db)).toBe(primaryId);
     const ready = await eventually(async () => {
-      const r = await http('GET', `${t.url}/health/ready`);
+      const r = await adminReadiness(t);
       return r.body.replicas[0].state === 'down' ? r : undefined;
     });
     expect(ready.status).toBe(200);
     expect(ready.body.status).toBe('degraded');
     expect(ready.body.reads).toBe('primary');
+    expect(ready.body.unavailable).toEqual(['replica-1']);
+    expect(ready.body.replicas[0].reason).toContain(String(proxy.port)); // the admin view says why, and where
+    // Anonymous callers (probes, load balancers) get the status only: no host, no error text.
+    const anonymous = await http('GET', `${t.url}/health/ready`);
+    expect({ status: anonymous.status, body: anonymous.body }).toEqual({
+      status: 200,
+      body: { status: 'degraded' },
+    });
     await proxy.set('pass');
     await eventually(async () => (await serverId(db)) !== primaryId, 15000);
   });
@@ -181,7 +212,7 @@ describe('foundation: a replica that is down or lagging is taken out of rotation
     await eventually(async () => (await serverId(db)) !== primaryId, 15000);
     await sql(t.config.db.replicas[0], 'STOP REPLICA SQL_THREAD');
     const ready = await eventually(async () => {
-      const r = await http('GET', `${t.url}/health/ready`);
+      const r = await adminReadiness(t);
       return r.body.replicas[0].state === 'lagging' ? r : undefined;
     });
     expect(ready.body.replicas[0].reason).toMatch(/SQL thread stopped/);
@@ -202,7 +233,7 @@ describe('foundation: an empty DB_REPLICA_URLS means reads on the primary', () =
     const db = t.app.get(DbRouter);
     const primaryId = Number((await db.primaryReader().query('SELECT @@server_id AS id'))[0].id);
     expect(await serverId(db)).toBe(primaryId);
-    const ready = await http('GET', `${t.url}/health/ready`);
+    const ready = await adminReadiness(t);
     expect(ready.status).toBe(200);
     expect(ready.body).toMatchObject({ status: 'ok', replicas: [], reads: 'primary' });
   });
@@ -293,7 +324,7 @@ describe('foundation: a replica lagging past DB_REPLICA_MAX_LAG_SECONDS leaves r
     await db.execute('UPDATE lag_probe SET v = 2 WHERE id = 1');
 
     const ready = await eventually(async () => {
-      const r = await http('GET', `${t.url}/health/ready`);
+      const r = await adminReadiness(t);
       return r.body.replicas[0].state === 'lagging' ? r : undefined;
     }, 20000);
     expect(ready.status).toBe(200);

@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { InjectQueue } from '@nestjs/bull';
 import type { Queue } from 'bull';
 import { CatalogService } from '../catalog';
@@ -33,6 +33,8 @@ export const CLOSE_JOB = 'close';
 /** Creating sales, the purchase path and the caller's result. */
 @Injectable()
 export class FlashSaleService {
+  private readonly logger = new Logger('FlashSale');
+
   constructor(
     private readonly db: DbRouter,
     private readonly store: FlashSaleStore,
@@ -91,7 +93,12 @@ export class FlashSaleService {
       throw err;
     }
     this.definitions.remember(sale);
-    await this.scheduleClose(sale);
+    // After the commit, best effort (bounded by REDIS_COMMAND_TIMEOUT_MS, decision 0014): the sale
+    // exists, so a silent Redis must not turn its 201 into a 503. A close job not scheduled here is
+    // scheduled by the consumers' refresh once the sale is overdue.
+    await this.scheduleClose(sale).catch((err: Error) =>
+      this.logger.warn(`sale ${sale.id}: close not scheduled yet (${err.message}); the refresh will`),
+    );
     await this.redis.publish(SALE_CREATED_CHANNEL, sale.id);
     return { id: sale.id };
   }

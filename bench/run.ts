@@ -455,10 +455,26 @@ async function main(): Promise<void> {
    * Waits until the worker has done what the last scenario left (queues idle, outbox relayed;
    * skipped while the worker is stopped) and, with `quiet`, until the machine is idle again.
    */
+  // Queue counts are in the admin view of readiness only (anonymous callers get the status).
+  let readinessToken = adminToken;
+  const adminReadiness = async () => {
+    const url = `http://127.0.0.1:${APP_PORT}/health/ready`;
+    let ready = await json('GET', url, undefined, readinessToken);
+    if (ready.body && !ready.body.queues) {
+      // The token expired during a long run: log in again.
+      const login = await json('POST', api('/auth/login'), {
+        email: env.ADMIN_EMAIL,
+        password: env.ADMIN_PASSWORD,
+      });
+      readinessToken = login.body?.accessToken ?? readinessToken;
+      ready = await json('GET', url, undefined, readinessToken);
+    }
+    return ready;
+  };
   const settle = async (quiet = true) => {
     const until = Date.now() + (QUICK ? 20_000 : quiet ? 90_000 : 300_000);
     while (workerUp && Date.now() < until) {
-      const ready = await json('GET', `http://127.0.0.1:${APP_PORT}/health/ready`).catch(() => undefined);
+      const ready = await adminReadiness().catch(() => undefined);
       const queues = Object.values(
         (ready?.body?.queues ?? {}) as Record<string, { waiting?: number; active?: number }>,
       );

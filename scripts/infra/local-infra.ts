@@ -114,6 +114,14 @@ export function infraConfig(): InfraConfig {
   };
 }
 
+/**
+ * The port the local replica replicates from: the primary's, unless INFRA_REPLICA_SOURCE_PORT
+ * names another (a proxy or tunnel in front of the primary, e.g. the fault tests' latency proxy).
+ */
+export function replicationSourcePort(cfg: InfraConfig = infraConfig()): number {
+  return envPort('INFRA_REPLICA_SOURCE_PORT', cfg.ports.primary);
+}
+
 /** Values at load time (compatibility exports). */
 export const LOCAL = infraConfig().localDir;
 export const PORTS = infraConfig().ports;
@@ -711,7 +719,39 @@ function mysqlServerArgs(flavor: MysqlFlavor, node: MysqlNode): string[] {
     );
   }
   if (node.name === 'replica') args.push('--read-only=1');
+  args.push(...semiSyncArgs(flavor, node));
   return args;
+}
+
+/**
+ * Semi-synchronous replication, as deploy/mysql/*.cnf ships it (docs/operations.md): the primary
+ * commits a transaction, then waits until a replica has it in its relay log before the client
+ * hears OK (AFTER_SYNC: lossless), so an acknowledged order survives the primary's death. With no
+ * replica answering within the timeout the primary falls back to asynchronous replication and the
+ * app says so (shop_db_semi_sync_active 0, a warning); it switches back once a replica catches up.
+ * The timeout is short locally (INFRA_SEMI_SYNC_TIMEOUT_MS, 1000 ms): tests stop the replica.
+ */
+function semiSyncArgs(flavor: MysqlFlavor, node: MysqlNode): string[] {
+  const raw = process.env.INFRA_SEMI_SYNC_TIMEOUT_MS;
+  const timeoutMs = raw ? Number(raw) : 1000;
+  if (!Number.isInteger(timeoutMs) || timeoutMs < 1)
+    throw new Error(`INFRA_SEMI_SYNC_TIMEOUT_MS=${raw} is not a positive integer (milliseconds)`);
+  if (flavor.kind === 'mariadb')
+    return node.name === 'replica'
+      ? ['--rpl-semi-sync-slave-enabled=ON']
+      : [
+          '--rpl-semi-sync-master-enabled=ON',
+          '--rpl-semi-sync-master-wait-point=AFTER_SYNC',
+          `--rpl-semi-sync-master-timeout=${timeoutMs}`,
+        ];
+  return node.name === 'replica'
+    ? ['--plugin-load-add=semisync_replica.so', '--rpl-semi-sync-replica-enabled=ON']
+    : [
+        '--plugin-load-add=semisync_source.so',
+        '--rpl-semi-sync-source-enabled=ON',
+        '--rpl-semi-sync-source-wait-point=AFTER_SYNC',
+        `--rpl-semi-sync-source-timeout=${timeoutMs}`,
+      ];
 }
 
 async function initDatadir(flavor: MysqlFlavor, node: MysqlNode, log: (l: string) => void): Promise<void> {
@@ -1000,7 +1040,7 @@ async function upMysqlLocal(
     if (pConn) await localBootstrap(pConn);
     if (rConn) {
       await localBootstrap(rConn);
-      await configureReplication(rConn, flavor.kind, cfg.ports.primary, log);
+      await configureReplication(rConn, flavor.kind, replicationSourcePort(cfg), log);
     }
     // 2. replicated: app accounts + database, created on the primary after replication runs
     if (primary && pConn && !(await shopLoginOk(primary.port))) {

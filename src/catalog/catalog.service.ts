@@ -2,8 +2,10 @@ import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { ValidationFailedError } from '../common/errors/domain-error';
 import { newId } from '../common/ids';
+import { isCanonicalUuid } from '../common/uuid';
 import { TwoLevelCache } from '../infra/cache/two-level-cache.service';
 import { DbRouter } from '../infra/database/db-router.service';
+import { isDuplicate } from '../infra/database/mysql-results';
 import { InventoryService } from '../inventory';
 import { CategoryNotFoundError, DuplicateError, ProductNotFoundError } from './catalog.errors';
 import {
@@ -17,7 +19,6 @@ import {
 } from './catalog.types';
 import { ListingParams, ListingRow, buildListingQuery, toPage } from './listing-query';
 
-const ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const EMPTY_PAGE = JSON.stringify({ items: [], nextCursor: null });
 
 /** Cache lifetimes: L1 bounds cross-instance staleness if a broadcast is lost; L2 absorbs cold instances. */
@@ -53,11 +54,6 @@ interface DetailRow {
   v_currency: string | null;
 }
 
-const isDuplicate = (err: unknown): err is { sqlMessage?: string; message: string } => {
-  const e = err as { code?: string; driverError?: { code?: string } };
-  return e.code === 'ER_DUP_ENTRY' || e.driverError?.code === 'ER_DUP_ENTRY';
-};
-
 /**
  * Categories, products and variants. Public reads go through the two-level cache and read the
  * replica (or the primary right after an invalidation, see TwoLevelCache); writes run in a
@@ -75,7 +71,7 @@ export class CatalogService {
 
   /** The active product as a ready JSON string, or null when it does not exist (or is not active). */
   async productJson(id: string): Promise<string | null> {
-    if (!ID.test(id)) return null;
+    if (!isCanonicalUuid(id)) return null;
     return this.cache.get(`product:${id}`, CATALOG_TTL.product, ({ fresh }) =>
       this.reading(fresh, (em) => this.loadProduct(em, id, true)),
     );
@@ -83,19 +79,19 @@ export class CatalogService {
 
   /** The product's JSON when this instance's L1 cache holds it, else undefined (nothing is loaded). */
   cachedProductJson(id: string): string | undefined {
-    return ID.test(id) ? this.cache.peek(`product:${id}`) : undefined;
+    return isCanonicalUuid(id) ? this.cache.peek(`product:${id}`) : undefined;
   }
 
   /** Any product, any status, from the primary (admin answers). */
   async getProduct(id: string): Promise<ProductDetail> {
-    const p = ID.test(id) ? await this.loadProduct(this.db.primaryReader(), id, false) : undefined;
+    const p = isCanonicalUuid(id) ? await this.loadProduct(this.db.primaryReader(), id, false) : undefined;
     if (!p) throw new ProductNotFoundError();
     return p;
   }
 
   /** One listing page as JSON; first pages (no cursor) are cached, deeper pages read the replica. */
   async listJson(params: ListingParams): Promise<string> {
-    if (params.categoryId !== undefined && !ID.test(params.categoryId))
+    if (params.categoryId !== undefined && !isCanonicalUuid(params.categoryId))
       throw new ValidationFailedError('categoryId: not a category id');
     const q = buildListingQuery(params, (col) => this.inventory.inStockSql(col));
     if (!q) return EMPTY_PAGE;
@@ -224,7 +220,7 @@ export class CatalogService {
 
   async updateProduct(id: string, patch: UpdateProductInput): Promise<ProductDetail> {
     if (patch.variants) this.checkVariants(patch.variants, false);
-    if (!ID.test(id)) throw new ProductNotFoundError();
+    if (!isCanonicalUuid(id)) throw new ProductNotFoundError();
     await this.db.transaction(async (em) => {
       const found = await em.query('SELECT id FROM products WHERE id = ? FOR UPDATE', [id]);
       if (!found.length) throw new ProductNotFoundError();
@@ -269,7 +265,7 @@ export class CatalogService {
 
   /** DELETE archives: the product leaves listings and detail, its variants stay for past orders. */
   async archiveProduct(id: string): Promise<void> {
-    if (!ID.test(id)) throw new ProductNotFoundError();
+    if (!isCanonicalUuid(id)) throw new ProductNotFoundError();
     await this.db.transaction(async (em) => {
       const res = await em.query(`UPDATE products SET status = 'archived' WHERE id = ?`, [id]);
       if (Number((res as { affectedRows: number }).affectedRows) === 0) throw new ProductNotFoundError();
@@ -315,7 +311,7 @@ export class CatalogService {
   }
 
   private async categoryExists(em: EntityManager, id: string): Promise<boolean> {
-    return ID.test(id) && (await em.query('SELECT 1 FROM categories WHERE id = ?', [id])).length > 0;
+    return isCanonicalUuid(id) && (await em.query('SELECT 1 FROM categories WHERE id = ?', [id])).length > 0;
   }
 
   private checkVariants(variants: VariantInput[], atLeastOne: boolean): void {

@@ -66,9 +66,14 @@ export class AccountLimits {
         this.storage.increment(key, windowMs, limit, windowMs, name),
         REDIS_BOUND_MS,
         `Redis (${name})`,
+        'redis',
       );
     } catch {
-      throw new UnavailableError('Account mail is unavailable right now; retry later');
+      throw new UnavailableError(
+        'Account mail is unavailable right now; retry later',
+        'UNAVAILABLE',
+        'redis',
+      );
     }
   }
 }

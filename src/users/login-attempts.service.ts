@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { ThrottlerStorageRecord } from '@nestjs/throttler/dist/throttler-storage-record.interface';
 import { createHash } from 'node:crypto';
+import { TimeoutError } from '../common/with-timeout';
 import { AppConfig } from '../infra/config/app-config';
 import { RedisService } from '../infra/redis/redis.service';
 import { LocalThrottler, RateLimitedError, RedisThrottlerStorage } from '../infra/throttling';
@@ -188,7 +189,7 @@ function lagTolerantTimeout<T>(p: Promise<T>, ms: number, what: string): Promise
     const t = setTimeout(
       () =>
         setImmediate(() => {
-          if (!settled) reject(new Error(`${what} did not answer within ${ms} ms`));
+          if (!settled) reject(new TimeoutError(`${what} did not answer within ${ms} ms`, 'redis'));
         }),
       ms,
     );

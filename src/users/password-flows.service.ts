@@ -66,7 +66,7 @@ export class PasswordFlows {
     await this.limits.takeResetAttempt(client.ip);
     const job: PasswordResetRequestJob = { email, requestId: requestContext.requestId() };
     if (this.queue.client.status !== 'ready')
-      throw new UnavailableError('Account mail is unavailable right now');
+      throw new UnavailableError('Account mail is unavailable right now', 'UNAVAILABLE', 'redis');
     let timer: NodeJS.Timeout | undefined;
     try {
       await Promise.race([
@@ -76,7 +76,8 @@ export class PasswordFlows {
         this.queue.add(PASSWORD_RESET_REQUEST_JOB, job, { delay: randomInt(0, 1000) }),
         new Promise((_, reject) => {
           timer = setTimeout(
-            () => reject(new UnavailableError('Account mail is unavailable right now')),
+            () =>
+              reject(new UnavailableError('Account mail is unavailable right now', 'UNAVAILABLE', 'redis')),
             ENQUEUE_TIMEOUT_MS,
           );
         }),

@@ -826,6 +826,22 @@ describe('docker-compose.yml', () => {
       expect({ b, exists: fs.existsSync(path.join(ROOT, b.split(':')[0])) }).toEqual({ b, exists: true });
   });
 
+  it('the MySQL primary: semi-synchronous replication, lossless (AFTER_SYNC), with a short fallback timeout', () => {
+    const cnf = mycnf('deploy/mysql/primary.cnf');
+    expect(cnf).toMatchObject({
+      plugin_load_add: 'semisync_source.so',
+      rpl_semi_sync_source_enabled: 'ON',
+      rpl_semi_sync_source_wait_point: 'AFTER_SYNC',
+    });
+    expect(Number(cnf.rpl_semi_sync_source_timeout)).toBeGreaterThan(0);
+    expect(Number(cnf.rpl_semi_sync_source_timeout)).toBeLessThanOrEqual(5000);
+    const replica = mycnf('deploy/mysql/replica.cnf');
+    expect(replica.plugin_load_add.split(';')).toEqual(
+      expect.arrayContaining(['semisync_replica.so', 'semisync_source.so']),
+    );
+    expect(replica.rpl_semi_sync_replica_enabled).toBe('ON');
+  });
+
   it('the MySQL primary: server-id 1, GTID on and enforced, ROW binlog; init creates shop/shop, repl with REPLICATION SLAVE and database shop', () => {
     expect(SERVICES['mysql-primary'].volumes).toEqual(
       expect.arrayContaining([

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../../scripts/lib/net';
 import { COMPONENTS, infraProcesses, portOpen } from '../../scripts/infra/local-infra';
+import { ENV_DEFAULTS } from '../../src/infra/config/app-config';
 
 /**
  * `npm run up` as a user runs it, on its own infrastructure (a private INFRA_LOCAL_DIR and
@@ -133,7 +134,17 @@ describe('npm run up', () => {
     expect(u.output()).toContain(`Mail inbox    http://127.0.0.1:${ports.INFRA_MAIL_WEB_PORT}`);
     const ready = await fetch(`${base}/health/ready`);
     expect(ready.status).toBe(200);
-    expect(await ready.json()).toMatchObject({ status: 'ok', reads: 'replicas' });
+    expect(await ready.json()).toEqual({ status: 'ok' }); // anonymous: the status only
+    const login = await fetch(`${base}/api/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: ENV_DEFAULTS.ADMIN_EMAIL, password: ENV_DEFAULTS.ADMIN_PASSWORD }),
+    });
+    const { accessToken } = (await login.json()) as { accessToken: string };
+    const detail = await fetch(`${base}/health/ready`, {
+      headers: { authorization: `Bearer ${accessToken}` },
+    });
+    expect(await detail.json()).toMatchObject({ status: 'ok', reads: 'replicas' });
     expect((await fetch(`${base}/docs`)).status).toBe(200);
     // Demo data was seeded.
     const products = (await (await fetch(`${base}/api/v1/products`)).json()) as { items: unknown[] };

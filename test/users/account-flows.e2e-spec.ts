@@ -205,7 +205,8 @@ describe('users: account flows through the mail queue and a real SMTP server', (
       expect(mailsTo(unknown)).toHaveLength(0);
       const [rows] = await t.app
         .get(DbRouter)
-        .primary.query('SELECT COUNT(*) AS n FROM password_reset_tokens WHERE user_id = ?', [u.user.id]);
+        .primaryReader()
+        .query('SELECT COUNT(*) AS n FROM password_reset_tokens WHERE user_id = ?', [u.user.id]);
       expect(Number(rows.n)).toBe(3);
     });
 
@@ -222,7 +223,8 @@ describe('users: account flows through the mail queue and a real SMTP server', (
       expect(mail.text).toContain('30 minutes');
       const [stored] = await t.app
         .get(DbRouter)
-        .primary.query('SELECT token_hash FROM password_reset_tokens WHERE user_id = ?', [u.user.id]);
+        .primaryReader()
+        .query('SELECT token_hash FROM password_reset_tokens WHERE user_id = ?', [u.user.id]);
       expect(stored.token_hash).toMatch(/^[0-9a-f]{64}$/);
       expect(stored.token_hash).not.toContain(token);
 
@@ -260,7 +262,7 @@ describe('users: account flows through the mail queue and a real SMTP server', (
       // PASSWORD_RESET_TTL_SECONDS later: the row's expiry moved to the past (on the app's clock).
       await t.app
         .get(DbRouter)
-        .primary.query('UPDATE password_reset_tokens SET expires_at = ? WHERE user_id = ?', [
+        .execute('UPDATE password_reset_tokens SET expires_at = ? WHERE user_id = ?', [
           new Date(Date.now() - 1000),
           u.user.id,
         ]);

@@ -53,14 +53,15 @@ describe('users: the account lock holds against concurrent guesses from many add
       expect(Number(r.headers.get('retry-after'))).toBeGreaterThan(0);
 
     const db = a.app.get(DbRouter);
-    const [row] = await db.primary.query('SELECT locked_until FROM users WHERE id = ?', [u.user.id]);
+    const [row] = await db.primaryReader().query('SELECT locked_until FROM users WHERE id = ?', [u.user.id]);
     expect(new Date(row.locked_until).getTime()).toBeGreaterThan(Date.now());
     // The audit trail (queued, so awaited): 5 checked wrong passwords, 95 refused as locked.
     const reasons = await eventually(async () => {
-      const rows: { reason: string; n: string }[] = await db.primary.query(
-        'SELECT reason, COUNT(*) AS n FROM login_audits WHERE user_id = ? GROUP BY reason',
-        [u.user.id],
-      );
+      const rows: { reason: string; n: string }[] = await db
+        .primaryReader()
+        .query('SELECT reason, COUNT(*) AS n FROM login_audits WHERE user_id = ? GROUP BY reason', [
+          u.user.id,
+        ]);
       const byReason = Object.fromEntries(rows.map((r) => [r.reason, Number(r.n)]));
       return Object.values(byReason).reduce((s, n) => s + n, 0) >= 100 ? byReason : undefined;
     }, 30_000);

@@ -36,11 +36,22 @@ export class AppConfig {
     poolSize: number;
     /** Bound on every statement of the app's pools (0 = none). */
     queryTimeoutMs: number;
+    /** Bound on the wait for a free pool connection (mysql2 pools have none of their own; 0 = none). */
+    acquireTimeoutMs: number;
     replicaMaxLagSeconds: number;
     replicaCheckIntervalMs: number;
     readYourWritesMs: number;
   };
-  redis!: { url: string; cacheUrl: string; prefix: string };
+  redis!: {
+    url: string;
+    cacheUrl: string;
+    prefix: string;
+    /**
+     * Bound on every non-blocking Redis command (command connection, cache, Bull producers,
+     * throttler, Lua scripts, pub/sub publish); a connection silent that long is replaced.
+     */
+    commandTimeoutMs: number;
+  };
   mail!: { smtpUrl: string; from: string; opsEmail: string };
   auth!: {
     jwtSecret: string;
@@ -113,12 +124,14 @@ export const ENV_DEFAULTS: Record<string, string> = {
   DB_REPLICA_URLS: 'mysql://shop:shop@127.0.0.1:3308/shop',
   DB_POOL_SIZE: '20',
   DB_QUERY_TIMEOUT_MS: '10000',
+  DB_ACQUIRE_TIMEOUT_MS: '3000',
   DB_REPLICA_MAX_LAG_SECONDS: '5',
   DB_REPLICA_CHECK_INTERVAL_MS: '1000',
   READ_YOUR_WRITES_MS: '5000',
   REDIS_URL: 'redis://127.0.0.1:6380',
   CACHE_REDIS_URL: '',
   REDIS_PREFIX: 'nc',
+  REDIS_COMMAND_TIMEOUT_MS: '2000',
   SMTP_URL: 'smtp://127.0.0.1:1025',
   MAIL_FROM: 'nest-commerce <no-reply@shop.local>',
   OPS_EMAIL: 'ops@shop.local',
@@ -326,11 +339,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       replicas,
       poolSize: int('DB_POOL_SIZE', 1, 1000),
       queryTimeoutMs: int('DB_QUERY_TIMEOUT_MS', 0, 600000),
+      acquireTimeoutMs: int('DB_ACQUIRE_TIMEOUT_MS', 0, 600000),
       replicaMaxLagSeconds: int('DB_REPLICA_MAX_LAG_SECONDS', 0, 3600),
       replicaCheckIntervalMs: int('DB_REPLICA_CHECK_INTERVAL_MS', 100, 600000),
       readYourWritesMs: int('READ_YOUR_WRITES_MS', 0, 600000),
     },
-    redis: { url: redisUrl, cacheUrl: cacheRaw, prefix },
+    redis: {
+      url: redisUrl,
+      cacheUrl: cacheRaw,
+      prefix,
+      commandTimeoutMs: int('REDIS_COMMAND_TIMEOUT_MS', 100, 60000),
+    },
     mail: { smtpUrl, from: mailFrom, opsEmail: get('OPS_EMAIL') },
     auth: {
       jwtSecret: secret('JWT_SECRET', 32),

@@ -72,6 +72,43 @@ describe('users: account flows through the mail queue and a real SMTP server', (
     await smtp?.stop();
   });
 
+  it('documents each new operation in the OpenAPI document with its error codes as examples in the contract shape', async () => {
+    const doc = (await http('GET', `${t.url}/docs-json`)).body;
+    const examples = (path: string, status: string) =>
+      doc.paths[path].post.responses[status].content['application/json'];
+    const cases: [string, string, string[]][] = [
+      [
+        '/api/v1/auth/email-verification/confirm',
+        '400',
+        ['VERIFICATION_TOKEN_INVALID', 'VERIFICATION_TOKEN_EXPIRED'],
+      ],
+      ['/api/v1/auth/email-verification/confirm', '409', ['EMAIL_ALREADY_VERIFIED']],
+      ['/api/v1/auth/password-reset', '429', ['RATE_LIMITED']],
+      [
+        '/api/v1/auth/password-reset/confirm',
+        '400',
+        ['RESET_TOKEN_INVALID', 'RESET_TOKEN_USED', 'RESET_TOKEN_EXPIRED'],
+      ],
+      ['/api/v1/auth/password-reset/confirm', '429', ['RATE_LIMITED', 'AUTH_BUSY']],
+      ['/api/v1/auth/login', '429', ['RATE_LIMITED', 'ACCOUNT_LOCKED', 'AUTH_BUSY']],
+      ['/api/v1/users/me/email-verification', '409', ['EMAIL_ALREADY_VERIFIED']],
+      ['/api/v1/users/me/password', '403', ['INVALID_CURRENT_PASSWORD']],
+      ['/api/v1/users/me/password', '429', ['ACCOUNT_LOCKED', 'AUTH_BUSY']],
+    ];
+    for (const [path, status, codes] of cases) {
+      const content = examples(path, status);
+      expect(content.schema).toEqual({ $ref: '#/components/schemas/ErrorResponseDto' });
+      expect(Object.keys(content.examples).sort()).toEqual([...codes].sort());
+      for (const code of codes)
+        expect(content.examples[code].value).toEqual({
+          statusCode: Number(status),
+          code,
+          message: expect.any(String),
+          requestId: expect.any(String),
+        });
+    }
+  });
+
   describe('email verification', () => {
     it('the welcome mail carries a signed link; following it verifies the address (GET /users/me, the users API, the next access token), and using it again is 409 EMAIL_ALREADY_VERIFIED', async () => {
       const u = await reg();

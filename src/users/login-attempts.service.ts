@@ -14,6 +14,8 @@ import { LocalLockBudget, RedisLockBudget, Reservation } from './lock-budget';
  * counters decide.
  */
 const REDIS_BOUND_MS = 500;
+/** After Redis failed a limiter call, the next ones go straight to the in-process counts this long. */
+const REDIS_RETRY_MS = 1000;
 
 /**
  * Brute-force brakes, counted in Redis so every instance shares one count:
@@ -43,6 +45,7 @@ export class LoginAttempts {
   private readonly lockBudget: RedisLockBudget;
   private readonly localLockBudget = new LocalLockBudget();
   private degraded = false;
+  private redisRetryAt = 0;
 
   constructor(
     redis: RedisService,
@@ -81,12 +84,20 @@ export class LoginAttempts {
     const client = ipBucket(ip, LOGIN_IPV6_PREFIX);
     const subjectKey = hashKey(subject, client);
     const ipKey = hashKey(client);
+    const account = hashKey(userId);
+    const lock = this.config.auth.lockAfterFailures > 0;
     this.local.reset(`login:${subjectKey}`);
     this.local.release(`login-ip:${ipKey}`);
-    await this.redis(
-      Promise.all([this.storage.reset(subjectKey, 'login'), this.storage.release(ipKey, 'login-ip')]),
+    if (lock) this.localLockBudget.succeed(account);
+    // One bounded wait for the three: a login waits on Redis three times (begin, reserve, then
+    // this or failedPassword), and during an outage only the first wait is spent (redis()).
+    await this.redis(() =>
+      Promise.all([
+        this.storage.reset(subjectKey, 'login'),
+        this.storage.release(ipKey, 'login-ip'),
+        lock ? this.lockBudget.succeed(account) : undefined,
+      ]),
     ).catch(() => undefined);
-    await this.verifiedPassword(userId);
   }
 
   /** The account's password was verified (a login or a password change): its failures are forgotten. */
@@ -94,14 +105,14 @@ export class LoginAttempts {
     if (this.config.auth.lockAfterFailures <= 0) return;
     const account = hashKey(userId);
     this.localLockBudget.succeed(account);
-    await this.redis(this.lockBudget.succeed(account)).catch(() => undefined);
+    await this.redis(() => this.lockBudget.succeed(account)).catch(() => undefined);
   }
 
   /** The password was reset through a mailed link: the lock count starts again (the row's lock is lifted too). */
   async unlock(userId: string): Promise<void> {
     const account = hashKey(userId);
     this.localLockBudget.clear(account);
-    await this.redis(this.lockBudget.clear(account)).catch(() => undefined);
+    await this.redis(() => this.lockBudget.clear(account)).catch(() => undefined);
   }
 
   /**
@@ -140,7 +151,7 @@ export class LoginAttempts {
     if (this.config.auth.lockAfterFailures <= 0) return;
     const account = hashKey(userId);
     this.localLockBudget.release(account);
-    await this.redis(this.lockBudget.release(account)).catch(() => undefined);
+    await this.redis(() => this.lockBudget.release(account)).catch(() => undefined);
   }
 
   private count(name: string, key: string, windowMs: number, limit: number): Promise<ThrottlerStorageRecord> {
@@ -153,7 +164,7 @@ export class LoginAttempts {
   /** Redis first (bounded); while it is unreachable, the in-process count decides. */
   private async withFallback<T>(remote: () => Promise<T>, local: () => T): Promise<T> {
     try {
-      const r = await this.redis(remote());
+      const r = await this.redis(remote);
       if (this.degraded) this.logger.log('login attempts counted in Redis again');
       this.degraded = false;
       return r;
@@ -167,8 +178,19 @@ export class LoginAttempts {
     }
   }
 
-  private redis<T>(p: Promise<T>): Promise<T> {
-    return lagTolerantTimeout(p, REDIS_BOUND_MS, 'Redis (login attempts)');
+  /**
+   * One Redis call, bounded. After a failure Redis is not asked again for REDIS_RETRY_MS: during
+   * an outage a login waits on it once, not at every step (the steps fall back at once).
+   */
+  private async redis<T>(call: () => Promise<T>): Promise<T> {
+    if (Date.now() < this.redisRetryAt)
+      throw new TimeoutError('Redis (login attempts) did not answer recently', 'redis');
+    try {
+      return await lagTolerantTimeout(call(), REDIS_BOUND_MS, 'Redis (login attempts)');
+    } catch (err) {
+      this.redisRetryAt = Date.now() + REDIS_RETRY_MS;
+      throw err;
+    }
   }
 }
 

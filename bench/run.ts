@@ -15,8 +15,9 @@ import * as protoLoader from '@grpc/proto-loader';
 import Redis from 'ioredis';
 import { createPool } from 'mysql2/promise';
 import { JwtService } from '@nestjs/jwt';
-import { infraUp } from '../scripts/infra/local-infra';
-import { jsonRequest as json } from '../scripts/lib/net';
+import { resolveLocalInfra } from '../scripts/infra/infra-plan';
+import { Component, infraDown, infraUp } from '../scripts/infra/local-infra';
+import { freePort, jsonRequest as json } from '../scripts/lib/net';
 import { HttpLoad, LoadResult, httpLoad, loopLoad } from './lib/load';
 import { renderReport } from './lib/report';
 import { PURCHASE_SCRIPT } from '../src/flash-sale/flash-sale.scripts';
@@ -35,11 +36,11 @@ const WARMUP = Number(process.env.BENCH_WARMUP ?? (QUICK ? 1 : 3));
 const SEED_ORDERS = Number(args.find((a) => a.startsWith('--seed-orders='))?.slice(14) ?? 0);
 const CONNECTIONS = 50;
 const POOL = 20;
-/** BENCH_APP_PORT (app; +1 worker, +2 hello-world) and BENCH_GRPC_PORT move the bench's servers. */
-const APP_PORT = Number(process.env.BENCH_APP_PORT ?? 3100);
-const WORKER_PORT = APP_PORT + 1;
-const GRPC_PORT = Number(process.env.BENCH_GRPC_PORT ?? 50151);
-const HELLO_PORT = APP_PORT + 2;
+// Free ports picked at start: a second checkout's bench, or anything else, may hold any fixed one.
+let APP_PORT = 0;
+let WORKER_PORT = 0;
+let GRPC_PORT = 0;
+let HELLO_PORT = 0;
 /** The login-flood scenario: its flood's connections, and the catalog probe's fixed request rate. */
 const FLOOD_CONNECTIONS = 100;
 const FLOOD_PROBE_RATE = 1000;
@@ -240,12 +241,48 @@ async function bootstrapQuery(
   }
 }
 
+/** What this run started and stops again on success, failure and Ctrl-C: the app processes, and servers it started. */
+const owned = {
+  abort: new AbortController(),
+  infra: new Set<Component>(),
+  infraUp: undefined as Promise<unknown> | undefined,
+  stopping: undefined as Promise<void> | undefined,
+};
+
 async function main(): Promise<void> {
   const t0 = Date.now();
   console.log(
     `bench: ${QUICK ? 'quick' : 'full'} run, ${DURATION}s per scenario, ${CONNECTIONS} connections`,
   );
-  const infra = await infraUp({ mail: true, log: () => undefined });
+  [APP_PORT, WORKER_PORT, GRPC_PORT, HELLO_PORT] = [
+    await freePort(),
+    await freePort(),
+    await freePort(),
+    await freePort(),
+  ];
+  // The same resolver as `npm run up`: this checkout's own servers on the INFRA_* ports (a server
+  // another checkout started there is refused), or the servers the environment names.
+  const local = resolveLocalInfra({ mail: true });
+  if (local.components.length) {
+    owned.infraUp = infraUp({
+      only: local.components,
+      log: () => undefined,
+      signal: owned.abort.signal,
+      onStart: (c) => owned.infra.add(c),
+    });
+    await owned.infraUp;
+  }
+  if (owned.stopping) return;
+  const infra = {
+    endpoints: {
+      primaryUrl: local.urls.primary,
+      replicaUrls: local.urls.replicas,
+      redisUrl: local.urls.redis,
+      smtpUrl: local.urls.smtp,
+    },
+  };
+  if (owned.infra.size)
+    console.log(`started local ${[...owned.infra].join(', ')} (stopped again at the end)`);
   // Every run has its own Redis prefix (bench<time>); what earlier runs left there (kept Bull
   // jobs, pending expiry jobs, streams) would make each of Redis's snapshots and AOF rewrites —
   // forks that take CPU from the scenarios — bigger with every run. Start from none of it.
@@ -940,14 +977,43 @@ async function main(): Promise<void> {
   await pool.end();
 }
 
-main()
-  .catch((err: Error) => {
-    console.error(err.stack ?? err.message);
-    process.exitCode = 1;
-  })
-  .finally(() => {
-    for (const c of children) c.kill('SIGTERM');
+function stop(code: number): Promise<void> {
+  owned.stopping ??= (async () => {
+    owned.abort.abort(); // infraUp spawns nothing more and stops waiting
     // A profiled app (--cpu-prof) writes its profile only once its graceful shutdown is done.
-    const grace = process.env.BENCH_APP_NODE_ARGS ? 30000 : 1500;
-    setTimeout(() => process.exit(), grace).unref();
-  });
+    const grace = process.env.BENCH_APP_NODE_ARGS ? 30000 : 10000;
+    await Promise.all(
+      children.map(async (c) => {
+        if (c.exitCode !== null || c.signalCode !== null) return;
+        const exited = new Promise((r) => c.once('exit', r));
+        c.kill('SIGTERM');
+        await Promise.race([exited, sleep(grace)]);
+        if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+      }),
+    );
+    await owned.infraUp?.catch(() => undefined);
+    if (owned.infra.size) {
+      console.log(`stopping the local ${[...owned.infra].join(', ')} this run started`);
+      await infraDown({ only: [...owned.infra], log: () => undefined }).catch((err: Error) => {
+        console.error(`could not stop ${[...owned.infra].join(', ')}: ${err.message}`);
+        code ||= 1;
+      });
+    }
+    process.exit(code);
+  })();
+  return owned.stopping;
+}
+
+// Installed before anything starts: a Ctrl-C (or SIGTERM to this pid) in any phase stops what was started.
+process.on('SIGINT', () => {
+  console.log('\ninterrupted: stopping...');
+  void stop(130);
+});
+process.on('SIGTERM', () => void stop(143));
+main().then(
+  () => stop(0),
+  (err: Error) => {
+    if (!owned.stopping) console.error(err.stack ?? err.message);
+    return stop(1);
+  },
+);

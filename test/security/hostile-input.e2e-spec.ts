@@ -139,6 +139,7 @@ describe('hostile input generated from the OpenAPI document and the .proto files
     return {
       'GET /health': { caller: 'none' },
       'GET /health/ready': { caller: 'none' },
+      'GET /api/v1': { caller: 'none' },
       'POST /api/v1/auth/register': {
         caller: 'none',
         body: { email: 'hostile-new@test.local', password: 'a-long-password', name: 'Hostile' },

@@ -408,9 +408,18 @@ export function appConfig(): AppConfig {
 export const runsHttp = (role: AppRole): boolean => role !== 'worker';
 export const runsWorkers = (role: AppRole): boolean => role !== 'api';
 
-/** Loads `.env` from the working directory when present; variables already set win. */
-export function loadDotEnv(file = '.env'): void {
+/**
+ * Loads `.env` from the working directory when present; variables already set win. With `names`,
+ * only those variables are taken from it (the local-infrastructure resolver of the test and bench
+ * setups reads just the ports and server URLs, not a developer's other settings).
+ */
+export function loadDotEnv(file = '.env', names?: readonly string[]): void {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { existsSync } = require('node:fs') as typeof import('node:fs');
-  if (existsSync(file)) process.loadEnvFile(file);
+  const { existsSync, readFileSync } = require('node:fs') as typeof import('node:fs');
+  if (!existsSync(file)) return;
+  if (!names) return process.loadEnvFile(file);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const parsed = (require('node:util') as typeof import('node:util')).parseEnv(readFileSync(file, 'utf8'));
+  for (const name of names)
+    if (parsed[name] !== undefined && process.env[name] === undefined) process.env[name] = parsed[name];
 }

@@ -4,7 +4,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { CatalogModule } from '../catalog/catalog.module';
 import { InventoryModule } from '../inventory/inventory.module';
 import { NotificationsModule } from '../notifications/notifications.module';
-import { QUEUES } from '../infra/queue/queues';
+import { QUEUES, queueJobOptions } from '../infra/queue/queues';
 import { UsersModule } from '../users/users.module';
 import { IdempotencyStore } from './idempotency.store';
 import { IdempotencyKeyEntity, OrderEntity, OrderItemEntity, OutboxEntity } from './order.entity';
@@ -16,6 +16,7 @@ import { AdminOrdersController, OrdersController } from './orders.controller';
 import { OrdersGrpcController } from './orders.grpc.controller';
 import { OrdersRepository } from './orders.repository';
 import { OrdersService } from './orders.service';
+import { OutboxHousekeeping } from './outbox.housekeeping';
 import { OutboxProcessor } from './outbox.processor';
 import { OutboxRelay } from './outbox.relay';
 import { OutboxWriter } from './outbox.writer';
@@ -24,7 +25,10 @@ import { OutboxWriter } from './outbox.writer';
 @Module({
   imports: [
     TypeOrmModule.forFeature([OrderEntity, OrderItemEntity, IdempotencyKeyEntity, OutboxEntity]),
-    BullModule.registerQueue({ name: QUEUES.orders }, { name: QUEUES.outbox }),
+    BullModule.registerQueue(
+      { name: QUEUES.orders, defaultJobOptions: queueJobOptions(QUEUES.orders) },
+      { name: QUEUES.outbox, defaultJobOptions: queueJobOptions(QUEUES.outbox) },
+    ),
     InventoryModule,
     CatalogModule,
     UsersModule,
@@ -38,6 +42,7 @@ import { OutboxWriter } from './outbox.writer';
     OutboxWriter,
     OutboxRelay,
     OutboxProcessor,
+    OutboxHousekeeping,
     OrderEventsBus,
     OrderExpiryProcessor,
     OrderWatchers,

@@ -1173,3 +1173,47 @@ describe('deploy/grafana dashboard', () => {
       expect({ m, queried: all.has(m) }).toEqual({ m, queried: true });
   });
 });
+
+describe('deploy/prometheus alert rules', () => {
+  const rules = parse(read('deploy/prometheus/alerts.yml')) as {
+    groups: { name: string; rules: { alert: string; expr: string; labels: Obj; annotations: Obj }[] }[];
+  };
+  const all = rules.groups.flatMap((g) => g.rules);
+
+  it('parses into named groups of rules with a severity and a summary', () => {
+    expect(all.length).toBeGreaterThanOrEqual(4);
+    for (const r of all)
+      expect({
+        alert: r.alert,
+        severity: typeof r.labels?.severity,
+        summary: typeof r.annotations?.summary,
+      }).toEqual({
+        alert: r.alert,
+        severity: 'string',
+        summary: 'string',
+      });
+  });
+
+  it('every rule names only metrics the code registers, and the event rules cover dead letters and the outbox', () => {
+    const { names } = registeredMetrics();
+    const queried = (expr: string): string[] => expr.match(/\bshop_[a-zA-Z0-9_:]*/g) ?? [];
+    for (const r of all) {
+      expect({ alert: r.alert, queriesAMetric: queried(r.expr).length > 0 }).toEqual({
+        alert: r.alert,
+        queriesAMetric: true,
+      });
+      expect({ alert: r.alert, unknown: queried(r.expr).filter((m) => !names.has(m)) }).toEqual({
+        alert: r.alert,
+        unknown: [],
+      });
+    }
+    const named = new Set(all.flatMap((r) => queried(r.expr)));
+    for (const m of [
+      'shop_queue_jobs',
+      'shop_queue_dead_letters_total',
+      'shop_outbox_oldest_owed_seconds',
+      'shop_queue_dead_letters_given_up_total',
+    ])
+      expect({ m, alerted: named.has(m) }).toEqual({ m, alerted: true });
+  });
+});

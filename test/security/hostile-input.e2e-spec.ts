@@ -301,7 +301,26 @@ describe('hostile input generated from the OpenAPI document and the .proto files
     // The document served to clients is the one the cases come from.
     expect(operationsOf((await http('GET', `${t.url}/docs-json`)).body)).toEqual(operationsOf(doc));
     const fx = fixtures();
-    expect(Object.keys(fx).sort()).toEqual(operationsOf(doc).sort());
+    // Every operation needs a fixture (a new controller route, e.g. from `nest g resource`, too).
+    const operations = operationsOf(doc);
+    const missing = operations.filter((op) => !(op in fx));
+    const stale = Object.keys(fx).filter((op) => !operations.includes(op));
+    if (missing.length || stale.length)
+      throw new Error(
+        [
+          ...(missing.length
+            ? [
+                `No hostile-input fixture for ${missing.join(', ')}: add one per operation to fixtures() in ` +
+                  'test/security/hostile-input.e2e-spec.ts — the caller it needs and a valid request ' +
+                  '(params, body), plus a `doomed` variant that fails after validation when it writes ' +
+                  '(see OperationFixture in hostile-cases.ts and README "Adding a module").',
+              ]
+            : []),
+          ...(stale.length
+            ? [`Fixtures for operations the document no longer has: ${stale.join(', ')}.`]
+            : []),
+        ].join('\n'),
+      );
     const cases = generateCases(doc, fx);
 
     const started = Date.now();

@@ -103,6 +103,17 @@ export class AppConfig {
     purchaseRateLimit: number;
     purchaseRateWindowMs: number;
   };
+  /** Owed jobs and events (docs/decisions/0020-no-event-dropped.md). */
+  queues!: {
+    /** Longest wait between two attempts of an owed job (capped exponential backoff). */
+    retryMaxDelayMs: number;
+    /** How often dead letters are re-driven and owed outbox events whose job is gone are published again. */
+    redriveIntervalMs: number;
+    /** A dead letter (or an owed outbox event) older than this is given up: logged with its payload and deleted. */
+    deadLetterRetentionMs: number;
+    /** Handled outbox rows are deleted this long after they were handled. */
+    outboxRetentionMs: number;
+  };
 }
 
 export class ConfigValidationError extends Error {
@@ -171,6 +182,10 @@ export const ENV_DEFAULTS: Record<string, string> = {
   FLASH_SALE_PURCHASE_RATE_LIMIT: '20',
   FLASH_SALE_PURCHASE_RATE_WINDOW_MS: '10000',
   SEED_DEMO_DATA: 'false',
+  QUEUE_RETRY_MAX_DELAY_MS: '60000',
+  QUEUE_REDRIVE_INTERVAL_MS: '60000',
+  DEAD_LETTER_RETENTION_HOURS: '720',
+  OUTBOX_RETENTION_HOURS: '168',
 };
 
 /**
@@ -389,6 +404,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       reclaimIdleMs: int('FLASH_SALE_RECLAIM_IDLE_MS', 100, 3600000),
       purchaseRateLimit: int('FLASH_SALE_PURCHASE_RATE_LIMIT', 1, 1000000),
       purchaseRateWindowMs: int('FLASH_SALE_PURCHASE_RATE_WINDOW_MS', 100, 3600000),
+    },
+    queues: {
+      retryMaxDelayMs: int('QUEUE_RETRY_MAX_DELAY_MS', 1000, 3600000),
+      redriveIntervalMs: int('QUEUE_REDRIVE_INTERVAL_MS', 1000, 86400000),
+      deadLetterRetentionMs: int('DEAD_LETTER_RETENTION_HOURS', 1, 87600) * 3600_000,
+      outboxRetentionMs: int('OUTBOX_RETENTION_HOURS', 1, 87600) * 3600_000,
     },
   });
   if (problems.length) throw new ConfigValidationError(problems);

@@ -62,6 +62,12 @@ export default async function globalSetup(): Promise<void> {
     // Suites register dozens of users at once (argon2, one hashing slot on 2 cores): on a loaded
     // machine the last would wait past the default 3 s and get AUTH_BUSY. Tested on its own apps.
     process.env.PASSWORD_HASH_MAX_WAIT_MS ??= '120000';
+    // Suites put hundreds of concurrent transactions on one hot stock row, on 2 cores shared with
+    // the replica; semi-synchronous replication (AFTER_SYNC) holds that row's lock for a replica
+    // round trip per commit, which a loaded machine stretches to tens of ms. The shipped 3 s bound on
+    // the wait for a pool connection would then shed load that these suites exist to push through;
+    // the bound itself is proven by src/infra/database/pool-acquire.spec.ts.
+    process.env.DB_ACQUIRE_TIMEOUT_MS ??= '30000';
     process.env.TEST_DATABASE = database;
     mkdirSync(join(STATE_FILE, '..'), { recursive: true });
     writeFileSync(

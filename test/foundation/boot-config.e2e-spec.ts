@@ -71,6 +71,7 @@ describe('boot: a missing or invalid variable stops the process, naming it', () 
       'JWT_SECRET',
       'PAYMENT_WEBHOOK_SECRET',
       'ADMIN_PASSWORD',
+      'PUBLIC_WEB_URL',
     ])
       expect(res.stderr).toContain(`${name}: is required when NODE_ENV=production`);
     // Given, though empty: reads on the primary, not a missing variable.

@@ -165,6 +165,27 @@ describe('hostile input generated from the OpenAPI document and the .proto files
         body: { refreshToken: spare.refreshToken },
         doomed: { body: { refreshToken: 'not-a-refresh-token' } },
       },
+      // Account flows (issue 20): every token below is unknown or wrong, so nothing can be spent;
+      // a reset request is only queued (no consumer in an api process), and the admin is verified
+      // already, so asking for a verification mail is always 409.
+      'POST /api/v1/auth/email-verification/confirm': {
+        caller: 'none',
+        body: { token: `${customer.user.id}.9999999999.bm90LWEtc2lnbmF0dXJl` },
+      },
+      'POST /api/v1/auth/password-reset': {
+        caller: 'none',
+        body: { email: 'hostile-nobody@test.local' },
+      },
+      'POST /api/v1/auth/password-reset/confirm': {
+        caller: 'none',
+        body: { token: 'bm90LWEtcmVzZXQtdG9rZW4tYXQtYWxsLWp1c3QtYnl0ZXM', password: 'a-long-password' },
+      },
+      'POST /api/v1/users/me/email-verification': { caller: 'admin' },
+      'POST /api/v1/users/me/password': {
+        caller: 'customer',
+        body: { currentPassword: customer.password, newPassword: 'another-long-password' },
+        doomed: { body: { currentPassword: 'not-the-password', newPassword: 'another-long-password' } },
+      },
       'GET /api/v1/users/me': { caller: 'customer' },
       'GET /api/v1/admin/login-audits': { caller: 'admin' },
       'GET /api/v1/users/me/logins': { caller: 'customer' },

@@ -23,6 +23,7 @@ const PRODUCTION: NodeJS.ProcessEnv = {
   JWT_SECRET: 'a-production-jwt-secret-of-at-least-32-chars',
   PAYMENT_WEBHOOK_SECRET: 'a-production-webhook-secret',
   ADMIN_PASSWORD: 'a-production-admin-password',
+  PUBLIC_WEB_URL: 'https://shop.example.com',
 };
 
 describe('loadConfig', () => {

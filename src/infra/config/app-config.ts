@@ -3,6 +3,7 @@
  * {@link AppConfig} through DI (token `AppConfig`) or, for module-definition-time decisions
  * such as the process role, through {@link appConfig}.
  */
+import { availableParallelism } from 'node:os';
 import { redisOptionsFromUrl } from '../redis/redis-url';
 export type AppRole = 'all' | 'api' | 'worker';
 export type NodeEnv = 'development' | 'test' | 'production';
@@ -64,9 +65,27 @@ export class AppConfig {
     /** Wrong passwords for one account (any IP) within lockSeconds that lock it; 0 = never. */
     lockAfterFailures: number;
     lockSeconds: number;
-    /** Registrations per IP per window before 429. */
+    /** Registrations per IP (IPv6: per /56) per window before 429. */
     registerRateLimit: number;
     registerRateWindowSeconds: number;
+    /**
+     * argon2 hashes and verifications running at once (the rest wait, see PasswordHasher):
+     * PASSWORD_HASH_CONCURRENCY, 0 = half the cores (at least 1).
+     */
+    hashConcurrency: number;
+    /** Callers allowed to wait for a hashing slot; beyond, 429 AUTH_BUSY at once. */
+    hashQueueLimit: number;
+    /** Longest wait for a hashing slot before 429 AUTH_BUSY. */
+    hashMaxWaitMs: number;
+    /** The storefront's base URL: verification and reset links in mails point there. */
+    publicWebUrl: string;
+    emailVerificationTtlSeconds: number;
+    passwordResetTtlSeconds: number;
+    /** Password-reset requests and confirmations per IP (IPv6: per /64) per accountMailWindowSeconds. */
+    passwordResetIpLimit: number;
+    /** Account mails (reset links, verification resends) per account per window; more are not sent. */
+    accountMailLimit: number;
+    accountMailWindowSeconds: number;
   };
   payments!: {
     webhookSecret: string;
@@ -156,6 +175,15 @@ export const ENV_DEFAULTS: Record<string, string> = {
   LOGIN_LOCK_SECONDS: '900',
   REGISTER_RATE_LIMIT: '10',
   REGISTER_RATE_WINDOW_SECONDS: '60',
+  PASSWORD_HASH_CONCURRENCY: '0',
+  PASSWORD_HASH_QUEUE_LIMIT: '100',
+  PASSWORD_HASH_MAX_WAIT_MS: '3000',
+  PUBLIC_WEB_URL: 'http://localhost:3000',
+  EMAIL_VERIFICATION_TTL_SECONDS: '172800',
+  PASSWORD_RESET_TTL_SECONDS: '1800',
+  PASSWORD_RESET_IP_LIMIT: '10',
+  ACCOUNT_MAIL_LIMIT: '3',
+  ACCOUNT_MAIL_WINDOW_SECONDS: '3600',
   PAYMENT_WEBHOOK_SECRET: 'dev-only-webhook-secret-change-me',
   SANDBOX_WEBHOOK_URL: '',
   SANDBOX_DUPLICATE_PERCENT: '10',
@@ -198,6 +226,7 @@ export const REQUIRED_IN_PRODUCTION = [
   'JWT_SECRET',
   'PAYMENT_WEBHOOK_SECRET',
   'ADMIN_PASSWORD',
+  'PUBLIC_WEB_URL',
 ];
 
 /** Values that stand for "put a real secret here": refused in production. */
@@ -401,6 +430,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       lockSeconds: int('LOGIN_LOCK_SECONDS', 1, 30 * 86400),
       registerRateLimit: int('REGISTER_RATE_LIMIT', 1, 10000000),
       registerRateWindowSeconds: int('REGISTER_RATE_WINDOW_SECONDS', 1, 86400),
+      hashConcurrency:
+        int('PASSWORD_HASH_CONCURRENCY', 0, 256) || Math.max(1, Math.floor(availableParallelism() / 2)),
+      hashQueueLimit: int('PASSWORD_HASH_QUEUE_LIMIT', 0, 100000),
+      hashMaxWaitMs: int('PASSWORD_HASH_MAX_WAIT_MS', 1, 600000),
+      publicWebUrl: url('PUBLIC_WEB_URL', ['http:', 'https:']).replace(/\/+$/, ''),
+      emailVerificationTtlSeconds: int('EMAIL_VERIFICATION_TTL_SECONDS', 1, 30 * 86400),
+      passwordResetTtlSeconds: int('PASSWORD_RESET_TTL_SECONDS', 1, 86400),
+      passwordResetIpLimit: int('PASSWORD_RESET_IP_LIMIT', 1, 10000000),
+      accountMailLimit: int('ACCOUNT_MAIL_LIMIT', 1, 1000),
+      accountMailWindowSeconds: int('ACCOUNT_MAIL_WINDOW_SECONDS', 60, 7 * 86400),
     },
     payments: {
       webhookSecret: secret('PAYMENT_WEBHOOK_SECRET', 16),

@@ -39,7 +39,13 @@ export class AppConfig {
     replicaCheckIntervalMs: number;
     readYourWritesMs: number;
   };
-  redis!: { url: string; cacheUrl: string; prefix: string };
+  redis!: {
+    url: string;
+    cacheUrl: string;
+    prefix: string;
+    /** Redis memory the cache may fill with entries whose keys come from requests (CACHE_REDIS_BUDGET_MB). */
+    cacheBudgetBytes: number;
+  };
   mail!: { smtpUrl: string; from: string; opsEmail: string };
   auth!: {
     jwtSecret: string;
@@ -99,6 +105,7 @@ export const ENV_DEFAULTS: Record<string, string> = {
   READ_YOUR_WRITES_MS: '5000',
   REDIS_URL: 'redis://127.0.0.1:6380',
   CACHE_REDIS_URL: '',
+  CACHE_REDIS_BUDGET_MB: '64',
   REDIS_PREFIX: 'nc',
   SMTP_URL: 'smtp://127.0.0.1:1025',
   MAIL_FROM: 'nest-commerce <no-reply@shop.local>',
@@ -301,7 +308,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       replicaCheckIntervalMs: int('DB_REPLICA_CHECK_INTERVAL_MS', 100, 600000),
       readYourWritesMs: int('READ_YOUR_WRITES_MS', 0, 600000),
     },
-    redis: { url: redisUrl, cacheUrl: cacheRaw, prefix },
+    redis: {
+      url: redisUrl,
+      cacheUrl: cacheRaw,
+      prefix,
+      cacheBudgetBytes: int('CACHE_REDIS_BUDGET_MB', 1, 1024 * 1024) * 1024 * 1024,
+    },
     mail: { smtpUrl, from: mailFrom, opsEmail: get('OPS_EMAIL') },
     auth: {
       jwtSecret: secret('JWT_SECRET', 32),

@@ -28,7 +28,6 @@ const EMPTY_PAGE = JSON.stringify({ items: [], nextCursor: null });
 export const CATALOG_TTL = {
   product: { l1Ms: 3000, l2Ms: 5 * 60_000, negativeMs: 5000 },
   list: { l1Ms: 2000, l2Ms: 30_000, negativeMs: 2000, open: true },
-  categories: { l1Ms: 3000, l2Ms: 10 * 60_000, negativeMs: 2000 },
   /** Order pricing: short, so even a lost invalidation leaves an old price for seconds only. */
   price: { l1Ms: 2000, l2Ms: 10_000, negativeMs: 1000 },
 };
@@ -114,9 +113,10 @@ export class CatalogService {
     return (await this.cache.get(key, CATALOG_TTL.list, ({ read }) => read(run)))!;
   }
 
+  /** The category tree as JSON (cached by the route: HttpCacheInterceptor, namespace `http`). */
   async categoriesJson(): Promise<string> {
-    return (await this.cache.get('categories:tree', CATALOG_TTL.categories, ({ read }) =>
-      read(async (em) => {
+    return JSON.stringify(
+      await this.cache.read(async (em) => {
         const rows: { id: string; parent_id: string | null; name: string; slug: string }[] = await em.query(
           'SELECT id, parent_id, name, slug FROM categories ORDER BY name, id',
         );
@@ -130,7 +130,7 @@ export class CatalogService {
         for (const n of nodes.values()) (n.parentId ? nodes.get(n.parentId)?.children : roots)?.push(n);
         return roots;
       }),
-    ))!;
+    );
   }
 
   /**
@@ -193,7 +193,8 @@ export class CatalogService {
         ]),
       );
     });
-    await this.cache.afterWrite({ keys: ['categories:tree'] });
+    // The tree is served through the standard cache API (namespace `http`, see the controller).
+    await this.cache.afterWrite({ namespaces: ['http'] });
     return { id, parentId: input.parentId ?? null, name: input.name, slug, children: [] };
   }
 

@@ -2,7 +2,6 @@ import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy, OnModuleIn
 import Redis from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import type { EntityManager } from 'typeorm';
-import { withTimeout } from '../../common/with-timeout';
 import { AppConfig } from '../config/app-config';
 import { MetricsService } from '../observability/metrics.service';
 import { RedisService } from '../redis/redis.service';
@@ -43,6 +42,8 @@ const L2_TIMEOUT_MS = 250;
 const WRITE_TIMEOUT_MS = 1000;
 /** After a Redis call timed out, the cache leaves Redis alone this long (then tries again). */
 const BREAK_MS = 1000;
+/** How often generations and the fence are re-read from Redis (covers a lost broadcast). */
+const SYNC_MS = 1000;
 
 /** Longest Redis TTL of an entry with an open key (and the budget's accounting horizon). */
 export const OPEN_MAX_TTL_MS = 60_000;
@@ -110,6 +111,42 @@ interface ScriptedRedis extends Redis {
   ncCacheFence(fenceKey: string, v: number, pos: string): Promise<string | null>;
 }
 
+/**
+ * Rejects when `p` has not settled within `ms`. A timer that fires late because the event loop was
+ * busy gives the reply one more poll phase (setImmediate) to be read first: under CPU saturation
+ * Redis has usually answered and the process was just late to look, and a false timeout would
+ * also stop the cache using Redis for BREAK_MS.
+ */
+function bounded<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let done = false;
+    const timer = setTimeout(
+      () =>
+        setImmediate(() => {
+          if (done) return;
+          done = true;
+          reject(new Error(`${what} did not answer within ${ms} ms`));
+        }),
+      ms,
+    );
+    timer.unref();
+    p.then(
+      (v) => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        resolve(v);
+      },
+      (e: unknown) => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        reject(e instanceof Error ? e : new Error(String(e)));
+      },
+    );
+  });
+}
+
 const parseFence = (text: string | null | undefined): Fence => {
   const i = text ? text.indexOf('|') : -1;
   return i > 0 ? { v: Number(text!.slice(0, i)), pos: text!.slice(i + 1) } : { v: 0, pos: '' };
@@ -160,6 +197,7 @@ export class TwoLevelCache implements OnModuleInit, OnApplicationBootstrap, OnMo
   private readonly delayedDeletes = new Map<NodeJS.Timeout, string[]>();
   private fence: Fence = { v: 0, pos: '' };
   private l2SkipUntil = 0;
+  private syncTimer?: NodeJS.Timeout;
   private readonly hits;
   private readonly l1Hits;
   private readonly misses;
@@ -244,17 +282,19 @@ export class TwoLevelCache implements OnModuleInit, OnApplicationBootstrap, OnMo
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    await this.sync();
+    await this.sync(true);
+    this.syncTimer = setInterval(() => void this.sync(false), SYNC_MS).unref();
   }
 
   /**
-   * Loads the namespaces' generations and the fence from Redis (at boot, so a restarted instance
-   * neither reads old lists nor trusts a replica behind the last write).
+   * Loads the namespaces' generations and the fence from Redis: at boot, so a restarted instance
+   * neither reads old lists nor trusts a replica behind the last write, and every SYNC_MS, so an
+   * instance that missed a broadcast (its subscriber connection was down) catches up anyway.
    */
-  async sync(): Promise<void> {
+  async sync(logFailure = false): Promise<void> {
     if (!this.l2Usable()) return;
     try {
-      const [gens, fence] = await withTimeout(
+      const [gens, fence] = await bounded(
         Promise.all([this.l2.hgetall(this.gensKey), this.l2.get(this.fenceKey)]),
         WRITE_TIMEOUT_MS,
         'cache sync',
@@ -263,7 +303,7 @@ export class TwoLevelCache implements OnModuleInit, OnApplicationBootstrap, OnMo
       this.adoptFence(fence, true);
     } catch (err) {
       this.tripped(err);
-      this.logger.warn(`cache generations not loaded: ${(err as Error).message}`);
+      if (logFailure) this.logger.warn(`cache generations not loaded: ${(err as Error).message}`);
     }
   }
 
@@ -354,7 +394,7 @@ export class TwoLevelCache implements OnModuleInit, OnApplicationBootstrap, OnMo
     if (bytes > MAX_L2_VALUE_BYTES) return void this.writes.inc({ result: 'too_large' });
     if (!this.l2Usable()) return void this.writes.inc({ result: 'failed' });
     const cost = open ? bytes + Buffer.byteLength(l2key) + ENTRY_OVERHEAD_BYTES : 0;
-    withTimeout(
+    bounded(
       this.l2.ncCacheStore(
         l2key,
         this.fenceKey,
@@ -392,7 +432,7 @@ export class TwoLevelCache implements OnModuleInit, OnApplicationBootstrap, OnMo
   private async l2Get(key: string): Promise<string | undefined> {
     if (!this.l2Usable()) return undefined;
     try {
-      return (await withTimeout(this.l2.get(key), L2_TIMEOUT_MS, 'cache read')) ?? undefined;
+      return (await bounded(this.l2.get(key), L2_TIMEOUT_MS, 'cache read')) ?? undefined;
     } catch (err) {
       this.tripped(err);
       return undefined;
@@ -443,7 +483,7 @@ export class TwoLevelCache implements OnModuleInit, OnApplicationBootstrap, OnMo
     // after this write committed, so it covers it too, and "newest version wins" never loses a write.
     let v: number | undefined;
     if (this.l2Usable())
-      v = await withTimeout(this.l2.incr(this.fenceSeqKey), WRITE_TIMEOUT_MS, 'cache fence').catch(
+      v = await bounded(this.l2.incr(this.fenceSeqKey), WRITE_TIMEOUT_MS, 'cache fence').catch(
         (err: unknown) => void this.tripped(err),
       );
     let pos: string;
@@ -457,7 +497,7 @@ export class TwoLevelCache implements OnModuleInit, OnApplicationBootstrap, OnMo
       this.fence = { v: this.fence.v, pos }; // Redis away: this instance at least reads past its own write
       return;
     }
-    const now = await withTimeout(
+    const now = await bounded(
       this.l2.ncCacheFence(this.fenceKey, v, pos),
       WRITE_TIMEOUT_MS,
       'cache fence',
@@ -482,7 +522,7 @@ export class TwoLevelCache implements OnModuleInit, OnApplicationBootstrap, OnMo
       try {
         gen = Math.max(
           gen,
-          await withTimeout(this.l2.hincrby(this.gensKey, ns, 1), WRITE_TIMEOUT_MS, 'cache generation'),
+          await bounded(this.l2.hincrby(this.gensKey, ns, 1), WRITE_TIMEOUT_MS, 'cache generation'),
         );
       } catch (err) {
         this.tripped(err); // this instance moves on; others expire their L1 by TTL
@@ -497,7 +537,7 @@ export class TwoLevelCache implements OnModuleInit, OnApplicationBootstrap, OnMo
     fence: string;
   }): Promise<void> {
     if (!this.redis.isReady()) return;
-    await withTimeout(
+    await bounded(
       this.redis.publish(CHANNEL, JSON.stringify(msg)),
       WRITE_TIMEOUT_MS,
       'cache broadcast',
@@ -507,7 +547,7 @@ export class TwoLevelCache implements OnModuleInit, OnApplicationBootstrap, OnMo
   private async deleteL2(keys: string[]): Promise<void> {
     if (!keys.length || !this.l2Usable()) return;
     const full = keys.map((k) => this.redis.key('cache', this.l1Key(k.slice(0, k.indexOf(':')), k)));
-    await withTimeout(this.l2.del(...full), WRITE_TIMEOUT_MS, 'cache delete').catch((err: Error) => {
+    await bounded(this.l2.del(...full), WRITE_TIMEOUT_MS, 'cache delete').catch((err: Error) => {
       this.tripped(err);
       this.logger.warn(`L2 delete failed: ${err.message}`);
     });
@@ -560,6 +600,7 @@ export class TwoLevelCache implements OnModuleInit, OnApplicationBootstrap, OnMo
   }
 
   async onModuleDestroy(): Promise<void> {
+    clearInterval(this.syncTimer);
     const pending = [...this.delayedDeletes];
     this.delayedDeletes.clear();
     for (const [timer] of pending) clearTimeout(timer);

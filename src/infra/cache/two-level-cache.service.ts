@@ -2,6 +2,7 @@ import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy, OnModuleIn
 import Redis from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import type { EntityManager } from 'typeorm';
+import { withTimeout } from '../../common/with-timeout';
 import { AppConfig } from '../config/app-config';
 import { MetricsService } from '../observability/metrics.service';
 import { RedisService } from '../redis/redis.service';
@@ -109,42 +110,6 @@ interface ScriptedRedis extends Redis {
     windowMs: number,
   ): Promise<[number, string]>;
   ncCacheFence(fenceKey: string, v: number, pos: string): Promise<string | null>;
-}
-
-/**
- * Rejects when `p` has not settled within `ms`. A timer that fires late because the event loop was
- * busy gives the reply one more poll phase (setImmediate) to be read first: under CPU saturation
- * Redis has usually answered and the process was just late to look, and a false timeout would
- * also stop the cache using Redis for BREAK_MS.
- */
-function bounded<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    let done = false;
-    const timer = setTimeout(
-      () =>
-        setImmediate(() => {
-          if (done) return;
-          done = true;
-          reject(new Error(`${what} did not answer within ${ms} ms`));
-        }),
-      ms,
-    );
-    timer.unref();
-    p.then(
-      (v) => {
-        if (done) return;
-        done = true;
-        clearTimeout(timer);
-        resolve(v);
-      },
-      (e: unknown) => {
-        if (done) return;
-        done = true;
-        clearTimeout(timer);
-        reject(e instanceof Error ? e : new Error(String(e)));
-      },
-    );
-  });
 }
 
 const parseFence = (text: string | null | undefined): Fence => {
@@ -294,7 +259,7 @@ export class TwoLevelCache implements OnModuleInit, OnApplicationBootstrap, OnMo
   async sync(logFailure = false): Promise<void> {
     if (!this.l2Usable()) return;
     try {
-      const [gens, fence] = await bounded(
+      const [gens, fence] = await withTimeout(
         Promise.all([this.l2.hgetall(this.gensKey), this.l2.get(this.fenceKey)]),
         WRITE_TIMEOUT_MS,
         'cache sync',
@@ -394,7 +359,7 @@ export class TwoLevelCache implements OnModuleInit, OnApplicationBootstrap, OnMo
     if (bytes > MAX_L2_VALUE_BYTES) return void this.writes.inc({ result: 'too_large' });
     if (!this.l2Usable()) return void this.writes.inc({ result: 'failed' });
     const cost = open ? bytes + Buffer.byteLength(l2key) + ENTRY_OVERHEAD_BYTES : 0;
-    bounded(
+    withTimeout(
       this.l2.ncCacheStore(
         l2key,
         this.fenceKey,
@@ -432,7 +397,7 @@ export class TwoLevelCache implements OnModuleInit, OnApplicationBootstrap, OnMo
   private async l2Get(key: string): Promise<string | undefined> {
     if (!this.l2Usable()) return undefined;
     try {
-      return (await bounded(this.l2.get(key), L2_TIMEOUT_MS, 'cache read')) ?? undefined;
+      return (await withTimeout(this.l2.get(key), L2_TIMEOUT_MS, 'cache read')) ?? undefined;
     } catch (err) {
       this.tripped(err);
       return undefined;
@@ -483,7 +448,7 @@ export class TwoLevelCache implements OnModuleInit, OnApplicationBootstrap, OnMo
     // after this write committed, so it covers it too, and "newest version wins" never loses a write.
     let v: number | undefined;
     if (this.l2Usable())
-      v = await bounded(this.l2.incr(this.fenceSeqKey), WRITE_TIMEOUT_MS, 'cache fence').catch(
+      v = await withTimeout(this.l2.incr(this.fenceSeqKey), WRITE_TIMEOUT_MS, 'cache fence').catch(
         (err: unknown) => void this.tripped(err),
       );
     let pos: string;
@@ -497,7 +462,7 @@ export class TwoLevelCache implements OnModuleInit, OnApplicationBootstrap, OnMo
       this.fence = { v: this.fence.v, pos }; // Redis away: this instance at least reads past its own write
       return;
     }
-    const now = await bounded(
+    const now = await withTimeout(
       this.l2.ncCacheFence(this.fenceKey, v, pos),
       WRITE_TIMEOUT_MS,
       'cache fence',
@@ -522,7 +487,7 @@ export class TwoLevelCache implements OnModuleInit, OnApplicationBootstrap, OnMo
       try {
         gen = Math.max(
           gen,
-          await bounded(this.l2.hincrby(this.gensKey, ns, 1), WRITE_TIMEOUT_MS, 'cache generation'),
+          await withTimeout(this.l2.hincrby(this.gensKey, ns, 1), WRITE_TIMEOUT_MS, 'cache generation'),
         );
       } catch (err) {
         this.tripped(err); // this instance moves on; others expire their L1 by TTL
@@ -537,7 +502,7 @@ export class TwoLevelCache implements OnModuleInit, OnApplicationBootstrap, OnMo
     fence: string;
   }): Promise<void> {
     if (!this.redis.isReady()) return;
-    await bounded(
+    await withTimeout(
       this.redis.publish(CHANNEL, JSON.stringify(msg)),
       WRITE_TIMEOUT_MS,
       'cache broadcast',
@@ -547,7 +512,7 @@ export class TwoLevelCache implements OnModuleInit, OnApplicationBootstrap, OnMo
   private async deleteL2(keys: string[]): Promise<void> {
     if (!keys.length || !this.l2Usable()) return;
     const full = keys.map((k) => this.redis.key('cache', this.l1Key(k.slice(0, k.indexOf(':')), k)));
-    await bounded(this.l2.del(...full), WRITE_TIMEOUT_MS, 'cache delete').catch((err: Error) => {
+    await withTimeout(this.l2.del(...full), WRITE_TIMEOUT_MS, 'cache delete').catch((err: Error) => {
       this.tripped(err);
       this.logger.warn(`L2 delete failed: ${err.message}`);
     });

@@ -15,8 +15,9 @@ import * as protoLoader from '@grpc/proto-loader';
 import Redis from 'ioredis';
 import { createPool } from 'mysql2/promise';
 import { JwtService } from '@nestjs/jwt';
-import { infraUp } from '../scripts/infra/local-infra';
-import { jsonRequest as json } from '../scripts/lib/net';
+import { resolveLocalInfra } from '../scripts/infra/infra-plan';
+import { Component, infraDown, infraUp } from '../scripts/infra/local-infra';
+import { freePort, jsonRequest as json } from '../scripts/lib/net';
 import { HttpLoad, LoadResult, httpLoad, loopLoad } from './lib/load';
 import { renderReport } from './lib/report';
 import { PURCHASE_SCRIPT } from '../src/flash-sale/flash-sale.scripts';
@@ -35,10 +36,11 @@ const WARMUP = Number(process.env.BENCH_WARMUP ?? (QUICK ? 1 : 3));
 const SEED_ORDERS = Number(args.find((a) => a.startsWith('--seed-orders='))?.slice(14) ?? 0);
 const CONNECTIONS = 50;
 const POOL = 20;
-const APP_PORT = 3100;
-const WORKER_PORT = 3101;
-const GRPC_PORT = 50151;
-const HELLO_PORT = 3200;
+// Free ports picked at start: a second checkout's bench, or anything else, may hold any fixed one.
+let APP_PORT = 0;
+let WORKER_PORT = 0;
+let GRPC_PORT = 0;
+let HELLO_PORT = 0;
 const SECRET = 'bench-jwt-secret-0123456789-0123456789';
 const BENCH_DB = 'nc_bench';
 
@@ -236,12 +238,48 @@ async function bootstrapQuery(
   }
 }
 
+/** What this run started and stops again on success, failure and Ctrl-C: the app processes, and servers it started. */
+const owned = {
+  abort: new AbortController(),
+  infra: new Set<Component>(),
+  infraUp: undefined as Promise<unknown> | undefined,
+  stopping: undefined as Promise<void> | undefined,
+};
+
 async function main(): Promise<void> {
   const t0 = Date.now();
   console.log(
     `bench: ${QUICK ? 'quick' : 'full'} run, ${DURATION}s per scenario, ${CONNECTIONS} connections`,
   );
-  const infra = await infraUp({ mail: true, log: () => undefined });
+  [APP_PORT, WORKER_PORT, GRPC_PORT, HELLO_PORT] = [
+    await freePort(),
+    await freePort(),
+    await freePort(),
+    await freePort(),
+  ];
+  // The same resolver as `npm run up`: this checkout's own servers on the INFRA_* ports (a server
+  // another checkout started there is refused), or the servers the environment names.
+  const local = resolveLocalInfra({ mail: true });
+  if (local.components.length) {
+    owned.infraUp = infraUp({
+      only: local.components,
+      log: () => undefined,
+      signal: owned.abort.signal,
+      onStart: (c) => owned.infra.add(c),
+    });
+    await owned.infraUp;
+  }
+  if (owned.stopping) return;
+  const infra = {
+    endpoints: {
+      primaryUrl: local.urls.primary,
+      replicaUrls: local.urls.replicas,
+      redisUrl: local.urls.redis,
+      smtpUrl: local.urls.smtp,
+    },
+  };
+  if (owned.infra.size)
+    console.log(`started local ${[...owned.infra].join(', ')} (stopped again at the end)`);
   // Every run has its own Redis prefix (bench<time>); what earlier runs left there (kept Bull
   // jobs, pending expiry jobs, streams) would make each of Redis's snapshots and AOF rewrites —
   // forks that take CPU from the scenarios — bigger with every run. Start from none of it.
@@ -450,10 +488,26 @@ async function main(): Promise<void> {
    * Waits until the worker has done what the last scenario left (queues idle, outbox relayed;
    * skipped while the worker is stopped) and, with `quiet`, until the machine is idle again.
    */
+  // Queue counts are in the admin view of readiness only (anonymous callers get the status).
+  let readinessToken = adminToken;
+  const adminReadiness = async () => {
+    const url = `http://127.0.0.1:${APP_PORT}/health/ready`;
+    let ready = await json('GET', url, undefined, readinessToken);
+    if (ready.body && !ready.body.queues) {
+      // The token expired during a long run: log in again.
+      const login = await json('POST', api('/auth/login'), {
+        email: env.ADMIN_EMAIL,
+        password: env.ADMIN_PASSWORD,
+      });
+      readinessToken = login.body?.accessToken ?? readinessToken;
+      ready = await json('GET', url, undefined, readinessToken);
+    }
+    return ready;
+  };
   const settle = async (quiet = true) => {
     const until = Date.now() + (QUICK ? 20_000 : quiet ? 90_000 : 300_000);
     while (workerUp && Date.now() < until) {
-      const ready = await json('GET', `http://127.0.0.1:${APP_PORT}/health/ready`).catch(() => undefined);
+      const ready = await adminReadiness().catch(() => undefined);
       const queues = Object.values(
         (ready?.body?.queues ?? {}) as Record<string, { waiting?: number; active?: number }>,
       );
@@ -864,14 +918,43 @@ async function main(): Promise<void> {
   await pool.end();
 }
 
-main()
-  .catch((err: Error) => {
-    console.error(err.stack ?? err.message);
-    process.exitCode = 1;
-  })
-  .finally(() => {
-    for (const c of children) c.kill('SIGTERM');
+function stop(code: number): Promise<void> {
+  owned.stopping ??= (async () => {
+    owned.abort.abort(); // infraUp spawns nothing more and stops waiting
     // A profiled app (--cpu-prof) writes its profile only once its graceful shutdown is done.
-    const grace = process.env.BENCH_APP_NODE_ARGS ? 30000 : 1500;
-    setTimeout(() => process.exit(), grace).unref();
-  });
+    const grace = process.env.BENCH_APP_NODE_ARGS ? 30000 : 10000;
+    await Promise.all(
+      children.map(async (c) => {
+        if (c.exitCode !== null || c.signalCode !== null) return;
+        const exited = new Promise((r) => c.once('exit', r));
+        c.kill('SIGTERM');
+        await Promise.race([exited, sleep(grace)]);
+        if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+      }),
+    );
+    await owned.infraUp?.catch(() => undefined);
+    if (owned.infra.size) {
+      console.log(`stopping the local ${[...owned.infra].join(', ')} this run started`);
+      await infraDown({ only: [...owned.infra], log: () => undefined }).catch((err: Error) => {
+        console.error(`could not stop ${[...owned.infra].join(', ')}: ${err.message}`);
+        code ||= 1;
+      });
+    }
+    process.exit(code);
+  })();
+  return owned.stopping;
+}
+
+// Installed before anything starts: a Ctrl-C (or SIGTERM to this pid) in any phase stops what was started.
+process.on('SIGINT', () => {
+  console.log('\ninterrupted: stopping...');
+  void stop(130);
+});
+process.on('SIGTERM', () => void stop(143));
+main().then(
+  () => stop(0),
+  (err: Error) => {
+    if (!owned.stopping) console.error(err.stack ?? err.message);
+    return stop(1);
+  },
+);

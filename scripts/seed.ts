@@ -1,6 +1,9 @@
 /**
  * `npm run seed -- --users N --products N --orders N [--categories N] [--truncate] [--seed S]`
- * Realistic bulk data on DB_PRIMARY_URL (migrations must have run): a category tree, products
+ * Realistic bulk data on DB_PRIMARY_URL, resolved like `npm run up` resolves it (unset or naming
+ * the local infrastructure: this checkout's own local primary on INFRA_MYSQL_PRIMARY_PORT, which
+ * must be running; a server another checkout started there is refused). Migrations must have
+ * run. A category tree, products
  * with variants and stock, customers (one argon2id hash computed once and reused), and orders
  * with items across statuses and the last year. Batched multi-row INSERTs over a few
  * connections, a progress bar per table with rows/s, deterministic for a given --seed.
@@ -11,6 +14,8 @@ import { Pool, createPool } from 'mysql2/promise';
 import { newId } from '../src/common/ids';
 import { appConfig } from '../src/infra/config/app-config';
 import { hashPassword } from '../src/users/passwords';
+import { resolveLocalInfra } from './infra/infra-plan';
+import { assertOwnInfra } from './infra/local-infra';
 
 interface Args {
   users: number;
@@ -88,7 +93,11 @@ async function inBatches(
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   faker.seed(args.seed);
+  const infra = resolveLocalInfra({ dotenv: 'all' });
+  await assertOwnInfra(infra.components.filter((c) => c === 'primary'));
+  Object.assign(process.env, infra.env);
   const cfg = appConfig();
+  console.log(`seeding ${cfg.db.primary.label}/${cfg.db.primary.database}`);
   const pool = createPool({
     host: cfg.db.primary.host,
     port: cfg.db.primary.port,

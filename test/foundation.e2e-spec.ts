@@ -4,6 +4,8 @@ import { QUEUES } from '../src/infra/queue/queues';
 import { requestContext } from '../src/common/context/request-context';
 import { FaultProxy } from './support/fault-proxy';
 import { TestApp, eventually, http, startApp } from './support/test-app';
+import { registerUser } from './support/auth';
+import { adminReadiness } from './support/readiness';
 import { sql } from './setup/test-database';
 
 const serverId = async (db: DbRouter, ctx: { userId?: string; wrotePrimary?: boolean } = {}) =>
@@ -20,7 +22,7 @@ describe('foundation: boot, conventions, health and docs', () => {
 
   it('answers liveness and names primary, each replica and redis in readiness', async () => {
     expect((await http('GET', `${t.url}/health`)).status).toBe(200);
-    const ready = await http('GET', `${t.url}/health/ready`);
+    const ready = await adminReadiness(t);
     expect(ready.status).toBe(200);
     expect(ready.body.status).toBe('ok');
     expect(ready.body.primary.state).toBe('up');
@@ -39,6 +41,27 @@ describe('foundation: boot, conventions, health and docs', () => {
         failed: expect.any(Number),
         delayed: expect.any(Number),
       });
+  });
+
+  it('gives anonymous, customer and bad-token callers of readiness the status only: no host, no error text, no queue counts', async () => {
+    const customer = await registerUser(t);
+    const admin = await adminReadiness(t);
+    expect(admin.body.unavailable).toEqual([]);
+    const hosts = [t.config.db.primary.label, ...t.config.db.replicas.map((r) => r.label)];
+    for (const headers of [
+      {} as Record<string, string>,
+      { authorization: `Bearer ${customer.accessToken}` },
+      { authorization: 'Bearer not-a-token' },
+    ]) {
+      const r = await http('GET', `${t.url}/health/ready`, { headers });
+      expect({ headers, status: r.status, body: r.body }).toEqual({
+        headers,
+        status: 200,
+        body: { status: 'ok' },
+      });
+      const text = JSON.stringify(r.body);
+      for (const host of hosts) expect(text).not.toContain(host);
+    }
   });
 
   it('serves Swagger UI at /docs and an OpenAPI 3 document with the error schema on every operation', async () => {
@@ -111,7 +134,7 @@ describe('foundation: reads go to the replica, writes and read-your-writes to th
   });
 
   it('routes plain reads to a replica and reads after a write (same unit of work or same user) to the primary', async () => {
-    const primaryId = Number((await db.primary.query('SELECT @@server_id AS id'))[0].id);
+    const primaryId = Number((await db.primaryReader().query('SELECT @@server_id AS id'))[0].id);
     const replicaId = await serverId(db);
     expect(replicaId).not.toBe(primaryId);
     expect(await serverId(db, { wrotePrimary: true })).toBe(primaryId);
@@ -124,17 +147,17 @@ describe('foundation: reads go to the replica, writes and read-your-writes to th
 
   it('reads stale data while replication is paused and fresh data once it resumes', async () => {
     const replica = t.config.db.replicas[0];
-    await db.primary.query('CREATE TABLE IF NOT EXISTS routing_probe (id INT PRIMARY KEY, v INT NOT NULL)');
-    await db.primary.query('REPLACE INTO routing_probe VALUES (1, 1)');
+    await db.execute('CREATE TABLE IF NOT EXISTS routing_probe (id INT PRIMARY KEY, v INT NOT NULL)');
+    await db.execute('REPLACE INTO routing_probe VALUES (1, 1)');
     const readV = () =>
       requestContext.run({ requestId: 'r' }, () =>
         db.read((em) => em.query('SELECT v FROM routing_probe WHERE id = 1')),
       );
     await eventually(async () => (await readV())[0]?.v === 1);
     await sql(replica, 'STOP REPLICA SQL_THREAD');
-    await db.primary.query('UPDATE routing_probe SET v = 2 WHERE id = 1');
+    await db.execute('UPDATE routing_probe SET v = 2 WHERE id = 1');
     expect((await readV())[0].v).toBe(1); // stale: the read was served by the replica
-    expect((await db.primary.query('SELECT v FROM routing_probe WHERE id = 1'))[0].v).toBe(2);
+    expect((await db.primaryReader().query('SELECT v FROM routing_probe WHERE id = 1'))[0].v).toBe(2);
     await sql(replica, 'START REPLICA SQL_THREAD');
     await eventually(async () => (await readV())[0].v === 2);
   });
@@ -160,28 +183,36 @@ describe('foundation: a replica that is down or lagging is taken out of rotation
   });
 
   it('falls back to the primary when the replica is down, reports it, and returns to the replica without a restart', async () => {
-    const primaryId = Number((await db.primary.query('SELECT @@server_id AS id'))[0].id);
+    const primaryId = Number((await db.primaryReader().query('SELECT @@server_id AS id'))[0].id);
     expect(await serverId(db)).not.toBe(primaryId);
     await proxy.set('refuse');
     // Even before the monitor notices, a failing replica read is retried on the primary.
     expect(await serverId(db)).toBe(primaryId);
     const ready = await eventually(async () => {
-      const r = await http('GET', `${t.url}/health/ready`);
+      const r = await adminReadiness(t);
       return r.body.replicas[0].state === 'down' ? r : undefined;
     });
     expect(ready.status).toBe(200);
     expect(ready.body.status).toBe('degraded');
     expect(ready.body.reads).toBe('primary');
+    expect(ready.body.unavailable).toEqual(['replica-1']);
+    expect(ready.body.replicas[0].reason).toContain(String(proxy.port)); // the admin view says why, and where
+    // Anonymous callers (probes, load balancers) get the status only: no host, no error text.
+    const anonymous = await http('GET', `${t.url}/health/ready`);
+    expect({ status: anonymous.status, body: anonymous.body }).toEqual({
+      status: 200,
+      body: { status: 'degraded' },
+    });
     await proxy.set('pass');
     await eventually(async () => (await serverId(db)) !== primaryId, 15000);
   });
 
   it('takes a replica whose replication is stopped out of rotation and reports it as lagging', async () => {
-    const primaryId = Number((await db.primary.query('SELECT @@server_id AS id'))[0].id);
+    const primaryId = Number((await db.primaryReader().query('SELECT @@server_id AS id'))[0].id);
     await eventually(async () => (await serverId(db)) !== primaryId, 15000);
     await sql(t.config.db.replicas[0], 'STOP REPLICA SQL_THREAD');
     const ready = await eventually(async () => {
-      const r = await http('GET', `${t.url}/health/ready`);
+      const r = await adminReadiness(t);
       return r.body.replicas[0].state === 'lagging' ? r : undefined;
     });
     expect(ready.body.replicas[0].reason).toMatch(/SQL thread stopped/);
@@ -200,9 +231,9 @@ describe('foundation: an empty DB_REPLICA_URLS means reads on the primary', () =
 
   it('serves plain reads from the primary and reports ready, not degraded', async () => {
     const db = t.app.get(DbRouter);
-    const primaryId = Number((await db.primary.query('SELECT @@server_id AS id'))[0].id);
+    const primaryId = Number((await db.primaryReader().query('SELECT @@server_id AS id'))[0].id);
     expect(await serverId(db)).toBe(primaryId);
-    const ready = await http('GET', `${t.url}/health/ready`);
+    const ready = await adminReadiness(t);
     expect(ready.status).toBe(200);
     expect(ready.body).toMatchObject({ status: 'ok', replicas: [], reads: 'primary' });
   });
@@ -266,9 +297,9 @@ describe('foundation: a replica lagging past DB_REPLICA_MAX_LAG_SECONDS leaves r
   });
 
   it('takes a replica whose applier waits behind a lock out of rotation, reports its lag, and takes it back once it catches up', async () => {
-    const primaryId = Number((await db.primary.query('SELECT @@server_id AS id'))[0].id);
-    await db.primary.query('CREATE TABLE IF NOT EXISTS lag_probe (id INT PRIMARY KEY, v INT NOT NULL)');
-    await db.primary.query('REPLACE INTO lag_probe VALUES (1, 1)');
+    const primaryId = Number((await db.primaryReader().query('SELECT @@server_id AS id'))[0].id);
+    await db.execute('CREATE TABLE IF NOT EXISTS lag_probe (id INT PRIMARY KEY, v INT NOT NULL)');
+    await db.execute('REPLACE INTO lag_probe VALUES (1, 1)');
     const readV = () =>
       requestContext.run({ requestId: 'lag' }, () =>
         db.read((em) => em.query('SELECT v, @@server_id AS sid FROM lag_probe WHERE id = 1')),
@@ -290,10 +321,10 @@ describe('foundation: a replica lagging past DB_REPLICA_MAX_LAG_SECONDS leaves r
       database: replica.database,
     });
     await replicaLock.query('LOCK TABLES lag_probe READ');
-    await db.primary.query('UPDATE lag_probe SET v = 2 WHERE id = 1');
+    await db.execute('UPDATE lag_probe SET v = 2 WHERE id = 1');
 
     const ready = await eventually(async () => {
-      const r = await http('GET', `${t.url}/health/ready`);
+      const r = await adminReadiness(t);
       return r.body.replicas[0].state === 'lagging' ? r : undefined;
     }, 20000);
     expect(ready.status).toBe(200);

@@ -3,8 +3,10 @@ import { createHash } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
 import { ValidationFailedError } from '../common/errors/domain-error';
 import { newId } from '../common/ids';
+import { isCanonicalUuid } from '../common/uuid';
 import { TwoLevelCache } from '../infra/cache/two-level-cache.service';
 import { DbRouter } from '../infra/database/db-router.service';
+import { isDuplicate } from '../infra/database/mysql-results';
 import { InventoryService } from '../inventory';
 import { CategoryNotFoundError, DuplicateError, ProductNotFoundError } from './catalog.errors';
 import {
@@ -18,7 +20,6 @@ import {
 } from './catalog.types';
 import { ListingParams, ListingRow, buildListingQuery, toPage } from './listing-query';
 
-const ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const EMPTY_PAGE = JSON.stringify({ items: [], nextCursor: null });
 
 /**
@@ -56,11 +57,6 @@ interface DetailRow {
   v_currency: string | null;
 }
 
-const isDuplicate = (err: unknown): err is { sqlMessage?: string; message: string } => {
-  const e = err as { code?: string; driverError?: { code?: string } };
-  return e.code === 'ER_DUP_ENTRY' || e.driverError?.code === 'ER_DUP_ENTRY';
-};
-
 /**
  * Categories, products and variants. Public reads go through the two-level cache and read the
  * replica (or the primary right after an invalidation, see TwoLevelCache); writes run in a
@@ -78,7 +74,7 @@ export class CatalogService {
 
   /** The active product as a ready JSON string, or null when it does not exist (or is not active). */
   async productJson(id: string): Promise<string | null> {
-    if (!ID.test(id)) return null;
+    if (!isCanonicalUuid(id)) return null;
     return this.cache.get(`product:${id}`, CATALOG_TTL.product, ({ read }) =>
       read((em) => this.loadProduct(em, id, true)),
     );
@@ -86,12 +82,12 @@ export class CatalogService {
 
   /** The product's JSON when this instance's L1 cache holds it, else undefined (nothing is loaded). */
   cachedProductJson(id: string): string | undefined {
-    return ID.test(id) ? this.cache.peek(`product:${id}`) : undefined;
+    return isCanonicalUuid(id) ? this.cache.peek(`product:${id}`) : undefined;
   }
 
   /** Any product, any status, from the primary (admin answers). */
   async getProduct(id: string): Promise<ProductDetail> {
-    const p = ID.test(id) ? await this.loadProduct(this.db.primaryReader(), id, false) : undefined;
+    const p = isCanonicalUuid(id) ? await this.loadProduct(this.db.primaryReader(), id, false) : undefined;
     if (!p) throw new ProductNotFoundError();
     return p;
   }
@@ -103,7 +99,7 @@ export class CatalogService {
    * nothing searchable, parameter order) share one entry, and keys have a fixed length.
    */
   async listJson(params: ListingParams): Promise<string> {
-    if (params.categoryId !== undefined && !ID.test(params.categoryId))
+    if (params.categoryId !== undefined && !isCanonicalUuid(params.categoryId))
       throw new ValidationFailedError('categoryId: not a category id');
     const q = buildListingQuery(params, (col) => this.inventory.inStockSql(col));
     if (!q) return EMPTY_PAGE;
@@ -234,7 +230,7 @@ export class CatalogService {
 
   async updateProduct(id: string, patch: UpdateProductInput): Promise<ProductDetail> {
     if (patch.variants) this.checkVariants(patch.variants, false);
-    if (!ID.test(id)) throw new ProductNotFoundError();
+    if (!isCanonicalUuid(id)) throw new ProductNotFoundError();
     await this.db.transaction(async (em) => {
       const found = await em.query('SELECT id FROM products WHERE id = ? FOR UPDATE', [id]);
       if (!found.length) throw new ProductNotFoundError();
@@ -279,7 +275,7 @@ export class CatalogService {
 
   /** DELETE archives: the product leaves listings and detail, its variants stay for past orders. */
   async archiveProduct(id: string): Promise<void> {
-    if (!ID.test(id)) throw new ProductNotFoundError();
+    if (!isCanonicalUuid(id)) throw new ProductNotFoundError();
     await this.db.transaction(async (em) => {
       const res = await em.query(`UPDATE products SET status = 'archived' WHERE id = ?`, [id]);
       if (Number((res as { affectedRows: number }).affectedRows) === 0) throw new ProductNotFoundError();
@@ -321,7 +317,7 @@ export class CatalogService {
   }
 
   private async categoryExists(em: EntityManager, id: string): Promise<boolean> {
-    return ID.test(id) && (await em.query('SELECT 1 FROM categories WHERE id = ?', [id])).length > 0;
+    return isCanonicalUuid(id) && (await em.query('SELECT 1 FROM categories WHERE id = ?', [id])).length > 0;
   }
 
   private checkVariants(variants: VariantInput[], atLeastOne: boolean): void {

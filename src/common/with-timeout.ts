@@ -1,6 +1,23 @@
 /**
- * Rejects when `p` has not settled within `ms` (used around Redis calls that may hang while Redis
- * is down).
+ * A wait on a dependency that ran out of time. `code` is ETIMEDOUT, so the error mapping answers
+ * it 503 UNAVAILABLE (gRPC UNAVAILABLE) and names `dependency` in the error's details.
+ */
+export class TimeoutError extends Error {
+  readonly code = 'ETIMEDOUT';
+
+  constructor(
+    message: string,
+    /** The dependency that did not answer: 'redis', 'mysql', 'smtp', ... */
+    readonly dependency?: string,
+  ) {
+    super(message);
+    this.name = 'TimeoutError';
+  }
+}
+
+/**
+ * Rejects with a {@link TimeoutError} when `p` has not settled within `ms` (used around calls
+ * to a dependency that may hang, e.g. Redis accepting connections but never answering).
  *
  * The wait counts time the process could have seen an answer: a timer that fires late because
  * the event loop was blocked (a CPU-bound request, a GC pause, a saturated machine) does not
@@ -8,7 +25,7 @@
  * loop (a multi-command enqueue) — but waits `ms` once more. So a call is abandoned after at most
  * about 2 × `ms` of responsive time, never because of the stall alone.
  */
-export function withTimeout<T>(p: Promise<T>, ms: number, what = 'call'): Promise<T> {
+export function withTimeout<T>(p: Promise<T>, ms: number, what = 'call', dependency?: string): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     let due = Date.now() + ms;
     let extended = false;
@@ -22,7 +39,7 @@ export function withTimeout<T>(p: Promise<T>, ms: number, what = 'call'): Promis
         t.unref();
         return;
       }
-      reject(new Error(`${what} did not answer within ${ms} ms`));
+      reject(new TimeoutError(`${what} did not answer within ${ms} ms`, dependency));
     };
     t = setTimeout(expire, ms);
     t.unref();

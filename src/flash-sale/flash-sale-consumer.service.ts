@@ -107,6 +107,9 @@ export class FlashSaleConsumer implements OnApplicationBootstrap, OnModuleDestro
   track(saleId: string): void {
     if (!this.running || this.loops.has(saleId)) return;
     const conn = RedisService.createClient(this.config.redis.url, {
+      // XREADGROUP blocks up to BLOCK_MS: past that plus the command bound the connection is
+      // silent (Redis stuck or cut off) and is replaced, so the loop never waits forever on it.
+      ...RedisService.commandBounds(this.config.redis.commandTimeoutMs, BLOCK_MS),
       maxRetriesPerRequest: null,
       connectionName: `nest-commerce:fs-consumer`,
     });

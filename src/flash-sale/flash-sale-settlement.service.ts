@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import Redlock, { ExecutionError, ResourceLockedError } from 'redlock';
 import { DbRouter } from '../infra/database/db-router.service';
+import { affected } from '../infra/database/mysql-results';
 import { RedisService } from '../infra/redis/redis.service';
 import { InventoryService } from '../inventory';
 import { FlashSaleDefinitions } from './flash-sale-definitions';
@@ -9,7 +10,6 @@ import { FlashSaleMetrics } from './flash-sale.metrics';
 import { FlashSaleStore } from './flash-sale.store';
 import { SoldOutFlags } from './sold-out-flags';
 
-const affected = (res: unknown): number => Number((res as { affectedRows?: number }).affectedRows ?? 0);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export interface ReconcileReport {

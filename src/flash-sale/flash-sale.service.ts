@@ -1,9 +1,10 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { InjectQueue } from '@nestjs/bull';
 import type { Queue } from 'bull';
 import { CatalogService } from '../catalog';
 import { ValidationFailedError, NotFoundError } from '../common/errors/domain-error';
 import { newId } from '../common/ids';
+import { isUuid } from '../common/uuid';
 import { AppConfig } from '../infra/config/app-config';
 import { DbRouter } from '../infra/database/db-router.service';
 import { QUEUES } from '../infra/queue/queues';
@@ -28,11 +29,12 @@ import { SoldOutFlags } from './sold-out-flags';
 
 export const SALE_CREATED_CHANNEL = 'flash-sale:created';
 export const CLOSE_JOB = 'close';
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Creating sales, the purchase path and the caller's result. */
 @Injectable()
 export class FlashSaleService {
+  private readonly logger = new Logger('FlashSale');
+
   constructor(
     private readonly db: DbRouter,
     private readonly store: FlashSaleStore,
@@ -91,7 +93,12 @@ export class FlashSaleService {
       throw err;
     }
     this.definitions.remember(sale);
-    await this.scheduleClose(sale);
+    // After the commit, best effort (bounded by REDIS_COMMAND_TIMEOUT_MS, decision 0014): the sale
+    // exists, so a silent Redis must not turn its 201 into a 503. A close job not scheduled here is
+    // scheduled by the consumers' refresh once the sale is overdue.
+    await this.scheduleClose(sale).catch((err: Error) =>
+      this.logger.warn(`sale ${sale.id}: close not scheduled yet (${err.message}); the refresh will`),
+    );
     await this.redis.publish(SALE_CREATED_CHANNEL, sale.id);
     return { id: sale.id };
   }
@@ -106,7 +113,7 @@ export class FlashSaleService {
   }
 
   async get(id: string): Promise<FlashSaleDto> {
-    const sale = UUID.test(id) ? await this.definitions.find(id) : undefined;
+    const sale = isUuid(id) ? await this.definitions.find(id) : undefined;
     if (!sale) throw new FlashSaleNotFoundError();
     const state = await this.store.state(id);
     const now = Date.now();
@@ -161,7 +168,7 @@ export class FlashSaleService {
       this.metrics.purchases.inc({ outcome: 'sold_out_local' });
       throw new SoldOutError();
     }
-    if (!UUID.test(saleId)) {
+    if (!isUuid(saleId)) {
       this.metrics.purchases.inc({ outcome: 'not_found' });
       throw new FlashSaleNotFoundError();
     }
@@ -202,7 +209,7 @@ export class FlashSaleService {
    * reservation, `reserved` while it is still in the stream, `none` if they never got a unit.
    */
   async purchaseResult(saleId: string, userId: string): Promise<PurchaseResultDto> {
-    const sale = UUID.test(saleId) ? await this.definitions.find(saleId) : undefined;
+    const sale = isUuid(saleId) ? await this.definitions.find(saleId) : undefined;
     if (!sale) throw new FlashSaleNotFoundError();
     const [counts, row] = await Promise.all([
       this.store.userCounts(saleId, userId).catch(() => undefined),

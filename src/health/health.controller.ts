@@ -1,8 +1,15 @@
-import { Controller, Get, Header, Res } from '@nestjs/common';
-import { ApiExcludeEndpoint, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { Controller, Get, Header, Req, Res } from '@nestjs/common';
+import {
+  ApiBearerAuth,
+  ApiExcludeEndpoint,
+  ApiOkResponse,
+  ApiServiceUnavailableResponse,
+  ApiTags,
+} from '@nestjs/swagger';
 import { Public } from '../common/auth';
-import type { FastifyReply } from 'fastify';
-import { HealthService, ReadinessReport } from './health.service';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { AccessTokens } from '../users';
+import { HealthService, PublicReadiness, ReadinessReport } from './health.service';
 import { MetricsService } from '../infra/observability/metrics.service';
 
 @ApiTags('health')
@@ -12,6 +19,7 @@ export class HealthController {
   constructor(
     private readonly health: HealthService,
     private readonly metrics: MetricsService,
+    private readonly tokens: AccessTokens,
   ) {}
 
   /** Liveness: the process runs and its event loop answers. */
@@ -21,13 +29,32 @@ export class HealthController {
     return { status: 'ok' };
   }
 
-  /** Readiness: 200 while this instance can serve (primary and Redis up), 503 otherwise or while draining. */
+  /**
+   * Readiness: 200 while this instance can serve (primary and Redis answer), 503 otherwise or
+   * while draining. Anonymous callers (probes, load balancers) get the status only; an admin's
+   * bearer token adds every dependency by name with its state, hosts, lag, errors and queue
+   * counts (docs/observability.md).
+   */
   @Get('health/ready')
-  @ApiOkResponse({ description: 'Ready; replicas may be degraded (reads then use the primary)' })
-  async ready(@Res({ passthrough: true }) reply: FastifyReply): Promise<ReadinessReport> {
+  @ApiBearerAuth()
+  @ApiOkResponse({
+    description:
+      'Ready; replicas or queues may be degraded (reads then use the primary). Anonymous: `{status}` only; ' +
+      'admin token: every dependency by name (primary, replicas, redis, queues) and `unavailable`',
+    schema: { example: { status: 'ok' } },
+  })
+  @ApiServiceUnavailableResponse({
+    description: 'Not ready (primary or Redis not answering, or draining)',
+    schema: { example: { status: 'error' } },
+  })
+  async ready(
+    @Req() req: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<PublicReadiness | ReadinessReport> {
     const report = await this.health.readiness();
     void reply.status(report.status === 'error' ? 503 : 200);
-    return report;
+    const caller = this.tokens.fromAuthorization(req.headers.authorization);
+    return caller?.role === 'admin' ? report : { status: report.status };
   }
 
   @Get('metrics')

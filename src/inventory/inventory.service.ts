@@ -9,6 +9,7 @@ import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { NotFoundError, ValidationFailedError } from '../common/errors/domain-error';
 import { DbRouter } from '../infra/database/db-router.service';
+import { affected } from '../infra/database/mysql-results';
 import { MovementReason } from './inventory-movement.entity';
 import { InsufficientStockError, InventoryStateError, OnHandBelowReservedError } from './inventory.errors';
 import { StockLine, StockView } from './inventory.types';
@@ -47,9 +48,6 @@ const RESERVE_SQL = `UPDATE inventory_items
       IF(on_hand - reserved >= low_stock_threshold AND on_hand - reserved - ? < low_stock_threshold,
          on_hand - reserved - ? + 1, 0)))
   WHERE sku = ? AND on_hand - reserved >= ?`;
-
-/** mysql2 reports matched rows (FOUND_ROWS is in its default flags), so 1 means "the condition held". */
-const affected = (res: unknown): number => Number((res as { affectedRows?: number }).affectedRows ?? 0);
 
 /**
  * Merges lines per SKU and sorts them by SKU. Every transaction touching several SKUs locks
@@ -112,7 +110,7 @@ export class InventoryService {
     await this.db.transaction(async (em) => {
       const crossed = new Map<string, LowStockCrossing>();
       await runStatements(em, this.reserveStatements(merged, ref.orderId, crossed));
-      if (crossed.size) this.alerts.afterCommit(em, [...crossed.values()]);
+      if (crossed.size) this.alertAfterCommit([...crossed.values()]);
     });
   }
 
@@ -126,9 +124,8 @@ export class InventoryService {
     if (!merged.length) return;
     const crossed = new Map<string, LowStockCrossing>();
     batch.add(...this.reserveStatements(merged, ref.orderId, crossed));
-    batch.afterCommit(() => {
-      if (crossed.size) this.alerts.committed([...crossed.values()]);
-    });
+    // Background: an alert must never delay the sale that caused it.
+    batch.afterCommit(() => crossed.size && this.alerts.send([...crossed.values()]), { background: true });
   }
 
   /**
@@ -148,7 +145,7 @@ export class InventoryService {
       {
         sql: RESERVE_SQL,
         params: [quantity, quantity, quantity, sku, quantity],
-        after: (res) => {
+        onResult: (res) => {
           const mark = Number(res.insertId ?? 0);
           if (affected(res) === 1 && mark > 0) crossed.set(sku, { sku, available: mark - 1 });
         },
@@ -264,9 +261,14 @@ export class InventoryService {
         available: onHand - before.reserved,
       };
       if (before.available >= before.lowStockThreshold && after.available < after.lowStockThreshold)
-        this.alerts.afterCommit(em, [after]);
+        this.alertAfterCommit([after]);
       return after;
     });
+  }
+
+  /** The alert goes out once the transaction that crossed the threshold has committed (decision 0013). */
+  private alertAfterCommit(crossed: LowStockCrossing[]): void {
+    this.db.afterCommit(() => this.alerts.send(crossed), { background: true });
   }
 
   private async apply(

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { DbRouter } from '../infra/database/db-router.service';
 import { IdempotencyInProgressError, IdempotencyKeyReusedError } from './order.errors';
 import { Statement } from '../infra/database/write-batch';
-import { affected } from './orders.repository';
+import { affected } from '../infra/database/mysql-results';
 
 /** Keys are honoured at least this long; older ones may be reused for new requests. */
 export const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000;
@@ -44,30 +44,30 @@ export class IdempotencyStore {
 
   /** The stored response of a completed identical request, or the claim this call now owns. */
   async begin<T>(userId: string, key: string, hash: string): Promise<Claim<T>> {
-    const em = this.db.primary.manager;
     for (let attempt = 0; attempt < 3; attempt++) {
       const claimedAt = new Date();
-      const res = await em.query(
+      const res = await this.db.execute(
         `INSERT IGNORE INTO idempotency_keys (user_id, \`key\`, request_hash, status, created_at)
          VALUES (?, ?, ?, 'in_progress', ?)`,
         [userId, key, hash, claimedAt],
       );
       if (affected(res) === 1) return { claimedAt };
-      const rows: KeyRow[] = await em.query(
-        'SELECT request_hash, status, response, created_at FROM idempotency_keys WHERE user_id = ? AND `key` = ?',
-        [userId, key],
-      );
+      const rows: KeyRow[] = await this.db
+        .primaryReader()
+        .query(
+          'SELECT request_hash, status, response, created_at FROM idempotency_keys WHERE user_id = ? AND `key` = ?',
+          [userId, key],
+        );
       const row = rows[0];
       if (!row) continue; // abandoned meanwhile: claim again
       const age = Date.now() - new Date(row.created_at).getTime();
       if (age > IDEMPOTENCY_TTL_MS || (row.status !== 'done' && age > IDEMPOTENCY_STALE_CLAIM_MS)) {
         // Expired, or a dead request's claim: delete only that old row (a fresh claim from a
         // concurrent request has another created_at and stays).
-        await em.query('DELETE FROM idempotency_keys WHERE user_id = ? AND `key` = ? AND created_at = ?', [
-          userId,
-          key,
-          row.created_at,
-        ]);
+        await this.db.execute(
+          'DELETE FROM idempotency_keys WHERE user_id = ? AND `key` = ? AND created_at = ?',
+          [userId, key, row.created_at],
+        );
         continue;
       }
       if (row.request_hash !== hash) throw new IdempotencyKeyReusedError();
@@ -92,7 +92,7 @@ export class IdempotencyStore {
 
   /** Frees this call's claim after its work failed (a claim taken over by a retry is left alone). */
   async abandon(userId: string, key: string, claimedAt: Date): Promise<void> {
-    await this.db.primary.query(
+    await this.db.execute(
       "DELETE FROM idempotency_keys WHERE user_id = ? AND `key` = ? AND created_at = ? AND status = 'in_progress'",
       [userId, key, claimedAt],
     );
@@ -100,7 +100,7 @@ export class IdempotencyStore {
 
   /** Housekeeping: forget keys well past their retention. */
   async purge(olderThanMs = 2 * IDEMPOTENCY_TTL_MS): Promise<number> {
-    const res = await this.db.primary.query('DELETE FROM idempotency_keys WHERE created_at < ? LIMIT 5000', [
+    const res = await this.db.execute('DELETE FROM idempotency_keys WHERE created_at < ? LIMIT 5000', [
       new Date(Date.now() - olderThanMs),
     ]);
     return affected(res);

@@ -6,6 +6,7 @@ import { ValidationError, validate } from 'class-validator';
 import { Observable, from, map, switchMap } from 'rxjs';
 import { AUTH_USER_KEY, AuthUser } from '../common/auth';
 import { UnauthenticatedError, ValidationFailedError } from '../common/errors/domain-error';
+import { isUuid } from '../common/uuid';
 import { GrpcExceptionFilter } from '../infra/grpc/grpc-exception.filter';
 import { CreateOrderDto } from './create-order.dto';
 import { checkIdempotencyKey } from './orders.controller';
@@ -27,7 +28,6 @@ export interface OrderMessage {
   created_at: { seconds: number; nanos: number };
 }
 
-const ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 type Call = ServerUnaryCall<unknown, unknown>;
 
 export function toMessage(o: OrderView): OrderMessage {
@@ -54,7 +54,7 @@ function caller(metadata: Metadata): AuthUser {
 }
 
 function orderId(id: unknown): string {
-  if (typeof id !== 'string' || !ID.test(id))
+  if (typeof id !== 'string' || !isUuid(id))
     throw new ValidationFailedError('id: must be an order id (UUID)');
   return id.toLowerCase();
 }

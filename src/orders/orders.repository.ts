@@ -2,6 +2,7 @@ import { Statement, runStatements } from '../infra/database/write-batch';
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { DbRouter } from '../infra/database/db-router.service';
+import { affected } from '../infra/database/mysql-results';
 import type { OrderStatus } from './order-state';
 
 export interface OrderItemView {
@@ -74,10 +75,6 @@ interface ItemRow {
 
 const ORDER_COLUMNS =
   'id, user_id, status, total_minor, currency, source, flash_sale_id, reservation_id, payment_id, created_at';
-
-/** mysql2 reports matched rows, so 1 means "the WHERE held". */
-export const affected = (res: unknown): number =>
-  Number((res as { affectedRows?: number }).affectedRows ?? 0);
 
 export interface ListFilter {
   userId?: string;
@@ -226,10 +223,12 @@ export class OrdersRepository {
 
   /** Pending orders whose payment window closed more than `graceMs` ago (their expiry job may be lost). */
   async overdue(limit: number, graceMs: number): Promise<string[]> {
-    const rows: { id: string }[] = await this.db.primary.query(
-      `SELECT id FROM orders WHERE status = 'PENDING_PAYMENT' AND expires_at < ? ORDER BY expires_at LIMIT ?`,
-      [new Date(Date.now() - graceMs), limit],
-    );
+    const rows: { id: string }[] = await this.db
+      .primaryReader()
+      .query(
+        `SELECT id FROM orders WHERE status = 'PENDING_PAYMENT' AND expires_at < ? ORDER BY expires_at LIMIT ?`,
+        [new Date(Date.now() - graceMs), limit],
+      );
     return rows.map((r) => r.id);
   }
 

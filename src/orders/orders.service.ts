@@ -14,7 +14,6 @@ import { ORDER_EVENTS } from './order-events';
 import { IllegalTransitionError, OrderStatus, sourcesOf } from './order-state';
 import { MixedCurrenciesError, OrderNotFoundError, SkuInactiveError, SkuNotFoundError } from './order.errors';
 import { NewOrder, OrderRecord, OrderView, OrdersRepository, toView } from './orders.repository';
-import { OutboxRelay } from './outbox.relay';
 import { OutboxWriter } from './outbox.writer';
 import { withTimeout } from '../common/with-timeout';
 
@@ -99,7 +98,6 @@ export class OrdersService {
     private readonly catalog: CatalogService,
     private readonly idempotency: IdempotencyStore,
     private readonly outbox: OutboxWriter,
-    private readonly relay: OutboxRelay,
     private readonly config: AppConfig,
     @InjectQueue(QUEUES.orders) private readonly queue: Queue,
   ) {}
@@ -166,15 +164,11 @@ export class OrdersService {
     // in a second. Stock last: the inserts touch only new rows, so the hot inventory rows
     // (locked in SKU order, the same order in every transaction) are held only from the
     // reservation statements to the COMMIT right after them.
-    const batch = new WriteBatch().add(
-      ...this.repo.insertStatements(order),
-      ...this.outbox.statements([{ type: ORDER_EVENTS.created, order: record, expiresAt: order.expiresAt }])
-        .statements,
-    );
+    const batch = new WriteBatch().add(...this.repo.insertStatements(order));
+    this.outbox.addTo(batch, [{ type: ORDER_EVENTS.created, order: record, expiresAt: order.expiresAt }]);
     if (claim) batch.add(this.idempotency.completeStatement(userId, claim.key, claim.at, view));
     this.inventory.reserveIn(batch, lines, { orderId: order.id });
     await this.db.commitBatch(batch);
-    this.afterCommit([order]);
     return view;
   }
 
@@ -219,10 +213,10 @@ export class OrdersService {
       if (!won) throw new IllegalTransitionError(orderId, rec.status, 'CANCELLED');
       await this.releaseIfHeld(rec);
       await this.outbox.add(em, [{ type: ORDER_EVENTS.cancelled, order: rec }]);
+      // Only a tidy-up (the job finds the order no longer pending): never delays the answer.
+      this.db.afterCommit(() => this.unscheduleExpiry(orderId), { background: true });
       return rec;
     });
-    this.relay.nudge();
-    void this.unscheduleExpiry(orderId);
     return toView(record);
   }
 
@@ -234,7 +228,7 @@ export class OrdersService {
     orderId: string,
     ref: { paymentId: string },
   ): Promise<'paid' | 'already_paid' | 'not_payable'> {
-    const result = await this.db.transaction(async (em) => {
+    return this.db.transaction(async (em) => {
       const won = await this.repo.transition(em, orderId, sourcesOf('PAID'), 'PAID', {
         paymentId: ref.paymentId,
       });
@@ -249,15 +243,13 @@ export class OrdersService {
       await this.outbox.add(em, [{ type: ORDER_EVENTS.paid, order: rec! }]);
       return 'paid' as const;
     });
-    if (result === 'paid') this.relay.nudge();
-    return result;
   }
 
   async refund(
     orderId: string,
     ref: { paymentId: string; restock: boolean },
   ): Promise<'refunded' | 'not_refundable'> {
-    const result = await this.db.transaction(async (em) => {
+    return this.db.transaction(async (em) => {
       // Only the refund of the payment that paid the order refunds the order (another capture
       // for the same order, refunded on its own, leaves it as it is).
       const won = await this.repo.transition(em, orderId, sourcesOf('REFUNDED'), 'REFUNDED', {
@@ -269,8 +261,6 @@ export class OrdersService {
       await this.outbox.add(em, [{ type: ORDER_EVENTS.refunded, order: rec }]);
       return 'refunded' as const;
     });
-    if (result === 'refunded') this.relay.nudge();
-    return result;
   }
 
   /** Admin: the goods left the warehouse. */
@@ -283,13 +273,12 @@ export class OrdersService {
       await this.outbox.add(em, [{ type: ORDER_EVENTS.fulfilled, order: found }]);
       return found;
     });
-    this.relay.nudge();
     return toView(rec);
   }
 
   /** The payment window closed. Returns false when the order was no longer pending (paid, cancelled, gone). */
   async expire(orderId: string): Promise<boolean> {
-    const expired = await this.db.transaction(async (em) => {
+    return this.db.transaction(async (em) => {
       const won = await this.repo.transition(em, orderId, sourcesOf('EXPIRED'), 'EXPIRED');
       if (!won) return false;
       const rec = (await this.repo.findOne(em, orderId))!;
@@ -297,8 +286,6 @@ export class OrdersService {
       await this.outbox.add(em, [{ type: ORDER_EVENTS.expired, order: rec }]);
       return true;
     });
-    if (expired) this.relay.nudge();
-    return expired;
   }
 
   /** Pending orders whose payment window closed and whose expiry job did not run (lost, Redis down). */
@@ -321,9 +308,7 @@ export class OrdersService {
         v.productId,
       ]),
     );
-    const created: NewOrder[] = [];
-    const result = await this.db.transaction(async (em) => {
-      created.length = 0;
+    return this.db.transaction(async (em) => {
       const now = new Date();
       const candidates: NewOrder[] = rows.map((r) => ({
         id: newId(now.getTime()),
@@ -366,7 +351,7 @@ export class OrdersService {
         em,
         rows.map((r) => r.reservationId),
       );
-      created.push(...candidates.filter((o) => ids.get(o.reservationId!) === o.id));
+      const created = candidates.filter((o) => ids.get(o.reservationId!) === o.id);
       await this.repo.insertItems(em, created);
       await this.outbox.add(
         em,
@@ -374,22 +359,11 @@ export class OrdersService {
       );
       return ids;
     });
-    this.afterCommit(created);
-    return result;
   }
 
   /** Only web orders hold their own reservation; a flash sale returns its units itself (on the event). */
   private async releaseIfHeld(rec: OrderRecord): Promise<void> {
     if (rec.source === 'web') await this.inventory.release(linesOf(rec), { orderId: rec.id });
-  }
-
-  /**
-   * The expiry job of a new order is scheduled by OrderExpiryProcessor from its `order.created`
-   * outbox event (at least once, retried while Redis is down); here the relay is only told
-   * there is something to publish.
-   */
-  private afterCommit(orders: NewOrder[]): void {
-    if (orders.length) this.relay.nudge();
   }
 
   private async unscheduleExpiry(orderId: string): Promise<void> {

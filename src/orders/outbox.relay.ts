@@ -66,10 +66,9 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
   async pass(): Promise<void> {
     try {
       for (;;) {
-        const rows: { id: string; payload: string | OrderEvent }[] = await this.db.primary.query(
-          'SELECT id, payload FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT ?',
-          [BATCH],
-        );
+        const rows: { id: string; payload: string | OrderEvent }[] = await this.db
+          .primaryReader()
+          .query('SELECT id, payload FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT ?', [BATCH]);
         if (!rows.length) break;
         const events = rows.map((r) =>
           typeof r.payload === 'string' ? (JSON.parse(r.payload) as OrderEvent) : r.payload,
@@ -79,7 +78,7 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
           ADD_TIMEOUT_MS,
           'Redis',
         );
-        await this.db.primary.query(
+        await this.db.execute(
           'UPDATE outbox SET published_at = NOW(3) WHERE id IN (?) AND published_at IS NULL',
           [rows.map((r) => r.id)],
         );

@@ -1,9 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
-import { Statement, runStatements } from '../infra/database/write-batch';
+import { DbRouter } from '../infra/database/db-router.service';
+import { Statement, WriteBatch, runStatements } from '../infra/database/write-batch';
 import { newId } from '../common/ids';
 import { OrderEvent, OrderEventType } from './order-events';
 import type { OrderRecord } from './orders.repository';
+import { OutboxRelay } from './outbox.relay';
 
 export interface OutboxEntry {
   type: OrderEventType;
@@ -12,17 +14,36 @@ export interface OutboxEntry {
   expiresAt?: Date;
 }
 
-/** Writes order events into the outbox, inside the transaction of the state change. */
+/**
+ * Writes order events into the outbox, inside the transaction of the state change, and tells
+ * the relay once that transaction has committed (the outermost one, when it is nested), so the
+ * events go out without waiting for its next poll.
+ */
 @Injectable()
 export class OutboxWriter {
+  constructor(
+    private readonly db: DbRouter,
+    private readonly relay: OutboxRelay,
+  ) {}
+
+  /** In a `DbRouter.transaction` callback. */
   async add(em: EntityManager, orders: OutboxEntry[]): Promise<OrderEvent[]> {
     const { events, statements } = this.statements(orders);
+    if (!events.length) return events;
     await runStatements(em, statements);
+    this.db.afterCommit(() => this.relay.nudge());
     return events;
   }
 
-  /** The events and the one INSERT that stores them (for a WriteBatch or an open transaction). */
-  statements(orders: OutboxEntry[]): {
+  /** The same, added to a WriteBatch (its INSERT and the nudge after its commit). */
+  addTo(batch: WriteBatch, orders: OutboxEntry[]): OrderEvent[] {
+    const { events, statements } = this.statements(orders);
+    if (events.length) batch.add(...statements).afterCommit(() => this.relay.nudge());
+    return events;
+  }
+
+  /** The events and the one INSERT that stores them. */
+  private statements(orders: OutboxEntry[]): {
     events: OrderEvent[];
     statements: Statement[];
   } {

@@ -3,6 +3,7 @@ import { GrpcMethod } from '@nestjs/microservices';
 import type { Metadata } from '@grpc/grpc-js';
 import { AUTH_USER_KEY, AuthUser } from '../common/auth';
 import { UnauthenticatedError, ValidationFailedError } from '../common/errors/domain-error';
+import { isUuid } from '../common/uuid';
 import { GrpcExceptionFilter } from '../infra/grpc/grpc-exception.filter';
 import { PaymentView, PaymentsService } from './payments.service';
 
@@ -22,8 +23,6 @@ export interface PaymentMessage {
   created_at: { seconds: number; nanos: number };
   updated_at: { seconds: number; nanos: number };
 }
-
-const ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const timestamp = (iso: string) => {
   const ms = Date.parse(iso);
@@ -51,7 +50,7 @@ function caller(metadata: Metadata): AuthUser {
 }
 
 function uuid(field: string, v: unknown): string {
-  if (typeof v !== 'string' || !ID.test(v)) throw new ValidationFailedError(`${field}: must be a UUID`);
+  if (typeof v !== 'string' || !isUuid(v)) throw new ValidationFailedError(`${field}: must be a UUID`);
   return v.toLowerCase();
 }
 

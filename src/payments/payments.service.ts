@@ -5,8 +5,10 @@ import { EntityManager, In, IsNull, Raw } from 'typeorm';
 import type { AuthUser } from '../common/auth';
 import { UnavailableError } from '../common/errors/domain-error';
 import { newId } from '../common/ids';
+import { isUuid } from '../common/uuid';
 import { AppConfig } from '../infra/config/app-config';
 import { DbRouter } from '../infra/database/db-router.service';
+import { affected, isDuplicate } from '../infra/database/mysql-results';
 import { MetricsService } from '../infra/observability/metrics.service';
 import { QUEUES } from '../infra/queue/queues';
 import { traced } from '../infra/queue/worker-registry.service';
@@ -62,11 +64,6 @@ export const RECONCILE = {
 
 export type WebhookResult = { eventId: string; outcome: PaymentEventOutcome | 'duplicate' };
 
-const isDuplicate = (err: unknown): boolean => {
-  const e = err as { code?: string; driverError?: { code?: string } };
-  return (e.code ?? e.driverError?.code) === 'ER_DUP_ENTRY';
-};
-
 /** A refusal (nothing to cancel) is an answer; any other error is retried by the caller. */
 const ignoreDeclined = (err: unknown): void => {
   if (!(err instanceof ProviderDeclinedError)) throw err;
@@ -74,13 +71,6 @@ const ignoreDeclined = (err: unknown): void => {
 
 const unavailable = () =>
   new UnavailableError('The payment provider did not answer, retry later', 'PROVIDER_UNAVAILABLE');
-
-const affected = (res: unknown): number => {
-  // TypeORM's query() on mysql2 returns the OkPacket for UPDATE/INSERT.
-  const r = res as { affectedRows?: number } | [unknown, number];
-  if (Array.isArray(r)) return Number(r[1] ?? 0);
-  return Number(r?.affectedRows ?? 0);
-};
 
 /**
  * Payments: creation, the webhook state machine, refunds. Every money-moving change is a
@@ -203,11 +193,12 @@ export class PaymentsService {
    * event row is inserted first, in the same transaction as its effects: a replay, or a
    * concurrent duplicate (which waits on the row lock), hits its primary key and changes nothing.
    * Only that insert's duplicate-key error means "replay"; any other one fails the delivery.
+   * What must follow the commit (the receipt, an automatic refund at the PSP) is registered as an
+   * after-commit hook by applyEvent: the answer waits for it, and its failure is logged, never
+   * returned (the event is applied; reconciliation and the outbox finish what a hook could not).
    */
   private async applyOnce(event: WebhookEvent, payload: string): Promise<WebhookResult> {
-    let after: (() => Promise<void>) | undefined;
     const outcome = await this.db.transaction(async (em): Promise<WebhookResult['outcome']> => {
-      after = undefined;
       const rec = Object.assign(new PaymentEventEntity(), {
         id: event.id,
         provider: this.provider.name,
@@ -223,7 +214,6 @@ export class PaymentsService {
         throw err;
       }
       const result = await this.applyEvent(em, event);
-      after = result.after;
       await em
         .getRepository(PaymentEventEntity)
         .update({ id: event.id }, { outcome: result.outcome, paymentId: result.paymentId });
@@ -232,14 +222,13 @@ export class PaymentsService {
     this.webhookOutcomes.inc({ outcome });
     if (outcome !== 'applied' && outcome !== 'duplicate')
       this.logger.warn(`payment event ${event.id} (${event.type}): ${outcome}`);
-    if (after) await after();
     return { eventId: event.id, outcome };
   }
 
   private async applyEvent(
     em: EntityManager,
     event: WebhookEvent,
-  ): Promise<{ outcome: PaymentEventOutcome; paymentId: string | null; after?: () => Promise<void> }> {
+  ): Promise<{ outcome: PaymentEventOutcome; paymentId: string | null }> {
     const repo = em.getRepository(PaymentEntity);
     const p = await repo.findOne({
       where: { id: event.data.paymentId },
@@ -272,16 +261,14 @@ export class PaymentsService {
     if (!affected(res)) return { outcome: 'ignored_state', paymentId: p.id };
     const paid = await this.orders.markPaid(p.orderId, { paymentId: p.id });
     if (paid === 'paid' || paid === 'already_paid') {
-      return { outcome: 'applied', paymentId: p.id, after: () => this.receipts.sendFor(p.id) };
+      this.db.afterCommit(() => this.receipts.sendFor(p.id));
+      return { outcome: 'applied', paymentId: p.id };
     }
     // The money arrived for an order that expired, was cancelled or was paid by another payment
     // meanwhile: keep the capture on record and give it back, never a paid order without stock.
     const refund = await this.reserveRefund(em, p, p.amountMinor, 'order_not_payable', false);
-    return {
-      outcome: 'auto_refund',
-      paymentId: p.id,
-      after: () => this.completeRefundOrRetryLater(refund.id),
-    };
+    this.db.afterCommit(() => this.completeRefundOrRetryLater(refund.id));
+    return { outcome: 'auto_refund', paymentId: p.id };
   }
 
   /**
@@ -476,8 +463,8 @@ export class PaymentsService {
     // statement per table; best effort: a failure only leaves the rows where they were.
     const later = async (table: 'refunds' | 'payments', ids: string[]) => {
       if (!ids.length) return;
-      await this.db.primary
-        .query(`UPDATE ${table} SET updated_at = NOW(3) WHERE id IN (?) AND status = 'PENDING'`, [ids])
+      await this.db
+        .execute(`UPDATE ${table} SET updated_at = NOW(3) WHERE id IN (?) AND status = 'PENDING'`, [ids])
         .catch((err: Error) => this.logger.warn(`reconcile: ${table} not moved back: ${err.message}`));
     };
     for (const r of refunds)
@@ -559,7 +546,7 @@ export class PaymentsService {
    * did not send, so read-your-writes cannot cover them, and a stale PENDING would mislead.
    */
   private find(id: string): Promise<PaymentEntity | null> {
-    if (!/^[0-9a-f-]{36}$/i.test(id)) return Promise.resolve(null);
+    if (!isUuid(id)) return Promise.resolve(null);
     return this.db.primaryReader().getRepository(PaymentEntity).findOneBy({ id });
   }
 }

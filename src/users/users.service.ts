@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { newId } from '../common/ids';
 import { NotFoundError } from '../common/errors/domain-error';
 import { DbRouter } from '../infra/database/db-router.service';
+import { isDuplicate } from '../infra/database/mysql-results';
 import { EmailTakenError } from './auth.errors';
 import { User, UserRole } from './user.entity';
 
@@ -109,9 +110,4 @@ export class UsersService {
       .where('id = :id AND (locked_until IS NULL OR locked_until < :until)', { id, until })
       .execute();
   }
-}
-
-export function isDuplicate(err: unknown): boolean {
-  const e = err as { code?: string; driverError?: { code?: string } };
-  return (e.code ?? e.driverError?.code) === 'ER_DUP_ENTRY';
 }

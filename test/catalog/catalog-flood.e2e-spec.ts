@@ -179,10 +179,11 @@ describe('catalog cache: a flood of distinct listing queries cannot starve queue
       // The orders' outbox events all became Bull jobs (queue writes on the same Redis).
       const db = t.app.get(DbRouter);
       await eventually(async () => {
-        const [row] = await db.primary.query(
-          'SELECT COUNT(*) AS n FROM outbox WHERE aggregate_id IN (?) AND published_at IS NULL',
-          [orderIds],
-        );
+        const [row] = await db
+          .primaryReader()
+          .query('SELECT COUNT(*) AS n FROM outbox WHERE aggregate_id IN (?) AND published_at IS NULL', [
+            orderIds,
+          ]);
         return Number(row.n) === 0;
       }, 30_000);
       // 100k requests through the whole stack (each a miss: a MySQL query): 13–17 min on the shared

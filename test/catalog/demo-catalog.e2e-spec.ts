@@ -10,10 +10,13 @@ describe('catalog: demo data seeding (SEED_DEMO_DATA)', () => {
   it('seeds categories, products and stock once, even with two instances booting at the same time', async () => {
     apps = await Promise.all([startApp({ SEED_DEMO_DATA: 'true' }), startApp({ SEED_DEMO_DATA: 'true' })]);
     const [a] = apps;
-    const [{ n }] = await a.app.get(DbRouter).primary.query(
-      `SELECT COUNT(*) AS n FROM products WHERE slug IN ('organic-cotton-tshirt', 'merino-long-sleeve',
+    const [{ n }] = await a.app
+      .get(DbRouter)
+      .primaryReader()
+      .query(
+        `SELECT COUNT(*) AS n FROM products WHERE slug IN ('organic-cotton-tshirt', 'merino-long-sleeve',
           'trail-running-shoes', 'wireless-headphones', 'portable-speaker', 'usb-c-charger')`,
-    );
+      );
     expect(Number(n)).toBe(6);
     expect(await a.app.get(InventoryService).get('TSHIRT-M')).toMatchObject({ onHand: 100, reserved: 0 });
     expect(await a.app.get(DemoCatalogSeeder).seed()).toEqual({ categories: 0, products: 0 });

@@ -182,11 +182,11 @@ const composeEnv = (svc: Obj): Record<string, string> =>
     ]),
   );
 
-/** Host port of each published mapping ("3307:3306", "127.0.0.1:8080:8080", {published}). */
-function hostPorts(svc: Obj): number[] {
+/** Host port of each published mapping ("3307:3306", "${VAR:-3307}:3306", "127.0.0.1:8080:8080", {published}), with compose's defaults. */
+function hostPorts(svc: Obj, env: Record<string, string | undefined> = {}): number[] {
   return (svc.ports ?? []).map((p: string | number | Obj) => {
-    if (typeof p === 'object') return Number(p.published);
-    const parts = String(p)
+    if (typeof p === 'object') return Number(interpolate(String(p.published), env));
+    const parts = interpolate(String(p), env)
       .replace(/\/(tcp|udp)$/, '')
       .split(':');
     return Number(parts.length >= 2 ? parts[parts.length - 2] : parts[0]);
@@ -694,7 +694,16 @@ describe('deploy/k8s manifests', () => {
 describe('docker-compose.yml', () => {
   it('parses and validates against the vendored compose schema', () => {
     const v = schema('https://schemas.nest-commerce.local/compose/compose.json');
-    expect(v(COMPOSE) ? '' : errorsOf(v)).toBe('');
+    // compose validates the interpolated file (`${INFRA_REDIS_PORT:-6380}` is a port once read)
+    const interpolated = (x: unknown): unknown =>
+      typeof x === 'string'
+        ? interpolate(x)
+        : Array.isArray(x)
+          ? x.map(interpolated)
+          : x && typeof x === 'object'
+            ? Object.fromEntries(Object.entries(x).map(([k, y]) => [k, interpolated(y)]))
+            : x;
+    expect(v(interpolated(COMPOSE)) ? '' : errorsOf(v)).toBe('');
   });
 
   it('defines the services of the topology with their images', () => {
@@ -752,7 +761,7 @@ describe('docker-compose.yml', () => {
   });
 
   it('host ports do not collide and are exactly 3307, 3308, 6380, 1025, 1080, 8080, 50051', () => {
-    const all = Object.values(SERVICES).flatMap(hostPorts);
+    const all = Object.values(SERVICES).flatMap((s) => hostPorts(s));
     expect(all.length).toBe(new Set(all).size);
     expect([...all].sort((a, b) => a - b)).toEqual([1025, 1080, 3307, 3308, 6380, 8080, 50051]);
     expect(hostPorts(SERVICES['mysql-primary'])).toEqual([3307]);
@@ -760,6 +769,20 @@ describe('docker-compose.yml', () => {
     expect(hostPorts(SERVICES.redis)).toEqual([6380]);
     expect(hostPorts(SERVICES.mailcatcher).sort()).toEqual([1025, 1080]);
     expect(hostPorts(SERVICES.nginx).sort()).toEqual([50051, 8080].sort());
+  });
+
+  it('the infrastructure publishes on the INFRA_* ports when they are set (npm run infra:up with the Docker engine)', () => {
+    const env = {
+      INFRA_MYSQL_PRIMARY_PORT: '13307',
+      INFRA_MYSQL_REPLICA_PORT: '13308',
+      INFRA_REDIS_PORT: '16380',
+      INFRA_SMTP_PORT: '11025',
+      INFRA_MAIL_WEB_PORT: '11080',
+    };
+    expect(hostPorts(SERVICES['mysql-primary'], env)).toEqual([13307]);
+    expect(hostPorts(SERVICES['mysql-replica'], env)).toEqual([13308]);
+    expect(hostPorts(SERVICES.redis, env)).toEqual([16380]);
+    expect(hostPorts(SERVICES.mailcatcher, env).sort()).toEqual([11025, 11080]);
   });
 
   it('the four infrastructure services run on their own: they depend only on each other', () => {
@@ -824,6 +847,22 @@ describe('docker-compose.yml', () => {
     expect(binds.length).toBeGreaterThanOrEqual(5);
     for (const b of binds)
       expect({ b, exists: fs.existsSync(path.join(ROOT, b.split(':')[0])) }).toEqual({ b, exists: true });
+  });
+
+  it('the MySQL primary: semi-synchronous replication, lossless (AFTER_SYNC), with a short fallback timeout', () => {
+    const cnf = mycnf('deploy/mysql/primary.cnf');
+    expect(cnf).toMatchObject({
+      plugin_load_add: 'semisync_source.so',
+      rpl_semi_sync_source_enabled: 'ON',
+      rpl_semi_sync_source_wait_point: 'AFTER_SYNC',
+    });
+    expect(Number(cnf.rpl_semi_sync_source_timeout)).toBeGreaterThan(0);
+    expect(Number(cnf.rpl_semi_sync_source_timeout)).toBeLessThanOrEqual(5000);
+    const replica = mycnf('deploy/mysql/replica.cnf');
+    expect(replica.plugin_load_add.split(';')).toEqual(
+      expect.arrayContaining(['semisync_replica.so', 'semisync_source.so']),
+    );
+    expect(replica.rpl_semi_sync_replica_enabled).toBe('ON');
   });
 
   it('the MySQL primary: server-id 1, GTID on and enforced, ROW binlog; init creates shop/shop, repl with REPLICATION SLAVE and database shop', () => {

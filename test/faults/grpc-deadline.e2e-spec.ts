@@ -64,7 +64,11 @@ describe('fault: gRPC CreateOrder behind injected latency with a short deadline'
     const db = t.app.get(DbRouter);
     const countOrders = async () =>
       Number(
-        (await db.primary.query('SELECT COUNT(*) AS n FROM orders WHERE user_id = ?', [buyer.user.id]))[0].n,
+        (
+          await db
+            .primaryReader()
+            .query('SELECT COUNT(*) AS n FROM orders WHERE user_id = ?', [buyer.user.id])
+        )[0].n,
       );
     const createdByTimedOutCalls = await countOrders();
 

@@ -8,6 +8,8 @@ export interface Outcome {
   status: number | string;
   code?: string;
   id?: string;
+  /** `details.dependency` of an error answer (which dependency a 503 is about). */
+  dependency?: string;
   error?: string;
 }
 
@@ -50,6 +52,7 @@ export async function timedFetch(
       status: res.status,
       code: body?.code,
       id: body?.id ?? body?.reservationId,
+      ...(body?.details?.dependency ? { dependency: body.details.dependency } : {}),
     };
   } catch (err) {
     const e = err as Error & { cause?: { code?: string } };

@@ -1,7 +1,8 @@
 import { DbRouter } from '../../src/infra/database/db-router.service';
 import { adminToken, registerUser, RegisteredUser } from '../support/auth';
 import { FaultProxy } from '../support/fault-proxy';
-import { TestApp, http, startApp } from '../support/test-app';
+import { TestApp, startApp } from '../support/test-app';
+import { adminReadiness } from '../support/readiness';
 import { createProduct, stockOf, uniqueSku } from '../orders/builders';
 import { Outcome, closedLoop, countBy, latency, sleep, timedFetch } from './load';
 
@@ -57,7 +58,7 @@ async function runScenario(name: string, env: Record<string, string>, steps: Ste
     const during = outcomes.filter((o) => o.phase === 'reset' || o.phase === 'blackhole');
     const created = outcomes.filter((o) => o.status === 201);
     const db = t.app.get(DbRouter);
-    const orders: { id: string; items: number; outbox: number }[] = await db.primary.query(
+    const orders: { id: string; items: number; outbox: number }[] = await db.primaryReader().query(
       `SELECT o.id,
               (SELECT COUNT(*) FROM order_items i WHERE i.order_id = o.id) AS items,
               (SELECT COUNT(*) FROM outbox x WHERE x.aggregate_id = o.id) AS outbox
@@ -88,7 +89,7 @@ async function runScenario(name: string, env: Record<string, string>, steps: Ste
         outbox: 1,
       });
     expect(stock.reserved).toBe(orders.length);
-    expect((await http('GET', `${t.url}/health/ready`)).body.primary.state).toBe('up');
+    expect((await adminReadiness(t)).body.primary.state).toBe('up');
   } finally {
     await proxy.set('pass');
     await t.close();

@@ -103,9 +103,9 @@ describe('fault: Redis killed and restarted from its AOF during a flash sale and
     const reserved = purchases.filter((o) => o.status === 202);
     const db = t.app.get(DbRouter);
     const flashOrders = async () =>
-      (await db.primary.query('SELECT reservation_id, user_id FROM orders WHERE flash_sale_id = ?', [
-        saleId,
-      ])) as {
+      (await db
+        .primaryReader()
+        .query('SELECT reservation_id, user_id FROM orders WHERE flash_sale_id = ?', [saleId])) as {
         reservation_id: string;
         user_id: string;
       }[];
@@ -131,10 +131,9 @@ describe('fault: Redis killed and restarted from its AOF during a flash sale and
 
     // Ordinary orders do not need Redis: every 201 is an order, and stock matches the orders.
     const created = orders.filter((o) => o.status === 201);
-    const orderRows: { id: string }[] = await db.primary.query(
-      'SELECT o.id FROM orders o JOIN order_items i ON i.order_id = o.id WHERE i.sku = ?',
-      [orderSku],
-    );
+    const orderRows: { id: string }[] = await db
+      .primaryReader()
+      .query('SELECT o.id FROM orders o JOIN order_items i ON i.order_id = o.id WHERE i.sku = ?', [orderSku]);
     const orderIds = new Set(orderRows.map((r) => r.id));
     for (const o of created) expect(orderIds.has(o.id!)).toBe(true);
     expect((await stockOf(t, admin, orderSku)).reserved).toBe(orderRows.length);

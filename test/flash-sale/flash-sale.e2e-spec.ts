@@ -39,7 +39,8 @@ const purchase = (t: TestApp, saleId: string, u: TestUser) =>
 const flashOrders = (t: TestApp, saleId: string) =>
   t.app
     .get(DbRouter)
-    .primary.query(
+    .primaryReader()
+    .query(
       'SELECT id, user_id, reservation_id, status, total_minor, currency FROM orders WHERE flash_sale_id = ?',
       [saleId],
     ) as Promise<

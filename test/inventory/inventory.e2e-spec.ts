@@ -47,10 +47,9 @@ describe('inventory: reservations never oversell and never deadlock', () => {
       available: 0,
       lowStockThreshold: 5,
     });
-    const [{ n }] = await db.primary.query(
-      `SELECT COUNT(*) AS n FROM inventory_movements WHERE sku = ? AND reason = 'reserve'`,
-      [s],
-    );
+    const [{ n }] = await db
+      .primaryReader()
+      .query(`SELECT COUNT(*) AS n FROM inventory_movements WHERE sku = ? AND reason = 'reserve'`, [s]);
     expect(Number(n)).toBe(50);
   });
 
@@ -132,10 +131,12 @@ describe('inventory: reservations never oversell and never deadlock', () => {
       available: 10,
       lowStockThreshold: 2,
     });
-    const ledger = await db.primary.query(
-      'SELECT reason, delta_on_hand AS dOn, delta_reserved AS dRes, order_id AS orderId FROM inventory_movements WHERE sku = ? ORDER BY id',
-      [s],
-    );
+    const ledger = await db
+      .primaryReader()
+      .query(
+        'SELECT reason, delta_on_hand AS dOn, delta_reserved AS dRes, order_id AS orderId FROM inventory_movements WHERE sku = ? ORDER BY id',
+        [s],
+      );
     expect(ledger.map((r: any) => [r.reason, r.dOn, r.dRes, r.orderId])).toEqual([
       ['initial', 10, 0, null],
       ['reserve', 0, 3, orderId],

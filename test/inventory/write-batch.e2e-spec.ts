@@ -19,7 +19,9 @@ describe('write batches: one round trip, all or nothing', () => {
   const probe = `batch_probe_${randomUUID().slice(0, 8)}`;
   const rows = async (tag: string): Promise<string[]> =>
     (
-      (await db.primary.query(`SELECT v FROM ${probe} WHERE tag = ? ORDER BY seq`, [tag])) as { v: string }[]
+      (await db.primaryReader().query(`SELECT v FROM ${probe} WHERE tag = ? ORDER BY seq`, [tag])) as {
+        v: string;
+      }[]
     ).map((r) => r.v);
   const insert = (tag: string, v: string, id: string = randomUUID()) => ({
     sql: `INSERT INTO ${probe} (id, tag, v) VALUES (?, ?, ?)`,
@@ -31,12 +33,12 @@ describe('write batches: one round trip, all or nothing', () => {
     t = await startApp({ DB_POOL_SIZE: '3' });
     db = t.app.get(DbRouter);
     inventory = t.app.get(InventoryService);
-    await db.primary.query(
+    await db.execute(
       `CREATE TABLE ${probe} (seq INT AUTO_INCREMENT PRIMARY KEY, id CHAR(36) NOT NULL UNIQUE, tag VARCHAR(64) NOT NULL, v TEXT NOT NULL) ENGINE=InnoDB`,
     );
   });
   afterAll(async () => {
-    await db.primary.query(`DROP TABLE IF EXISTS ${probe}`);
+    await db.execute(`DROP TABLE IF EXISTS ${probe}`);
     await t.close();
   });
 
@@ -89,9 +91,9 @@ describe('write batches: one round trip, all or nothing', () => {
     expect((err as InsufficientStockError).details).toEqual({ sku: s, requested: 3, available: 2 });
     expect(await rows(tag)).toEqual([]);
     expect(await inventory.get(s)).toMatchObject({ onHand: 2, reserved: 0 });
-    const [{ n }] = await db.primary.query('SELECT COUNT(*) AS n FROM inventory_movements WHERE sku = ?', [
-      s,
-    ]);
+    const [{ n }] = await db
+      .primaryReader()
+      .query('SELECT COUNT(*) AS n FROM inventory_movements WHERE sku = ?', [s]);
     expect(Number(n)).toBe(1); // the initial stock only: the reserve ledger row was rolled back
   });
 
@@ -150,11 +152,21 @@ describe('write batches: one round trip, all or nothing', () => {
     const tag = randomUUID();
     const s = sku('locked');
     await inventory.ensureStock(s, 5);
-    const holder = db.primary.createQueryRunner('master');
-    await holder.connect();
+    // Another transaction holds the stock row until `release` is called.
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    let locked!: () => void;
+    const isLocked = new Promise<void>((r) => (locked = r));
+    const holder = db.transaction(
+      async (em) => {
+        await em.query('SELECT * FROM inventory_items WHERE sku = ? FOR UPDATE', [s]);
+        locked();
+        await released;
+      },
+      { retries: 0 },
+    );
     try {
-      await holder.startTransaction();
-      await holder.query('SELECT * FROM inventory_items WHERE sku = ? FOR UPDATE', [s]);
+      await isLocked;
       const batch = new WriteBatch().add(insert(tag, 'waits'));
       inventory.reserveIn(batch, [{ sku: s, quantity: 1 }], { orderId: randomUUID() });
       const started = Date.now();
@@ -163,8 +175,8 @@ describe('write batches: one round trip, all or nothing', () => {
       });
       expect(Date.now() - started).toBeLessThan(t.config.db.queryTimeoutMs);
     } finally {
-      await holder.rollbackTransaction();
-      await holder.release();
+      release();
+      await holder;
     }
     await new Promise((r) => setTimeout(r, 200));
     expect(await rows(tag)).toEqual([]);
@@ -187,10 +199,9 @@ describe('write batches: one round trip, all or nothing', () => {
     for (const f of failed) expect(f.reason).toBeInstanceOf(InsufficientStockError);
     expect(await rows(tag)).toHaveLength(30);
     expect(await inventory.get(s)).toMatchObject({ onHand: 30, reserved: 30, available: 0 });
-    const [{ n }] = await db.primary.query(
-      "SELECT COUNT(*) AS n FROM inventory_movements WHERE sku = ? AND reason = 'reserve'",
-      [s],
-    );
+    const [{ n }] = await db
+      .primaryReader()
+      .query("SELECT COUNT(*) AS n FROM inventory_movements WHERE sku = ? AND reason = 'reserve'", [s]);
     expect(Number(n)).toBe(30);
   });
 

@@ -57,16 +57,16 @@ describe('orders: events through the transactional outbox', () => {
     expect(o.status).toBe(201);
     await new Promise((r) => setTimeout(r, 1000));
     const db = t.app.get(DbRouter);
-    const pending = await db.primary.query('SELECT published_at FROM outbox WHERE aggregate_id = ?', [
-      o.body.id,
-    ]);
+    const pending = await db
+      .primaryReader()
+      .query('SELECT published_at FROM outbox WHERE aggregate_id = ?', [o.body.id]);
     expect(pending).toEqual([{ published_at: null }]);
     expect(eventsOf(o.body.id)).toEqual([]);
     await proxy.set('pass');
     await eventually(async () => eventsOf(o.body.id).includes(ORDER_EVENTS.created), 20000);
-    const published = await db.primary.query('SELECT published_at FROM outbox WHERE aggregate_id = ?', [
-      o.body.id,
-    ]);
+    const published = await db
+      .primaryReader()
+      .query('SELECT published_at FROM outbox WHERE aggregate_id = ?', [o.body.id]);
     expect(published[0].published_at).not.toBeNull();
     // The order's delayed expiry job is scheduled from that event: not lost with Redis.
     const orders = t.app.get<Queue>(getQueueToken(QUEUES.orders));

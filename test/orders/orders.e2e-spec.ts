@@ -252,9 +252,9 @@ describe('orders: REST lifecycle, pricing, ownership, idempotency', () => {
 
   it('Idempotency-Key: a claim left by a request that died with its instance is taken over after a minute, a live one is not', async () => {
     const gina = await registerUser(t);
-    const db = t.app.get(DbRouter).primary;
+    const db = t.app.get(DbRouter);
     const claim = (key: string, agoMs: number) =>
-      db.query(
+      db.execute(
         `INSERT INTO idempotency_keys (user_id, \`key\`, request_hash, status, created_at)
          VALUES (?, ?, ?, 'in_progress', ?)`,
         [
@@ -281,7 +281,7 @@ describe('orders: REST lifecycle, pricing, ownership, idempotency', () => {
 
   it('Idempotency-Key: a request whose claim was taken over cannot complete it — at most one order per key', async () => {
     const hank = await registerUser(t);
-    const db = t.app.get(DbRouter).primary;
+    const db = t.app.get(DbRouter);
     const orders = t.app.get(OrdersService);
     // Simulate the slow original: its claim (made long ago) is replaced by a retry's fresh one
     // just before the original's transaction completes it.
@@ -290,7 +290,7 @@ describe('orders: REST lifecycle, pricing, ownership, idempotency', () => {
     const realBegin = store.begin.bind(store);
     store.begin = async (...a: unknown[]) => {
       const r = await realBegin(...a);
-      await db.query('UPDATE idempotency_keys SET created_at = ? WHERE user_id = ? AND `key` = ?', [
+      await db.execute('UPDATE idempotency_keys SET created_at = ? WHERE user_id = ? AND `key` = ?', [
         new Date(Date.now() + 5000),
         hank.user.id,
         'fenced',

@@ -55,9 +55,13 @@ describe('payments: creation, signed webhooks, receipts, refunds and the sandbox
   });
 
   const eventsOf = async (paymentId: string) =>
-    (await db.primary.query('SELECT id, type, outcome FROM payment_events WHERE payment_id = ?', [
-      paymentId,
-    ])) as { id: string; type: string; outcome: string }[];
+    (await db
+      .primaryReader()
+      .query('SELECT id, type, outcome FROM payment_events WHERE payment_id = ?', [paymentId])) as {
+      id: string;
+      type: string;
+      outcome: string;
+    }[];
 
   it('opens a PENDING payment for the amount of the order, once per order, for its owner only', async () => {
     const sku = await createSku(t, admin, 10, 1250);
@@ -84,7 +88,9 @@ describe('payments: creation, signed webhooks, receipts, refunds and the sandbox
       (await http('POST', t.api('/payments'), { token: buyer.accessToken, body: { orderId: order.id } })).body
         .id,
     ).toBe(a.body.id);
-    expect(await db.primary.query('SELECT id FROM payments WHERE order_id = ?', [order.id])).toHaveLength(1);
+    expect(
+      await db.primaryReader().query('SELECT id FROM payments WHERE order_id = ?', [order.id]),
+    ).toHaveLength(1);
 
     const foreign = await http('POST', t.api('/payments'), {
       token: other.accessToken,
@@ -502,15 +508,19 @@ describe('payments: creation, signed webhooks, receipts, refunds and the sandbox
     });
     expect(down.status).toBe(503);
     expect(down.body.code).toBe('PROVIDER_UNAVAILABLE');
-    const rows = (await db.primary.query('SELECT id, provider_ref FROM payments WHERE order_id = ?', [
-      order.id,
-    ])) as { id: string; provider_ref: string | null }[];
+    const rows = (await db
+      .primaryReader()
+      .query('SELECT id, provider_ref FROM payments WHERE order_id = ?', [order.id])) as {
+      id: string;
+      provider_ref: string | null;
+    }[];
     expect(rows).toEqual([{ id: expect.any(String), provider_ref: null }]);
     const up = await openPayment(t, buyer.accessToken, order.id);
     expect(up.id).toBe(rows[0].id);
     expect((await pspBooks(t, up.id)).status).toBe('requires_confirmation');
     expect(
-      (await db.primary.query('SELECT provider_ref FROM payments WHERE id = ?', [up.id]))[0].provider_ref,
+      (await db.primaryReader().query('SELECT provider_ref FROM payments WHERE id = ?', [up.id]))[0]
+        .provider_ref,
     ).toBe(`sbx_pi_${up.id}`);
   });
 
@@ -611,7 +621,8 @@ describe('payments: creation, signed webhooks, receipts, refunds and the sandbox
     // The client never confirms: the PSP still waits for a card, so there is nothing to apply.
     const changedAt = async (): Promise<number> =>
       new Date(
-        (await db.primary.query('SELECT updated_at FROM payments WHERE id = ?', [payment.id]))[0].updated_at,
+        (await db.primaryReader().query('SELECT updated_at FROM payments WHERE id = ?', [payment.id]))[0]
+          .updated_at,
       ).getTime();
     const before = await changedAt();
     await sleep(20);
@@ -639,9 +650,9 @@ describe('payments: creation, signed webhooks, receipts, refunds and the sandbox
     const res = await deliver(t, big);
     expect(res.status).toBe(200);
     expect(res.body.outcome).toBe('applied');
-    const [row] = (await db.primary.query('SELECT LENGTH(payload) AS n FROM payment_events WHERE id = ?', [
-      big.id,
-    ])) as { n: number }[];
+    const [row] = (await db
+      .primaryReader()
+      .query('SELECT LENGTH(payload) AS n FROM payment_events WHERE id = ?', [big.id])) as { n: number }[];
     expect(Number(row.n)).toBeGreaterThan(100_000);
   });
 });

@@ -2,6 +2,7 @@ import { DbRouter } from '../../src/infra/database/db-router.service';
 import { adminToken, registerUser } from '../support/auth';
 import { TestApp, eventually, http } from '../support/test-app';
 import { openFlashSale } from '../support/flash-sale';
+import { adminReadiness } from '../support/readiness';
 
 /**
  * What every Redis topology must carry: readiness (commands, Bull's queues), a product (cache
@@ -12,7 +13,7 @@ export async function sellThroughFlashSale(t: TestApp): Promise<string> {
   // Readiness converges (cluster slots and Bull's connections come up after boot); a load
   // balancer polls it the same way.
   const ready = await eventually(async () => {
-    const r = await http('GET', `${t.url}/health/ready`);
+    const r = await adminReadiness(t);
     return r.status === 200 ? r : undefined;
   }, 30_000);
   expect(ready.body.redis.state).toBe('up');
@@ -35,10 +36,8 @@ export async function sellThroughFlashSale(t: TestApp): Promise<string> {
   const order = await eventually(async () => {
     const rows: { id: string }[] = await t.app
       .get(DbRouter)
-      .primary.query('SELECT id FROM orders WHERE flash_sale_id = ? AND user_id = ?', [
-        saleId,
-        buyer.user.id,
-      ]);
+      .primaryReader()
+      .query('SELECT id FROM orders WHERE flash_sale_id = ? AND user_id = ?', [saleId, buyer.user.id]);
     return rows[0];
   });
   expect(order.id).toMatch(/^[0-9a-f-]{36}$/);

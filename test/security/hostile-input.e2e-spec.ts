@@ -41,13 +41,15 @@ const PER_REQUEST_TIMEOUT_MS = 30_000;
 
 /** Row count and checksum of every table of the run's database. */
 async function snapshot(db: DbRouter): Promise<Record<string, string>> {
-  const tables: { name: string }[] = await db.primary.query(
-    "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE'",
-  );
+  const tables: { name: string }[] = await db
+    .primaryReader()
+    .query(
+      "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE'",
+    );
   const out: Record<string, string> = {};
   for (const { name } of tables) {
-    const [count] = await db.primary.query(`SELECT COUNT(*) AS n FROM \`${name}\``);
-    const [sum] = await db.primary.query(`CHECKSUM TABLE \`${name}\``);
+    const [count] = await db.primaryReader().query(`SELECT COUNT(*) AS n FROM \`${name}\``);
+    const [sum] = await db.primaryReader().query(`CHECKSUM TABLE \`${name}\``);
     out[name] = `rows=${count.n} checksum=${sum.Checksum}`;
   }
   return out;
@@ -137,6 +139,7 @@ describe('hostile input generated from the OpenAPI document and the .proto files
     return {
       'GET /health': { caller: 'none' },
       'GET /health/ready': { caller: 'none' },
+      'GET /api/v1': { caller: 'none' },
       'POST /api/v1/auth/register': {
         caller: 'none',
         body: { email: 'hostile-new@test.local', password: 'a-long-password', name: 'Hostile' },

@@ -9,8 +9,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MysqlTarget, loadConfig } from '../../src/infra/config/app-config';
 import { runMigrations } from '../../src/infra/database/migrate';
-import { planLocalInfra } from '../../scripts/infra/infra-plan';
-import { infraConfig, infraDown, infraEndpoints, infraUp } from '../../scripts/infra/local-infra';
+import { resolveLocalInfra } from '../../scripts/infra/infra-plan';
+import { infraDown, infraUp } from '../../scripts/infra/local-infra';
 import { sql, waitForReplication, withDatabase } from './test-database';
 
 // One file per jest process (setup and teardown run in it), so concurrent runs never drop each other's database.
@@ -21,10 +21,9 @@ export default async function globalSetup(): Promise<void> {
   const started = new Set<string>();
   let created: { target: MysqlTarget; database: string } | undefined;
   try {
-    const infra = infraConfig();
-    // Same rule as `npm run up` (each component the environment does not name elsewhere); the
-    // tests bring their own SMTP servers.
-    const plan = planLocalInfra(process.env, infra.ports, infraEndpoints(infra), { mail: false });
+    // Same resolver as `npm run up` (each component the environment or .env does not name
+    // elsewhere, on the same INFRA_* ports); the tests bring their own SMTP servers.
+    const plan = resolveLocalInfra({ mail: false });
     if (plan.components.length) {
       const t0 = Date.now();
       const res = await infraUp({

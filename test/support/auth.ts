@@ -60,7 +60,7 @@ export async function bulkUsers(t: TestApp, n: number, tag = 'bulk'): Promise<Bu
     id: newId(),
     email: `${tag}-${run}-${i}@test.local`,
   }));
-  await db.primary.query(
+  await db.execute(
     'INSERT INTO users (id, email, password_hash, name, role, created_at, updated_at) VALUES ?',
     [users.map((u) => [u.id, u.email, 'not-a-hash', 'Bulk Buyer', 'customer', now, now])],
   );

@@ -211,12 +211,13 @@ describe('users: accounts and tokens', () => {
     const u = await registerUser(t);
     const db = t.app.get(DbRouter);
     const stored = async (): Promise<string> =>
-      (await db.primary.query('SELECT password_hash FROM users WHERE id = ?', [u.user.id]))[0].password_hash;
+      (await db.primaryReader().query('SELECT password_hash FROM users WHERE id = ?', [u.user.id]))[0]
+        .password_hash;
     expect(await stored()).toContain('$m=19456,p=1,t=2$');
     // As an older release (argon2's defaults: 64 MiB, t=3, p=4) would have stored it.
     const old = await argon2.hash(u.password, { type: argon2.argon2id });
     expect(old).toContain('$m=65536,p=4,t=3$');
-    await db.primary.query('UPDATE users SET password_hash = ? WHERE id = ?', [old, u.user.id]);
+    await db.execute('UPDATE users SET password_hash = ? WHERE id = ?', [old, u.user.id]);
 
     const wrong = await http('POST', t.api('/auth/login'), {
       body: { email: u.email, password: 'nope-nope-nope' },

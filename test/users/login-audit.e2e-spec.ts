@@ -151,7 +151,8 @@ describe('users: a login does not depend on the audit queue being reachable', ()
   const auditRows = (userId: string) =>
     t.app
       .get(DbRouter)
-      .primary.query(
+      .primaryReader()
+      .query(
         'SELECT outcome, reason, ip, user_agent AS userAgent FROM login_audits WHERE user_id = ? ORDER BY created_at, id',
         [userId],
       ) as Promise<{ outcome: string; reason: string | null; ip: string; userAgent: string | null }[]>;

@@ -126,7 +126,8 @@ describe('users: an account is locked after repeated wrong passwords from any ad
     expect(retry).toBeLessThanOrEqual(600);
     const [row] = await t.app
       .get(DbRouter)
-      .primary.query('SELECT locked_until FROM users WHERE id = ?', [u.user.id]);
+      .primaryReader()
+      .query('SELECT locked_until FROM users WHERE id = ?', [u.user.id]);
     expect(new Date(row.locked_until).getTime()).toBeGreaterThan(Date.now());
 
     const items = await auditsOf(t, admin, u.user.id, 4);

@@ -27,10 +27,12 @@ describe('users: the refresh-token purge', () => {
   afterAll(() => t.close());
 
   const row = async (token: string) =>
-    (await db.primary.query('SELECT id FROM refresh_tokens WHERE token_hash = ?', [sha256(token)]))[0];
+    (
+      await db.primaryReader().query('SELECT id FROM refresh_tokens WHERE token_hash = ?', [sha256(token)])
+    )[0];
   // expires_at holds UTC written by the app: backdate it the same way.
   const expireAgo = (token: string, seconds: number) =>
-    db.primary.query('UPDATE refresh_tokens SET expires_at = ? WHERE token_hash = ?', [
+    db.execute('UPDATE refresh_tokens SET expires_at = ? WHERE token_hash = ?', [
       new Date(Date.now() - seconds * 1000),
       sha256(token),
     ]);

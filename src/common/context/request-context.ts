@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { EntityManager } from 'typeorm';
+import type { AfterCommitHooks } from '../../infra/database/after-commit';
 
 /**
  * Per-request (or per-job) state carried through async calls without threading arguments:
@@ -14,6 +15,8 @@ export interface RequestContext {
   wrotePrimary?: boolean;
   /** The EntityManager of the transaction in progress (see DbRouter.transaction). */
   tx?: EntityManager;
+  /** The hooks the transaction in progress runs after its COMMIT (see DbRouter.afterCommit). */
+  afterCommit?: AfterCommitHooks;
 }
 
 const storage = new AsyncLocalStorage<RequestContext>();

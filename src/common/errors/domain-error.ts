@@ -67,8 +67,13 @@ export class ForbiddenError extends DomainError {
   }
 }
 
+/** 503 / UNAVAILABLE; `dependency` (redis, mysql, smtp, ...) goes to `details.dependency`. */
 export class UnavailableError extends DomainError {
-  constructor(message = 'A dependency is unavailable, retry later', code = 'UNAVAILABLE') {
-    super('unavailable', code, message);
+  constructor(
+    message = 'A dependency is unavailable, retry later',
+    code = 'UNAVAILABLE',
+    dependency?: string,
+  ) {
+    super('unavailable', code, message, dependency ? { dependency } : undefined);
   }
 }

@@ -66,7 +66,17 @@ const UNAVAILABLE_ERRNOS = new Set([
   'ER_OPTION_PREVENTS_STATEMENT',
   'ER_SERVER_SHUTDOWN',
   'POOL_CLOSED',
+  // No free pool connection within DB_ACQUIRE_TIMEOUT_MS (infra/database/pool-acquire.ts).
+  'DB_ACQUIRE_TIMEOUT',
 ]);
+
+/**
+ * What ioredis says when Redis does not answer: a command past REDIS_COMMAND_TIMEOUT_MS, a
+ * connection that is closed or (re)connecting with no offline queue, a socket replaced after
+ * silence. mysql2 says "Pool is closed".
+ */
+const REDIS_DOWN =
+  /Command timed out|Connection is closed|Stream isn't writeable|Socket timeout|All sentinels are unreachable|None of startup nodes is available|Cluster isn't ready/;
 
 export function isUnavailableError(err: unknown): boolean {
   if (!err || typeof err !== 'object') return false;
@@ -75,11 +85,41 @@ export function isUnavailableError(err: unknown): boolean {
   if (e.name === 'MaxRetriesPerRequestError') return true; // ioredis, Redis down
   if (
     typeof e.message === 'string' &&
-    /Connection is closed|Stream isn't writeable|connect ETIMEDOUT|Pool is closed/.test(e.message)
+    (REDIS_DOWN.test(e.message) || /connect ETIMEDOUT|Pool is closed/.test(e.message))
   )
     return true;
   if (e.driverError) return isUnavailableError(e.driverError);
   return false;
+}
+
+/**
+ * Which dependency an unavailable error comes from, for the 503's `details.dependency`:
+ * `redis` or `mysql` (the names readiness uses for their instances are in its admin view), or
+ * whatever a {@link TimeoutError} was told. Undefined when it cannot be told (a bare ECONNREFUSED).
+ */
+export function dependencyOf(err: unknown): string | undefined {
+  if (!err || typeof err !== 'object') return undefined;
+  const e = err as {
+    dependency?: unknown;
+    code?: string;
+    name?: string;
+    message?: string;
+    driverError?: unknown;
+    sqlState?: unknown;
+    fatal?: unknown;
+  };
+  if (typeof e.dependency === 'string') return e.dependency;
+  if (e.name === 'MaxRetriesPerRequestError' || (typeof e.message === 'string' && REDIS_DOWN.test(e.message)))
+    return 'redis';
+  if (
+    e.driverError !== undefined ||
+    e.sqlState !== undefined ||
+    typeof e.fatal === 'boolean' || // mysql2's connection errors
+    (e.code !== undefined && /^(ER_|PROTOCOL_|POOL_|DB_)/.test(e.code)) ||
+    /Pool is closed/.test(e.message ?? '')
+  )
+    return 'mysql';
+  return undefined;
 }
 
 export interface MappedError {
@@ -145,11 +185,13 @@ export function mapError(err: unknown): MappedError {
     return { status, grpc: httpToGrpc(status), code, message, internal: false };
   }
   if (isUnavailableError(err)) {
+    const dependency = dependencyOf(err);
     return {
       status: 503,
       grpc: GrpcStatus.UNAVAILABLE,
       code: 'UNAVAILABLE',
       message: 'A dependency is unavailable, retry later',
+      ...(dependency ? { details: { dependency } } : {}),
       internal: false,
     };
   }

@@ -210,6 +210,7 @@ export class TwoLevelCache implements OnModuleInit, OnApplicationBootstrap, OnMo
     const l2 = this.ownL2
       ? (() => {
           const r = RedisService.createClient(config.redis.cacheUrl, {
+            ...RedisService.commandBounds(config.redis.commandTimeoutMs),
             maxRetriesPerRequest: 1,
             enableOfflineQueue: false,
             connectionName: 'nest-commerce:cache',

@@ -31,6 +31,10 @@ describe('loadConfig', () => {
     expect(cfg.db.replicas.map((r) => r.label)).toEqual(['127.0.0.1:3308']);
     expect(cfg.redis.url).toBe(ENV_DEFAULTS.REDIS_URL);
     expect(cfg.mail.smtpUrl).toBe(ENV_DEFAULTS.SMTP_URL);
+    // Every wait on a dependency is bounded by default (docs/decisions/0014).
+    expect([cfg.redis.commandTimeoutMs, cfg.db.acquireTimeoutMs, cfg.db.queryTimeoutMs]).toEqual([
+      2000, 3000, 10000,
+    ]);
   });
 
   it.each([
@@ -49,6 +53,12 @@ describe('loadConfig', () => {
     ['DB_POOL_SIZE', '0', /DB_POOL_SIZE: "0" must be an integer between 1 and 1000/],
     ['ADMIN_EMAIL', 'admin', /ADMIN_EMAIL: "admin" is not an email address/],
     ['REDIS_PREFIX', 'has space', /REDIS_PREFIX: "has space" must match/],
+    [
+      'REDIS_COMMAND_TIMEOUT_MS',
+      '0',
+      /REDIS_COMMAND_TIMEOUT_MS: "0" must be an integer between 100 and 60000/,
+    ],
+    ['DB_ACQUIRE_TIMEOUT_MS', '-1', /DB_ACQUIRE_TIMEOUT_MS: "-1" must be an integer between 0 and 600000/],
   ])('refuses %s=%j with a message naming the variable', (name, value, message) => {
     const problems = problemsOf({ [name]: value });
     expect(problems).toEqual([expect.stringMatching(message)]);

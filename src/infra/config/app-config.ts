@@ -35,6 +35,8 @@ export class AppConfig {
     poolSize: number;
     /** Bound on every statement of the app's pools (0 = none). */
     queryTimeoutMs: number;
+    /** Bound on the wait for a free pool connection (mysql2 pools have none of their own; 0 = none). */
+    acquireTimeoutMs: number;
     replicaMaxLagSeconds: number;
     replicaCheckIntervalMs: number;
     readYourWritesMs: number;
@@ -45,6 +47,11 @@ export class AppConfig {
     prefix: string;
     /** Redis memory the cache may fill with entries whose keys come from requests (CACHE_REDIS_BUDGET_MB). */
     cacheBudgetBytes: number;
+    /**
+     * Bound on every non-blocking Redis command (command connection, cache, Bull producers,
+     * throttler, Lua scripts, pub/sub publish); a connection silent that long is replaced.
+     */
+    commandTimeoutMs: number;
   };
   mail!: { smtpUrl: string; from: string; opsEmail: string };
   auth!: {
@@ -100,6 +107,7 @@ export const ENV_DEFAULTS: Record<string, string> = {
   DB_REPLICA_URLS: 'mysql://shop:shop@127.0.0.1:3308/shop',
   DB_POOL_SIZE: '20',
   DB_QUERY_TIMEOUT_MS: '10000',
+  DB_ACQUIRE_TIMEOUT_MS: '3000',
   DB_REPLICA_MAX_LAG_SECONDS: '5',
   DB_REPLICA_CHECK_INTERVAL_MS: '1000',
   READ_YOUR_WRITES_MS: '5000',
@@ -107,6 +115,7 @@ export const ENV_DEFAULTS: Record<string, string> = {
   CACHE_REDIS_URL: '',
   CACHE_REDIS_BUDGET_MB: '64',
   REDIS_PREFIX: 'nc',
+  REDIS_COMMAND_TIMEOUT_MS: '2000',
   SMTP_URL: 'smtp://127.0.0.1:1025',
   MAIL_FROM: 'nest-commerce <no-reply@shop.local>',
   OPS_EMAIL: 'ops@shop.local',
@@ -304,6 +313,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       replicas,
       poolSize: int('DB_POOL_SIZE', 1, 1000),
       queryTimeoutMs: int('DB_QUERY_TIMEOUT_MS', 0, 600000),
+      acquireTimeoutMs: int('DB_ACQUIRE_TIMEOUT_MS', 0, 600000),
       replicaMaxLagSeconds: int('DB_REPLICA_MAX_LAG_SECONDS', 0, 3600),
       replicaCheckIntervalMs: int('DB_REPLICA_CHECK_INTERVAL_MS', 100, 600000),
       readYourWritesMs: int('READ_YOUR_WRITES_MS', 0, 600000),
@@ -313,6 +323,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       cacheUrl: cacheRaw,
       prefix,
       cacheBudgetBytes: int('CACHE_REDIS_BUDGET_MB', 1, 1024 * 1024) * 1024 * 1024,
+      commandTimeoutMs: int('REDIS_COMMAND_TIMEOUT_MS', 100, 60000),
     },
     mail: { smtpUrl, from: mailFrom, opsEmail: get('OPS_EMAIL') },
     auth: {
@@ -362,9 +373,18 @@ export function appConfig(): AppConfig {
 export const runsHttp = (role: AppRole): boolean => role !== 'worker';
 export const runsWorkers = (role: AppRole): boolean => role !== 'api';
 
-/** Loads `.env` from the working directory when present; variables already set win. */
-export function loadDotEnv(file = '.env'): void {
+/**
+ * Loads `.env` from the working directory when present; variables already set win. With `names`,
+ * only those variables are taken from it (the local-infrastructure resolver of the test and bench
+ * setups reads just the ports and server URLs, not a developer's other settings).
+ */
+export function loadDotEnv(file = '.env', names?: readonly string[]): void {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { existsSync } = require('node:fs') as typeof import('node:fs');
-  if (existsSync(file)) process.loadEnvFile(file);
+  const { existsSync, readFileSync } = require('node:fs') as typeof import('node:fs');
+  if (!existsSync(file)) return;
+  if (!names) return process.loadEnvFile(file);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const parsed = (require('node:util') as typeof import('node:util')).parseEnv(readFileSync(file, 'utf8'));
+  for (const name of names)
+    if (parsed[name] !== undefined && process.env[name] === undefined) process.env[name] = parsed[name];
 }

@@ -3,6 +3,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { AppConfig } from '../config/app-config';
 import { DbRouter } from './db-router.service';
 import { RecentWriters } from './recent-writers';
+import { SemiSyncMonitor } from './semi-sync-monitor';
 import { mysqlOptions } from './typeorm-options';
 
 /**
@@ -26,7 +27,7 @@ import { mysqlOptions } from './typeorm-options';
       }),
     }),
   ],
-  providers: [DbRouter, RecentWriters],
-  exports: [DbRouter],
+  providers: [DbRouter, RecentWriters, SemiSyncMonitor],
+  exports: [DbRouter, SemiSyncMonitor],
 })
 export class DatabaseModule {}

@@ -1,16 +1,26 @@
-import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import {
+  BeforeApplicationShutdown,
+  Injectable,
+  Logger,
+  OnApplicationShutdown,
+  OnModuleInit,
+} from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager, EntityTarget, ObjectLiteral, Repository } from 'typeorm';
 import type { IsolationLevel } from 'typeorm/driver/types/IsolationLevel';
 import { RequestContext, requestContext } from '../../common/context/request-context';
 import { isUnavailableError } from '../../common/errors/error-mapping';
 import { AppConfig } from '../config/app-config';
+import { AfterCommitHook, AfterCommitHooks, AfterCommitOptions, runAfterCommit } from './after-commit';
 import { RecentWriters } from './recent-writers';
 import { Querier, WriteBatch, WriteResult } from './write-batch';
 import { PoolUsage, ReplicaNode, ReplicaStatus, poolUsage } from './replica-pool';
 import { mysqlOptions } from './typeorm-options';
+import { boundPoolAcquire } from './pool-acquire';
 
 const RETRYABLE_TX_ERRORS = new Set(['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT']);
+/** How long shutdown waits for after-commit hooks still running (then logs what it leaves). */
+const HOOK_DRAIN_MS = 5000;
 
 export interface TransactionOptions {
   /**
@@ -31,17 +41,25 @@ export interface TransactionOptions {
  *   work that already wrote, or for a user who wrote within READ_YOUR_WRITES_MS — those read
  *   the primary. A replica that is down or lagging past DB_REPLICA_MAX_LAG_SECONDS is out of
  *   rotation until the monitor sees it healthy again; with none healthy, reads use the primary.
+ *
+ * One write API (decision 0013): `transaction(fn)` — nested calls join the outermost one — and,
+ * for the batched hot path, `commitBatch(WriteBatch)`. Work that must wait for the COMMIT
+ * registers `afterCommit(fn)` (or `batch.afterCommit(fn)`): it runs once, after the outermost
+ * commit, never after a rollback. The primary DataSource itself stays private; single statements
+ * outside a transaction go through `execute` (writes) and `primaryReader()` (fresh reads).
  */
 @Injectable()
-export class DbRouter implements OnModuleInit, OnApplicationShutdown {
+export class DbRouter implements OnModuleInit, BeforeApplicationShutdown, OnApplicationShutdown {
   private readonly logger = new Logger('DbRouter');
   readonly replicas: ReplicaNode[];
   private rr = 0;
   private timer?: NodeJS.Timeout;
   private checking?: Promise<unknown>;
+  /** After-commit hooks that returned a promise and have not settled yet (awaited on shutdown). */
+  private readonly runningHooks = new Set<Promise<unknown>>();
 
   constructor(
-    @InjectDataSource() readonly primary: DataSource,
+    @InjectDataSource() private readonly primary: DataSource,
     private readonly config: AppConfig,
     private readonly recentWriters: RecentWriters,
   ) {
@@ -57,8 +75,10 @@ export class DbRouter implements OnModuleInit, OnApplicationShutdown {
           }),
           config.db.replicaMaxLagSeconds,
           this.logger,
+          config.db.acquireTimeoutMs,
         ),
     );
+    boundPoolAcquire(primary, config.db.acquireTimeoutMs, 'primary');
   }
 
   async onModuleInit(): Promise<void> {
@@ -77,11 +97,11 @@ export class DbRouter implements OnModuleInit, OnApplicationShutdown {
   private async warnUnlessUtc(): Promise<void> {
     try {
       const [row] = (await this.primary.query(
-        'SELECT TIMESTAMPDIFF(MINUTE, UTC_TIMESTAMP(), NOW()) AS offset, @@session.time_zone AS tz',
-      )) as { offset: number | string; tz: string }[];
-      if (Number(row.offset) !== 0)
+        'SELECT TIMESTAMPDIFF(MINUTE, UTC_TIMESTAMP(), NOW()) AS offset_minutes, @@session.time_zone AS tz',
+      )) as { offset_minutes: number | string; tz: string }[];
+      if (Number(row.offset_minutes) !== 0)
         this.logger.warn(
-          `the primary's time zone is ${row.tz} (UTC${Number(row.offset) >= 0 ? '+' : ''}${Number(row.offset)} min): ` +
+          `the primary's time zone is ${row.tz} (UTC${Number(row.offset_minutes) >= 0 ? '+' : ''}${Number(row.offset_minutes)} min): ` +
             `set default_time_zone = '+00:00' (see deploy/mysql/primary.cnf), or server-made timestamps ` +
             'will be shifted by that offset',
         );
@@ -139,6 +159,21 @@ export class DbRouter implements OnModuleInit, OnApplicationShutdown {
     return requestContext.get()?.tx ?? this.primary.manager;
   }
 
+  /**
+   * One write statement on the primary (in the open transaction, if any); marks the unit of
+   * work as a writer. Answers what mysql2 answers (a WriteResult for INSERT/UPDATE/DELETE).
+   */
+  async execute<T = WriteResult>(sql: string, params?: unknown[]): Promise<T> {
+    const ctx = requestContext.get();
+    if (ctx) ctx.wrotePrimary = true;
+    return (await (ctx?.tx ?? this.primary.manager).query(sql, params)) as T;
+  }
+
+  /** One round trip to the primary (readiness); rejects when it does not answer. */
+  async ping(): Promise<void> {
+    await this.primary.query('SELECT 1');
+  }
+
   readRepo<T extends ObjectLiteral>(entity: EntityTarget<T>): Repository<T> {
     return this.reader().getRepository(entity);
   }
@@ -154,23 +189,54 @@ export class DbRouter implements OnModuleInit, OnApplicationShutdown {
    * Runs `fn` in a primary transaction (READ COMMITTED by default). Nested calls join the
    * outer transaction. Deadlocks and lock-wait timeouts re-run the whole callback, up to
    * `retries` times with jittered backoff, so callbacks must not have side effects outside
-   * the database (enqueue through the outbox instead).
+   * the database: they register them with {@link afterCommit} (or enqueue through the outbox).
+   * The outermost call returns once its COMMIT is done and its after-commit hooks have run.
    */
   async transaction<T>(fn: (em: EntityManager) => Promise<T>, opts: TransactionOptions = {}): Promise<T> {
     const outer = requestContext.get();
     if (outer?.tx) return fn(outer.tx);
-    const result = await this.withRetries(opts.retries, () => {
+    const { result, hooks } = await this.withRetries(opts.retries, async () => {
+      // A fresh list per attempt: the hooks of an attempt that rolled back are dropped with it.
+      const hooks = new AfterCommitHooks();
       const run = (em: EntityManager) =>
-        requestContext.run({ ...(outer ?? { requestId: 'internal' }), tx: em, wrotePrimary: true }, () =>
-          fn(em),
+        requestContext.run(
+          { ...(outer ?? { requestId: 'internal' }), tx: em, wrotePrimary: true, afterCommit: hooks },
+          () => fn(em),
         );
       const isolation = opts.isolation ?? 'READ COMMITTED';
-      return isolation === 'server'
+      const result = await (isolation === 'server'
         ? this.primary.transaction(run)
-        : this.primary.transaction(isolation, run);
+        : this.primary.transaction(isolation, run));
+      return { result, hooks };
     });
     await this.notedWrite(outer);
+    await this.runHooks(hooks);
     return result;
+  }
+
+  /**
+   * Registers `hook` to run once the transaction in progress has committed — the outermost one,
+   * when calls are nested — and never if it rolls back (a deadlock retry's failed attempt
+   * included). Awaited by the outermost `transaction` call before it returns, unless
+   * `background`; a failing hook is logged, never turned into the caller's error. Only inside a
+   * `transaction` callback (a WriteBatch has its own `afterCommit`).
+   */
+  afterCommit(hook: AfterCommitHook, opts?: AfterCommitOptions): void {
+    const hooks = requestContext.get()?.afterCommit;
+    if (!hooks) throw new Error('afterCommit outside a transaction: register it in a transaction callback');
+    hooks.add(hook, opts);
+  }
+
+  private runHooks(hooks: AfterCommitHooks): Promise<void> | undefined {
+    if (!hooks.size) return undefined;
+    return runAfterCommit(
+      hooks,
+      (err) => this.logger.error(`after-commit hook failed (the write stays committed): ${describe(err)}`),
+      (p) => {
+        this.runningHooks.add(p);
+        void p.finally(() => this.runningHooks.delete(p)); // settles: runAfterCommit caught its error
+      },
+    );
   }
 
   /**
@@ -234,9 +300,9 @@ export class DbRouter implements OnModuleInit, OnApplicationShutdown {
         else conn.destroy();
       }
     });
-    for (let i = 0; i < statements.length; i++) statements[i].after?.(results[i]);
+    for (let i = 0; i < statements.length; i++) statements[i].onResult?.(results[i]);
     await this.notedWrite(outer);
-    for (const hook of batch.committedHooks) hook();
+    await this.runHooks(batch.hooks);
   }
 
   private async notedWrite(outer: RequestContext | undefined): Promise<void> {
@@ -272,6 +338,18 @@ export class DbRouter implements OnModuleInit, OnApplicationShutdown {
       if (node.status.state === 'up' && node.dataSource) return node.dataSource;
     }
     return undefined;
+  }
+
+  /** Waits (bounded) for after-commit hooks still running, while the connections are still open. */
+  async beforeApplicationShutdown(): Promise<void> {
+    if (!this.runningHooks.size) return;
+    let timer: NodeJS.Timeout | undefined;
+    const waited = await Promise.race([
+      Promise.allSettled([...this.runningHooks]).then(() => true),
+      new Promise<false>((r) => (timer = setTimeout(() => r(false), HOOK_DRAIN_MS))),
+    ]);
+    clearTimeout(timer);
+    if (!waited) this.logger.warn(`shutdown: ${this.runningHooks.size} after-commit hook(s) still running`);
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -310,5 +388,7 @@ function rawQuery(
       .on('result', () => completed++);
   });
 }
+
+const describe = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
 const isTimeout = (err: unknown): boolean => (err as { code?: string })?.code === 'PROTOCOL_SEQUENCE_TIMEOUT';

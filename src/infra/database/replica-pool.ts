@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import { DataSource, DataSourceOptions } from 'typeorm';
 import { withTimeout } from '../../common/with-timeout';
 import type { MysqlTarget } from '../config/app-config';
+import { boundPoolAcquire } from './pool-acquire';
 
 export type ReplicaState = 'up' | 'lagging' | 'down';
 
@@ -32,6 +33,8 @@ export class ReplicaNode {
     private readonly options: () => DataSourceOptions,
     private readonly maxLagSeconds: number,
     private readonly logger: Logger,
+    /** DB_ACQUIRE_TIMEOUT_MS (see pool-acquire.ts). */
+    private readonly acquireTimeoutMs = 0,
   ) {
     this.status = {
       name,
@@ -110,7 +113,8 @@ export class ReplicaNode {
     this.connecting ??= (async () => {
       const ds = new DataSource(this.options());
       try {
-        await withTimeout(ds.initialize(), 6000);
+        await withTimeout(ds.initialize(), 6000, `replica ${this.name}`, 'mysql');
+        boundPoolAcquire(ds, this.acquireTimeoutMs, this.name);
         this.ds = ds;
       } catch (err) {
         if (ds.isInitialized) await ds.destroy().catch(() => undefined);

@@ -1,3 +1,5 @@
+import { AfterCommitHook, AfterCommitHooks, AfterCommitOptions } from './after-commit';
+
 /** What MySQL answers for an INSERT/UPDATE/DELETE (mysql2's ResultSetHeader). */
 export interface WriteResult {
   affectedRows: number;
@@ -21,14 +23,18 @@ export interface Querier {
  *   turns that failure into the caller's error; it is called for the statement that failed
  *   (in a batch after the rollback, otherwise on the open transaction).
  *
- * `after` receives the statement's result once it ran (for values the statement computed).
+ * `onResult` reads the statement's result (for values the statement computed, such as a counter
+ * it returned through LAST_INSERT_ID). It is a reader, not a side effect: it runs for every
+ * execution of the statement — in a batch after the COMMIT, in a `transaction` callback right
+ * after the statement, before the COMMIT (once per attempt) — and should only fill variables
+ * that an after-commit hook then uses.
  */
 export interface Statement {
   sql: string;
   params: unknown[];
   check?: (result: WriteResult, tx: Querier) => void | Promise<void>;
   explain?: (err: unknown, read: Querier) => Promise<Error | undefined>;
-  after?: (result: WriteResult) => void;
+  onResult?: (result: WriteResult) => void;
 }
 
 /**
@@ -58,21 +64,21 @@ export function isGuardFailure(err: unknown, column: string): boolean {
  */
 export class WriteBatch {
   readonly statements: Statement[] = [];
-  private readonly hooks: (() => void)[] = [];
+  /** Run by DbRouter.commitBatch after the COMMIT, like a transaction's (see after-commit.ts). */
+  readonly hooks = new AfterCommitHooks();
 
   add(...statements: Statement[]): this {
     this.statements.push(...statements);
     return this;
   }
 
-  /** Runs once the batch has committed (never after a rollback); errors are the hook's to handle. */
-  afterCommit(hook: () => void): this {
-    this.hooks.push(hook);
+  /**
+   * Runs once the batch has committed, never after a rollback; `commitBatch` awaits it unless
+   * `background`, and logs its failure (same rules as DbRouter.afterCommit).
+   */
+  afterCommit(hook: AfterCommitHook, opts?: AfterCommitOptions): this {
+    this.hooks.add(hook, opts);
     return this;
-  }
-
-  get committedHooks(): readonly (() => void)[] {
-    return this.hooks;
   }
 }
 
@@ -85,7 +91,7 @@ export async function runStatements(tx: Querier, statements: Statement[]): Promi
     } catch (err) {
       throw (await s.explain?.(err, tx)) ?? err;
     }
-    s.after?.(result);
+    s.onResult?.(result);
     if (s.check) await s.check(result, tx);
   }
 }

@@ -26,6 +26,9 @@ export class GrpcExceptionFilter implements RpcExceptionFilter {
     const metadata = new Metadata();
     metadata.set('error-code', m.code);
     if (requestId) metadata.set('x-request-id', requestId);
+    // Which dependency a 503/UNAVAILABLE is about, as HTTP's details.dependency says it.
+    const dependency = (m.details as { dependency?: unknown } | undefined)?.dependency;
+    if (typeof dependency === 'string') metadata.set('dependency', dependency);
     return throwError(() => ({ code: m.grpc, message: m.message, details: m.message, metadata }));
   }
 }

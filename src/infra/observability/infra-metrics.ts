@@ -2,6 +2,7 @@ import { Injectable, OnModuleDestroy } from '@nestjs/common';
 import { ModulesContainer } from '@nestjs/core';
 import type { Subscription } from 'rxjs';
 import { DbRouter } from '../database/db-router.service';
+import { SemiSyncMonitor } from '../database/semi-sync-monitor';
 import { GrpcServer } from '../grpc/grpc-server';
 import { MetricsService } from './metrics.service';
 
@@ -16,7 +17,7 @@ import { MetricsService } from './metrics.service';
 export class InfraMetrics implements OnModuleDestroy {
   private readonly rpcTargets: Subscription;
 
-  constructor(metrics: MetricsService, db: DbRouter, modules: ModulesContainer) {
+  constructor(metrics: MetricsService, db: DbRouter, semiSync: SemiSyncMonitor, modules: ModulesContainer) {
     metrics.gauge(
       'shop_db_pool_connections',
       'MySQL pool connections per pool (primary, replica-N) and state (in_use, idle)',
@@ -63,6 +64,27 @@ export class InfraMetrics implements OnModuleDestroy {
       ['replica'],
       function () {
         for (const r of db.replicaStatuses()) this.set({ replica: r.name }, r.state === 'up' ? 1 : 0);
+      },
+    );
+    metrics.gauge(
+      'shop_db_semi_sync_active',
+      '1 while the primary waits for a replica to acknowledge each commit (semi-synchronous), ' +
+        '0 while it has fallen back to asynchronous replication (absent when not configured)',
+      [],
+      function () {
+        this.reset();
+        const s = semiSync.status;
+        if (s.state === 'active' || s.state === 'fallen-back') this.set(s.state === 'active' ? 1 : 0);
+      },
+    );
+    metrics.gauge(
+      'shop_db_semi_sync_unacknowledged_commits',
+      "Commits the primary made without a replica's acknowledgement since it started (fallback periods)",
+      [],
+      function () {
+        this.reset();
+        const n = semiSync.status.unacknowledgedCommits;
+        if (semiSync.status.state !== 'off' && n !== null) this.set(n);
       },
     );
     this.rpcTargets = modules.getRpcTargetRegistry<unknown>().subscribe((target) => {

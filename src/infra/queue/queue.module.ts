@@ -2,7 +2,6 @@ import { BullModule } from '@nestjs/bull';
 import { Global, Module, OnApplicationShutdown } from '@nestjs/common';
 import type Redis from 'ioredis';
 import { AppConfig } from '../config/app-config';
-import { clusterNodesFromUrl } from '../redis/redis-url';
 import { RedisService } from '../redis/redis.service';
 import { BACKOFF_STRATEGIES, DEFAULT_JOB_OPTIONS } from './queues';
 import { QueueHealth } from './queue-health.service';
@@ -14,8 +13,8 @@ import { WorkerRegistry } from './worker-registry.service';
  * `BullModule.registerQueue({ name: QUEUES.x })` and attach handlers through WorkerRegistry.
  * The prefix carries REDIS_PREFIX; wrap it in braces (e.g. `{nc}`) on Redis Cluster.
  */
-/** Bull's Cluster clients per app instance (Bull closes only clients it created itself). */
-const clusterClients = new WeakMap<AppConfig, Set<Redis>>();
+/** Bull's clients per app instance (Bull closes only clients it created itself; these are closed below). */
+const ownClients = new WeakMap<AppConfig, Set<Redis>>();
 
 @Global()
 @Module({
@@ -23,21 +22,22 @@ const clusterClients = new WeakMap<AppConfig, Set<Redis>>();
     BullModule.forRootAsync({
       inject: [AppConfig],
       useFactory: (config: AppConfig) => ({
-        // Bull opens its own connections (client, subscriber, blocking client); on a Redis
-        // Cluster they are Cluster clients (Bull needs the hash-tagged prefix checked at boot).
-        ...(clusterNodesFromUrl(config.redis.url)
-          ? {
-              createClient: (type: 'client' | 'subscriber' | 'bclient') => {
-                const c = RedisService.createClient(
-                  config.redis.url,
-                  type === 'client' ? {} : { maxRetriesPerRequest: null, enableReadyCheck: false },
-                );
-                const mine = clusterClients.get(config) ?? new Set<Redis>();
-                clusterClients.set(config, mine.add(c));
-                return c;
-              },
-            }
-          : { redis: RedisService.connectionOptions(config.redis.url) }),
+        // Bull opens three connections per queue: `client` (producers' adds and every other
+        // non-blocking command), `subscriber` and the blocking `bclient` (workers' BRPOPLPUSH).
+        // `client` gets the command bounds of decision 0014, so a queue.add against a Redis that
+        // does not answer fails within REDIS_COMMAND_TIMEOUT_MS; the other two must wait. On a
+        // Redis Cluster they are Cluster clients (Bull needs the hash-tagged prefix checked at boot).
+        createClient: (type: 'client' | 'subscriber' | 'bclient') => {
+          const c = RedisService.createClient(
+            config.redis.url,
+            type === 'client'
+              ? RedisService.commandBounds(config.redis.commandTimeoutMs)
+              : { maxRetriesPerRequest: null, enableReadyCheck: false },
+          );
+          const mine = ownClients.get(config) ?? new Set<Redis>();
+          ownClients.set(config, mine.add(c));
+          return c;
+        },
         prefix: `${config.redis.prefix}:bull`,
         defaultJobOptions: DEFAULT_JOB_OPTIONS,
         settings: { stalledInterval: 15000, maxStalledCount: 2, backoffStrategies: BACKOFF_STRATEGIES },
@@ -51,7 +51,7 @@ export class QueueModule implements OnApplicationShutdown {
   constructor(private readonly config: AppConfig) {}
 
   onApplicationShutdown(): void {
-    for (const c of clusterClients.get(this.config) ?? []) c.disconnect();
-    clusterClients.delete(this.config);
+    for (const c of ownClients.get(this.config) ?? []) c.disconnect();
+    ownClients.delete(this.config);
   }
 }

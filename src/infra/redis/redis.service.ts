@@ -9,7 +9,9 @@ type Handler = (message: string) => void;
 /**
  * The shared Redis connections of one process: `client` for commands (auto-pipelined) and
  * `subscriber` for pub/sub. Commands fail fast while Redis is unreachable (no offline queue, one retry), so
- * callers answer 503 or degrade instead of hanging. Keys are namespaced with {@link key}.
+ * callers answer 503 or degrade instead of hanging; while Redis accepts connections but does not
+ * answer, every command fails after REDIS_COMMAND_TIMEOUT_MS and the silent connection is
+ * replaced (see {@link commandBounds}). Keys are namespaced with {@link key}.
  */
 @Injectable()
 export class RedisService implements OnModuleDestroy {
@@ -17,6 +19,7 @@ export class RedisService implements OnModuleDestroy {
   readonly client: Redis;
   readonly subscriber: Redis;
   private readonly handlers = new Map<string, Set<Handler>>();
+  private lastPublishError = '';
 
   constructor(private readonly config: AppConfig) {
     this.client = this.create('client');
@@ -48,6 +51,26 @@ export class RedisService implements OnModuleDestroy {
   }
 
   /**
+   * Options that bound every command of a connection that carries no blocking command (or only
+   * blocking commands that block at most `blockingMs`), docs/decisions/0014:
+   * - `commandTimeout`: a command without an answer within the bound rejects ("Command timed
+   *   out" → 503 UNAVAILABLE, dependency redis), whether Redis is slow, stuck on a fork or cut off;
+   * - `socketTimeout`: a connection that received nothing for that long after a command was
+   *   written is destroyed and reconnected, so later commands fail at once (no offline queue)
+   *   instead of each waiting out the bound, and a fresh connection serves as soon as Redis
+   *   answers again (a black-holed socket may never deliver another reply);
+   * - no automatic re-sending of commands that were in flight on a connection that died: a
+   *   caller already told "unavailable" must not see its purchase or write run later.
+   */
+  static commandBounds(timeoutMs: number, blockingMs = 0): RedisOptions {
+    return {
+      commandTimeout: timeoutMs + blockingMs,
+      socketTimeout: timeoutMs + blockingMs,
+      autoResendUnfulfilledCommands: false,
+    };
+  }
+
+  /**
    * A new client with {@link connectionOptions}. For `redis+cluster://` it is an ioredis
    * `Cluster` (slot-aware, follows MOVED/ASK and failovers); it answers the same commands, Lua
    * scripts and pub/sub as a single-node client for keys that share a hash tag, which every key
@@ -73,6 +96,8 @@ export class RedisService implements OnModuleDestroy {
 
   private create(role: string): Redis {
     const r = RedisService.createClient(this.config.redis.url, {
+      // The subscriber only waits for messages (SUBSCRIBE is bounded in subscribe()).
+      ...(role === 'client' ? RedisService.commandBounds(this.config.redis.commandTimeoutMs) : {}),
       // Commands fail fast while Redis is unreachable; SUBSCRIBE waits for the connection
       // (ioredis re-subscribes after every reconnect) and is bounded in subscribe().
       maxRetriesPerRequest: role === 'subscriber' ? null : 1,
@@ -84,6 +109,10 @@ export class RedisService implements OnModuleDestroy {
       enableAutoPipelining: role === 'client',
       lazyConnect: false,
       connectionName: `nest-commerce:${role}`,
+      // The ready check's INFO is refused once SUBSCRIBE went out during the handshake, which
+      // ioredis 5 allows (ioredis#2037): the first boot logged "ERR Can't execute 'info'" and
+      // reconnected. A subscriber needs no ready check (SUBSCRIBE works while Redis loads).
+      enableReadyCheck: role !== 'subscriber',
     });
     let lastError = '';
     r.on('error', (err: Error) => {
@@ -122,18 +151,40 @@ export class RedisService implements OnModuleDestroy {
     if (!set) {
       set = new Set();
       this.handlers.set(full, set);
-      await withTimeout(this.subscriber.subscribe(full), 15000, `Redis SUBSCRIBE ${channel} (REDIS_URL)`);
+      await withTimeout(
+        this.subscriber.subscribe(full),
+        15000,
+        `Redis SUBSCRIBE ${channel} (REDIS_URL)`,
+        'redis',
+      );
     }
     set.add(handler);
   }
 
-  /** Best effort: a broadcast lost while Redis is down is covered by TTLs on what it invalidates. */
+  /**
+   * Best effort and bounded (REDIS_COMMAND_TIMEOUT_MS), never throws: a broadcast lost while Redis
+   * is down is covered by TTLs on what it invalidates. Callers publish after a commit, so a
+   * silent Redis must neither hang nor fail a write that is already durable.
+   */
   async publish(channel: string, message: string): Promise<void> {
     try {
-      await this.client.publish(this.key('ch', channel), message);
+      await this.bounded(this.client.publish(this.key('ch', channel), message), `PUBLISH ${channel}`);
     } catch (err) {
-      this.logger.warn(`publish ${channel} failed: ${(err as Error).message}`);
+      const msg = (err as Error).message;
+      if (msg !== this.lastPublishError) this.logger.warn(`publish ${channel} failed: ${msg}`);
+      this.lastPublishError = msg;
+      return;
     }
+    this.lastPublishError = '';
+  }
+
+  /**
+   * `p` (a Redis call) bounded by REDIS_COMMAND_TIMEOUT_MS. The connections bound their commands
+   * themselves ({@link commandBounds}); this also bounds what waits outside a connection (a
+   * Cluster's queue while it discovers its slots, several commands in a row).
+   */
+  bounded<T>(p: Promise<T>, what = 'command'): Promise<T> {
+    return withTimeout(p, this.config.redis.commandTimeoutMs, `Redis ${what}`, 'redis');
   }
 
   isReady(): boolean {

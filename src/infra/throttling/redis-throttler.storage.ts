@@ -37,7 +37,9 @@ return 1
 /**
  * `@nestjs/throttler` storage in Redis, so a limit holds across every instance. Keys carry
  * REDIS_PREFIX and a hash tag, so both keys of one counter live on the same Redis Cluster slot.
- * Times in the returned record are seconds (rounded up), as the throttler expects.
+ * Times in the returned record are seconds (rounded up), as the throttler expects. Every call is
+ * bounded by REDIS_COMMAND_TIMEOUT_MS and then rejects as unavailable (dependency redis): the
+ * caller decides whether to fail open, fall back to a LocalThrottler or answer 503.
  */
 export class RedisThrottlerStorage implements ThrottlerStorage {
   constructor(private readonly redis: RedisService) {}
@@ -50,14 +52,17 @@ export class RedisThrottlerStorage implements ThrottlerStorage {
     throttlerName: string,
   ): Promise<ThrottlerStorageRecord> {
     const [hitsKey, blockKey] = this.keys(key, throttlerName);
-    const [hits, ttlMs, blocked, blockMs] = (await this.redis.client.eval(
-      INCREMENT,
-      2,
-      hitsKey,
-      blockKey,
-      String(Math.max(1, Math.ceil(ttl))),
-      String(limit),
-      String(Math.max(1, Math.ceil(blockDuration || ttl))),
+    const [hits, ttlMs, blocked, blockMs] = (await this.redis.bounded(
+      this.redis.client.eval(
+        INCREMENT,
+        2,
+        hitsKey,
+        blockKey,
+        String(Math.max(1, Math.ceil(ttl))),
+        String(limit),
+        String(Math.max(1, Math.ceil(blockDuration || ttl))),
+      ),
+      'throttle',
     )) as [number, number, number, number];
     return {
       totalHits: hits,
@@ -69,7 +74,7 @@ export class RedisThrottlerStorage implements ThrottlerStorage {
 
   /** Forgets a counter and its block (e.g. failed logins after a successful one). */
   async reset(key: string, throttlerName: string): Promise<void> {
-    await this.redis.client.del(...this.keys(key, throttlerName));
+    await this.redis.bounded(this.redis.client.del(...this.keys(key, throttlerName)), 'throttle reset');
   }
 
   /**
@@ -78,7 +83,7 @@ export class RedisThrottlerStorage implements ThrottlerStorage {
    */
   async release(key: string, throttlerName: string): Promise<void> {
     const [hitsKey] = this.keys(key, throttlerName);
-    await this.redis.client.eval(RELEASE, 1, hitsKey);
+    await this.redis.bounded(this.redis.client.eval(RELEASE, 1, hitsKey), 'throttle release');
   }
 
   private keys(key: string, throttlerName: string): [string, string] {

@@ -326,6 +326,12 @@ async function main(): Promise<void> {
     // The login scenario sends 50 concurrent logins from one address: the per-IP cap (50 attempts
     // in flight or failed per minute) would answer most of them 429 and measure the limiter.
     LOGIN_IP_MAX_ATTEMPTS: '10000000',
+    // The order scenarios place tens of thousands of orders as one customer: the per-customer
+    // caps and rate are lifted so they measure the order path — whose cap statements still run
+    // in every order's batch (docs/decisions/0018-order-limits.md) — not 409/429 answers.
+    ORDER_MAX_UNPAID_ORDERS: '1000000',
+    ORDER_MAX_UNPAID_UNITS_PER_SKU: '1000000',
+    ORDER_RATE_LIMIT: '1000000000',
   };
 
   if (distIsCurrent()) console.log('dist/ is newer than src/: not rebuilding');

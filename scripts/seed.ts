@@ -96,6 +96,9 @@ async function main(): Promise<void> {
   const infra = resolveLocalInfra({ dotenv: 'all' });
   await assertOwnInfra(infra.components.filter((c) => c === 'primary'));
   Object.assign(process.env, infra.env);
+  // Bulk demo data for the local database unless NODE_ENV (or .env) says otherwise: only the
+  // database URL is used, but the app's config would refuse its development secrets in production.
+  process.env.NODE_ENV ??= 'development';
   const cfg = appConfig();
   console.log(`seeding ${cfg.db.primary.label}/${cfg.db.primary.database}`);
   const pool = createPool({

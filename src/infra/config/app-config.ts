@@ -76,7 +76,21 @@ export class AppConfig {
     sandbox: { webhookUrl: string; duplicatePercent: number; attempts: number; backoffMs: number };
   };
   admin!: { email: string; password: string };
-  orders!: { paymentTtlMs: number };
+  orders!: {
+    paymentTtlMs: number;
+    /** Denial of inventory (docs/decisions/0018): what one customer may hold unpaid, and how fast they may order. */
+    limits: {
+      /** Open unpaid (PENDING_PAYMENT) web orders per customer. */
+      maxUnpaidOrders: number;
+      /** Units of one SKU across a customer's unpaid web orders (also the most one order may take of it). */
+      maxUnpaidUnitsPerSku: number;
+      /** Orders one customer may place per window (REST and gRPC together), then 429 with Retry-After. */
+      rateLimit: number;
+      rateWindowMs: number;
+    };
+    /** WatchOrder streams (gRPC): per user and per connection on one instance, and the idle bound. */
+    watch: { maxPerUser: number; maxPerConnection: number; idleMs: number };
+  };
   flashSale!: {
     /** Reservations turned into orders per transaction by the stream consumer. */
     batchSize: number;
@@ -85,6 +99,17 @@ export class AppConfig {
     /** Purchase attempts one user may make per window (bots), on top of the per-sale limit. */
     purchaseRateLimit: number;
     purchaseRateWindowMs: number;
+  };
+  /** Owed jobs and events (docs/decisions/0020-no-event-dropped.md). */
+  queues!: {
+    /** Longest wait between two attempts of an owed job (capped exponential backoff). */
+    retryMaxDelayMs: number;
+    /** How often dead letters are re-driven and owed outbox events whose job is gone are published again. */
+    redriveIntervalMs: number;
+    /** A dead letter (or an owed outbox event) older than this is given up: logged with its payload and deleted. */
+    deadLetterRetentionMs: number;
+    /** Handled outbox rows are deleted this long after they were handled. */
+    outboxRetentionMs: number;
   };
 }
 
@@ -95,9 +120,14 @@ export class ConfigValidationError extends Error {
   }
 }
 
-/** Defaults point at the private servers `npm run infra:up` starts (see .env.example). */
+/**
+ * Defaults point at the private servers `npm run infra:up` starts (see .env.example). They are
+ * development defaults: NODE_ENV itself defaults to production (fail closed: a process started
+ * without it, e.g. `node dist/main.js`, must be given its servers and secrets), so they apply
+ * only where development or test is explicit (`npm run up`, the tests, a .env saying so).
+ */
 export const ENV_DEFAULTS: Record<string, string> = {
-  NODE_ENV: 'development',
+  NODE_ENV: 'production',
   APP_ROLE: 'all',
   PORT: '3000',
   GRPC_PORT: '50051',
@@ -141,11 +171,22 @@ export const ENV_DEFAULTS: Record<string, string> = {
   TRUST_PROXY: 'false',
   SHUTDOWN_TIMEOUT_MS: '15000',
   ORDER_PAYMENT_TTL_MS: '900000',
+  ORDER_MAX_UNPAID_ORDERS: '5',
+  ORDER_MAX_UNPAID_UNITS_PER_SKU: '50',
+  ORDER_RATE_LIMIT: '10',
+  ORDER_RATE_WINDOW_SECONDS: '60',
+  ORDER_WATCH_MAX_PER_USER: '20',
+  ORDER_WATCH_MAX_PER_CONNECTION: '10',
+  ORDER_WATCH_IDLE_SECONDS: '900',
   FLASH_SALE_BATCH_SIZE: '200',
   FLASH_SALE_RECLAIM_IDLE_MS: '30000',
   FLASH_SALE_PURCHASE_RATE_LIMIT: '20',
   FLASH_SALE_PURCHASE_RATE_WINDOW_MS: '10000',
   SEED_DEMO_DATA: 'false',
+  QUEUE_RETRY_MAX_DELAY_MS: '60000',
+  QUEUE_REDRIVE_INTERVAL_MS: '60000',
+  DEAD_LETTER_RETENTION_HOURS: '720',
+  OUTBOX_RETENTION_HOURS: '168',
 };
 
 /**
@@ -161,6 +202,33 @@ export const REQUIRED_IN_PRODUCTION = [
   'PAYMENT_WEBHOOK_SECRET',
   'ADMIN_PASSWORD',
 ];
+
+/** Values that stand for "put a real secret here": refused in production. */
+const PLACEHOLDER =
+  /change[-_. ]?(me|it)|replace[-_. ]?me|placeholder|your[-_. ]?(secret|password)|dev[-_]only|compose[-_]only|^(secret|password|changeme)$/i;
+
+/**
+ * Why `value` (a secret, or the password of a server URL) is not a production secret, if it is
+ * not. The development defaults of the secrets match too (they say dev-only / change-me).
+ */
+export function placeholderProblem(name: string, value: string): string | undefined {
+  if (!value) return undefined;
+  if (PLACEHOLDER.test(value))
+    // The value is not printed: it is a secret, or could be one that merely looks like a placeholder.
+    return `${name}: is a placeholder or development value (e.g. CHANGE-ME, dev-only-…); set a real secret when NODE_ENV=production`;
+  return undefined;
+}
+
+/** The password inside a server URL (mysql://u:pass@h, redis://:pass@h), decoded; '' when none. */
+function urlPassword(raw: string): string {
+  const m = /^[a-z+]+:\/\/[^:@/]*:([^@/]*)@/i.exec(raw.trim());
+  if (!m) return '';
+  try {
+    return decodeURIComponent(m[1]);
+  } catch {
+    return m[1];
+  }
+}
 
 export function parseMysqlUrl(name: string, raw: string, problems: string[]): MysqlTarget | undefined {
   let u: URL;
@@ -348,14 +416,49 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       },
     },
     admin: { email: adminEmail.toLowerCase(), password: secret('ADMIN_PASSWORD', 8) },
-    orders: { paymentTtlMs: int('ORDER_PAYMENT_TTL_MS', 1000, 7 * 86400 * 1000) },
+    orders: {
+      paymentTtlMs: int('ORDER_PAYMENT_TTL_MS', 1000, 7 * 86400 * 1000),
+      limits: {
+        maxUnpaidOrders: int('ORDER_MAX_UNPAID_ORDERS', 1, 1000000),
+        maxUnpaidUnitsPerSku: int('ORDER_MAX_UNPAID_UNITS_PER_SKU', 1, 1000000),
+        rateLimit: int('ORDER_RATE_LIMIT', 1, 1000000000),
+        rateWindowMs: int('ORDER_RATE_WINDOW_SECONDS', 1, 86400) * 1000,
+      },
+      watch: {
+        maxPerUser: int('ORDER_WATCH_MAX_PER_USER', 1, 100000),
+        maxPerConnection: int('ORDER_WATCH_MAX_PER_CONNECTION', 1, 100000),
+        idleMs: int('ORDER_WATCH_IDLE_SECONDS', 1, 7 * 86400) * 1000,
+      },
+    },
     flashSale: {
       batchSize: int('FLASH_SALE_BATCH_SIZE', 1, 5000),
       reclaimIdleMs: int('FLASH_SALE_RECLAIM_IDLE_MS', 100, 3600000),
       purchaseRateLimit: int('FLASH_SALE_PURCHASE_RATE_LIMIT', 1, 1000000),
       purchaseRateWindowMs: int('FLASH_SALE_PURCHASE_RATE_WINDOW_MS', 100, 3600000),
     },
+    queues: {
+      retryMaxDelayMs: int('QUEUE_RETRY_MAX_DELAY_MS', 1000, 3600000),
+      redriveIntervalMs: int('QUEUE_REDRIVE_INTERVAL_MS', 1000, 86400000),
+      deadLetterRetentionMs: int('DEAD_LETTER_RETENTION_HOURS', 1, 87600) * 3600_000,
+      outboxRetentionMs: int('OUTBOX_RETENTION_HOURS', 1, 87600) * 3600_000,
+    },
   });
+  if (nodeEnv === 'production') {
+    // A placeholder (the k8s Secret's CHANGE-ME) or a development default passes the length
+    // checks above; in production it would be a secret anyone reading the repository knows.
+    for (const name of ['JWT_SECRET', 'PAYMENT_WEBHOOK_SECRET', 'ADMIN_PASSWORD']) {
+      const p = placeholderProblem(name, env[name] ?? '');
+      if (p) problems.push(p);
+    }
+    for (const name of ['DB_PRIMARY_URL', 'DB_REPLICA_URLS', 'REDIS_URL', 'CACHE_REDIS_URL'])
+      for (const [i, url] of (env[name] ?? '').split(',').entries()) {
+        const p = placeholderProblem(
+          name === 'DB_REPLICA_URLS' ? `${name}[${i}] password` : `${name} password`,
+          urlPassword(url),
+        );
+        if (p && !problems.includes(p)) problems.push(p);
+      }
+  }
   if (problems.length) throw new ConfigValidationError(problems);
   return cfg;
 }

@@ -186,8 +186,8 @@ describe('catalog cache: a flood of distinct listing queries cannot starve queue
           ]);
         return Number(row.n) === 0;
       }, 30_000);
-      // 100k requests through the whole stack (each a miss: a MySQL query): 13–17 min on the shared
-      // 2-core build machine at a load average of 12–17 (96–132 req/s).
+      // 100k requests through the whole stack (each a miss: a MySQL query): 7–17 min on the shared
+      // 2-core build machine (96–251 req/s, depending on what else it runs).
     },
     45 * 60_000,
   );

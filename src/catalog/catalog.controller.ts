@@ -10,7 +10,9 @@ import {
   Patch,
   Post,
   Query,
+  UseInterceptors,
 } from '@nestjs/common';
+import { CacheTTL } from '@nestjs/cache-manager';
 import {
   ApiBearerAuth,
   ApiCreatedResponse,
@@ -20,6 +22,7 @@ import {
 } from '@nestjs/swagger';
 import { Public, Roles } from '../common/auth';
 import { ValidationFailedError } from '../common/errors/domain-error';
+import { HttpCacheInterceptor } from '../infra/cache/http-cache.interceptor';
 import { EdgeRoutes } from '../infra/http/edge-routes';
 import { ProductNotFoundError } from './catalog.errors';
 import {
@@ -75,8 +78,14 @@ export class CatalogController implements OnModuleInit {
     return json;
   }
 
+  /**
+   * Cached with the standard Nest API (CacheInterceptor over the shared Redis, keyed by URL since
+   * the route is public); createCategory drops it on every instance (decision 0015).
+   */
   @Public()
   @Get('categories')
+  @UseInterceptors(HttpCacheInterceptor)
+  @CacheTTL(60_000)
   @Header('content-type', JSON_TYPE)
   @ApiOkResponse({ description: 'The category tree: [{id, parentId, name, slug, children: [...]}]' })
   categories(): Promise<string> {

@@ -1,6 +1,5 @@
 import { Logger, Module, OnApplicationBootstrap } from '@nestjs/common';
 import { CacheModule } from '../infra/cache/cache.module';
-import { TwoLevelCache } from '../infra/cache/two-level-cache.service';
 import { AppConfig } from '../infra/config/app-config';
 import { InventoryModule } from '../inventory/inventory.module';
 import { CatalogController } from './catalog.controller';
@@ -19,12 +18,10 @@ export class CatalogModule implements OnApplicationBootstrap {
 
   constructor(
     private readonly config: AppConfig,
-    private readonly cache: TwoLevelCache,
     private readonly seeder: DemoCatalogSeeder,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    await this.cache.syncNamespaces('list', 'price');
     if (this.config.seedDemoData && this.config.role !== 'worker')
       await this.seeder
         .seed()

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { createHash } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
 import { ValidationFailedError } from '../common/errors/domain-error';
 import { newId } from '../common/ids';
@@ -21,11 +22,13 @@ import { ListingParams, ListingRow, buildListingQuery, toPage } from './listing-
 
 const EMPTY_PAGE = JSON.stringify({ items: [], nextCursor: null });
 
-/** Cache lifetimes: L1 bounds cross-instance staleness if a broadcast is lost; L2 absorbs cold instances. */
+/**
+ * Cache lifetimes: L1 bounds cross-instance staleness if a broadcast is lost; L2 absorbs cold
+ * instances. Listing keys come from request values (`open`): their Redis memory is budgeted.
+ */
 export const CATALOG_TTL = {
   product: { l1Ms: 3000, l2Ms: 5 * 60_000, negativeMs: 5000 },
-  list: { l1Ms: 2000, l2Ms: 30_000, negativeMs: 2000 },
-  categories: { l1Ms: 3000, l2Ms: 10 * 60_000, negativeMs: 2000 },
+  list: { l1Ms: 2000, l2Ms: 30_000, negativeMs: 2000, open: true },
   /** Order pricing: short, so even a lost invalidation leaves an old price for seconds only. */
   price: { l1Ms: 2000, l2Ms: 10_000, negativeMs: 1000 },
 };
@@ -72,8 +75,8 @@ export class CatalogService {
   /** The active product as a ready JSON string, or null when it does not exist (or is not active). */
   async productJson(id: string): Promise<string | null> {
     if (!isCanonicalUuid(id)) return null;
-    return this.cache.get(`product:${id}`, CATALOG_TTL.product, ({ fresh }) =>
-      this.reading(fresh, (em) => this.loadProduct(em, id, true)),
+    return this.cache.get(`product:${id}`, CATALOG_TTL.product, ({ read }) =>
+      read((em) => this.loadProduct(em, id, true)),
     );
   }
 
@@ -89,21 +92,27 @@ export class CatalogService {
     return p;
   }
 
-  /** One listing page as JSON; first pages (no cursor) are cached, deeper pages read the replica. */
+  /**
+   * One listing page as JSON; first pages (no cursor) are cached, deeper pages read a replica
+   * that has applied the last catalog write (or the primary). The cache key is the statement
+   * itself, hashed: requests that differ only in spelling (case, punctuation, word order of
+   * nothing searchable, parameter order) share one entry, and keys have a fixed length.
+   */
   async listJson(params: ListingParams): Promise<string> {
     if (params.categoryId !== undefined && !isCanonicalUuid(params.categoryId))
       throw new ValidationFailedError('categoryId: not a category id');
     const q = buildListingQuery(params, (col) => this.inventory.inStockSql(col));
     if (!q) return EMPTY_PAGE;
     const run = async (em: EntityManager) => toPage((await em.query(q.sql, q.params)) as ListingRow[], q);
-    if (params.cursor || params.inStock) return JSON.stringify(await this.db.read(run));
-    const key = `list:${JSON.stringify([params.q, params.categoryId, params.brand, params.minPrice, params.maxPrice, q.sort, q.limit])}`;
-    return (await this.cache.get(key, CATALOG_TTL.list, ({ fresh }) => this.reading(fresh, run)))!;
+    if (params.cursor || params.inStock) return JSON.stringify(await this.cache.read(run));
+    const key = `list:${createHash('sha1').update(q.sql).update('\u0000').update(JSON.stringify(q.params)).digest('base64url')}`;
+    return (await this.cache.get(key, CATALOG_TTL.list, ({ read }) => read(run)))!;
   }
 
+  /** The category tree as JSON (cached by the route: HttpCacheInterceptor, namespace `http`). */
   async categoriesJson(): Promise<string> {
-    return (await this.cache.get('categories:tree', CATALOG_TTL.categories, ({ fresh }) =>
-      this.reading(fresh, async (em) => {
+    return JSON.stringify(
+      await this.cache.read(async (em) => {
         const rows: { id: string; parent_id: string | null; name: string; slug: string }[] = await em.query(
           'SELECT id, parent_id, name, slug FROM categories ORDER BY name, id',
         );
@@ -117,7 +126,7 @@ export class CatalogService {
         for (const n of nodes.values()) (n.parentId ? nodes.get(n.parentId)?.children : roots)?.push(n);
         return roots;
       }),
-    ))!;
+    );
   }
 
   /**
@@ -180,7 +189,8 @@ export class CatalogService {
         ]),
       );
     });
-    await this.cache.invalidate('categories:tree');
+    // The tree is served through the standard cache API (namespace `http`, see the controller).
+    await this.cache.afterWrite({ namespaces: ['http'] });
     return { id, parentId: input.parentId ?? null, name: input.name, slug, children: [] };
   }
 
@@ -276,10 +286,6 @@ export class CatalogService {
 
   // ---- helpers -----------------------------------------------------------------------------
 
-  private reading<T>(fresh: boolean, fn: (em: EntityManager) => Promise<T>): Promise<T> {
-    return fresh ? fn(this.db.primaryReader()) : this.db.read(fn);
-  }
-
   private async loadProduct(
     em: EntityManager,
     id: string,
@@ -360,10 +366,9 @@ export class CatalogService {
     }
   }
 
+  /** After a product write committed: the fence, its page, every listing and every order price. */
   private async invalidateProduct(id: string): Promise<void> {
-    await this.cache.invalidate(`product:${id}`);
-    await this.cache.invalidateNamespace('list');
-    await this.cache.invalidateNamespace('price');
+    await this.cache.afterWrite({ keys: [`product:${id}`], namespaces: ['list', 'price'] });
   }
 }
 

@@ -1,4 +1,5 @@
 import { Global, Module } from '@nestjs/common';
+import { CacheModule } from './cache/cache.module';
 import { DatabaseModule } from './database/database.module';
 import { EdgeRoutes } from './http/edge-routes';
 import { Lifecycle } from './lifecycle.service';
@@ -9,10 +10,10 @@ import { QueueModule } from './queue/queue.module';
 import { RedisModule } from './redis/redis.module';
 import { ThrottlingModule } from './throttling/throttling.module';
 
-/** Shared infrastructure every domain module may use: database routing, Redis, queues, metrics. */
+/** Shared infrastructure every domain module may use: database routing, Redis, queues, caching, metrics. */
 @Global()
 @Module({
-  imports: [AppLoggerModule, DatabaseModule, RedisModule, QueueModule, ThrottlingModule],
+  imports: [AppLoggerModule, DatabaseModule, RedisModule, QueueModule, ThrottlingModule, CacheModule],
   providers: [Lifecycle, MetricsService, InfraMetrics, EdgeRoutes],
   exports: [
     Lifecycle,
@@ -22,6 +23,7 @@ import { ThrottlingModule } from './throttling/throttling.module';
     RedisModule,
     QueueModule,
     ThrottlingModule,
+    CacheModule,
   ],
 })
 export class InfraModule {}

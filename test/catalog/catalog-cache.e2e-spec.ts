@@ -1,3 +1,4 @@
+import Redis from 'ioredis';
 import { EntityManager } from 'typeorm';
 import { MetricsService } from '../../src/infra/observability/metrics.service';
 import { adminToken } from '../support/auth';
@@ -166,4 +167,49 @@ describe('catalog cache: Redis unreachable', () => {
       http('GET', t.api('/categories')),
     ]);
   }
+});
+
+describe('catalog cache: Redis memory of request-keyed entries is budgeted', () => {
+  let t: TestApp;
+  let admin: string;
+  let redis: Redis;
+  beforeAll(async () => {
+    t = await startApp({ CACHE_REDIS_BUDGET_MB: '1' });
+    admin = await adminToken(t);
+    redis = new Redis(t.config.redis.url);
+  });
+  afterAll(async () => {
+    redis.disconnect();
+    await t.close();
+  });
+
+  it('stops writing distinct listings to Redis once the budget is spent, and still caches product pages', async () => {
+    const brand = `Budget${tag()}`;
+    for (let i = 0; i < 30; i++)
+      await createProduct(t, admin, {
+        name: `${'Budgeted listing entry '.repeat(8)}${i}`,
+        brand,
+        price: 100_000,
+      });
+    const before = await cacheMetric(t, 'shop_cache_l2_writes_total', 'result="over_budget"');
+    for (let i = 0; i < 120; i++) {
+      const res = await http('GET', t.api(`/products?brand=${brand}&minPrice=${i}&limit=30`));
+      expect(res.status).toBe(200); // over budget only means "not in Redis": the answer is the same
+      expect(res.body.items).toHaveLength(30);
+    }
+    expect(
+      (await cacheMetric(t, 'shop_cache_l2_writes_total', 'result="over_budget"')) - before,
+    ).toBeGreaterThan(0);
+    // What the listings hold in Redis, counted as the budget counts it, stays within the budget.
+    let bytes = 0;
+    for (const key of await redis.keys(`${t.config.redis.prefix}:cache:list:*`))
+      bytes += key.length + (await redis.strlen(key)) + 96;
+    expect(bytes).toBeLessThanOrEqual(2 ** 20);
+    // Product pages are keyed by rows that exist: not budgeted, still stored.
+    const p = await createProduct(t, admin, { name: 'Still cached', brand });
+    await http('GET', t.api(`/products/${p.id}`));
+    await eventually(
+      async () => (await redis.keys(`${t.config.redis.prefix}:cache:product:*:${p.id}`)).length === 1,
+    );
+  });
 });

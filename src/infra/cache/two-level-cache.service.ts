@@ -1,12 +1,18 @@
-import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import Redis from 'ioredis';
 import { LRUCache } from 'lru-cache';
+import type { EntityManager } from 'typeorm';
+import { withTimeout } from '../../common/with-timeout';
 import { AppConfig } from '../config/app-config';
 import { MetricsService } from '../observability/metrics.service';
 import { RedisService } from '../redis/redis.service';
+import { FencedReads } from './fenced-reads';
+
+/** Runs a read where the cache says (a replica that has applied the last write, or the primary). */
+export type Reader = <T>(fn: (em: EntityManager) => Promise<T>) => Promise<T>;
 
 /** What a loader found: a value to serialize, or `undefined` for "does not exist" (cached negatively). */
-export type Loader = (ctx: { fresh: boolean }) => Promise<unknown>;
+export type Loader = (ctx: { read: Reader }) => Promise<unknown>;
 
 export interface CacheTtl {
   /** In-process TTL; bounds how long another instance may serve a value after an invalidation broadcast was lost. */
@@ -15,36 +21,134 @@ export interface CacheTtl {
   l2Ms: number;
   /** TTL of a "not found" (both tiers). */
   negativeMs: number;
+  /**
+   * The keys come from request values (search terms, filters, URLs), not from rows that exist:
+   * their Redis writes count against CACHE_REDIS_BUDGET_MB and live at most OPEN_MAX_TTL_MS.
+   * "Not found" entries always count, whatever the namespace.
+   */
+  open?: boolean;
+}
+
+/** The last catalog write's replication position, versioned (see decision 0015). */
+export interface Fence {
+  v: number;
+  pos: string;
 }
 
 const NEGATIVE = '\u0000404';
 const CHANNEL = 'cache-invalidate';
+/** A cache read waits this long for Redis, then counts as a miss. */
 const L2_TIMEOUT_MS = 250;
+/** Writes, invalidations and fence updates wait this long for Redis. */
+const WRITE_TIMEOUT_MS = 1000;
+/** After a Redis call timed out, the cache leaves Redis alone this long (then tries again). */
+const BREAK_MS = 1000;
+/** How often generations and the fence are re-read from Redis (covers a lost broadcast). */
+const SYNC_MS = 1000;
+
+/** Longest Redis TTL of an entry with an open key (and the budget's accounting horizon). */
+export const OPEN_MAX_TTL_MS = 60_000;
+/** The budget is spent per window of this length (a Redis-clock window shared by every instance). */
+export const BUDGET_WINDOW_MS = 10_000;
+/** Windows whose writes can be alive at once: entries written in window k expire before window k + 7 ends. */
+export const BUDGET_WINDOWS = Math.ceil(OPEN_MAX_TTL_MS / BUDGET_WINDOW_MS) + 1;
+/** Larger serialized values are not written to Redis (L1 still holds them). */
+export const MAX_L2_VALUE_BYTES = 256 * 1024;
+/** Redis's own bytes per key besides key and value (dict and expiry entries, object headers), counted against the budget. */
+export const ENTRY_OVERHEAD_BYTES = 96;
+
+/**
+ * Stores a value unless the fence moved since the fill began (it may have read an older row) or
+ * the open-key budget of the current window is spent. One script, so the check and the write
+ * are atomic across instances; TIME makes every instance use Redis's clock for the window.
+ * Replies {1, used} stored, {2, used} over budget, {0, fence} fence moved.
+ */
+const STORE_SCRIPT = `
+if redis.replicate_commands then pcall(redis.replicate_commands) end
+local f = redis.call('GET', KEYS[2])
+local v = 0
+if f then v = tonumber(string.match(f, '^(%d+)')) or 0 end
+if v ~= tonumber(ARGV[3]) then return {0, f or ''} end
+local bytes = tonumber(ARGV[4])
+local used = 0
+if bytes > 0 then
+  local t = redis.call('TIME')
+  local w = math.floor((tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)) / tonumber(ARGV[6]))
+  local cur = redis.call('HMGET', KEYS[3], 'w', 'used')
+  if tonumber(cur[1]) == w then used = tonumber(cur[2]) or 0 end
+  if used + bytes > tonumber(ARGV[5]) then return {2, tostring(used)} end
+  used = used + bytes
+  redis.call('HSET', KEYS[3], 'w', w, 'used', used)
+  redis.call('PEXPIRE', KEYS[3], tonumber(ARGV[6]) * 2)
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return {1, tostring(used)}
+`;
+
+/** Replaces the fence when the version is newer; replies the fence as it now is. */
+const FENCE_SCRIPT = `
+local f = redis.call('GET', KEYS[1])
+local v = 0
+if f then v = tonumber(string.match(f, '^(%d+)')) or 0 end
+if tonumber(ARGV[1]) > v then
+  f = ARGV[1] .. '|' .. ARGV[2]
+  redis.call('SET', KEYS[1], f)
+end
+return f
+`;
+
+interface ScriptedRedis extends Redis {
+  ncCacheStore(
+    key: string,
+    fenceKey: string,
+    budgetKey: string,
+    value: string,
+    ttlMs: number,
+    fenceV: number,
+    cost: number,
+    allowance: number,
+    windowMs: number,
+  ): Promise<[number, string]>;
+  ncCacheFence(fenceKey: string, v: number, pos: string): Promise<string | null>;
+}
+
+const parseFence = (text: string | null | undefined): Fence => {
+  const i = text ? text.indexOf('|') : -1;
+  return i > 0 ? { v: Number(text!.slice(0, i)), pos: text!.slice(i + 1) } : { v: 0, pos: '' };
+};
 
 /**
  * Two-level read-through cache of serialized JSON: L1 an in-process LRU (bounded, short TTL),
- * L2 Redis, then the loader (the database).
+ * L2 Redis, then the loader (the database). Decisions 0008 and 0015.
  *
  * - Values are stored as ready JSON strings, so a hit is answered without JSON.stringify.
  * - Single flight: concurrent misses of one key in this process share one L2 lookup and one load.
  * - Negative caching: a loader answering `undefined` is remembered as "not found" for `negativeMs`.
- * - Invalidation: `invalidate(keys)` deletes the L2 keys and broadcasts on Redis pub/sub; every
- *   instance drops its L1 entries. For `freshWindowMs` afterwards, loads of those keys are told
- *   `fresh: true` so the caller reads the primary rather than a replica that may not have the
- *   write yet; the L2 delete is repeated once after that window, covering a load on another
- *   instance that read the old row just before the write and stored it after the first delete.
- * - Namespaces (`list:` keys etc.) are invalidated as a whole by bumping a generation number
- *   that is part of every key, so no key scan is needed.
- * - Redis down: L2 reads time out fast or fail and count as misses, writes are dropped; the
- *   answer comes from the database and the cache never turns a Redis outage into an error.
+ * - Writes: `afterWrite` (after the commit, before answering) moves the **fence** — the
+ *   primary's GTID position after the write, with a version from Redis — deletes the written keys
+ *   from L2, moves the named namespaces to a new generation and broadcasts all of it; every
+ *   instance drops its L1 entries. Loaders read through `ctx.read`, which goes to a replica only
+ *   once that replica has applied the fence (FencedReads), else to the primary: a paused,
+ *   lagging or silently stalled replica never fills the cache with what was there before a
+ *   write. A fill is stored in L2 only if the fence is still the version it read under (checked
+ *   atomically in Redis), so a fill racing a write cannot store the old row after the write's
+ *   delete. Without GTIDs, written keys are read from the primary for DB_REPLICA_MAX_LAG_SECONDS
+ *   instead and the L2 delete is repeated after that window.
+ * - Bounded Redis memory: entries whose keys come from requests (`open`, and every "not found")
+ *   are written only while the shared per-window budget lasts (CACHE_REDIS_BUDGET_MB across
+ *   all instances), live at most OPEN_MAX_TTL_MS, and no value above MAX_L2_VALUE_BYTES is written.
+ *   Other keys name rows that exist (a product id, a SKU), so the data bounds them.
+ * - Redis down or silent: L2 reads time out fast (L2_TIMEOUT_MS) and count as misses, writes are
+ *   dropped, and after a timeout Redis is left alone for BREAK_MS; the answer comes from the
+ *   database and the cache never turns a Redis outage into an error or a hang.
  *
  * L2 talks to Redis through ioredis (RedisService's fail-fast command connection, or its own
- * connection when CACHE_REDIS_URL names a separate cache server) rather than cache-manager +
- * @keyv/redis: Keyv's node-redis client queues commands while disconnected, which turned "Redis
- * is down" into hanging requests; ioredis with the offline queue off fails at once.
+ * connection when CACHE_REDIS_URL names a separate cache server) rather than @keyv/redis, whose
+ * node-redis client queues commands while disconnected (decision 0003). `@nestjs/cache-manager`
+ * uses this same connection through RedisKeyvStore (namespace `http`).
  */
 @Injectable()
-export class TwoLevelCache implements OnModuleInit, OnModuleDestroy {
+export class TwoLevelCache implements OnModuleInit, OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('TwoLevelCache');
   private readonly l1 = new LRUCache<string, string>({
     max: 20_000,
@@ -54,20 +158,32 @@ export class TwoLevelCache implements OnModuleInit, OnModuleDestroy {
   private readonly inflight = new Map<string, Promise<string>>();
   private readonly freshUntil = new Map<string, number>();
   private readonly generations = new Map<string, number>();
-  /** Second deletes not yet run (see invalidate); flushed at shutdown while Redis is still connected. */
+  /** Second deletes not yet run (see afterWrite); flushed at shutdown while Redis is still connected. */
   private readonly delayedDeletes = new Map<NodeJS.Timeout, string[]>();
+  private fence: Fence = { v: 0, pos: '' };
+  private l2SkipUntil = 0;
+  private syncTimer?: NodeJS.Timeout;
   private readonly hits;
   private readonly l1Hits;
   private readonly misses;
   private readonly loads;
-  private readonly l2: Redis;
+  private readonly writes;
+  private readonly budgetUsed;
+  private readonly l2: ScriptedRedis;
   private readonly ownL2: boolean;
   readonly freshWindowMs: number;
+  /** Bytes of open-key entries all instances together may write per BUDGET_WINDOW_MS. */
+  readonly windowAllowance: number;
+  private readonly fenceKey: string;
+  private readonly fenceSeqKey: string;
+  private readonly budgetKey: string;
+  private readonly gensKey: string;
 
   constructor(
     private readonly redis: RedisService,
     private readonly config: AppConfig,
     metrics: MetricsService,
+    private readonly fenced: FencedReads,
   ) {
     this.hits = metrics.counter('shop_cache_hits_total', 'Cache hits by tier', ['tier']);
     this.l1Hits = this.hits.labels('l1');
@@ -77,8 +193,21 @@ export class TwoLevelCache implements OnModuleInit, OnModuleDestroy {
       'Loads from the source of truth after both tiers missed',
       ['namespace'],
     );
+    this.writes = metrics.counter(
+      'shop_cache_l2_writes_total',
+      'Cache writes to Redis by result: stored, over_budget (open-key budget spent), too_large, stale (a write moved the fence during the fill), failed',
+      ['result'],
+    );
+    this.budgetUsed = metrics.gauge(
+      'shop_cache_l2_budget_bytes',
+      'Open-key cache budget in Redis: limit (CACHE_REDIS_BUDGET_MB), window_allowance and window_used (bytes written in the current window, as last seen)',
+      ['kind'],
+    );
+    this.windowAllowance = Math.floor(config.redis.cacheBudgetBytes / BUDGET_WINDOWS);
+    this.budgetUsed.set({ kind: 'limit' }, config.redis.cacheBudgetBytes);
+    this.budgetUsed.set({ kind: 'window_allowance' }, this.windowAllowance);
     this.ownL2 = config.redis.cacheUrl !== config.redis.url;
-    this.l2 = this.ownL2
+    const l2 = this.ownL2
       ? (() => {
           const r = RedisService.createClient(config.redis.cacheUrl, {
             ...RedisService.commandBounds(config.redis.commandTimeoutMs),
@@ -90,13 +219,58 @@ export class TwoLevelCache implements OnModuleInit, OnModuleDestroy {
           return r;
         })()
       : redis.client;
+    if (typeof (l2 as unknown as Record<string, unknown>).ncCacheStore !== 'function') {
+      l2.defineCommand('ncCacheStore', { numberOfKeys: 3, lua: STORE_SCRIPT });
+      l2.defineCommand('ncCacheFence', { numberOfKeys: 1, lua: FENCE_SCRIPT });
+    }
+    this.l2 = l2 as ScriptedRedis;
+    metrics.gauge(
+      'shop_cache_redis_used_memory_bytes',
+      "used_memory of the cache's Redis (INFO memory; the queue Redis too unless CACHE_REDIS_URL is set), read on scrape",
+      [],
+      async function (this: import('prom-client').Gauge) {
+        if (l2.status !== 'ready') return;
+        const m = /used_memory:(\d+)/.exec(await l2.info('memory'));
+        if (m) this.set(Number(m[1]));
+      },
+    );
     this.freshWindowMs = Math.max(1000, config.db.replicaMaxLagSeconds * 1000);
+    this.fenceKey = redis.key('cache', 'fence');
+    this.fenceSeqKey = redis.key('cache', 'fence-seq');
+    this.budgetKey = redis.key('cache', 'budget');
+    this.gensKey = redis.key('cache', 'gens');
   }
 
   async onModuleInit(): Promise<void> {
     await this.redis
       .subscribe(CHANNEL, (msg) => this.onBroadcast(msg))
       .catch((err: Error) => this.logger.warn(`cache invalidation channel unavailable: ${err.message}`));
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.sync(true);
+    this.syncTimer = setInterval(() => void this.sync(false), SYNC_MS).unref();
+  }
+
+  /**
+   * Loads the namespaces' generations and the fence from Redis: at boot, so a restarted instance
+   * neither reads old lists nor trusts a replica behind the last write, and every SYNC_MS, so an
+   * instance that missed a broadcast (its subscriber connection was down) catches up anyway.
+   */
+  async sync(logFailure = false): Promise<void> {
+    if (!this.l2Usable()) return;
+    try {
+      const [gens, fence] = await withTimeout(
+        Promise.all([this.l2.hgetall(this.gensKey), this.l2.get(this.fenceKey)]),
+        WRITE_TIMEOUT_MS,
+        'cache sync',
+      );
+      for (const [ns, gen] of Object.entries(gens)) this.setGeneration(ns, Number(gen));
+      this.adoptFence(fence, true);
+    } catch (err) {
+      this.tripped(err);
+      if (logFailure) this.logger.warn(`cache generations not loaded: ${(err as Error).message}`);
+    }
   }
 
   /**
@@ -132,6 +306,11 @@ export class TwoLevelCache implements OnModuleInit, OnModuleDestroy {
     return local;
   }
 
+  /** An uncached read that must not be older than the last write (see FencedReads). */
+  read<T>(fn: (em: EntityManager) => Promise<T>): Promise<T> {
+    return this.fenced.read(this.fence.pos, fn);
+  }
+
   private l1Key(ns: string, key: string): string {
     return `${ns}:g${this.generations.get(ns) ?? 0}:${key.slice(ns.length + 1)}`;
   }
@@ -146,85 +325,206 @@ export class TwoLevelCache implements OnModuleInit, OnModuleDestroy {
     }
     this.misses.inc({ tier: 'l2' });
     const until = this.freshUntil.get(key);
-    const fresh = until !== undefined && until > Date.now();
+    const fence = this.fence;
     const startedGen = this.generations.get(ns) ?? 0;
+    const fresh = !this.fenced.enabled && until !== undefined && until > Date.now();
     this.loads.inc({ namespace: ns });
-    const value = await load({ fresh });
+    const value = await load({
+      read: fresh ? (fn) => this.fenced.primary(fn) : (fn) => this.fenced.read(fence.pos, fn),
+    });
     const serialized = value === undefined ? NEGATIVE : JSON.stringify(value);
-    // A broadcast that arrived while loading means what we read may be old: answer it, keep it out of L1.
+    // A broadcast that arrived while loading means what we read may be old: answer it, keep it out of the cache.
     if ((this.generations.get(ns) ?? 0) === startedGen && this.freshUntil.get(key) === until) {
       const isNeg = serialized === NEGATIVE;
       this.l1.set(full, serialized, { ttl: isNeg ? Math.min(ttl.l1Ms, ttl.negativeMs) : ttl.l1Ms });
       const l2Ttl = isNeg ? ttl.negativeMs : Math.round(ttl.l2Ms * (1 + Math.random() * 0.2));
-      this.l2.set(l2key, serialized, 'PX', l2Ttl).catch(() => undefined);
+      this.store(l2key, serialized, l2Ttl, isNeg || !!ttl.open, fence.v, full);
     }
     return serialized;
   }
 
+  /**
+   * Writes one entry to L2 (not awaited by the caller): checked against the fence version the
+   * value was read under and, for open keys, against the budget. `l1key`: the L1 entry to drop
+   * if the fence moved meanwhile (the value may predate the write that moved it).
+   */
+  private store(
+    l2key: string,
+    value: string,
+    ttlMs: number,
+    open: boolean,
+    fenceV: number,
+    l1key?: string,
+  ): void {
+    const bytes = Buffer.byteLength(value);
+    if (bytes > MAX_L2_VALUE_BYTES) return void this.writes.inc({ result: 'too_large' });
+    if (!this.l2Usable()) return void this.writes.inc({ result: 'failed' });
+    const cost = open ? bytes + Buffer.byteLength(l2key) + ENTRY_OVERHEAD_BYTES : 0;
+    withTimeout(
+      this.l2.ncCacheStore(
+        l2key,
+        this.fenceKey,
+        this.budgetKey,
+        value,
+        open ? Math.min(ttlMs, OPEN_MAX_TTL_MS) : ttlMs,
+        fenceV,
+        cost,
+        this.windowAllowance,
+        BUDGET_WINDOW_MS,
+      ),
+      WRITE_TIMEOUT_MS,
+      'cache write',
+    ).then(
+      ([code, info]) => {
+        if (code === 1) {
+          this.writes.inc({ result: 'stored' });
+          if (cost) this.budgetUsed.set({ kind: 'window_used' }, Number(info));
+        } else if (code === 2) {
+          this.writes.inc({ result: 'over_budget' });
+          this.budgetUsed.set({ kind: 'window_used' }, Number(info));
+        } else {
+          this.writes.inc({ result: 'stale' });
+          this.adoptFence(info, true);
+          if (l1key && this.l1.peek(l1key) === value) this.l1.delete(l1key);
+        }
+      },
+      (err: unknown) => {
+        this.tripped(err);
+        this.writes.inc({ result: 'failed' });
+      },
+    );
+  }
+
   private async l2Get(key: string): Promise<string | undefined> {
-    if (this.l2.status !== 'ready') return undefined;
-    let timer: NodeJS.Timeout | undefined;
+    if (!this.l2Usable()) return undefined;
     try {
-      const v = await Promise.race([
-        this.l2.get(key),
-        new Promise<null>((resolve) => {
-          timer = setTimeout(() => resolve(null), L2_TIMEOUT_MS);
-        }),
-      ]);
-      return v ?? undefined;
-    } catch {
+      return (await withTimeout(this.l2.get(key), L2_TIMEOUT_MS, 'cache read')) ?? undefined;
+    } catch (err) {
+      this.tripped(err);
       return undefined;
-    } finally {
-      clearTimeout(timer);
     }
   }
 
-  /** Drops `keys` everywhere (L2 now and once more after the fresh window; L1 on every instance via pub/sub). */
-  async invalidate(...keys: string[]): Promise<void> {
-    if (!keys.length) return;
+  /** Redis is connected and has not just failed to answer. */
+  private l2Usable(): boolean {
+    return this.l2.status === 'ready' && Date.now() >= this.l2SkipUntil;
+  }
+
+  /** A timed-out call: Redis accepts connections but does not answer; stop asking for BREAK_MS. */
+  private tripped(err: unknown): void {
+    if (/did not answer/.test((err as Error)?.message ?? '')) this.l2SkipUntil = Date.now() + BREAK_MS;
+  }
+
+  // ---- writes --------------------------------------------------------------------------------
+
+  /**
+   * Call after a write to the data behind cached entries has committed, before answering it.
+   * Moves the fence to the primary's position after the write, drops `keys` everywhere (L2 now,
+   * L1 on every instance via pub/sub) and moves `namespaces` (every key in them, e.g. all
+   * listings) to a new generation. Never fails: with Redis away the other instances are bounded
+   * by their L1 TTL and the replica monitor.
+   */
+  async afterWrite(change: { keys?: string[]; namespaces?: string[] }): Promise<void> {
+    const keys = change.keys ?? [];
+    await this.advanceFence();
     for (const k of keys) this.dropLocal(k);
     await this.deleteL2(keys);
-    await this.redis.publish(CHANNEL, JSON.stringify({ keys }));
-    const timer = setTimeout(() => {
-      this.delayedDeletes.delete(timer);
-      void this.deleteL2(keys);
-    }, this.freshWindowMs).unref();
-    this.delayedDeletes.set(timer, keys);
+    const gens: Record<string, number> = {};
+    for (const ns of change.namespaces ?? []) gens[ns] = await this.nextGeneration(ns);
+    await this.broadcast({ keys, gens, fence: `${this.fence.v}|${this.fence.pos}` });
+    if (keys.length && !this.fenced.enabled) {
+      // Without GTIDs a fill on another instance may have read the old row from a replica and
+      // stored it after our delete: delete once more when the fresh window has passed.
+      const timer = setTimeout(() => {
+        this.delayedDeletes.delete(timer);
+        void this.deleteL2(keys);
+      }, this.freshWindowMs).unref();
+      this.delayedDeletes.set(timer, keys);
+    }
   }
 
-  /** Invalidates every key of a namespace (e.g. all cached listings) by moving to a new generation. */
-  async invalidateNamespace(ns: string): Promise<void> {
-    let gen = (this.generations.get(ns) ?? 0) + 1;
+  private async advanceFence(): Promise<void> {
+    if (!this.fenced.enabled) return;
+    // The version is taken before the position is read: a fence with a higher version was read
+    // after this write committed, so it covers it too, and "newest version wins" never loses a write.
+    let v: number | undefined;
+    if (this.l2Usable())
+      v = await withTimeout(this.l2.incr(this.fenceSeqKey), WRITE_TIMEOUT_MS, 'cache fence').catch(
+        (err: unknown) => void this.tripped(err),
+      );
+    let pos: string;
     try {
-      gen = Math.max(gen, await this.l2.incr(this.redis.key('cache', 'gen', ns)));
-    } catch {
-      /* Redis down: this instance moves on; others expire their L1 by TTL */
+      pos = await this.fenced.primaryPosition();
+    } catch (err) {
+      this.logger.warn(`fence not moved, primary position unreadable: ${(err as Error).message}`);
+      return;
     }
-    this.setGeneration(ns, gen);
-    await this.redis.publish(CHANNEL, JSON.stringify({ ns, gen }));
+    if (v === undefined) {
+      this.fence = { v: this.fence.v, pos }; // Redis away: this instance at least reads past its own write
+      return;
+    }
+    const now = await withTimeout(
+      this.l2.ncCacheFence(this.fenceKey, v, pos),
+      WRITE_TIMEOUT_MS,
+      'cache fence',
+    ).catch((err: unknown) => void this.tripped(err));
+    this.adoptFence(now ?? `${v}|${pos}`, now !== undefined);
   }
 
-  /** Loads the current generation of namespaces from Redis (at boot, so a restarted instance does not read old lists). */
-  async syncNamespaces(...namespaces: string[]): Promise<void> {
-    for (const ns of namespaces) {
-      const raw = await this.l2Get(this.redis.key('cache', 'gen', ns));
-      if (raw) this.setGeneration(ns, Number(raw));
-    }
+  /** `authoritative`: Redis's current fence (replaces ours); else a broadcast (taken when newer). */
+  private adoptFence(text: string | null | undefined, authoritative: boolean): void {
+    const f = parseFence(text);
+    if (authoritative ? f.v !== this.fence.v || f.pos !== this.fence.pos : f.v > this.fence.v) this.fence = f;
+  }
+
+  /** The fence version now (the Keyv store records it on a miss, see RedisKeyvStore). */
+  fenceVersion(): number {
+    return this.fence.v;
+  }
+
+  private async nextGeneration(ns: string): Promise<number> {
+    let gen = (this.generations.get(ns) ?? 0) + 1;
+    if (this.l2Usable())
+      try {
+        gen = Math.max(
+          gen,
+          await withTimeout(this.l2.hincrby(this.gensKey, ns, 1), WRITE_TIMEOUT_MS, 'cache generation'),
+        );
+      } catch (err) {
+        this.tripped(err); // this instance moves on; others expire their L1 by TTL
+      }
+    this.setGeneration(ns, gen);
+    return gen;
+  }
+
+  private async broadcast(msg: {
+    keys: string[];
+    gens: Record<string, number>;
+    fence: string;
+  }): Promise<void> {
+    if (!this.redis.isReady()) return;
+    await withTimeout(
+      this.redis.publish(CHANNEL, JSON.stringify(msg)),
+      WRITE_TIMEOUT_MS,
+      'cache broadcast',
+    ).catch((err: Error) => this.logger.warn(`cache invalidation not broadcast: ${err.message}`));
   }
 
   private async deleteL2(keys: string[]): Promise<void> {
-    const full = keys.map((k) => {
-      const ns = k.slice(0, k.indexOf(':'));
-      return this.redis.key('cache', `${ns}:g${this.generations.get(ns) ?? 0}:${k.slice(ns.length + 1)}`);
+    if (!keys.length || !this.l2Usable()) return;
+    const full = keys.map((k) => this.redis.key('cache', this.l1Key(k.slice(0, k.indexOf(':')), k)));
+    await withTimeout(this.l2.del(...full), WRITE_TIMEOUT_MS, 'cache delete').catch((err: Error) => {
+      this.tripped(err);
+      this.logger.warn(`L2 delete failed: ${err.message}`);
     });
-    await this.l2.del(...full).catch((err: Error) => this.logger.warn(`L2 delete failed: ${err.message}`));
   }
 
   private onBroadcast(msg: string): void {
     try {
-      const m = JSON.parse(msg) as { keys?: string[]; ns?: string; gen?: number };
+      const m = JSON.parse(msg) as { keys?: string[]; gens?: Record<string, number>; fence?: string };
+      if (m.fence) this.adoptFence(m.fence, false);
       for (const k of m.keys ?? []) this.dropLocal(k);
-      if (m.ns && m.gen) this.setGeneration(m.ns, m.gen);
+      for (const [ns, gen] of Object.entries(m.gens ?? {})) this.setGeneration(ns, gen);
     } catch {
       /* not ours */
     }
@@ -232,7 +532,7 @@ export class TwoLevelCache implements OnModuleInit, OnModuleDestroy {
 
   private dropLocal(key: string): void {
     const ns = key.slice(0, key.indexOf(':'));
-    this.l1.delete(`${ns}:g${this.generations.get(ns) ?? 0}:${key.slice(ns.length + 1)}`);
+    this.l1.delete(this.l1Key(ns, key));
     const now = Date.now();
     this.freshUntil.set(key, now + this.freshWindowMs);
     if (this.freshUntil.size > 10_000)
@@ -243,7 +543,30 @@ export class TwoLevelCache implements OnModuleInit, OnModuleDestroy {
     if (gen > (this.generations.get(ns) ?? 0)) this.generations.set(ns, gen);
   }
 
+  // ---- the shared L2 for @nestjs/cache-manager (RedisKeyvStore) --------------------------------
+
+  /** A value of namespace `ns` from Redis only (no L1: entries are shared by every instance as written). */
+  sharedGet(ns: string, key: string): Promise<string | undefined> {
+    return this.l2Get(this.redis.key('cache', this.l1Key(ns, `${ns}:${key}`)));
+  }
+
+  /** Stores a value of an open namespace (budgeted, TTL ≤ OPEN_MAX_TTL_MS) unless the fence moved past `fenceV`. */
+  sharedSet(ns: string, key: string, value: string, ttlMs: number, fenceV: number): void {
+    this.store(this.redis.key('cache', this.l1Key(ns, `${ns}:${key}`)), value, ttlMs, true, fenceV);
+  }
+
+  sharedDelete(ns: string, key: string): Promise<void> {
+    return this.deleteL2([`${ns}:${key}`]);
+  }
+
+  /** Drops every entry of `ns` on every instance (a new generation). */
+  async clearNamespace(ns: string): Promise<void> {
+    const gen = await this.nextGeneration(ns);
+    await this.broadcast({ keys: [], gens: { [ns]: gen }, fence: '' });
+  }
+
   async onModuleDestroy(): Promise<void> {
+    clearInterval(this.syncTimer);
     const pending = [...this.delayedDeletes];
     this.delayedDeletes.clear();
     for (const [timer] of pending) clearTimeout(timer);

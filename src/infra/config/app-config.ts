@@ -46,6 +46,8 @@ export class AppConfig {
     url: string;
     cacheUrl: string;
     prefix: string;
+    /** Redis memory the cache may fill with entries whose keys come from requests (CACHE_REDIS_BUDGET_MB). */
+    cacheBudgetBytes: number;
     /**
      * Bound on every non-blocking Redis command (command connection, cache, Bull producers,
      * throttler, Lua scripts, pub/sub publish); a connection silent that long is replaced.
@@ -160,6 +162,7 @@ export const ENV_DEFAULTS: Record<string, string> = {
   READ_YOUR_WRITES_MS: '5000',
   REDIS_URL: 'redis://127.0.0.1:6380',
   CACHE_REDIS_URL: '',
+  CACHE_REDIS_BUDGET_MB: '64',
   REDIS_PREFIX: 'nc',
   REDIS_COMMAND_TIMEOUT_MS: '2000',
   SMTP_URL: 'smtp://127.0.0.1:1025',
@@ -416,6 +419,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       url: redisUrl,
       cacheUrl: cacheRaw,
       prefix,
+      cacheBudgetBytes: int('CACHE_REDIS_BUDGET_MB', 1, 1024 * 1024) * 1024 * 1024,
       commandTimeoutMs: int('REDIS_COMMAND_TIMEOUT_MS', 100, 60000),
     },
     mail: { smtpUrl, from: mailFrom, opsEmail: get('OPS_EMAIL') },

@@ -1,0 +1,204 @@
+import autocannon from 'autocannon';
+import Redis from 'ioredis';
+import { MetricsService } from '../../src/infra/observability/metrics.service';
+import { DbRouter } from '../../src/infra/database/db-router.service';
+import { BulkUser, adminToken, bulkUsers } from '../support/auth';
+import { openFlashSale } from '../support/flash-sale';
+import { TestApp, eventually, http, startApp } from '../support/test-app';
+import { placeOrder } from '../orders/builders';
+import { createProduct, tag } from './catalog-support';
+
+/**
+ * Decision 0015: the cache cannot starve what must not fail. 100,000 distinct listing queries
+ * (each one a new cache key, each page ~11 KB) against an instance whose cache shares the one
+ * `noeviction` Redis with the queues, the streams and the flash-sale stock (CACHE_REDIS_URL
+ * empty, the shipped default). Meanwhile buyers purchase in a flash sale and customers place
+ * orders (their outbox events become Bull jobs): every one of them must succeed, and Redis must
+ * grow by less than the documented bound: 1.25 × CACHE_REDIS_BUDGET_MB (allocator rounding and
+ * expired keys not yet reclaimed), plus 16 MB for the queue and stream data of the purchases and
+ * orders themselves and Redis's client buffers.
+ */
+const FLOOD = 100_000;
+const BUDGET_MB = 64; // the shipped default of CACHE_REDIS_BUDGET_MB
+const BOUND = BUDGET_MB * 1.25 * 2 ** 20 + 16 * 2 ** 20;
+const MB = (n: number) => `${(n / 2 ** 20).toFixed(1)} MB`;
+
+describe('catalog cache: a flood of distinct listing queries cannot starve queues and purchases', () => {
+  let t: TestApp;
+  let admin: string;
+  let redis: Redis;
+
+  beforeAll(async () => {
+    t = await startApp({ HTTP_LOG: 'false' });
+    expect(t.config.redis.cacheUrl).toBe(t.config.redis.url); // the shared Redis
+    expect(t.config.redis.cacheBudgetBytes).toBe(BUDGET_MB * 2 ** 20);
+    admin = await adminToken(t);
+    redis = new Redis(t.config.redis.url, { maxRetriesPerRequest: 1 });
+  });
+  afterAll(async () => {
+    redis.disconnect();
+    await t.close();
+  });
+
+  const usedMemory = async () => Number(/used_memory:(\d+)/.exec(await redis.info('memory'))![1]);
+
+  it(
+    'keeps purchases and order placements succeeding and Redis memory under the bound',
+    async () => {
+      // 20 products with long names under one brand, priced above every minPrice the flood uses:
+      // every query answers the same 20 items (an ~11 KB page) under its own key.
+      const brand = `Flood${tag()}`;
+      for (let i = 0; i < 20; i++)
+        await createProduct(t, admin, {
+          name: `${'Long product name for a large listing page '.repeat(4)}${i}`.slice(0, 190),
+          brand,
+          price: 1_000_000 + i,
+        });
+      const saleSku = (await createProduct(t, admin, { name: 'Flood sale item', stock: 20_000 })).sku;
+      const saleId = await openFlashSale(t, admin, {
+        sku: saleSku,
+        quantity: 20_000,
+        endsAt: new Date(Date.now() + 3 * 3600_000).toISOString(), // open for the whole flood, however slow the machine
+      });
+      const orderSku = (await createProduct(t, admin, { name: 'Flood order item', stock: 100_000 })).sku;
+      const buyers = await bulkUsers(t, 6000, 'flood-buy');
+      const customers = await bulkUsers(t, 6000, 'flood-order');
+
+      const before = await usedMemory();
+      let peak = before;
+      let aborted = false;
+      let done = false;
+      const purchases: Record<string, number> = {};
+      const orders: Record<string, number> = {};
+      const orderIds: string[] = [];
+
+      let n = 0;
+      let resolveFlood!: (r: autocannon.Result) => void;
+      let rejectFlood!: (e: Error) => void;
+      const finished = new Promise<autocannon.Result>((res, rej) => {
+        resolveFlood = res;
+        rejectFlood = rej;
+      });
+      const flood = autocannon(
+        {
+          url: t.url,
+          connections: 32,
+          amount: FLOOD,
+          timeout: 30,
+          requests: [
+            {
+              method: 'GET',
+              setupRequest: (req) => ({
+                ...req,
+                path: `/api/v1/products?brand=${brand}&minPrice=${n++}&limit=20`,
+              }),
+            },
+          ],
+        },
+        (err, res) => (err ? rejectFlood(err as Error) : resolveFlood(res)),
+      );
+      const started = Date.now();
+      const monitor = (async () => {
+        while (!done) {
+          const used = await usedMemory();
+          peak = Math.max(peak, used);
+          // A safety valve for the machine (without a bound the flood grows Redis by ~1 GB): stop
+          // the flood once the bound is clearly broken; the assertion below then fails.
+          if (used - before > 2 * BOUND && !aborted) {
+            aborted = true;
+            flood.stop();
+          }
+          await new Promise((r) => setTimeout(r, 200));
+        }
+      })();
+      const loop = async (
+        pool: BulkUser[],
+        counts: Record<string, number>,
+        act: (u: BulkUser) => Promise<{ status: number; body: any }>,
+      ) => {
+        let i = 0;
+        while (!done && i < pool.length) {
+          const res = await act(pool[i++]).catch((err: Error) => ({
+            status: 0,
+            body: { code: err.message },
+          }));
+          const k = `${res.status}${res.status >= 300 || res.status === 0 ? ` ${res.body?.code}` : ''}`;
+          counts[k] = (counts[k] ?? 0) + 1;
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      };
+      const buying = Promise.all(
+        [0, 1].map((w) =>
+          loop(
+            buyers.filter((_, i) => i % 2 === w),
+            purchases,
+            (u) => http('POST', t.api(`/flash-sales/${saleId}/purchase`), { token: u.token }),
+          ),
+        ),
+      );
+      const ordering = Promise.all(
+        [0, 1].map((w) =>
+          loop(
+            customers.filter((_, i) => i % 2 === w),
+            orders,
+            async (u) => {
+              const r = await placeOrder(t, u.token, [{ sku: orderSku, quantity: 1 }]);
+              if (r.status === 201) orderIds.push(r.body.id);
+              return r;
+            },
+          ),
+        ),
+      );
+
+      const result = await finished;
+      done = true;
+      await Promise.all([monitor, buying, ordering]);
+      const seconds = (Date.now() - started) / 1000;
+      const writes = await metric(t, 'shop_cache_l2_writes_total');
+      console.log(
+        [
+          `flood: ${result.requests.total} listing requests with distinct keys in ${seconds.toFixed(0)} s ` +
+            `(${(result.requests.total / seconds).toFixed(0)} req/s, 32 keep-alive connections), ` +
+            `statuses ${JSON.stringify(result.statusCodeStats)}, errors ${result.errors}, timeouts ${result.timeouts}${aborted ? ', ABORTED by the safety valve' : ''}`,
+          `redis used_memory: before ${MB(before)}, peak ${MB(peak)}, growth ${MB(peak - before)} (bound ${MB(BOUND)})`,
+          `flash purchases: ${JSON.stringify(purchases)}; order placements: ${JSON.stringify(orders)}`,
+          `cache writes to Redis: ${JSON.stringify(writes)}`,
+        ].join('\n'),
+      );
+
+      expect(aborted).toBe(false);
+      expect(result.requests.total).toBeGreaterThanOrEqual(FLOOD);
+      expect(result.non2xx + result.errors + result.timeouts).toBe(0);
+      expect(peak - before).toBeLessThan(BOUND);
+      // Every purchase and every order succeeded while the flood ran.
+      expect(Object.keys(purchases)).toEqual(['202']);
+      expect(Object.keys(orders)).toEqual(['201']);
+      expect(purchases['202']).toBeGreaterThan(50);
+      expect(orders['201']).toBeGreaterThan(50);
+      expect(writes.over_budget).toBeGreaterThan(0); // the budget, not luck, kept Redis small
+      // The orders' outbox events all became Bull jobs (queue writes on the same Redis).
+      const db = t.app.get(DbRouter);
+      await eventually(async () => {
+        const [row] = await db
+          .primaryReader()
+          .query('SELECT COUNT(*) AS n FROM outbox WHERE aggregate_id IN (?) AND published_at IS NULL', [
+            orderIds,
+          ]);
+        return Number(row.n) === 0;
+      }, 30_000);
+      // 100k requests through the whole stack (each a miss: a MySQL query): 7–17 min on the shared
+      // 2-core build machine (96–251 req/s, depending on what else it runs).
+    },
+    45 * 60_000,
+  );
+});
+
+async function metric(t: TestApp, name: string): Promise<Record<string, number>> {
+  const text = await t.app.get(MetricsService).registry.metrics();
+  const out: Record<string, number> = {};
+  for (const line of text.split('\n')) {
+    const m = new RegExp(`^${name}\\{result="(\\w+)"\\} (\\S+)$`).exec(line);
+    if (m) out[m[1]] = Number(m[2]);
+  }
+  return out;
+}

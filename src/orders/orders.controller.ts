@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { Body, Controller, Get, Headers, HttpCode, Param, Post, Put, Query } from '@nestjs/common';
 import {
   ApiBearerAuth,
   ApiCreatedResponse,
@@ -9,11 +9,11 @@ import {
 } from '@nestjs/swagger';
 import { AuthUser, CurrentUser, Roles } from '../common/auth';
 import { ValidationFailedError } from '../common/errors/domain-error';
-import { CreateOrderDto } from './create-order.dto';
+import { CreateOrderDto, QuoteOrderDto, SetOrderAddressDto } from './create-order.dto';
 import { AdminListOrdersQueryDto, ListOrdersQueryDto } from './list-orders.dto';
-import { OrderDto, OrderPageDto } from './order.dto';
+import { OrderDto, OrderPageDto, QuoteDto } from './order.dto';
 import type { OrderView } from './orders.repository';
-import { OrderPage, OrdersService } from './orders.service';
+import { OrderPage, OrdersService, QuoteView } from './orders.service';
 
 const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -34,8 +34,14 @@ export class OrdersController {
   @ApiOperation({
     summary: 'Place an order',
     description:
+      'Lines from `items` or the cart (`fromCart: true`), shipped to an address of the book (`addressId`) or ' +
+      'given inline (`shippingAddress`) with a `shippingMethod`, with an optional `couponCode`; the answer ' +
+      "carries the breakdown (docs/checkout.md). Without an address: no shipping, tax of the shop's home country. " +
       'Prices come from the catalog; stock is reserved until payment or expiry. 409 INSUFFICIENT_STOCK, ' +
-      '404 SKU_NOT_FOUND, 409 SKU_INACTIVE, 422 MIXED_CURRENCIES, 422 IDEMPOTENCY_KEY_REUSED, 409 IDEMPOTENCY_IN_PROGRESS.',
+      '404 SKU_NOT_FOUND, 409 SKU_INACTIVE, 422 MIXED_CURRENCIES, 409 PRICE_CHANGED (expectedTotal differs), ' +
+      '404 COUPON_NOT_FOUND, 409 COUPON_EXHAUSTED, 409 COUPON_LIMIT_REACHED, 422 COUPON_NOT_APPLICABLE, ' +
+      '422 SHIPPING_NOT_AVAILABLE, 422 ADDRESS_INVALID, 404 ADDRESS_NOT_FOUND, 409 CART_EMPTY, 409 CART_NOT_ORDERABLE, ' +
+      '422 IDEMPOTENCY_KEY_REUSED, 409 IDEMPOTENCY_IN_PROGRESS.',
   })
   @ApiHeader({
     name: 'idempotency-key',
@@ -48,7 +54,21 @@ export class OrdersController {
     @Body() body: CreateOrderDto,
     @Headers('idempotency-key') key?: string,
   ): Promise<OrderView> {
-    return this.orders.create(user.id, body.items, checkIdempotencyKey(key));
+    return this.orders.create(user.id, body, checkIdempotencyKey(key));
+  }
+
+  @Post('quote')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Price an order without placing it',
+    description:
+      'Same body as POST /orders; answers the lines and the breakdown (subtotal, discount, shipping, tax, total). ' +
+      'Send its total as `expectedTotal` with the order: if the price changed meanwhile the order answers 409 ' +
+      'PRICE_CHANGED with the new breakdown. Nothing is reserved; a coupon use is only taken by the order.',
+  })
+  @ApiOkResponse({ type: QuoteDto })
+  quote(@CurrentUser() user: AuthUser, @Body() body: QuoteOrderDto): Promise<QuoteView> {
+    return this.orders.quote(user.id, body);
   }
 
   @Get()
@@ -62,6 +82,21 @@ export class OrdersController {
   @ApiOkResponse({ type: OrderDto })
   get(@CurrentUser() user: AuthUser, @Param('id') id: string): Promise<OrderView> {
     return this.orders.get(user.id, id);
+  }
+
+  @Put(':id/address')
+  @ApiOperation({
+    summary: 'Give an order awaiting its address one (flash-sale orders of buyers without a default address)',
+    description:
+      '409 ADDRESS_NOT_AWAITED when the order has one already or is no longer unpaid. The price does not change.',
+  })
+  @ApiOkResponse({ type: OrderDto })
+  setAddress(
+    @CurrentUser() user: AuthUser,
+    @Param('id') id: string,
+    @Body() body: SetOrderAddressDto,
+  ): Promise<OrderView> {
+    return this.orders.setAddress(user.id, id, body);
   }
 
   @Post(':id/cancel')

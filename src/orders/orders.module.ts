@@ -1,7 +1,11 @@
 import { BullModule } from '@nestjs/bull';
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { AddressesModule } from '../addresses/addresses.module';
+import { CartModule } from '../cart/cart.module';
 import { CatalogModule } from '../catalog/catalog.module';
+import { CheckoutModule } from '../checkout/checkout.module';
+import { CouponsModule } from '../coupons/coupons.module';
 import { InventoryModule } from '../inventory/inventory.module';
 import { NotificationsModule } from '../notifications/notifications.module';
 import { QUEUES } from '../infra/queue/queues';
@@ -27,6 +31,10 @@ import { OutboxWriter } from './outbox.writer';
     BullModule.registerQueue({ name: QUEUES.orders }, { name: QUEUES.outbox }),
     InventoryModule,
     CatalogModule,
+    CheckoutModule,
+    CouponsModule,
+    CartModule,
+    AddressesModule,
     UsersModule,
     NotificationsModule,
   ],

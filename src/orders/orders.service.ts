@@ -1,9 +1,22 @@
 import { InjectQueue } from '@nestjs/bull';
 import { Injectable, Logger } from '@nestjs/common';
 import type { Queue } from 'bull';
-import { ValidationFailedError } from '../common/errors/domain-error';
+import { ConflictError, ValidationFailedError } from '../common/errors/domain-error';
 import { newId } from '../common/ids';
 import { CatalogService } from '../catalog';
+import { AddressesService, normalizeAddress } from '../addresses';
+import type { AddressInput } from '../addresses';
+import { CartService } from '../cart';
+import {
+  Breakdown,
+  CheckoutOptions,
+  CheckoutService,
+  PriceChangedError,
+  PricedLine,
+  PricedOrder,
+  breakdownOf,
+} from '../checkout';
+import { CouponsService } from '../coupons';
 import { AppConfig } from '../infra/config/app-config';
 import { DbRouter } from '../infra/database/db-router.service';
 import { WriteBatch } from '../infra/database/write-batch';
@@ -12,13 +25,23 @@ import { InventoryService, StockLine } from '../inventory';
 import { IdempotencyStore, requestHash } from './idempotency.store';
 import { ORDER_EVENTS } from './order-events';
 import { IllegalTransitionError, OrderStatus, sourcesOf } from './order-state';
-import { MixedCurrenciesError, OrderNotFoundError, SkuInactiveError, SkuNotFoundError } from './order.errors';
-import { NewOrder, OrderRecord, OrderView, OrdersRepository, toView } from './orders.repository';
+import { OrderNotFoundError } from './order.errors';
+import {
+  NewOrder,
+  OrderAddress,
+  OrderRecord,
+  OrderView,
+  OrdersRepository,
+  pricingValues,
+  PRICING_COLUMNS,
+  PRICING_PLACEHOLDERS,
+  toView,
+} from './orders.repository';
 import { OutboxWriter } from './outbox.writer';
 import { withTimeout } from '../common/with-timeout';
+import { MAX_LINE_QUANTITY, MAX_ORDER_LINES } from '../common/order-limits';
 
-export const MAX_ORDER_LINES = 50;
-export const MAX_LINE_QUANTITY = 1000;
+export { MAX_ORDER_LINES, MAX_LINE_QUANTITY };
 export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
 
@@ -47,6 +70,50 @@ export interface FlashSaleOrderRow {
 }
 
 export const expiryJobId = (orderId: string): string => `expire:${orderId}`;
+
+/**
+ * What `POST /orders` (and gRPC CreateOrder) takes: its lines (`items`, or `fromCart`), and the
+ * checkout options (address, shipping method, coupon). `expectedTotal`: the total of the quote
+ * the customer accepted; another total answers 409 PRICE_CHANGED.
+ */
+export interface CreateOrderInput extends CheckoutOptions {
+  items?: { sku: string; quantity: number }[];
+  fromCart?: boolean;
+  expectedTotal?: number;
+}
+
+/** A price quote: the order it would be, not placed. */
+export interface QuoteView {
+  items: PricedLine[];
+  breakdown: Breakdown;
+  taxCountry: string;
+  shippingAddress: OrderAddress | null;
+  shippingMethod: { code: string; name: string } | null;
+  coupon: { code: string } | null;
+}
+
+/** 409 ADDRESS_NOT_AWAITED: the order has its address (or is no longer unpaid). */
+export class AddressNotAwaitedError extends ConflictError {
+  constructor(orderId: string) {
+    super('ADDRESS_NOT_AWAITED', `Order ${orderId} is not waiting for an address`);
+  }
+}
+
+/**
+ * The idempotency hash of a request: every field that changes what the order is. An items-only
+ * request hashes as it did before checkout existed (keys in flight across the upgrade still match).
+ */
+export function orderRequestHash(lines: StockLine[] | 'cart', input: CreateOrderInput): string {
+  const extra = {
+    addressId: input.addressId,
+    shippingAddress: input.shippingAddress,
+    shippingMethod: input.shippingMethod,
+    couponCode: input.couponCode ? input.couponCode.trim().toUpperCase() : undefined,
+    expectedTotal: input.expectedTotal,
+  };
+  if (lines !== 'cart' && Object.values(extra).every((v) => v === undefined)) return requestHash(lines);
+  return requestHash({ lines, ...extra });
+}
 
 /** Merges lines per SKU in a stable order; rejects empty or out-of-range input. */
 export function normalizeItems(items: { sku: string; quantity: number }[]): StockLine[] {
@@ -99,77 +166,122 @@ export class OrdersService {
     private readonly idempotency: IdempotencyStore,
     private readonly outbox: OutboxWriter,
     private readonly config: AppConfig,
+    private readonly checkout: CheckoutService,
+    private readonly coupons: CouponsService,
+    private readonly cart: CartService,
+    private readonly addresses: AddressesService,
     @InjectQueue(QUEUES.orders) private readonly queue: Queue,
   ) {}
 
+  /** Items as before, or `{items | fromCart, address, shippingMethod, couponCode, expectedTotal}`. */
   async create(
     userId: string,
-    items: { sku: string; quantity: number }[],
+    input: CreateOrderInput | { sku: string; quantity: number }[],
     idempotencyKey?: string,
   ): Promise<OrderView> {
-    const lines = normalizeItems(items);
+    const req: CreateOrderInput = Array.isArray(input) ? { items: input } : input;
+    const fromCart = checkLineSource(req);
+    this.checkout.checkOptions(req);
+    const given = fromCart ? undefined : normalizeItems(req.items!);
     const key = idempotencyKey || undefined;
     let claim: { key: string; at: Date } | undefined;
     if (key) {
-      const found = await this.idempotency.begin<OrderView>(userId, key, requestHash(lines));
+      const found = await this.idempotency.begin<OrderView>(
+        userId,
+        key,
+        orderRequestHash(given ?? 'cart', req),
+      );
       if ('done' in found) return found.done;
       claim = { key, at: found.claimedAt };
     }
     try {
-      return await this.place(userId, lines, claim);
+      const lines = given ?? normalizeItems(await this.cart.orderLines(userId));
+      return await this.place(userId, lines, req, fromCart, claim);
     } catch (err) {
       if (claim) await this.idempotency.abandon(userId, claim.key, claim.at).catch(() => undefined);
       throw err;
     }
   }
 
+  /** The price of the order `input` would place, with its breakdown; nothing is reserved or written. */
+  async quote(userId: string, input: CreateOrderInput): Promise<QuoteView> {
+    const fromCart = checkLineSource(input);
+    const lines = normalizeItems(fromCart ? await this.cart.orderLines(userId) : input.items!);
+    const p = await this.checkout.price(userId, lines, input, { checkCounters: true });
+    return {
+      items: p.lines,
+      breakdown: breakdownOf(p),
+      taxCountry: p.taxCountry,
+      shippingAddress: p.shippingAddress,
+      shippingMethod: p.shippingMethod,
+      coupon: p.coupon && { code: p.coupon.code },
+    };
+  }
+
   private async place(
     userId: string,
     lines: StockLine[],
+    req: CreateOrderInput,
+    fromCart: boolean,
     claim: { key: string; at: Date } | undefined,
   ): Promise<OrderView> {
-    const variants = await this.catalog.findVariantsBySkus(lines.map((l) => l.sku));
-    const bySku = new Map(variants.map((v) => [v.sku, v]));
-    const unknown = lines.filter((l) => !bySku.has(l.sku)).map((l) => l.sku);
-    if (unknown.length) throw new SkuNotFoundError(unknown);
-    const inactive = lines.filter((l) => !bySku.get(l.sku)!.active).map((l) => l.sku);
-    if (inactive.length) throw new SkuInactiveError(inactive);
-    const currencies = [...new Set(variants.map((v) => v.currency))];
-    if (currencies.length > 1) throw new MixedCurrenciesError(currencies);
-
+    const priced = await this.checkout.price(userId, lines, req, { checkCounters: false });
+    if (req.expectedTotal !== undefined && req.expectedTotal !== priced.total)
+      throw new PriceChangedError(req.expectedTotal, breakdownOf(priced));
     const now = new Date();
-    const order: NewOrder = {
+    const order = newOrderOf(userId, priced, {
       id: newId(now.getTime()),
-      userId,
-      currency: currencies[0],
-      total: lines.reduce((sum, l) => sum + bySku.get(l.sku)!.price * l.quantity, 0),
-      items: lines.map((l) => {
-        const v = bySku.get(l.sku)!;
-        return {
-          sku: l.sku,
-          productId: v.productId,
-          productName: v.productName,
-          unitPrice: v.price,
-          quantity: l.quantity,
-        };
-      }),
-      source: 'web',
-      idempotencyKey: claim?.key ?? null,
-      createdAt: now,
+      now,
       expiresAt: new Date(now.getTime() + this.config.orders.paymentTtlMs),
-    };
+      idempotencyKey: claim?.key ?? null,
+    });
     const record = recordOf(order);
     const view = toView(record);
-    // One WriteBatch: the inserts and the reservation go to MySQL in one round trip, the COMMIT
-    // in a second. Stock last: the inserts touch only new rows, so the hot inventory rows
-    // (locked in SKU order, the same order in every transaction) are held only from the
-    // reservation statements to the COMMIT right after them.
+    // One WriteBatch: the inserts, the coupon's redemption and the reservation go to MySQL in
+    // one round trip, the COMMIT in a second. Hot rows last and always in the same order (the
+    // coupon's counter, then the inventory rows in SKU order), so they are held only from their
+    // UPDATE to the COMMIT right after, and two orders never wait on each other in a cycle.
     const batch = new WriteBatch().add(...this.repo.insertStatements(order));
     this.outbox.addTo(batch, [{ type: ORDER_EVENTS.created, order: record, expiresAt: order.expiresAt }]);
     if (claim) batch.add(this.idempotency.completeStatement(userId, claim.key, claim.at, view));
+    if (priced.coupon) batch.add(...this.coupons.redeemStatements(priced.coupon, order.id, userId, now));
     this.inventory.reserveIn(batch, lines, { orderId: order.id });
+    // The cart is a convenience copy: what the order took leaves it after the commit (a failure
+    // leaves the lines in the cart, where the customer sees them).
+    if (fromCart) batch.afterCommit(() => this.cart.take(userId, lines), { background: true });
     await this.db.commitBatch(batch);
     return view;
+  }
+
+  /**
+   * Gives an order awaiting its address (a flash-sale order of a buyer without a default one) the
+   * address to ship to; then it can be paid. Its price does not change (docs/checkout.md).
+   */
+  async setAddress(
+    userId: string,
+    orderId: string,
+    input: { addressId?: string; address?: AddressInput },
+  ): Promise<OrderView> {
+    if ((input.addressId === undefined) === (input.address === undefined))
+      throw new ValidationFailedError('Give addressId or address (one of them)');
+    let address: OrderAddress;
+    if (input.addressId !== undefined) {
+      const {
+        id: _i,
+        isDefault: _d,
+        createdAt: _c,
+        ...fields
+      } = await this.addresses.get(userId, input.addressId);
+      address = fields;
+    } else address = normalizeAddress(input.address!);
+    const rec = await this.db.transaction(async (em) => {
+      const won = await this.repo.setAddress(em, orderId, userId, address);
+      const found = await this.repo.findOne(em, orderId, userId);
+      if (!found) throw new OrderNotFoundError(orderId);
+      if (!won) throw new AddressNotAwaitedError(orderId);
+      return found;
+    });
+    return toView(rec);
   }
 
   async get(userId: string, orderId: string): Promise<OrderView> {
@@ -211,6 +323,9 @@ export class OrdersService {
       const rec = await this.repo.findOne(em, orderId, userId);
       if (!rec) throw new OrderNotFoundError(orderId);
       if (!won) throw new IllegalTransitionError(orderId, rec.status, 'CANCELLED');
+      // The coupon's use comes back in the transition's transaction: exactly once, since only
+      // the transaction that won the transition gets here (and the redemption row's state guards it too).
+      await this.coupons.giveBack(em, orderId);
       await this.releaseIfHeld(rec);
       await this.outbox.add(em, [{ type: ORDER_EVENTS.cancelled, order: rec }]);
       // Only a tidy-up (the job finds the order no longer pending): never delays the answer.
@@ -282,6 +397,7 @@ export class OrdersService {
       const won = await this.repo.transition(em, orderId, sourcesOf('EXPIRED'), 'EXPIRED');
       if (!won) return false;
       const rec = (await this.repo.findOne(em, orderId))!;
+      await this.coupons.giveBack(em, orderId);
       await this.releaseIfHeld(rec);
       await this.outbox.add(em, [{ type: ORDER_EVENTS.expired, order: rec }]);
       return true;
@@ -302,39 +418,84 @@ export class OrdersService {
    */
   async createFlashSaleOrders(rows: FlashSaleOrderRow[]): Promise<Map<string, string>> {
     if (!rows.length) return new Map();
-    const products = new Map(
-      (await this.catalog.findVariantsBySkus([...new Set(rows.map((r) => r.sku))])).map((v) => [
-        v.sku,
-        v.productId,
-      ]),
+    const [variants, defaults] = await Promise.all([
+      this.catalog.findVariantsBySkus([...new Set(rows.map((r) => r.sku))]),
+      this.addresses.defaultsOf(rows.map((r) => r.userId)),
+    ]);
+    const bySku = new Map(variants.map((v) => [v.sku, v]));
+    // The buyer's default address, copied; without one the order waits for an address before
+    // it can be paid. Tax: the address's country, else the shop's; no shipping line, no coupon.
+    const priced = await Promise.all(
+      rows.map(async (r) => {
+        const d = defaults.get(r.userId);
+        const address: OrderAddress | null = d
+          ? {
+              fullName: d.fullName,
+              company: d.company,
+              line1: d.line1,
+              line2: d.line2,
+              city: d.city,
+              region: d.region,
+              postalCode: d.postalCode,
+              country: d.country,
+              phone: d.phone,
+            }
+          : null;
+        const amount = r.unitPrice * r.quantity;
+        const t = await this.checkout.taxLine(
+          address?.country ?? null,
+          amount,
+          bySku.get(r.sku)?.categoryId ?? null,
+        );
+        return { address, amount, ...t };
+      }),
     );
     return this.db.transaction(async (em) => {
       const now = new Date();
-      const candidates: NewOrder[] = rows.map((r) => ({
-        id: newId(now.getTime()),
-        userId: r.userId,
-        currency: r.currency,
-        total: r.unitPrice * r.quantity,
-        items: [
-          {
-            sku: r.sku,
-            productId: products.get(r.sku) ?? null,
-            productName: r.productName,
-            unitPrice: r.unitPrice,
-            quantity: r.quantity,
+      const candidates: NewOrder[] = rows.map((r, i) => {
+        const p = priced[i];
+        return {
+          id: newId(now.getTime()),
+          userId: r.userId,
+          currency: r.currency,
+          total: p.amount + (p.taxIncluded ? 0 : p.tax),
+          items: [
+            {
+              sku: r.sku,
+              productId: bySku.get(r.sku)?.productId ?? null,
+              productName: r.productName,
+              unitPrice: r.unitPrice,
+              quantity: r.quantity,
+              tax: p.tax,
+              taxRateBp: p.rateBp,
+            },
+          ],
+          source: 'flash_sale',
+          flashSaleId: r.flashSaleId,
+          reservationId: r.reservationId,
+          createdAt: now,
+          expiresAt: new Date(now.getTime() + this.config.orders.paymentTtlMs),
+          pricing: {
+            subtotal: p.amount,
+            discount: 0,
+            shipping: 0,
+            tax: p.tax,
+            taxIncluded: p.taxIncluded,
+            taxCountry: p.taxCountry,
+            shippingMethod: null,
+            couponCode: null,
+            shippingAddress: p.address,
+            awaitingAddress: !p.address,
           },
-        ],
-        source: 'flash_sale',
-        flashSaleId: r.flashSaleId,
-        reservationId: r.reservationId,
-        createdAt: now,
-        expiresAt: new Date(now.getTime() + this.config.orders.paymentTtlMs),
-      }));
+        };
+      });
       // INSERT IGNORE on the unique reservation id: a duplicate waits for the first to commit, then is skipped.
       await em.query(
         `INSERT IGNORE INTO orders (id, user_id, status, total_minor, currency, source, flash_sale_id,
-           reservation_id, expires_at, created_at, updated_at)
-         VALUES ${candidates.map(() => "(?, ?, 'PENDING_PAYMENT', ?, ?, 'flash_sale', ?, ?, ?, ?, ?)").join(', ')}`,
+           reservation_id, expires_at, created_at, updated_at, ${PRICING_COLUMNS})
+         VALUES ${candidates
+           .map(() => `(?, ?, 'PENDING_PAYMENT', ?, ?, 'flash_sale', ?, ?, ?, ?, ?, ${PRICING_PLACEHOLDERS})`)
+           .join(', ')}`,
         candidates.flatMap((o) => [
           o.id,
           o.userId,
@@ -345,6 +506,7 @@ export class OrdersService {
           o.expiresAt,
           o.createdAt,
           o.createdAt,
+          ...pricingValues(o),
         ]),
       );
       const ids = await this.repo.findByReservations(
@@ -377,6 +539,7 @@ export class OrdersService {
 }
 
 function recordOf(o: NewOrder): OrderRecord {
+  const p = o.pricing;
   return {
     id: o.id,
     userId: o.userId,
@@ -387,12 +550,80 @@ function recordOf(o: NewOrder): OrderRecord {
       quantity: i.quantity,
       unitPrice: i.unitPrice,
       currency: o.currency,
+      lineTotal: i.unitPrice * i.quantity,
+      discount: i.discount ?? 0,
+      tax: i.tax ?? 0,
+      taxRateBp: i.taxRateBp ?? 0,
     })),
     total: { amount: o.total, currency: o.currency },
     createdAt: o.createdAt.toISOString(),
     source: o.source,
+    breakdown: {
+      subtotal: p?.subtotal ?? o.total,
+      discount: p?.discount ?? 0,
+      shipping: p?.shipping ?? 0,
+      tax: p?.tax ?? 0,
+      taxIncluded: p?.taxIncluded ?? true,
+      total: o.total,
+      currency: o.currency,
+    },
+    taxCountry: p?.taxCountry ?? null,
+    shippingAddress: p?.shippingAddress ?? null,
+    shippingMethod: p?.shippingMethod ?? null,
+    coupon: p?.couponCode ? { code: p.couponCode } : null,
+    awaitingAddress: p?.awaitingAddress ?? false,
     flashSaleId: o.flashSaleId ?? null,
     reservationId: o.reservationId ?? null,
     paymentId: null,
   };
+}
+
+/** A web order from its price. */
+function newOrderOf(
+  userId: string,
+  p: PricedOrder,
+  at: { id: string; now: Date; expiresAt: Date; idempotencyKey: string | null },
+): NewOrder {
+  return {
+    id: at.id,
+    userId,
+    currency: p.currency,
+    total: p.total,
+    items: p.lines.map((l) => ({
+      sku: l.sku,
+      productId: l.productId,
+      productName: l.productName,
+      unitPrice: l.unitPrice,
+      quantity: l.quantity,
+      discount: l.discount,
+      tax: l.tax,
+      taxRateBp: l.taxRateBp,
+    })),
+    source: 'web',
+    idempotencyKey: at.idempotencyKey,
+    createdAt: at.now,
+    expiresAt: at.expiresAt,
+    pricing: {
+      subtotal: p.subtotal,
+      discount: p.discount,
+      shipping: p.shipping,
+      tax: p.tax,
+      taxIncluded: p.taxIncluded,
+      taxCountry: p.taxCountry,
+      shippingMethod: p.shippingMethod,
+      couponCode: p.coupon?.code ?? null,
+      shippingAddress: p.shippingAddress,
+      awaitingAddress: false,
+    },
+  };
+}
+
+/** `items` or `fromCart: true`, exactly one; returns whether the lines come from the cart. */
+function checkLineSource(req: CreateOrderInput): boolean {
+  const fromCart = req.fromCart === true;
+  if (fromCart && req.items !== undefined)
+    throw new ValidationFailedError('Give items or fromCart, not both');
+  if (!fromCart && req.items === undefined)
+    throw new ValidationFailedError('items: an order needs at least one item (or fromCart: true)');
+  return fromCart;
 }

@@ -17,6 +17,7 @@ import { PaymentEventEntity, PaymentEventOutcome } from './payment-event.entity'
 import { PaymentProvider, ProviderDeclinedError, WebhookEvent } from './payment-provider';
 import { PaymentEntity } from './payment.entity';
 import {
+  AddressRequiredError,
   OrderNotPayableError,
   PaymentNotFoundError,
   PaymentNotPendingError,
@@ -109,6 +110,8 @@ export class PaymentsService {
   async create(user: AuthUser, orderId: string): Promise<PaymentView> {
     const order = await this.orders.get(user.id, orderId); // another user's order → 404
     if (order.status !== 'PENDING_PAYMENT') throw new OrderNotPayableError(order.status);
+    // A flash-sale order of a buyer without a default address: nothing to ship to yet.
+    if (order.awaitingAddress) throw new AddressRequiredError(orderId);
     const existing = await this.activeFor(orderId);
     if (existing?.status === 'PENDING') return toView(await this.openAtProvider(existing));
     if (existing) throw new OrderNotPayableError(order.status);

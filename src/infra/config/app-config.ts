@@ -3,6 +3,7 @@
  * {@link AppConfig} through DI (token `AppConfig`) or, for module-definition-time decisions
  * such as the process role, through {@link appConfig}.
  */
+import { isCountryCode } from '../../common/countries';
 import { redisOptionsFromUrl } from '../redis/redis-url';
 export type AppRole = 'all' | 'api' | 'worker';
 export type NodeEnv = 'development' | 'test' | 'production';
@@ -75,6 +76,15 @@ export class AppConfig {
   };
   admin!: { email: string; password: string };
   orders!: { paymentTtlMs: number };
+  /** Carts, tax and checkout (docs/checkout.md). */
+  commerce!: {
+    /** ISO 3166-1 alpha-2: orders without a shipping address (items-only API orders) are taxed here. */
+    shopCountry: string;
+    /** Catalog and shipping prices include tax (gross; the tax is shown as included) or not (net; tax is added). */
+    pricesIncludeTax: boolean;
+    /** An untouched cart is dropped after this long (every change restarts the clock). */
+    cartTtlSeconds: number;
+  };
   flashSale!: {
     /** Reservations turned into orders per transaction by the stream consumer. */
     batchSize: number;
@@ -138,6 +148,9 @@ export const ENV_DEFAULTS: Record<string, string> = {
   TRUST_PROXY: 'false',
   SHUTDOWN_TIMEOUT_MS: '15000',
   ORDER_PAYMENT_TTL_MS: '900000',
+  SHOP_COUNTRY: 'DE',
+  PRICES_INCLUDE_TAX: 'true',
+  CART_TTL_SECONDS: '1209600',
   FLASH_SALE_BATCH_SIZE: '200',
   FLASH_SALE_RECLAIM_IDLE_MS: '30000',
   FLASH_SALE_PURCHASE_RATE_LIMIT: '20',
@@ -284,6 +297,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   if (!/^[^@\s]+@[^@\s]+$/.test(adminEmail))
     problems.push(`ADMIN_EMAIL: "${adminEmail}" is not an email address`);
   const cors = get('CORS_ORIGINS').trim();
+  const shopCountry = get('SHOP_COUNTRY');
+  if (!isCountryCode(shopCountry))
+    problems.push(`SHOP_COUNTRY: "${shopCountry}" must be an ISO 3166-1 alpha-2 code (e.g. DE, FR, US)`);
 
   const cfg: AppConfig = Object.assign(new AppConfig(), {
     env: nodeEnv,
@@ -345,6 +361,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     },
     admin: { email: adminEmail.toLowerCase(), password: secret('ADMIN_PASSWORD', 8) },
     orders: { paymentTtlMs: int('ORDER_PAYMENT_TTL_MS', 1000, 7 * 86400 * 1000) },
+    commerce: {
+      shopCountry,
+      pricesIncludeTax: bool('PRICES_INCLUDE_TAX'),
+      cartTtlSeconds: int('CART_TTL_SECONDS', 60, 90 * 86400),
+    },
     flashSale: {
       batchSize: int('FLASH_SALE_BATCH_SIZE', 1, 5000),
       reclaimIdleMs: int('FLASH_SALE_RECLAIM_IDLE_MS', 100, 3600000),

@@ -22,3 +22,11 @@ export class AddressEntity {
   @UpdatedAtColumn({ managedByDb: true })
   updatedAt!: Date;
 }
+
+/** One row per customer with an address book: locked first by every change of the book (see the migration). */
+@Entity('address_books')
+export class AddressBookEntity {
+  @PrimaryColumn({ name: 'user_id', type: 'char', length: 36 }) userId!: string;
+  @Column({ name: 'changed_at', type: 'datetime', precision: 3, default: () => 'CURRENT_TIMESTAMP(3)' })
+  changedAt!: Date;
+}

@@ -72,10 +72,21 @@ export class AddressesRepository {
     return out;
   }
 
+  /**
+   * Locks the customer's book for the rest of the transaction (its `address_books` row, created
+   * on first use: a concurrent first insert waits for this one, then updates the same row).
+   */
+  async lockBook(em: EntityManager, userId: string): Promise<void> {
+    await em.query(
+      'INSERT INTO address_books (user_id, changed_at) VALUES (?, ?) ON DUPLICATE KEY UPDATE changed_at = ?',
+      [userId, new Date(), new Date()],
+    );
+  }
+
   async count(em: EntityManager, userId: string): Promise<number> {
-    const [row] = (await em.query('SELECT COUNT(*) AS n FROM addresses WHERE user_id = ? FOR UPDATE', [
-      userId,
-    ])) as { n: number | string }[];
+    const [row] = (await em.query('SELECT COUNT(*) AS n FROM addresses WHERE user_id = ?', [userId])) as {
+      n: number | string;
+    }[];
     return Number(row.n);
   }
 

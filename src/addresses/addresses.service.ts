@@ -37,7 +37,8 @@ export class AddressesService {
     const address = normalizeAddress(input);
     const id = newId();
     return this.db.transaction(async (em) => {
-      // Locks the user's rows (gap included): two concurrent creates cannot both pass the cap.
+      // One change of a customer's book at a time: the cap and the one default hold.
+      await this.repo.lockBook(em, userId);
       const n = await this.repo.count(em, userId);
       if (n >= MAX_ADDRESSES_PER_USER) throw new AddressBookFullError(MAX_ADDRESSES_PER_USER);
       await this.repo.insert(em, id, userId, address, n === 0);
@@ -54,6 +55,7 @@ export class AddressesService {
   ): Promise<AddressView> {
     if (!isUuid(id)) throw new AddressNotFoundError(id);
     return this.db.transaction(async (em) => {
+      await this.repo.lockBook(em, userId);
       const current = await this.repo.findIn(em, userId, id);
       if (!current) throw new AddressNotFoundError(id);
       const { isDefault, ...fields } = patch;
@@ -69,6 +71,7 @@ export class AddressesService {
   async delete(userId: string, id: string): Promise<void> {
     if (!isUuid(id)) throw new AddressNotFoundError(id);
     await this.db.transaction(async (em) => {
+      await this.repo.lockBook(em, userId);
       if (!(await this.repo.delete(em, userId, id))) throw new AddressNotFoundError(id);
       await this.repo.promoteOldest(em, userId);
     });

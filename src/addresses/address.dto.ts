@@ -13,7 +13,12 @@ export class AddressInputDto {
   @MaxLength(ADDRESS_LIMITS.fullName)
   fullName!: string;
 
-  @ApiPropertyOptional({ example: 'ACME GmbH', maxLength: ADDRESS_LIMITS.company, nullable: true })
+  @ApiPropertyOptional({
+    type: String,
+    example: 'ACME GmbH',
+    maxLength: ADDRESS_LIMITS.company,
+    nullable: true,
+  })
   @IsOptional()
   @IsString()
   @MaxLength(ADDRESS_LIMITS.company)
@@ -24,7 +29,12 @@ export class AddressInputDto {
   @MaxLength(ADDRESS_LIMITS.line1)
   line1!: string;
 
-  @ApiPropertyOptional({ example: '3rd floor', maxLength: ADDRESS_LIMITS.line2, nullable: true })
+  @ApiPropertyOptional({
+    type: String,
+    example: '3rd floor',
+    maxLength: ADDRESS_LIMITS.line2,
+    nullable: true,
+  })
   @IsOptional()
   @IsString()
   @MaxLength(ADDRESS_LIMITS.line2)
@@ -35,7 +45,7 @@ export class AddressInputDto {
   @MaxLength(ADDRESS_LIMITS.city)
   city!: string;
 
-  @ApiPropertyOptional({ example: 'NRW', maxLength: ADDRESS_LIMITS.region, nullable: true })
+  @ApiPropertyOptional({ type: String, example: 'NRW', maxLength: ADDRESS_LIMITS.region, nullable: true })
   @IsOptional()
   @IsString()
   @MaxLength(ADDRESS_LIMITS.region)
@@ -51,7 +61,12 @@ export class AddressInputDto {
   @MaxLength(2)
   country!: string;
 
-  @ApiPropertyOptional({ example: '+49 221 1234567', maxLength: ADDRESS_LIMITS.phone, nullable: true })
+  @ApiPropertyOptional({
+    type: String,
+    example: '+49 221 1234567',
+    maxLength: ADDRESS_LIMITS.phone,
+    nullable: true,
+  })
   @IsOptional()
   @IsString()
   @MaxLength(ADDRESS_LIMITS.phone)

@@ -1,4 +1,4 @@
-import { ConflictError, DomainError } from '../common/errors/domain-error';
+import { ConflictError, DomainError, NotFoundError } from '../common/errors/domain-error';
 
 export class CartSkuNotFoundError extends DomainError {
   constructor(sku: string) {
@@ -34,5 +34,11 @@ export class CartLineLimitError extends ConflictError {
 export class CartNotOrderableError extends ConflictError {
   constructor(code: 'CART_EMPTY' | 'CART_NOT_ORDERABLE', message: string, details?: unknown) {
     super(code, message, details);
+  }
+}
+
+export class CartItemNotFoundError extends NotFoundError {
+  constructor(sku: string) {
+    super(`Cart line ${sku}`, 'CART_ITEM_NOT_FOUND');
   }
 }

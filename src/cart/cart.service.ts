@@ -6,6 +6,7 @@ import { AppConfig } from '../infra/config/app-config';
 import { CartStore } from './cart.store';
 import {
   CartFullError,
+  CartItemNotFoundError,
   CartLineLimitError,
   CartNotOrderableError,
   CartSkuInactiveError,
@@ -50,16 +51,18 @@ export class CartService {
     return this.get(userId);
   }
 
-  /** Sets a line's quantity; 0 removes it. Lowering or removing works even for a SKU no longer sold. */
+  /**
+   * Sets a line's quantity; 0 removes it (404 CART_ITEM_NOT_FOUND when there is no such line).
+   * Lowering or removing works even for a SKU no longer sold.
+   */
   async set(userId: string, sku: string, quantity: number): Promise<CartView> {
     checkLine(sku, quantity, 0);
-    if (quantity > 0) {
-      const lines = await this.store.lines(userId);
-      if (!lines.has(sku) || quantity > lines.get(sku)!) {
-        const [variant] = await this.catalog.findVariantsBySkus([sku]);
-        if (!variant) throw new CartSkuNotFoundError(sku);
-        if (!variant.active) throw new CartSkuInactiveError(sku);
-      }
+    if (quantity === 0) return this.remove(userId, sku);
+    const lines = await this.store.lines(userId);
+    if (!lines.has(sku) || quantity > lines.get(sku)!) {
+      const [variant] = await this.catalog.findVariantsBySkus([sku]);
+      if (!variant) throw new CartSkuNotFoundError(sku);
+      if (!variant.active) throw new CartSkuInactiveError(sku);
     }
     await this.apply(userId, sku, 'set', quantity);
     return this.get(userId);
@@ -68,7 +71,7 @@ export class CartService {
   async remove(userId: string, sku: string): Promise<CartView> {
     if (typeof sku !== 'string' || !SKU_PATTERN.test(sku))
       throw new ValidationFailedError('sku: must be a SKU (1-64 of A-Z a-z 0-9 . _ -)');
-    await this.store.remove(userId, sku);
+    if (!(await this.store.remove(userId, sku))) throw new CartItemNotFoundError(sku);
     return this.get(userId);
   }
 

@@ -26,21 +26,36 @@ export class CreateCouponDto {
   @IsIn(['percentage', 'fixed'])
   kind!: 'percentage' | 'fixed';
 
-  @ApiPropertyOptional({ example: 20, description: 'percentage coupons: 1-100' })
+  @ApiPropertyOptional({
+    type: Number,
+    nullable: true,
+    example: 20,
+    description: 'percentage coupons: 1-100',
+  })
   @IsOptional()
   @IsInt()
   @Min(1)
   @Max(100)
   percentOff?: number | null;
 
-  @ApiPropertyOptional({ example: 500, description: 'fixed coupons: minor units' })
+  @ApiPropertyOptional({
+    type: Number,
+    nullable: true,
+    example: 500,
+    description: 'fixed coupons: minor units',
+  })
   @IsOptional()
   @IsInt()
   @Min(1)
   @Max(2 ** 42)
   amountOff?: number | null;
 
-  @ApiPropertyOptional({ example: 'EUR', description: 'Required for fixed coupons and a minimum subtotal' })
+  @ApiPropertyOptional({
+    type: String,
+    nullable: true,
+    example: 'EUR',
+    description: 'Required for fixed coupons and a minimum subtotal',
+  })
   @IsOptional()
   @IsString()
   @Matches(/^[A-Z]{3}$/, { message: 'currency must be an ISO 4217 code' })
@@ -61,12 +76,13 @@ export class CreateCouponDto {
   @IsISO8601({ strict: true })
   startsAt?: string;
 
-  @ApiPropertyOptional({ example: '2026-12-31T23:59:59.000Z', nullable: true })
+  @ApiPropertyOptional({ type: String, example: '2026-12-31T23:59:59.000Z', nullable: true })
   @IsOptional()
   @IsISO8601({ strict: true })
   endsAt?: string | null;
 
   @ApiPropertyOptional({
+    type: Number,
     example: 100,
     nullable: true,
     description: 'Orders that may use it in total; null = unlimited',
@@ -78,6 +94,7 @@ export class CreateCouponDto {
   usageLimit?: number | null;
 
   @ApiPropertyOptional({
+    type: Number,
     example: 1,
     nullable: true,
     description: 'Orders one customer may use it for; null = unlimited',
@@ -89,6 +106,7 @@ export class CreateCouponDto {
   perCustomerLimit?: number | null;
 
   @ApiPropertyOptional({
+    type: [String],
     example: ['TSHIRT-M'],
     nullable: true,
     description: 'Only these SKUs are discounted',
@@ -100,6 +118,7 @@ export class CreateCouponDto {
   skus?: string[] | null;
 
   @ApiPropertyOptional({
+    type: [String],
     example: null,
     nullable: true,
     description: 'Only products of these categories (or their subcategories) are discounted',

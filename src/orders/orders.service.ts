@@ -179,7 +179,7 @@ export class OrdersService {
     input: CreateOrderInput | { sku: string; quantity: number }[],
     idempotencyKey?: string,
   ): Promise<OrderView> {
-    const req: CreateOrderInput = Array.isArray(input) ? { items: input } : input;
+    const req: CreateOrderInput = Array.isArray(input) ? { items: input } : withoutNulls(input);
     const fromCart = checkLineSource(req);
     this.checkout.checkOptions(req);
     const given = fromCart ? undefined : normalizeItems(req.items!);
@@ -204,7 +204,8 @@ export class OrdersService {
   }
 
   /** The price of the order `input` would place, with its breakdown; nothing is reserved or written. */
-  async quote(userId: string, input: CreateOrderInput): Promise<QuoteView> {
+  async quote(userId: string, body: CreateOrderInput): Promise<QuoteView> {
+    const input = withoutNulls(body);
     const fromCart = checkLineSource(input);
     const lines = normalizeItems(fromCart ? await this.cart.orderLines(userId) : input.items!);
     const p = await this.checkout.price(userId, lines, input, { checkCounters: true });
@@ -260,8 +261,9 @@ export class OrdersService {
   async setAddress(
     userId: string,
     orderId: string,
-    input: { addressId?: string; address?: AddressInput },
+    body: { addressId?: string | null; address?: AddressInput | null },
   ): Promise<OrderView> {
+    const input = withoutNulls(body);
     if ((input.addressId === undefined) === (input.address === undefined))
       throw new ValidationFailedError('Give addressId or address (one of them)');
     let address: OrderAddress;
@@ -615,6 +617,13 @@ function newOrderOf(
       shippingAddress: p.shippingAddress,
       awaitingAddress: false,
     },
+  };
+}
+
+/** A JSON null in an optional field means "not given". */
+function withoutNulls<T extends object>(o: T): { [K in keyof T]: Exclude<T[K], null> } {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== null)) as {
+    [K in keyof T]: Exclude<T[K], null>;
   };
 }
 

@@ -37,6 +37,7 @@ export class CreateShippingMethodDto {
   currency!: string;
 
   @ApiPropertyOptional({
+    type: Number,
     example: 5000,
     nullable: true,
     description: 'Free when the goods after discount cost at least this',

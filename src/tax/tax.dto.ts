@@ -8,6 +8,7 @@ export class CreateTaxRateDto {
   country!: string;
 
   @ApiPropertyOptional({
+    type: String,
     example: null,
     nullable: true,
     description:

@@ -223,5 +223,7 @@ describe('cart', () => {
     });
     expect(path.status).toBe(400);
     expect((await http('GET', t.api('/cart'))).status).toBe(401);
+    const absent = await http('DELETE', t.api('/cart/items/NOT-IN-CART'), { token: user.accessToken });
+    expect([absent.status, absent.body.code]).toEqual([404, 'CART_ITEM_NOT_FOUND']);
   });
 });

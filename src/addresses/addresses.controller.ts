@@ -1,3 +1,4 @@
+import { ApiErrorCodes } from '../infra/http/openapi-errors';
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post } from '@nestjs/common';
 import {
   ApiBearerAuth,
@@ -30,6 +31,7 @@ export class AddressesController {
     summary: 'Add an address',
     description: `At most ${MAX_ADDRESSES_PER_USER} (409 ADDRESS_BOOK_FULL). 422 ADDRESS_INVALID names each field a carrier could not use (ISO 3166-1 alpha-2 country, postal code, phone).`,
   })
+  @ApiErrorCodes({ 409: ['ADDRESS_BOOK_FULL'], 422: ['ADDRESS_INVALID'] })
   @ApiCreatedResponse({ type: AddressDto })
   create(@CurrentUser() user: AuthUser, @Body() body: CreateAddressDto): Promise<AddressView> {
     return this.addresses.create(user.id, body);
@@ -37,6 +39,7 @@ export class AddressesController {
 
   @Patch(':id')
   @ApiOperation({ summary: 'Change an address, or make it the default (`isDefault: true`)' })
+  @ApiErrorCodes({ 404: ['ADDRESS_NOT_FOUND'], 422: ['ADDRESS_INVALID'] })
   @ApiOkResponse({ type: AddressDto })
   update(
     @CurrentUser() user: AuthUser,

@@ -1,3 +1,4 @@
+import { ApiErrorCodes } from '../infra/http/openapi-errors';
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put } from '@nestjs/common';
 import { ApiBearerAuth, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { AuthUser, CurrentUser } from '../common/auth';
@@ -29,6 +30,7 @@ export class CartController {
     summary: 'Add to my cart',
     description: `At most ${MAX_ORDER_LINES} SKUs (409 CART_FULL) and ${MAX_LINE_QUANTITY} of each (409 CART_LINE_LIMIT); 404 SKU_NOT_FOUND, 409 SKU_INACTIVE.`,
   })
+  @ApiErrorCodes({ 404: ['SKU_NOT_FOUND'], 409: ['SKU_INACTIVE', 'CART_FULL', 'CART_LINE_LIMIT'] })
   @ApiOkResponse({ type: CartDto })
   add(@CurrentUser() user: AuthUser, @Body() body: AddCartItemDto): Promise<CartView> {
     return this.cart.add(user.id, body.sku, body.quantity);
@@ -36,6 +38,10 @@ export class CartController {
 
   @Put('items/:sku')
   @ApiOperation({ summary: 'Set the quantity of a line (0 removes it)' })
+  @ApiErrorCodes({
+    404: ['SKU_NOT_FOUND', 'CART_ITEM_NOT_FOUND'],
+    409: ['SKU_INACTIVE', 'CART_FULL', 'CART_LINE_LIMIT'],
+  })
   @ApiOkResponse({ type: CartDto })
   set(
     @CurrentUser() user: AuthUser,
@@ -47,6 +53,7 @@ export class CartController {
 
   @Delete('items/:sku')
   @ApiOperation({ summary: 'Remove a line' })
+  @ApiErrorCodes({ 404: ['CART_ITEM_NOT_FOUND'] })
   @ApiOkResponse({ type: CartDto })
   remove(@CurrentUser() user: AuthUser, @Param('sku') sku: string): Promise<CartView> {
     return this.cart.remove(user.id, sku);

@@ -1,3 +1,4 @@
+import { ApiErrorCodes } from '../infra/http/openapi-errors';
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import {
   ApiBearerAuth,
@@ -34,6 +35,7 @@ export class AdminCouponsController {
 
   @Post()
   @ApiOperation({ summary: 'Create a coupon (admin); 409 COUPON_CODE_TAKEN' })
+  @ApiErrorCodes({ 409: ['COUPON_CODE_TAKEN'] })
   @ApiCreatedResponse({ type: CouponDto })
   create(@Body() body: CreateCouponDto): Promise<CouponView> {
     return this.coupons.create(body);

@@ -1,3 +1,4 @@
+import { ApiErrorCodes } from '../infra/http/openapi-errors';
 import { Body, Controller, Get, Headers, HttpCode, Param, Post, Put, Query } from '@nestjs/common';
 import {
   ApiBearerAuth,
@@ -48,6 +49,27 @@ export class OrdersController {
     required: false,
     description: 'Replays return the original order (kept 24 h)',
   })
+  @ApiErrorCodes({
+    400: ['VALIDATION_FAILED'],
+    404: ['SKU_NOT_FOUND', 'COUPON_NOT_FOUND', 'ADDRESS_NOT_FOUND'],
+    409: [
+      'INSUFFICIENT_STOCK',
+      'SKU_INACTIVE',
+      'PRICE_CHANGED',
+      'COUPON_EXHAUSTED',
+      'COUPON_LIMIT_REACHED',
+      'CART_EMPTY',
+      'CART_NOT_ORDERABLE',
+      'IDEMPOTENCY_IN_PROGRESS',
+    ],
+    422: [
+      'MIXED_CURRENCIES',
+      'COUPON_NOT_APPLICABLE',
+      'SHIPPING_NOT_AVAILABLE',
+      'ADDRESS_INVALID',
+      'IDEMPOTENCY_KEY_REUSED',
+    ],
+  })
   @ApiCreatedResponse({ type: OrderDto })
   create(
     @CurrentUser() user: AuthUser,
@@ -65,6 +87,12 @@ export class OrdersController {
       'Same body as POST /orders; answers the lines and the breakdown (subtotal, discount, shipping, tax, total). ' +
       'Send its total as `expectedTotal` with the order: if the price changed meanwhile the order answers 409 ' +
       'PRICE_CHANGED with the new breakdown. Nothing is reserved; a coupon use is only taken by the order.',
+  })
+  @ApiErrorCodes({
+    400: ['VALIDATION_FAILED'],
+    404: ['SKU_NOT_FOUND', 'COUPON_NOT_FOUND', 'ADDRESS_NOT_FOUND'],
+    409: ['SKU_INACTIVE', 'COUPON_EXHAUSTED', 'COUPON_LIMIT_REACHED', 'CART_EMPTY', 'CART_NOT_ORDERABLE'],
+    422: ['MIXED_CURRENCIES', 'COUPON_NOT_APPLICABLE', 'SHIPPING_NOT_AVAILABLE', 'ADDRESS_INVALID'],
   })
   @ApiOkResponse({ type: QuoteDto })
   quote(@CurrentUser() user: AuthUser, @Body() body: QuoteOrderDto): Promise<QuoteView> {
@@ -91,6 +119,11 @@ export class OrdersController {
       '409 ADDRESS_NOT_AWAITED when the order has one already or is no longer unpaid. The price does not change.',
   })
   @ApiOkResponse({ type: OrderDto })
+  @ApiErrorCodes({
+    404: ['ORDER_NOT_FOUND', 'ADDRESS_NOT_FOUND'],
+    409: ['ADDRESS_NOT_AWAITED'],
+    422: ['ADDRESS_INVALID'],
+  })
   setAddress(
     @CurrentUser() user: AuthUser,
     @Param('id') id: string,

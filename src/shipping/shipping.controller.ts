@@ -1,3 +1,4 @@
+import { ApiErrorCodes } from '../infra/http/openapi-errors';
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import {
   ApiBearerAuth,
@@ -48,6 +49,7 @@ export class AdminShippingController {
 
   @Post()
   @ApiOperation({ summary: 'Create a shipping method (admin); 409 SHIPPING_METHOD_CODE_TAKEN' })
+  @ApiErrorCodes({ 409: ['SHIPPING_METHOD_CODE_TAKEN'] })
   @ApiCreatedResponse({ type: ShippingMethodDto })
   create(@Body() body: CreateShippingMethodDto): Promise<ShippingMethodView> {
     return this.shipping.create(body);

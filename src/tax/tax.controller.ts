@@ -1,3 +1,4 @@
+import { ApiErrorCodes } from '../infra/http/openapi-errors';
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post } from '@nestjs/common';
 import {
   ApiBearerAuth,
@@ -32,6 +33,7 @@ export class AdminTaxController {
 
   @Post()
   @ApiOperation({ summary: 'Create a tax rate for a country (and category) (admin); 409 TAX_RATE_EXISTS' })
+  @ApiErrorCodes({ 409: ['TAX_RATE_EXISTS'] })
   @ApiCreatedResponse({ type: TaxRateDto })
   create(@Body() body: CreateTaxRateDto): Promise<TaxRateView> {
     return this.tax.create(body);

@@ -1,5 +1,6 @@
+import { applyDecorators } from '@nestjs/common';
 import type { OpenAPIObject } from '@nestjs/swagger';
-import { getSchemaPath } from '@nestjs/swagger';
+import { ApiResponse, getSchemaPath } from '@nestjs/swagger';
 import { ErrorResponseDto } from './error-response.dto';
 
 const ERROR_CONTENT = { 'application/json': { schema: { $ref: getSchemaPath(ErrorResponseDto) } } };
@@ -24,4 +25,16 @@ export function documentErrorResponses(doc: OpenAPIObject): OpenAPIObject {
     }
   }
   return doc;
+}
+
+/**
+ * Declares the stable error codes an operation answers, per HTTP status, in the OpenAPI
+ * document (each with the one error shape, attached by {@link documentErrorResponses}), so
+ * Swagger UI lists e.g. `409: COUPON_EXHAUSTED, COUPON_LIMIT_REACHED` under the operation.
+ */
+export function ApiErrorCodes(byStatus: Record<number, string[]>): MethodDecorator {
+  const decorators = Object.entries(byStatus).map(([status, codes]) =>
+    ApiResponse({ status: Number(status), description: codes.join(', ') }),
+  );
+  return applyDecorators(...decorators);
 }

@@ -47,8 +47,7 @@ export class CartService {
     const [variant] = await this.catalog.findVariantsBySkus([sku]);
     if (!variant) throw new CartSkuNotFoundError(sku);
     if (!variant.active) throw new CartSkuInactiveError(sku);
-    await this.apply(userId, sku, 'add', quantity);
-    return this.get(userId);
+    return this.view(await this.apply(userId, sku, 'add', quantity));
   }
 
   /**
@@ -64,8 +63,7 @@ export class CartService {
       if (!variant) throw new CartSkuNotFoundError(sku);
       if (!variant.active) throw new CartSkuInactiveError(sku);
     }
-    await this.apply(userId, sku, 'set', quantity);
-    return this.get(userId);
+    return this.view(await this.apply(userId, sku, 'set', quantity));
   }
 
   async remove(userId: string, sku: string): Promise<CartView> {
@@ -98,9 +96,15 @@ export class CartService {
     return this.store.take(userId, lines);
   }
 
-  private async apply(userId: string, sku: string, mode: 'add' | 'set', quantity: number): Promise<void> {
+  /** The change, and the cart after it (one Redis round trip). */
+  private async apply(
+    userId: string,
+    sku: string,
+    mode: 'add' | 'set',
+    quantity: number,
+  ): Promise<Map<string, number>> {
     const res = await this.store.change(userId, sku, mode, quantity, this.caps);
-    if (res.ok) return;
+    if (res.ok) return res.lines;
     if (res.reason === 'lines') throw new CartFullError(MAX_ORDER_LINES);
     throw new CartLineLimitError(sku, MAX_LINE_QUANTITY, res.current);
   }

@@ -4,7 +4,8 @@ import { RedisService } from '../infra/redis/redis.service';
 
 /**
  * KEYS: cart. ARGV: sku, mode ('add' | 'set'), quantity, maxLines, maxQuantity, ttlSeconds.
- * Returns {0, newQuantity} | {-1, current} (the cart holds maxLines other SKUs already) |
+ * Returns {0, newQuantity, sku1, q1, sku2, q2, ...} (the cart after the change, so the answer
+ * needs no second round trip) | {-1, current} (the cart holds maxLines other SKUs already) |
  * {-2, current} (the SKU's quantity would exceed maxQuantity).
  *
  * One script, so the caps hold under concurrent requests of the same customer (two devices):
@@ -23,7 +24,10 @@ else
   redis.call('HSET', KEYS[1], ARGV[1], q)
 end
 redis.call('EXPIRE', KEYS[1], ARGV[6])
-return {0, q}
+local out = redis.call('HGETALL', KEYS[1])
+table.insert(out, 1, q)
+table.insert(out, 1, 0)
+return out
 `;
 
 /**
@@ -40,12 +44,13 @@ return 0
 `;
 
 type ScriptedRedis = Redis & {
-  cartChange(...args: (string | number)[]): Promise<[number, number]>;
+  cartChange(...args: (string | number)[]): Promise<(string | number)[]>;
   cartTake(...args: (string | number)[]): Promise<number>;
 };
 
 export type ChangeResult =
-  { ok: true; quantity: number } | { ok: false; reason: 'lines' | 'quantity'; current: number };
+  | { ok: true; quantity: number; lines: Map<string, number> }
+  | { ok: false; reason: 'lines' | 'quantity'; current: number };
 
 /**
  * The carts in Redis: one hash per customer, SKU → quantity, under `<prefix>:{cart:<userId>}`.
@@ -81,7 +86,7 @@ export class CartStore {
     quantity: number,
     caps: { maxLines: number; maxQuantity: number; ttlSeconds: number },
   ): Promise<ChangeResult> {
-    const [code, q] = await this.r.cartChange(
+    const [code, q, ...flat] = await this.r.cartChange(
       this.key(userId),
       sku,
       mode,
@@ -90,8 +95,12 @@ export class CartStore {
       caps.maxQuantity,
       caps.ttlSeconds,
     );
-    if (code === 0) return { ok: true, quantity: Number(q) };
-    return { ok: false, reason: code === -1 ? 'lines' : 'quantity', current: Number(q) };
+    if (Number(code) === 0) {
+      const lines = new Map<string, number>();
+      for (let i = 0; i < flat.length; i += 2) lines.set(String(flat[i]), Number(flat[i + 1]));
+      return { ok: true, quantity: Number(q), lines };
+    }
+    return { ok: false, reason: Number(code) === -1 ? 'lines' : 'quantity', current: Number(q) };
   }
 
   async remove(userId: string, sku: string): Promise<boolean> {

@@ -14,7 +14,9 @@ import { CreateOrderDto, QuoteOrderDto, SetOrderAddressDto } from './create-orde
 import { AdminListOrdersQueryDto, ListOrdersQueryDto } from './list-orders.dto';
 import { OrderDto, OrderPageDto, QuoteDto } from './order.dto';
 import type { OrderView } from './orders.repository';
-import { OrderPage, OrdersService, QuoteView } from './orders.service';
+import type { QuoteView } from './order-input';
+import { OrderPlacement } from './order-placement.service';
+import { OrderPage, OrdersService } from './orders.service';
 
 const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -29,7 +31,10 @@ export function checkIdempotencyKey(key: string | undefined): string | undefined
 @ApiBearerAuth()
 @Controller('orders')
 export class OrdersController {
-  constructor(private readonly orders: OrdersService) {}
+  constructor(
+    private readonly orders: OrdersService,
+    private readonly placement: OrderPlacement,
+  ) {}
 
   @Post()
   @ApiOperation({
@@ -76,7 +81,7 @@ export class OrdersController {
     @Body() body: CreateOrderDto,
     @Headers('idempotency-key') key?: string,
   ): Promise<OrderView> {
-    return this.orders.create(user.id, body, checkIdempotencyKey(key));
+    return this.placement.create(user.id, body, checkIdempotencyKey(key));
   }
 
   @Post('quote')
@@ -96,7 +101,7 @@ export class OrdersController {
   })
   @ApiOkResponse({ type: QuoteDto })
   quote(@CurrentUser() user: AuthUser, @Body() body: QuoteOrderDto): Promise<QuoteView> {
-    return this.orders.quote(user.id, body);
+    return this.placement.quote(user.id, body);
   }
 
   @Get()
@@ -129,7 +134,7 @@ export class OrdersController {
     @Param('id') id: string,
     @Body() body: SetOrderAddressDto,
   ): Promise<OrderView> {
-    return this.orders.setAddress(user.id, id, body);
+    return this.placement.setAddress(user.id, id, body);
   }
 
   @Post(':id/cancel')

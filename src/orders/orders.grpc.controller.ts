@@ -11,6 +11,7 @@ import { GrpcExceptionFilter } from '../infra/grpc/grpc-exception.filter';
 import { CreateOrderDto } from './create-order.dto';
 import { checkIdempotencyKey } from './orders.controller';
 import type { OrderView } from './orders.repository';
+import { OrderPlacement } from './order-placement.service';
 import { MAX_PAGE_SIZE, OrdersService } from './orders.service';
 import { OrderWatchers } from './order-watchers.service';
 
@@ -195,6 +196,7 @@ const flatten = (errors: ValidationError[], parent = ''): { field: string; error
 export class OrdersGrpcController {
   constructor(
     private readonly orders: OrdersService,
+    private readonly placement: OrderPlacement,
     private readonly watchers: OrderWatchers,
   ) {}
 
@@ -207,7 +209,7 @@ export class OrdersGrpcController {
       throw new ValidationFailedError(`${problems[0].field}: ${problems[0].errors[0]}`, problems);
     const key = checkIdempotencyKey(req.idempotency_key);
     checkAlive(call);
-    return toMessage(await this.orders.create(user.id, dto, key));
+    return toMessage(await this.placement.create(user.id, dto, key));
   }
 
   @GrpcMethod('OrderService', 'GetOrder')

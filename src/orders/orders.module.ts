@@ -20,6 +20,7 @@ import { AdminOrdersController, OrdersController } from './orders.controller';
 import { OrdersGrpcController } from './orders.grpc.controller';
 import { OrdersRepository } from './orders.repository';
 import { OrdersService } from './orders.service';
+import { OrderPlacement } from './order-placement.service';
 import { OutboxProcessor } from './outbox.processor';
 import { OutboxRelay } from './outbox.relay';
 import { OutboxWriter } from './outbox.writer';
@@ -41,6 +42,7 @@ import { OutboxWriter } from './outbox.writer';
   controllers: [OrdersController, AdminOrdersController, OrdersGrpcController],
   providers: [
     OrdersService,
+    OrderPlacement,
     OrdersRepository,
     IdempotencyStore,
     OutboxWriter,

@@ -8,10 +8,7 @@ const base = {
   testEnvironment: 'node',
   transform: {
     '^.+\\.ts$': ['ts-jest', { diagnostics: false }],
-    // content-disposition@3 (via @fastify/static 10) ships ESM only; compile it to CommonJS for jest.
-    '/content-disposition/.+\\.js$': ['ts-jest', { diagnostics: false, tsconfig: { allowJs: true } }],
   },
-  transformIgnorePatterns: ['/node_modules/(?!content-disposition/)'],
   moduleFileExtensions: ['ts', 'js', 'json'],
 };
 

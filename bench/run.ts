@@ -15,8 +15,9 @@ import * as protoLoader from '@grpc/proto-loader';
 import Redis from 'ioredis';
 import { createPool } from 'mysql2/promise';
 import { JwtService } from '@nestjs/jwt';
-import { infraUp } from '../scripts/infra/local-infra';
-import { jsonRequest as json } from '../scripts/lib/net';
+import { resolveLocalInfra } from '../scripts/infra/infra-plan';
+import { Component, infraDown, infraUp } from '../scripts/infra/local-infra';
+import { freePort, jsonRequest as json } from '../scripts/lib/net';
 import { HttpLoad, LoadResult, httpLoad, loopLoad } from './lib/load';
 import { renderReport } from './lib/report';
 import { PURCHASE_SCRIPT } from '../src/flash-sale/flash-sale.scripts';
@@ -35,13 +36,14 @@ const WARMUP = Number(process.env.BENCH_WARMUP ?? (QUICK ? 1 : 3));
 const SEED_ORDERS = Number(args.find((a) => a.startsWith('--seed-orders='))?.slice(14) ?? 0);
 const CONNECTIONS = 50;
 const POOL = 20;
-// BENCH_PORT_BASE moves every port of the run (app +0, worker +1, hello-world +100, gRPC +2),
-// so two checkouts can run the bench on one machine.
-const PORT_BASE = process.env.BENCH_PORT_BASE ? Number(process.env.BENCH_PORT_BASE) : undefined;
-const APP_PORT = PORT_BASE ?? 3100;
-const WORKER_PORT = PORT_BASE !== undefined ? PORT_BASE + 1 : 3101;
-const GRPC_PORT = PORT_BASE !== undefined ? PORT_BASE + 2 : 50151;
-const HELLO_PORT = PORT_BASE !== undefined ? PORT_BASE + 100 : 3200;
+// Free ports picked at start: a second checkout's bench, or anything else, may hold any fixed one.
+let APP_PORT = 0;
+let WORKER_PORT = 0;
+let GRPC_PORT = 0;
+let HELLO_PORT = 0;
+/** The login-flood scenario: its flood's connections, and the catalog probe's fixed request rate. */
+const FLOOD_CONNECTIONS = 100;
+const FLOOD_PROBE_RATE = 1000;
 const SECRET = 'bench-jwt-secret-0123456789-0123456789';
 const BENCH_DB = 'nc_bench';
 
@@ -239,12 +241,48 @@ async function bootstrapQuery(
   }
 }
 
+/** What this run started and stops again on success, failure and Ctrl-C: the app processes, and servers it started. */
+const owned = {
+  abort: new AbortController(),
+  infra: new Set<Component>(),
+  infraUp: undefined as Promise<unknown> | undefined,
+  stopping: undefined as Promise<void> | undefined,
+};
+
 async function main(): Promise<void> {
   const t0 = Date.now();
   console.log(
     `bench: ${QUICK ? 'quick' : 'full'} run, ${DURATION}s per scenario, ${CONNECTIONS} connections`,
   );
-  const infra = await infraUp({ mail: true, log: () => undefined });
+  [APP_PORT, WORKER_PORT, GRPC_PORT, HELLO_PORT] = [
+    await freePort(),
+    await freePort(),
+    await freePort(),
+    await freePort(),
+  ];
+  // The same resolver as `npm run up`: this checkout's own servers on the INFRA_* ports (a server
+  // another checkout started there is refused), or the servers the environment names.
+  const local = resolveLocalInfra({ mail: true });
+  if (local.components.length) {
+    owned.infraUp = infraUp({
+      only: local.components,
+      log: () => undefined,
+      signal: owned.abort.signal,
+      onStart: (c) => owned.infra.add(c),
+    });
+    await owned.infraUp;
+  }
+  if (owned.stopping) return;
+  const infra = {
+    endpoints: {
+      primaryUrl: local.urls.primary,
+      replicaUrls: local.urls.replicas,
+      redisUrl: local.urls.redis,
+      smtpUrl: local.urls.smtp,
+    },
+  };
+  if (owned.infra.size)
+    console.log(`started local ${[...owned.infra].join(', ')} (stopped again at the end)`);
   // Every run has its own Redis prefix (bench<time>); what earlier runs left there (kept Bull
   // jobs, pending expiry jobs, streams) would make each of Redis's snapshots and AOF rewrites —
   // forks that take CPU from the scenarios — bigger with every run. Start from none of it.
@@ -281,6 +319,7 @@ async function main(): Promise<void> {
     PAYMENT_WEBHOOK_SECRET: 'bench-webhook-secret-0123',
     ADMIN_EMAIL: 'admin@bench.local',
     ADMIN_PASSWORD: 'bench-admin-password',
+    PUBLIC_WEB_URL: 'http://shop.bench.local',
     LOG_LEVEL: 'warn',
     HTTP_LOG: 'false',
     DB_POOL_SIZE: String(POOL),
@@ -291,6 +330,12 @@ async function main(): Promise<void> {
     // The login scenario sends 50 concurrent logins from one address: the per-IP cap (50 attempts
     // in flight or failed per minute) would answer most of them 429 and measure the limiter.
     LOGIN_IP_MAX_ATTEMPTS: '10000000',
+    // The order scenarios place tens of thousands of orders as one customer: the per-customer
+    // caps and rate are lifted so they measure the order path — whose cap statements still run
+    // in every order's batch (docs/decisions/0018-order-limits.md) — not 409/429 answers.
+    ORDER_MAX_UNPAID_ORDERS: '1000000',
+    ORDER_MAX_UNPAID_UNITS_PER_SKU: '1000000',
+    ORDER_RATE_LIMIT: '1000000000',
   };
 
   if (distIsCurrent()) console.log('dist/ is newer than src/: not rebuilding');
@@ -717,6 +762,61 @@ async function main(): Promise<void> {
     },
   );
 
+  // ---- login flood ----
+  // Catalog latency at a fixed, moderate rate (open loop, so p99 is latency rather than the queue
+  // of a saturating closed loop), alone and then while 100 connections send wrong passwords for
+  // ever-new emails (each one a real argon2 verify: no per-email limit applies, and the per-IP cap
+  // is lifted for the bench). Bounded hashing (PASSWORD_HASH_CONCURRENCY) should keep the flood
+  // to its share of the CPU: goal, catalog p99 under the flood ≤ 2 × alone.
+  if (productId) {
+    const probe = {
+      name: 'catalog-probe',
+      url: api(`/products/${productId}`),
+      overallRate: FLOOD_PROBE_RATE,
+      connections: CONNECTIONS,
+      durationSec: DURATION,
+    };
+    await run(
+      `login flood: catalog p99 at ${FLOOD_PROBE_RATE} req/s while ${FLOOD_CONNECTIONS} connections send wrong passwords`,
+      async () => {
+        const alone = await httpLoad({ ...probe, warmupSec: WARMUP });
+        let n = 0;
+        const runId = randomUUID().slice(0, 8);
+        const flood = httpLoad({
+          name: 'login-flood',
+          url: api('/auth/login'),
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          requests: [
+            {
+              method: 'POST',
+              setupRequest: (req) => ({
+                ...req,
+                body: JSON.stringify({
+                  email: `flood-${runId}-${n++}@bench.local`,
+                  password: 'a-wrong-password',
+                }),
+              }),
+            },
+          ],
+          connections: FLOOD_CONNECTIONS,
+          durationSec: WARMUP + DURATION + 1,
+        });
+        await sleep(WARMUP * 1000); // the flood fills the hashing slots and the wait queue first
+        const under = await httpLoad(probe);
+        const f = await flood;
+        const times = alone.p99 > 0 ? Math.round((under.p99 / alone.p99) * 100) / 100 : 0;
+        return {
+          ...under,
+          name: 'login-flood',
+          note:
+            `catalog detail at ${FLOOD_PROBE_RATE} req/s: p99 ${alone.p99} ms alone (p50 ${alone.p50}), ${under.p99} ms under the flood (p50 ${under.p50}) = ${times}× (goal ≤ 2×); ` +
+            `the flood: ${f.requests} logins in ${WARMUP + DURATION + 1} s (${f.rps} req/s, p99 ${f.p99} ms), answers ${JSON.stringify(f.byStatus)}, ${f.errors} errors`,
+        } as LoadResult & { note: string };
+      },
+    );
+  }
+
   // Order scenarios run last: the jobs they leave behind (expiry, outbox, confirmation mail)
   // keep the worker busy and would skew any scenario measured after them.
   // ---- orders ----
@@ -1064,14 +1164,43 @@ async function main(): Promise<void> {
   await pool.end();
 }
 
-main()
-  .catch((err: Error) => {
-    console.error(err.stack ?? err.message);
-    process.exitCode = 1;
-  })
-  .finally(() => {
-    for (const c of children) c.kill('SIGTERM');
+function stop(code: number): Promise<void> {
+  owned.stopping ??= (async () => {
+    owned.abort.abort(); // infraUp spawns nothing more and stops waiting
     // A profiled app (--cpu-prof) writes its profile only once its graceful shutdown is done.
-    const grace = process.env.BENCH_APP_NODE_ARGS ? 30000 : 1500;
-    setTimeout(() => process.exit(), grace).unref();
-  });
+    const grace = process.env.BENCH_APP_NODE_ARGS ? 30000 : 10000;
+    await Promise.all(
+      children.map(async (c) => {
+        if (c.exitCode !== null || c.signalCode !== null) return;
+        const exited = new Promise((r) => c.once('exit', r));
+        c.kill('SIGTERM');
+        await Promise.race([exited, sleep(grace)]);
+        if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+      }),
+    );
+    await owned.infraUp?.catch(() => undefined);
+    if (owned.infra.size) {
+      console.log(`stopping the local ${[...owned.infra].join(', ')} this run started`);
+      await infraDown({ only: [...owned.infra], log: () => undefined }).catch((err: Error) => {
+        console.error(`could not stop ${[...owned.infra].join(', ')}: ${err.message}`);
+        code ||= 1;
+      });
+    }
+    process.exit(code);
+  })();
+  return owned.stopping;
+}
+
+// Installed before anything starts: a Ctrl-C (or SIGTERM to this pid) in any phase stops what was started.
+process.on('SIGINT', () => {
+  console.log('\ninterrupted: stopping...');
+  void stop(130);
+});
+process.on('SIGTERM', () => void stop(143));
+main().then(
+  () => stop(0),
+  (err: Error) => {
+    if (!owned.stopping) console.error(err.stack ?? err.message);
+    return stop(1);
+  },
+);

@@ -6,9 +6,10 @@
  */
 import { spawn } from 'child_process';
 import * as path from 'path';
-import { appConfig, loadDotEnv } from '../src/infra/config/app-config';
-import { planLocalInfra } from './infra/infra-plan';
-import { Component, infraConfig, infraDown, infraEndpoints, infraUp, ROOT } from './infra/local-infra';
+import { appConfig } from '../src/infra/config/app-config';
+import { adminLogin } from './lib/banner';
+import { resolveLocalInfra } from './infra/infra-plan';
+import { Component, infraDown, infraUp, ROOT } from './infra/local-infra';
 import { AppRuntime } from './cluster/app-process';
 import { Cluster, startCluster } from './cluster/cluster';
 
@@ -79,7 +80,6 @@ function build(): Promise<void> {
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
-  loadDotEnv();
   const log = (l: string) => console.log(`  ${l}`);
   /** Components whose server this run spawned (announced before the spawn, so none escapes). */
   const started = new Set<Component>();
@@ -103,8 +103,10 @@ async function main(): Promise<void> {
 
   // The same per-component decision as `npm run up` (scripts/infra/infra-plan.ts): a URL left
   // unset or naming the local infrastructure's own endpoint starts (or reuses) it.
-  const infra = infraConfig();
-  const plan = planLocalInfra(process.env, infra.ports, infraEndpoints(infra));
+  const plan = resolveLocalInfra({ dotenv: 'all' });
+  // A local cluster on the local infrastructure: development unless NODE_ENV (or .env) says
+  // otherwise (the app itself defaults to production and would refuse the development secrets).
+  process.env.NODE_ENV ??= 'development';
   let mailWeb = '(SMTP_URL names your mail server)';
   if (plan.components.length) {
     console.log(`starting local infrastructure (${plan.components.join(', ')})...`);
@@ -173,7 +175,7 @@ async function main(): Promise<void> {
       `  REST API      ${base}/api/v1`,
       `  Swagger UI    ${base}/docs   (OpenAPI: ${base}/docs-json)`,
       `  gRPC          ${c.grpcAddress}  (grpc_pass to every api instance; reflection on)`,
-      `  Bull Board    ${base}/admin/queues   (admin: ${config.admin.email})`,
+      `  Bull Board    ${base}/admin/queues   (HTTP Basic: ${adminLogin(config)})`,
       `  Health        ${base}/health/ready   (balancer: ${base}/nginx-health)`,
       ...c.apis.map(
         (a) =>

@@ -1,6 +1,9 @@
 /**
  * `npm run seed -- --users N --products N --orders N [--categories N] [--truncate] [--seed S]`
- * Realistic bulk data on DB_PRIMARY_URL (migrations must have run): a category tree, products
+ * Realistic bulk data on DB_PRIMARY_URL, resolved like `npm run up` resolves it (unset or naming
+ * the local infrastructure: this checkout's own local primary on INFRA_MYSQL_PRIMARY_PORT, which
+ * must be running; a server another checkout started there is refused). Migrations must have
+ * run. A category tree, products
  * with variants and stock, customers (one argon2id hash computed once and reused), and orders
  * with items across statuses and the last year. Batched multi-row INSERTs over a few
  * connections, a progress bar per table with rows/s, deterministic for a given --seed.
@@ -11,6 +14,8 @@ import { Pool, createPool } from 'mysql2/promise';
 import { newId } from '../src/common/ids';
 import { appConfig } from '../src/infra/config/app-config';
 import { hashPassword } from '../src/users/passwords';
+import { resolveLocalInfra } from './infra/infra-plan';
+import { assertOwnInfra } from './infra/local-infra';
 
 interface Args {
   users: number;
@@ -88,7 +93,14 @@ async function inBatches(
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   faker.seed(args.seed);
+  const infra = resolveLocalInfra({ dotenv: 'all' });
+  await assertOwnInfra(infra.components.filter((c) => c === 'primary'));
+  Object.assign(process.env, infra.env);
+  // Bulk demo data for the local database unless NODE_ENV (or .env) says otherwise: only the
+  // database URL is used, but the app's config would refuse its development secrets in production.
+  process.env.NODE_ENV ??= 'development';
   const cfg = appConfig();
+  console.log(`seeding ${cfg.db.primary.label}/${cfg.db.primary.database}`);
   const pool = createPool({
     host: cfg.db.primary.host,
     port: cfg.db.primary.port,
@@ -237,19 +249,26 @@ async function main(): Promise<void> {
     for (let i = 0; i < n; i++) {
       const id = newId();
       userIds.push(id);
-      const created = dt(faker.date.past({ years: 2 }));
+      const createdAt = faker.date.past({ years: 2 });
+      const created = dt(createdAt);
+      // Most customers followed their verification link within a day; about one in ten never did.
+      const verified =
+        Math.random() < 0.9
+          ? dt(new Date(Math.min(Date.now(), createdAt.getTime() + Math.floor(Math.random() * 86_400_000))))
+          : null;
       rows.push([
         id,
         `user${off + i}.${run}@seed.example`,
         hash,
         faker.person.fullName().slice(0, 100),
         'customer',
+        verified,
         created,
         created,
       ]);
     }
     await pool.query(
-      'INSERT INTO users (id, email, password_hash, name, role, created_at, updated_at) VALUES ?',
+      'INSERT INTO users (id, email, password_hash, name, role, email_verified_at, created_at, updated_at) VALUES ?',
       [rows],
     );
   });

@@ -5,7 +5,8 @@
  * Bull queue. Prints a table, then a verdict; exits 1 if a queue's finished sets outgrow the
  * removeOnComplete/removeOnFail policy (src/infra/queue/queues.ts), i.e. grow unbounded.
  *
- * By default it starts what it needs: the local infrastructure (reused if running), a fresh
+ * By default it starts what it needs: the local infrastructure (this checkout's own servers are
+ * reused; the servers it starts are stopped again at the end, on failure and on Ctrl-C), a fresh
  * `soak_*` database with migrations, and the app (`src/main.ts`, APP_ROLE=all) on free ports,
  * and removes the database and the Redis keys at the end. `--url http://host:port` soaks an app
  * already running instead: then REDIS_URL / REDIS_PREFIX / ADMIN_EMAIL / ADMIN_PASSWORD must be
@@ -23,7 +24,8 @@ import { loadConfig, loadDotEnv } from '../src/infra/config/app-config';
 import { runMigrations } from '../src/infra/database/migrate';
 import { freePort, jsonRequest as json } from './lib/net';
 import { DEFAULT_JOB_OPTIONS, QUEUES } from '../src/infra/queue/queues';
-import { infraUp } from './infra/local-infra';
+import { resolveLocalInfra } from './infra/infra-plan';
+import { Component, infraDown, infraUp } from './infra/local-infra';
 
 const ROOT = join(__dirname, '..');
 
@@ -51,9 +53,38 @@ interface Target {
   stop: () => Promise<void>;
 }
 
+/** What this run started and stops again on success, failure and Ctrl-C. */
+const owned = {
+  abort: new AbortController(),
+  infra: new Set<Component>(),
+  infraUp: undefined as Promise<unknown> | undefined,
+  target: undefined as Target | undefined,
+  app: undefined as ChildProcess | undefined,
+  stopping: undefined as Promise<void> | undefined,
+};
+
 /** Infrastructure, a fresh database, migrations, and the app as a child process. */
 async function startOwnApp(): Promise<Target> {
-  const infra = await infraUp({ mail: true, log: () => undefined });
+  // The same resolver as `npm run up`: this checkout's own servers on the INFRA_* ports.
+  const local = resolveLocalInfra({ mail: true });
+  if (local.components.length) {
+    owned.infraUp = infraUp({
+      only: local.components,
+      log: () => undefined,
+      signal: owned.abort.signal,
+      onStart: (c) => owned.infra.add(c),
+    });
+    await owned.infraUp;
+  }
+  if (owned.stopping) throw new Error('interrupted');
+  const infra = {
+    endpoints: {
+      primaryUrl: local.urls.primary,
+      replicaUrls: local.urls.replicas,
+      redisUrl: local.urls.redis,
+      smtpUrl: local.urls.smtp,
+    },
+  };
   const db = `soak_${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
   const withDb = (u: string) => {
     const x = new URL(u);
@@ -64,6 +95,11 @@ async function startOwnApp(): Promise<Target> {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     NODE_ENV: 'development',
+    // The mix places orders for 24 customers non-stop: the per-customer order caps and rate
+    // (docs/decisions/0018-order-limits.md) would turn most into 409/429 and change the load.
+    ORDER_MAX_UNPAID_ORDERS: '1000000',
+    ORDER_MAX_UNPAID_UNITS_PER_SKU: '1000000',
+    ORDER_RATE_LIMIT: '1000000000',
     APP_ROLE: 'all',
     PORT: String(port),
     GRPC_PORT: String(grpcPort),
@@ -106,6 +142,7 @@ async function startOwnApp(): Promise<Target> {
       stdio: ['ignore', 'ignore', 'inherit'],
     },
   );
+  owned.app = child;
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; ; i++) {
     if (child.exitCode !== null) throw new Error(`the app exited with ${child.exitCode} while starting`);
@@ -184,10 +221,11 @@ function metric(text: string, name: string): number {
 const pct = (sorted: number[], p: number) =>
   sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] : 0;
 
-async function main(): Promise<void> {
+async function main(): Promise<number> {
   const started = Date.now();
   console.log(`soak: ${MINUTES} min, sample every ${INTERVAL_S} s, ${CONCURRENCY} concurrent clients`);
   const target = EXTERNAL_URL ? externalApp(EXTERNAL_URL) : await startOwnApp();
+  owned.target = target;
   const api = (p: string) => `${target.url}/api/v1${p}`;
   console.log(
     `app: ${target.url} (redis prefix ${target.prefix})${EXTERNAL_URL ? '' : ', started by the soak'}`,
@@ -418,13 +456,49 @@ async function main(): Promise<void> {
     } else console.log('OK: every finished set stays within its removeOnComplete/removeOnFail policy');
   } finally {
     redis.disconnect();
-    await target.stop();
-    console.log(`soak done in ${Math.round((Date.now() - started) / 1000)} s`);
   }
-  process.exit(exitCode);
+  console.log(`soak done in ${Math.round((Date.now() - started) / 1000)} s`);
+  return exitCode;
 }
 
-main().catch((err: Error) => {
-  console.error(`soak failed: ${err.stack ?? err.message}`);
-  process.exit(1);
+/** Stops the app, drops its database and keys (unless --keep), and stops the servers this run started. */
+function stop(code: number): Promise<void> {
+  owned.stopping ??= (async () => {
+    owned.abort.abort(); // infraUp spawns nothing more and stops waiting
+    try {
+      if (owned.target) await owned.target.stop();
+      else if (owned.app && owned.app.exitCode === null && owned.app.signalCode === null) {
+        const exited = new Promise((r) => owned.app!.once('exit', r));
+        owned.app.kill('SIGTERM');
+        await Promise.race([exited, sleep(20_000)]);
+        if (owned.app.exitCode === null && owned.app.signalCode === null) owned.app.kill('SIGKILL');
+      }
+    } catch (err) {
+      console.error(`cleanup: ${(err as Error).message}`);
+    }
+    await owned.infraUp?.catch(() => undefined);
+    if (owned.infra.size) {
+      console.log(`stopping the local ${[...owned.infra].join(', ')} this run started`);
+      await infraDown({ only: [...owned.infra], log: () => undefined }).catch((err: Error) => {
+        console.error(`could not stop ${[...owned.infra].join(', ')}: ${err.message}`);
+        code ||= 1;
+      });
+    }
+    process.exit(code);
+  })();
+  return owned.stopping;
+}
+
+// Installed before anything starts: a Ctrl-C (or SIGTERM to this pid) in any phase stops what was started.
+process.on('SIGINT', () => {
+  console.log('\ninterrupted: stopping...');
+  void stop(130);
 });
+process.on('SIGTERM', () => void stop(143));
+main().then(
+  (code) => stop(code),
+  (err: Error) => {
+    if (!owned.stopping) console.error(`soak failed: ${err.stack ?? err.message}`);
+    return stop(1);
+  },
+);

@@ -7,9 +7,10 @@
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { appConfig, loadDotEnv } from '../src/infra/config/app-config';
-import { planLocalInfra } from './infra/infra-plan';
-import { infraConfig, infraDown, infraEndpoints, infraUp } from './infra/local-infra';
+import { appConfig } from '../src/infra/config/app-config';
+import { adminLogin } from './lib/banner';
+import { resolveLocalInfra } from './infra/infra-plan';
+import { infraDown, infraUp } from './infra/local-infra';
 
 const log = (l: string) => console.log(`  ${l}`);
 
@@ -54,9 +55,9 @@ function stop(code: number): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  loadDotEnv();
-  const infra = infraConfig();
-  const plan = planLocalInfra(process.env, infra.ports, infraEndpoints(infra));
+  const plan = resolveLocalInfra({ dotenv: 'all' });
+  // The app defaults to production (fail closed); `npm run up` is the local development system.
+  process.env.NODE_ENV ??= 'development';
   let mailWeb = '(SMTP_URL names your mail server)';
   if (plan.components.length) {
     console.log(`starting local infrastructure (${plan.components.join(', ')})...`);
@@ -120,7 +121,7 @@ async function main(): Promise<void> {
       `  REST API      ${base}/api/v1`,
       `  Swagger UI    ${base}/docs   (OpenAPI: ${base}/docs-json)`,
       `  gRPC          localhost:${config.grpcPort}  (shop.orders.v1.OrderService, shop.payments.v1.PaymentService; reflection on)`,
-      `  Bull Board    ${base}/admin/queues   (admin: ${config.admin.email})`,
+      `  Bull Board    ${base}/admin/queues   (HTTP Basic: ${adminLogin(config)})`,
       `  Health        ${base}/health/ready   Metrics ${base}/metrics`,
       `  Mail inbox    ${mailWeb}`,
       'Ctrl-C stops everything this command started.',

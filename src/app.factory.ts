@@ -60,6 +60,13 @@ export async function createApp(
   const fastify = app.getHttpAdapter().getInstance();
   const metrics = app.get(MetricsService);
 
+  // Swagger UI's page links its assets relative to /docs: served at /docs/ they would resolve
+  // under /docs/docs/ (a blank page). One canonical address instead.
+  fastify.addHook('onRequest', (req, reply, done) => {
+    const q = req.url.indexOf('?');
+    if ((q < 0 ? req.url : req.url.slice(0, q)) !== '/docs/') return done();
+    void reply.redirect(`/docs${q < 0 ? '' : req.url.slice(q)}`, 301);
+  });
   // Every request runs in its own context (request id, caller, read-your-writes state).
   fastify.addHook('onRequest', (req, reply, done) => {
     void reply.headers(req.url.startsWith('/docs') ? DOCS_HEADERS : SECURITY_HEADERS);

@@ -14,6 +14,7 @@ import { ShippingModule } from './shipping/shipping.module';
 import { TaxModule } from './tax/tax.module';
 import { FlashSaleModule } from './flash-sale/flash-sale.module';
 import { PaymentsModule } from './payments/payments.module';
+import { SandboxPaymentsModule } from './payments/sandbox-payments.module';
 import { UsersModule } from './users/users.module';
 import { AuditModule } from './audit/audit.module';
 import { NotificationsModule } from './notifications/notifications.module';
@@ -44,6 +45,8 @@ export class AppModule {
         CheckoutModule,
         OrdersModule,
         PaymentsModule,
+        // The sandbox's pay-with-a-test-card route: never in production (fail closed).
+        ...(config.env === 'production' ? [] : [SandboxPaymentsModule]),
         FlashSaleModule,
       ],
     };

@@ -7,15 +7,20 @@
  *
  * Components: primary, replica, redis, mail (aliases: mysql-primary, mysql-replica, mailcatcher; mysql = both).
  * Ports: INFRA_MYSQL_PRIMARY_PORT (3307), INFRA_MYSQL_REPLICA_PORT (3308), INFRA_REDIS_PORT (6380),
- * INFRA_SMTP_PORT (1025), INFRA_MAIL_WEB_PORT (1080). INFRA_ENGINE=local|docker forces an engine.
+ * INFRA_SMTP_PORT (1025), INFRA_MAIL_WEB_PORT (1080), from the environment or else .env (the same
+ * resolver as every other command). INFRA_ENGINE=local|docker forces an engine.
+ *
+ * `status` reports a component `up` only when the server on its port is this checkout's own; a
+ * server another checkout (or anything else) runs there is `foreign`, and says what it is.
  */
+import { resolveLocalInfra } from './infra-plan';
 import {
   COMPONENTS,
   Component,
   COMPOSE_SERVICE,
   infraDown,
   infraEndpoints,
-  infraStatus,
+  infraProbe,
   infraUp,
 } from './local-infra';
 
@@ -48,6 +53,7 @@ const USAGE =
 
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...args] = argv;
+  resolveLocalInfra(); // INFRA_* from .env, as every other command reads them
   const only = option(args, 'only')?.split(',');
   const log = (line: string) => console.log(`  · ${line}`);
   const name = (c: Component) => COMPOSE_SERVICE[c].padEnd(15);
@@ -79,12 +85,17 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'status': {
-      const st = await infraStatus();
+      const st = await infraProbe();
       if (flag(args, 'json')) {
-        console.log(JSON.stringify(st, null, 2));
+        console.log(JSON.stringify(Object.fromEntries(COMPONENTS.map((c) => [c, st[c].state])), null, 2));
         return 0;
       }
-      for (const c of COMPONENTS) console.log(`  ${name(c)} ${st[c].padEnd(8)} ${urlsOf(c)}`);
+      for (const c of COMPONENTS) {
+        const p = st[c];
+        console.log(`  ${name(c)} ${p.state.padEnd(9)} ${urlsOf(c)}`);
+        if (p.state === 'foreign')
+          console.log(`  ${''.padEnd(15)} ${''.padEnd(9)} not this checkout's: ${p.detail}`);
+      }
       return 0;
     }
     default:

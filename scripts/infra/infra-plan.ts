@@ -11,8 +11,21 @@
  * starts the local MySQL pair and mail catcher. The replica follows the primary: a local replica
  * replicates the local primary only, so with DB_PRIMARY_URL on another server and
  * DB_REPLICA_URLS unset, reads go to that primary (DB_REPLICA_URLS is set empty).
+ *
+ * {@link resolveLocalInfra} is the one resolver every command that talks to the local
+ * infrastructure uses (`npm run up`, `up:cluster`, `seed`, `migration:run`, `bench`, `soak`,
+ * `infra:*`, the e2e setup): `.env` first, then the INFRA_* ports, then this plan. So a port moved
+ * with INFRA_MYSQL_PRIMARY_PORT moves for all of them at once.
  */
-import type { Component, InfraConfig, InfraEndpoints } from './local-infra';
+import { loadDotEnv } from '../../src/infra/config/app-config';
+import {
+  type Component,
+  type InfraConfig,
+  type InfraEndpoints,
+  PORT_VARS,
+  infraConfig,
+  infraEndpoints,
+} from './local-infra';
 
 export interface InfraPlan {
   /** Components to start or reuse locally. */
@@ -68,4 +81,56 @@ export function planLocalInfra(
     if (unset('SMTP_URL')) set.SMTP_URL = endpoints.smtpUrl;
   }
   return { components, env: set };
+}
+
+export interface LocalInfra extends InfraPlan {
+  config: InfraConfig;
+  endpoints: InfraEndpoints;
+  /** The servers the command talks to: the environment's URLs, else the local infrastructure's. */
+  urls: { primary: string; replicas: string[]; redis: string; smtp: string };
+}
+
+/** What the resolver reads, from the environment or else `.env`. */
+export const RESOLVER_VARIABLES = [
+  'INFRA_LOCAL_DIR',
+  'INFRA_ENGINE',
+  'INFRA_REPLICA_SOURCE_PORT',
+  'INFRA_SEMI_SYNC_TIMEOUT_MS',
+  ...Object.values(PORT_VARS)
+    .flat()
+    .map((v) => v.name),
+  'DB_PRIMARY_URL',
+  'DB_REPLICA_URLS',
+  'REDIS_URL',
+  'SMTP_URL',
+];
+
+/**
+ * The one resolver of the local infrastructure's endpoints: takes {@link RESOLVER_VARIABLES} from
+ * `.env` where the environment leaves them unset (all of `.env` with `dotenv: 'all'`, as
+ * `npm run up` does for the app it starts), reads the INFRA_* ports and decides per component what
+ * to start (see planLocalInfra). Apply `env` to process.env before the app's config is read.
+ */
+export function resolveLocalInfra(opts: { mail?: boolean; dotenv?: 'all' | 'infra' } = {}): LocalInfra {
+  loadDotEnv('.env', opts.dotenv === 'all' ? undefined : RESOLVER_VARIABLES);
+  const config = infraConfig();
+  const endpoints = infraEndpoints(config);
+  const plan = planLocalInfra(process.env, config.ports, endpoints, opts);
+  const merged = { ...process.env, ...plan.env };
+  return {
+    ...plan,
+    config,
+    endpoints,
+    urls: {
+      primary: merged.DB_PRIMARY_URL || endpoints.primaryUrl,
+      replicas:
+        merged.DB_REPLICA_URLS === undefined
+          ? endpoints.replicaUrls
+          : merged.DB_REPLICA_URLS.split(',')
+              .map((u) => u.trim())
+              .filter(Boolean),
+      redis: merged.REDIS_URL || endpoints.redisUrl,
+      smtp: merged.SMTP_URL || endpoints.smtpUrl,
+    },
+  };
 }

@@ -7,7 +7,15 @@
  *                    when a Docker engine answers and docker-compose.yml exists;
  *   engine 'local' : the binaries found on this machine (mariadbd, or mysqld 8.4; redis-server)
  *                    plus scripts/infra/mail-catcher.ts, spawned detached.
- * INFRA_ENGINE=local|docker forces one. Components already answering are reused.
+ * INFRA_ENGINE=local|docker forces one.
+ *
+ * Servers belong to the checkout that started them. A component already answering on its port is
+ * reused only when the server itself says it runs on this checkout's state (MariaDB/MySQL:
+ * `@@datadir` is `.local/mysql-<role>/data`; Redis: `CONFIG GET dir` is `.local/redis`; the mail
+ * catcher: `/api/owner` names this `.local/`; the Docker engine: the service runs in this
+ * checkout's compose project). Anything else on a port (another checkout's servers, a system
+ * service) is never used, migrated or seeded: infraUp stops with a message naming the INFRA_*
+ * variables and free ports to use instead, and infraStatus reports it as `foreign`.
  *
  * Component names (used in `started` / `reused` / `only` / infraStatus): 'primary', 'replica',
  * 'redis', 'mail' (also accepted: mysql-primary, mysql-replica, mailcatcher, mysql = both).
@@ -32,6 +40,18 @@ export const COMPOSE_SERVICE: Record<Component, string> = {
   redis: 'redis',
   mail: 'mailcatcher',
 };
+
+/** The INFRA_* variable of each port of a component, and its default. */
+export const PORT_VARS: Record<Component, { name: string; key: keyof InfraConfig['ports']; def: number }[]> =
+  {
+    primary: [{ name: 'INFRA_MYSQL_PRIMARY_PORT', key: 'primary', def: 3307 }],
+    replica: [{ name: 'INFRA_MYSQL_REPLICA_PORT', key: 'replica', def: 3308 }],
+    redis: [{ name: 'INFRA_REDIS_PORT', key: 'redis', def: 6380 }],
+    mail: [
+      { name: 'INFRA_SMTP_PORT', key: 'smtp', def: 1025 },
+      { name: 'INFRA_MAIL_WEB_PORT', key: 'mailWeb', def: 1080 },
+    ],
+  };
 
 export interface InfraEndpoints {
   primaryUrl: string;
@@ -104,14 +124,17 @@ export function infraConfig(): InfraConfig {
     repoRoot: ROOT,
     localDir: path.resolve(process.env.INFRA_LOCAL_DIR || path.join(ROOT, '.local')),
     composeFile: path.join(ROOT, 'docker-compose.yml'),
-    ports: {
-      primary: envPort('INFRA_MYSQL_PRIMARY_PORT', 3307),
-      replica: envPort('INFRA_MYSQL_REPLICA_PORT', 3308),
-      redis: envPort('INFRA_REDIS_PORT', 6380),
-      smtp: envPort('INFRA_SMTP_PORT', 1025),
-      mailWeb: envPort('INFRA_MAIL_WEB_PORT', 1080),
-    },
+    ports: Object.fromEntries(
+      Object.values(PORT_VARS)
+        .flat()
+        .map((v) => [v.key, envPort(v.name, v.def)]),
+    ) as InfraConfig['ports'],
   };
+}
+
+/** The compose project of this checkout's Docker engine: one per `.local/`, so two checkouts never share containers or volumes. */
+export function composeProject(cfg: InfraConfig = infraConfig()): string {
+  return `nest-commerce-${createHash('sha1').update(cfg.localDir).digest('hex').slice(0, 8)}`;
 }
 
 /**
@@ -617,7 +640,189 @@ async function mailPorts(cfg: InfraConfig): Promise<{ smtp: boolean; web: boolea
   return { smtp, web };
 }
 
-async function componentUp(cfg: InfraConfig, c: Component): Promise<boolean> {
+/**
+ * What answers on a component's port(s), as this checkout sees it:
+ *  - `up`: this checkout's server, ready for the app;
+ *  - `unhealthy`: this checkout's server, but not ready (starting, loading, app user missing);
+ *  - `down`: nothing listens;
+ *  - `foreign`: something listens that this checkout did not start (another checkout's server,
+ *    a system service): never used.
+ */
+export type ComponentState = 'up' | 'unhealthy' | 'down' | 'foreign';
+export interface ComponentProbe {
+  state: ComponentState;
+  /** For `foreign`: what was found instead (e.g. the other server's data directory). */
+  detail?: string;
+}
+
+/** Same file or directory (both resolved through symlinks); false when either does not exist. */
+function samePath(a: string, b: string): boolean {
+  const real = (p: string) => {
+    try {
+      return fs.realpathSync(p);
+    } catch {
+      return null;
+    }
+  };
+  const ra = real(a);
+  return ra !== null && ra === real(b);
+}
+
+/** One Redis command over a raw RESP connection: the reply's lines, or null (no answer). */
+function redisCommand(port: number, args: string[], timeoutMs = 1000): Promise<string[] | null> {
+  return new Promise((resolve) => {
+    const s = net.connect({ host: HOST, port });
+    let buf = '';
+    const done = (r: string[] | null) => {
+      s.removeAllListeners();
+      s.on('error', () => undefined);
+      s.destroy();
+      resolve(r);
+    };
+    const complete = () => {
+      const lines = buf.split('\r\n');
+      if (lines.length < 2) return false;
+      const head = lines[0];
+      if (!head.startsWith('*')) return true; // +simple, -error, :int: one line
+      // an array of bulk strings: two lines per element
+      return lines.length > 1 + 2 * Math.max(0, Number(head.slice(1)));
+    };
+    s.setTimeout(timeoutMs, () => done(buf ? buf.split('\r\n') : null));
+    s.once('error', () => done(null));
+    s.once('connect', () =>
+      s.write(`*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`),
+    );
+    s.on('data', (d) => {
+      buf += d.toString('utf8');
+      if (complete()) done(buf.split('\r\n'));
+    });
+    s.once('close', () => done(buf ? buf.split('\r\n') : null));
+  });
+}
+
+/** Services of this checkout's compose project that run (Docker engine), or null when docker cannot tell. */
+async function composeRunning(cfg: InfraConfig): Promise<Set<string> | null> {
+  const r = await run(
+    'docker',
+    ['compose', '-p', composeProject(cfg), '-f', cfg.composeFile, 'ps', '--status', 'running', '--services'],
+    { timeoutMs: 15_000, cwd: cfg.repoRoot },
+  );
+  return r.code === 0
+    ? new Set(
+        r.out
+          .split('\n')
+          .map((l) => l.trim())
+          .filter(Boolean),
+      )
+    : null;
+}
+
+async function probeMysql(cfg: InfraConfig, role: 'primary' | 'replica'): Promise<ComponentProbe> {
+  const node = mysqlNode(cfg, role);
+  if (!(await portOpen(node.port))) return { state: 'down' };
+  let conn: mysql.Connection | undefined;
+  try {
+    conn = await mysqlConnect({ host: HOST, port: node.port, user: APP_USER, password: APP_PASSWORD });
+    const [[row]] = await conn.query<mysql.RowDataPacket[]>('SELECT @@datadir AS datadir');
+    const datadir = String(row.datadir);
+    if (samePath(datadir, node.datadir)) return { state: 'up' };
+    return { state: 'foreign', detail: `a server whose data directory is ${datadir}` };
+  } catch {
+    /* the app user cannot log in: ours only if our own socket reaches the server on this port */
+  } finally {
+    await closeQuietly(conn);
+  }
+  try {
+    conn = await mysqlConnect({ socketPath: node.socket, user: 'root', password: '' });
+    const [[row]] = await conn.query<mysql.RowDataPacket[]>('SELECT @@port AS port');
+    if (Number(row.port) === node.port) return { state: 'unhealthy' };
+  } catch {
+    /* not our socket */
+  } finally {
+    await closeQuietly(conn);
+  }
+  // our server still starting (it listens before root can log in), or a stranger
+  if (ourPids(cfg, role).length) return { state: 'unhealthy' };
+  return { state: 'foreign', detail: `a server that does not accept ${APP_USER}/${APP_PASSWORD}` };
+}
+
+async function probeRedis(cfg: InfraConfig): Promise<ComponentProbe> {
+  const ping = await redisPing(cfg.ports.redis);
+  if (ping === 'closed') return { state: (await portOpen(cfg.ports.redis)) ? 'foreign' : 'down' };
+  if (ping === 'other') return { state: 'foreign', detail: 'something that does not answer PING' };
+  const reply = await redisCommand(cfg.ports.redis, ['CONFIG', 'GET', 'dir']);
+  const dir = reply && reply[0] === '*2' ? reply[4] : undefined;
+  if (dir === undefined)
+    return {
+      state: 'foreign',
+      detail: `a Redis that does not tell its directory (${reply?.[0] ?? 'no answer'})`,
+    };
+  if (!samePath(dir, redisPaths(cfg).dir)) return { state: 'foreign', detail: `a Redis running in ${dir}` };
+  return { state: ping === 'pong' ? 'up' : 'unhealthy' };
+}
+
+async function probeMail(cfg: InfraConfig): Promise<ComponentProbe> {
+  const open = await mailPorts(cfg);
+  if (!open.smtp && !open.web) return { state: 'down' };
+  let owner: string | undefined;
+  if (open.web) {
+    try {
+      const res = await fetch(`http://${HOST}:${cfg.ports.mailWeb}/api/owner`, {
+        signal: AbortSignal.timeout(1500),
+      });
+      if (res.ok) owner = String(((await res.json()) as { infraDir?: unknown }).infraDir ?? '');
+    } catch {
+      /* not our catcher */
+    }
+  }
+  if (owner !== undefined && samePath(owner, cfg.localDir))
+    return { state: open.smtp && open.web ? 'up' : 'unhealthy' };
+  if (ourPids(cfg, 'mail').length) return { state: 'unhealthy' };
+  const port = open.web ? cfg.ports.mailWeb : cfg.ports.smtp;
+  return {
+    state: 'foreign',
+    detail: owner ? `the mail catcher of ${owner}` : `something else on ${HOST}:${port}`,
+  };
+}
+
+/** Ownership and health of one component (see {@link ComponentState}). */
+async function probe(
+  cfg: InfraConfig,
+  c: Component,
+  compose?: () => Promise<Set<string> | null>,
+): Promise<ComponentProbe> {
+  if (compose && readEngine(cfg) === 'docker') {
+    const open = await Promise.all(PORT_VARS[c].map((v) => portOpen(cfg.ports[v.key])));
+    if (!open.some(Boolean)) return { state: 'down' };
+    const running = await compose();
+    if (!running?.has(COMPOSE_SERVICE[c]))
+      return { state: 'foreign', detail: `not a container of compose project ${composeProject(cfg)}` };
+    return { state: (await componentReady(cfg, c)) ? 'up' : 'unhealthy' };
+  }
+  switch (c) {
+    case 'primary':
+    case 'replica':
+      return probeMysql(cfg, c);
+    case 'redis':
+      return probeRedis(cfg);
+    case 'mail':
+      return probeMail(cfg);
+  }
+}
+
+/** Probes every component once (the compose project is asked at most once). */
+async function probeAll(
+  cfg: InfraConfig,
+  want: readonly Component[],
+): Promise<Record<Component, ComponentProbe>> {
+  let services: Promise<Set<string> | null> | undefined;
+  const compose = () => (services ??= composeRunning(cfg));
+  const res = await Promise.all(want.map((c) => probe(cfg, c, compose)));
+  return Object.fromEntries(want.map((c, i) => [c, res[i]])) as Record<Component, ComponentProbe>;
+}
+
+/** Ready for the app, whoever runs it (MySQL: the app user logs in; Redis: PONG; mail: SMTP + web listen). */
+async function componentReady(cfg: InfraConfig, c: Component): Promise<boolean> {
   switch (c) {
     case 'primary':
       return shopLoginOk(cfg.ports.primary);
@@ -632,13 +837,95 @@ async function componentUp(cfg: InfraConfig, c: Component): Promise<boolean> {
   }
 }
 
-/** Each component 'up' (MySQL: the app user can log in; Redis: PONG; mail: SMTP + web listen) or 'down'. */
-export async function infraStatus(): Promise<Record<string, 'up' | 'down'>> {
+/**
+ * Each component's state as this checkout sees it: `up` only for its own servers; a server that
+ * another checkout or program runs on the port is `foreign` (see {@link ComponentState}).
+ */
+export async function infraStatus(): Promise<Record<Component, ComponentState>> {
+  const probes = await infraProbe();
+  return Object.fromEntries(COMPONENTS.map((c) => [c, probes[c].state])) as Record<Component, ComponentState>;
+}
+
+/** {@link infraStatus} with what was found on the ports of `foreign` components. */
+export function infraProbe(only?: string[]): Promise<Record<Component, ComponentProbe>> {
+  return probeAll(infraConfig(), resolveComponents(only));
+}
+
+/**
+ * For commands that use the local infrastructure without starting it (seed, migration:run):
+ * resolves when each component is this checkout's own server and ready; otherwise throws
+ * ({@link ForeignServerError} for a server this checkout did not start).
+ */
+export async function assertOwnInfra(only: readonly Component[]): Promise<void> {
+  if (!only.length) return;
   const cfg = infraConfig();
-  const res = await Promise.all(COMPONENTS.map((c) => componentUp(cfg, c)));
-  const out: Record<string, 'up' | 'down'> = {};
-  COMPONENTS.forEach((c, i) => (out[c] = res[i] ? 'up' : 'down'));
+  const probes = await probeAll(cfg, only);
+  const foreign = only.filter((c) => probes[c].state === 'foreign');
+  if (foreign.length)
+    throw new ForeignServerError(
+      Object.fromEntries(foreign.map((c) => [c, probes[c]])),
+      await suggestPorts(foreign, cfg),
+    );
+  const notUp = only.filter((c) => probes[c].state !== 'up');
+  if (notUp.length)
+    throw new Error(
+      `the local ${notUp.map((c) => `${COMPOSE_SERVICE[c]} (${PORT_VARS[c].map((v) => `${HOST}:${cfg.ports[v.key]}`).join(', ')})`).join(', ')} ` +
+        `${notUp.length > 1 ? 'are' : 'is'} not running: start ${notUp.length > 1 ? 'them' : 'it'} with \`npm run up\` or \`npm run infra:up\``,
+    );
+}
+
+/** Free ports for the given components, near the defaults (for the message about a foreign server). */
+export async function suggestPorts(
+  components: readonly Component[],
+  cfg = infraConfig(),
+): Promise<Record<string, number>> {
+  const taken = new Set(Object.values(cfg.ports));
+  const out: Record<string, number> = {};
+  for (const c of components)
+    for (const v of PORT_VARS[c]) {
+      for (let port = v.def + 10_000; port < v.def + 10_100; port++) {
+        if (taken.has(port) || !(await canListen(port))) continue;
+        taken.add(port);
+        out[v.name] = port;
+        break;
+      }
+    }
   return out;
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, HOST, () => srv.close(() => resolve(true)));
+  });
+}
+
+/** Thrown by infraUp when a port answers with a server this checkout did not start. */
+export class ForeignServerError extends Error {
+  constructor(
+    readonly found: Partial<Record<Component, ComponentProbe>>,
+    readonly suggested: Record<string, number>,
+  ) {
+    const lines = Object.entries(found).map(
+      ([c, p]) =>
+        `  ${COMPOSE_SERVICE[c as Component]}: ${PORT_VARS[c as Component].map((v) => `${HOST}:${infraConfig().ports[v.key]}`).join(', ')} ${PORT_VARS[c as Component].length > 1 ? 'are' : 'is'} taken by ${p!.detail ?? 'another process'}`,
+    );
+    const vars = Object.entries(suggested).map(([k, v]) => `${k}=${v}`);
+    super(
+      [
+        'Ports of the local infrastructure are in use by servers this checkout did not start',
+        '(another checkout of nest-commerce, or another program); they are left alone, and nothing',
+        'of this checkout will run against them:',
+        ...lines,
+        vars.length
+          ? `Give this checkout its own ports, e.g. in .env (or the environment):\n  ${vars.join('\n  ')}`
+          : 'Give this checkout its own ports with the INFRA_* variables (README, "Configuration").',
+        'or stop what runs there.',
+      ].join('\n'),
+    );
+    this.name = 'ForeignServerError';
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -981,25 +1268,20 @@ async function upMysqlLocal(
   want: Component[],
   log: (l: string) => void,
   out: Outcome,
+  probes: Record<Component, ComponentProbe>,
 ): Promise<void> {
   const nodes = (['primary', 'replica'] as const)
     .filter((r) => want.includes(r))
     .map((r) => mysqlNode(cfg, r));
   if (!nodes.length) return;
 
-  // reuse anything the app user can log into; a port held by a stranger is an error
+  // reuse our own servers; a port held by anything else never gets here (infraUp refuses it)
   const plan = new Map<MysqlNode, 'reuse' | 'start' | 'repair'>();
   for (const n of nodes) {
-    if (await shopLoginOk(n.port)) plan.set(n, 'reuse');
-    else if (await portOpen(n.port)) {
-      if (ourPids(cfg, n.name).length) plan.set(n, 'repair');
-      else {
-        const env = n.name === 'primary' ? 'INFRA_MYSQL_PRIMARY_PORT' : 'INFRA_MYSQL_REPLICA_PORT';
-        throw new Error(
-          `${n.label}: ${HOST}:${n.port} is taken by another process that does not accept ${APP_USER}/${APP_PASSWORD}; stop it or set ${env}`,
-        );
-      }
-    } else {
+    const state = probes[n.name].state;
+    if (state === 'up') plan.set(n, 'reuse');
+    else if (state === 'unhealthy') plan.set(n, 'repair');
+    else {
       const stale = ourPids(cfg, n.name);
       if (stale.length) {
         log(`${n.label}: a server of ours (pid ${stale.join(', ')}) runs but does not listen; stopping it`);
@@ -1094,17 +1376,18 @@ export function redisServerCommand(cfg: InfraConfig = infraConfig()): { bin: str
   };
 }
 
-async function upRedisLocal(cfg: InfraConfig, log: (l: string) => void, out: Outcome): Promise<void> {
+async function upRedisLocal(
+  cfg: InfraConfig,
+  log: (l: string) => void,
+  out: Outcome,
+  probe: ComponentProbe,
+): Promise<void> {
   const port = cfg.ports.redis;
-  const ping = await redisPing(port);
-  if (ping === 'pong' || ping === 'loading') {
+  if (probe.state === 'up' || probe.state === 'unhealthy') {
+    // ours (an 'unhealthy' one is loading its AOF: the app's clients wait for it)
     out.reused.push('redis');
     return;
   }
-  if (ping === 'other' || (await portOpen(port)))
-    throw new Error(
-      `redis: ${HOST}:${port} is taken by something that does not answer PING; stop it or set INFRA_REDIS_PORT`,
-    );
   const cmd = redisServerCommand(cfg);
   if (!cmd.bin) throw new Error(missingMessage('redis'));
   const r = redisPaths(cfg);
@@ -1140,20 +1423,20 @@ async function upRedisLocal(cfg: InfraConfig, log: (l: string) => void, out: Out
 // mail catcher (local engine)
 // ---------------------------------------------------------------------------------------------
 
-async function upMailLocal(cfg: InfraConfig, log: (l: string) => void, out: Outcome): Promise<void> {
-  const up = await mailPorts(cfg);
-  if (up.smtp && up.web) {
+async function upMailLocal(
+  cfg: InfraConfig,
+  log: (l: string) => void,
+  out: Outcome,
+  probe: ComponentProbe,
+): Promise<void> {
+  if (probe.state === 'up') {
     out.reused.push('mail');
     return;
   }
   const m = mailPaths(cfg);
+  // ours but half up (one port only): restarted
   const stale = ourPids(cfg, 'mail');
   if (stale.length) await terminate(stale, 5000);
-  else if (up.smtp || up.web) {
-    throw new Error(
-      `mail: port ${up.smtp ? cfg.ports.smtp : cfg.ports.mailWeb} is taken by another process; stop it or set INFRA_SMTP_PORT / INFRA_MAIL_WEB_PORT`,
-    );
-  }
   fs.mkdirSync(m.dir, { recursive: true });
   const args = [
     ...(m.ts ? ['-r', require.resolve('ts-node/register/transpile-only')] : []),
@@ -1198,6 +1481,11 @@ async function upMailLocal(cfg: InfraConfig, log: (l: string) => void, out: Outc
 // Docker engine
 // ---------------------------------------------------------------------------------------------
 
+/** `docker compose` for this checkout's project (its own containers and volumes; ports from INFRA_*). */
+function compose(cfg: InfraConfig): string[] {
+  return ['compose', '-p', composeProject(cfg), '-f', cfg.composeFile];
+}
+
 export async function dockerAvailable(): Promise<boolean> {
   if (!findBinary(['docker'])) return false;
   return (await run('docker', ['info'], { timeoutMs: 3000 })).code === 0;
@@ -1208,15 +1496,15 @@ async function upDocker(
   want: Component[],
   log: (l: string) => void,
   out: Outcome,
+  probes: Record<Component, ComponentProbe>,
 ): Promise<void> {
-  const status = await Promise.all(want.map((c) => componentUp(cfg, c)));
-  want.forEach((c, i) => status[i] && out.reused.push(c));
-  const missing = want.filter((_, i) => !status[i]);
+  for (const c of want) if (probes[c].state === 'up') out.reused.push(c);
+  const missing = want.filter((c) => probes[c].state !== 'up');
   if (!missing.length) return;
   const services = missing.map((c) => COMPOSE_SERVICE[c]);
   log(`docker: compose up -d ${services.join(' ')}`);
   missing.forEach(announceStart);
-  const r = await run('docker', ['compose', '-f', cfg.composeFile, 'up', '-d', ...services], {
+  const r = await run('docker', [...compose(cfg), 'up', '-d', ...services], {
     timeoutMs: 600_000,
     cwd: cfg.repoRoot,
   });
@@ -1226,7 +1514,7 @@ async function upDocker(
     missing.map(async (c) => {
       const timeoutMs = c === 'primary' || c === 'replica' ? 240_000 : 60_000;
       const deadline = Date.now() + timeoutMs;
-      while (!(await componentUp(cfg, c))) {
+      while (!(await componentReady(cfg, c))) {
         if (Date.now() > deadline)
           throw new Error(
             `${COMPOSE_SERVICE[c]} not ready after ${timeoutMs / 1000}s; see \`docker compose logs ${COMPOSE_SERVICE[c]}\``,
@@ -1277,9 +1565,15 @@ export async function infraUp(opts: InfraUpOptions = {}): Promise<InfraUpResult>
   const scope = { onStart: opts.onStart, signal: opts.signal };
   return upScope.run(scope, () =>
     withLock(cfg, async () => {
-      // everything already answering: reuse, whatever started it
-      const probes = await Promise.all(want.map((c) => componentUp(cfg, c)));
-      if (probes.every(Boolean))
+      const probes = await probeAll(cfg, want);
+      // Servers this checkout did not start are never used: say so before starting anything.
+      const foreign = want.filter((c) => probes[c].state === 'foreign');
+      if (foreign.length)
+        throw new ForeignServerError(
+          Object.fromEntries(foreign.map((c) => [c, probes[c]])),
+          await suggestPorts(foreign, cfg),
+        );
+      if (want.every((c) => probes[c].state === 'up'))
         return {
           endpoints: infraEndpoints(cfg),
           started: [],
@@ -1290,11 +1584,11 @@ export async function infraUp(opts: InfraUpOptions = {}): Promise<InfraUpResult>
       const out: Outcome = { started: [], reused: [] };
       const engine = await chooseEngine(cfg, log);
       if (engine === 'docker') {
-        await upDocker(cfg, want, log, out);
+        await upDocker(cfg, want, log, out, probes);
       } else {
-        const tasks = [upMysqlLocal(cfg, want, log, out)];
-        if (want.includes('redis')) tasks.push(upRedisLocal(cfg, log, out));
-        if (want.includes('mail')) tasks.push(upMailLocal(cfg, log, out));
+        const tasks = [upMysqlLocal(cfg, want, log, out, probes)];
+        if (want.includes('redis')) tasks.push(upRedisLocal(cfg, log, out, probes.redis));
+        if (want.includes('mail')) tasks.push(upMailLocal(cfg, log, out, probes.mail));
         const errors = (await Promise.allSettled(tasks))
           .filter((r): r is PromiseRejectedResult => r.status === 'rejected')
           .map((r) => errMsg(r.reason));
@@ -1325,7 +1619,7 @@ export async function infraDown(opts: InfraDownOptions = {}): Promise<void> {
     if (readEngine(cfg) === 'docker') {
       const args = opts.purge && all ? ['down', '-v'] : ['stop', ...want.map((c) => COMPOSE_SERVICE[c])];
       log(`docker: compose ${args.join(' ')}`);
-      const r = await run('docker', ['compose', '-f', cfg.composeFile, ...args], {
+      const r = await run('docker', [...compose(cfg), ...args], {
         timeoutMs: 300_000,
         cwd: cfg.repoRoot,
       });

@@ -49,6 +49,11 @@ export interface MailCatcherOptions {
   host?: string;
   /** Messages kept in memory (oldest dropped first); default 500. */
   maxMessages?: number;
+  /**
+   * The `.local/` folder of the checkout that started this catcher, served at `GET /api/owner`:
+   * how `npm run infra:*` tells its own catcher from another checkout's on the same ports.
+   */
+  infraDir?: string;
 }
 
 function addresses(a: AddressObject | AddressObject[] | undefined): string[] {
@@ -268,6 +273,8 @@ export class MailCatcher extends EventEmitter {
         res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
         return void res.end(INBOX_HTML);
       }
+      if (p === '/api/owner' && req.method === 'GET')
+        return json(200, { infraDir: this.opts.infraDir ?? null });
       if (p === '/api/messages') {
         if (req.method === 'GET') return json(200, this.messages);
         if (req.method === 'DELETE') {
@@ -377,7 +384,7 @@ function argValue(name: string): string | undefined {
 if (require.main === module) {
   const smtpPort = Number(argValue('--smtp-port') ?? process.env.INFRA_SMTP_PORT ?? 1025);
   const webPort = Number(argValue('--web-port') ?? process.env.INFRA_MAIL_WEB_PORT ?? 1080);
-  const mc = new MailCatcher({ smtpPort, webPort });
+  const mc = new MailCatcher({ smtpPort, webPort, infraDir: argValue('--infra-dir') });
   mc.on('message', (m: CaughtMail) =>
     console.log(`${m.receivedAt} ${m.from} -> ${m.to.join(', ')}: ${m.subject}`),
   );

@@ -2,7 +2,7 @@ import { ApiErrorCodes } from '../infra/http/openapi-errors';
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put } from '@nestjs/common';
 import { ApiBearerAuth, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { AuthUser, CurrentUser } from '../common/auth';
-import { MAX_LINE_QUANTITY, MAX_ORDER_LINES } from '../common/order-limits';
+import { MAX_LINE_QUANTITY, MAX_ORDER_LINES } from '../common/order-size';
 import { AddCartItemDto, CartDto, SetCartItemDto } from './cart.dto';
 import { CartService } from './cart.service';
 import type { CartView } from './cart.types';
@@ -28,7 +28,7 @@ export class CartController {
   @HttpCode(200)
   @ApiOperation({
     summary: 'Add to my cart',
-    description: `At most ${MAX_ORDER_LINES} SKUs (409 CART_FULL) and ${MAX_LINE_QUANTITY} of each (409 CART_LINE_LIMIT); 404 SKU_NOT_FOUND, 409 SKU_INACTIVE.`,
+    description: `At most ${MAX_ORDER_LINES} SKUs (409 CART_FULL) and of each what one customer may hold unpaid (ORDER_MAX_UNPAID_UNITS_PER_SKU, at most ${MAX_LINE_QUANTITY}; 409 CART_LINE_LIMIT); 404 SKU_NOT_FOUND, 409 SKU_INACTIVE.`,
   })
   @ApiErrorCodes({ 404: ['SKU_NOT_FOUND'], 409: ['SKU_INACTIVE', 'CART_FULL', 'CART_LINE_LIMIT'] })
   @ApiOkResponse({ type: CartDto })

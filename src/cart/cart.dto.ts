@@ -1,6 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { IsInt, IsString, Matches, Max, Min } from 'class-validator';
-import { MAX_LINE_QUANTITY } from '../common/order-limits';
+import { MAX_LINE_QUANTITY } from '../common/order-size';
 
 export class AddCartItemDto {
   @ApiProperty({ example: 'TSHIRT-M' })

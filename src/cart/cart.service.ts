@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { CatalogService, VariantPrice } from '../catalog';
 import { ValidationFailedError } from '../common/errors/domain-error';
-import { MAX_LINE_QUANTITY, MAX_ORDER_LINES, SKU_PATTERN } from '../common/order-limits';
+import { MAX_LINE_QUANTITY, MAX_ORDER_LINES, SKU_PATTERN } from '../common/order-size';
 import { AppConfig } from '../infra/config/app-config';
 import { CartStore } from './cart.store';
 import {
@@ -17,7 +17,8 @@ import type { CartLineView, CartView } from './cart.types';
 /**
  * One active cart per customer, in Redis (CartStore), kept across devices and sessions until
  * it is ordered, cleared or left untouched for CART_TTL_SECONDS. Bounded like an order (at most
- * MAX_ORDER_LINES SKUs, MAX_LINE_QUANTITY of each), so a full cart is at most one order's worth.
+ * MAX_ORDER_LINES SKUs, of each what one customer may hold unpaid), so a full cart is at most
+ * one order's worth.
  * Prices and availability come from the catalog each time the cart is read: the cart stores
  * SKUs and quantities only.
  */
@@ -29,12 +30,22 @@ export class CartService {
     private readonly config: AppConfig,
   ) {}
 
+  /**
+   * A cart holds what one order may take: MAX_ORDER_LINES SKUs, and of each at most
+   * MAX_LINE_QUANTITY and what one customer may hold unpaid (ORDER_MAX_UNPAID_UNITS_PER_SKU,
+   * decision 0018). Tighter caps a per-account policy gives at checkout (OrderCapsPolicy) are
+   * applied when the order is placed (409 SKU_HOLD_LIMIT): the cart does not know the account.
+   */
   private get caps() {
     return {
       maxLines: MAX_ORDER_LINES,
-      maxQuantity: MAX_LINE_QUANTITY,
+      maxQuantity: this.maxQuantity,
       ttlSeconds: this.config.commerce.cartTtlSeconds,
     };
+  }
+
+  private get maxQuantity(): number {
+    return Math.min(MAX_LINE_QUANTITY, this.config.orders.limits.maxUnpaidUnitsPerSku);
   }
 
   async get(userId: string): Promise<CartView> {
@@ -106,7 +117,7 @@ export class CartService {
     const res = await this.store.change(userId, sku, mode, quantity, this.caps);
     if (res.ok) return res.lines;
     if (res.reason === 'lines') throw new CartFullError(MAX_ORDER_LINES);
-    throw new CartLineLimitError(sku, MAX_LINE_QUANTITY, res.current);
+    throw new CartLineLimitError(sku, this.maxQuantity, res.current);
   }
 
   private async view(lines: Map<string, number>): Promise<CartView> {

@@ -61,6 +61,16 @@ export class ReservationCreatedDto {
 }
 
 export class PurchaseResultDto {
-  @ApiProperty({ enum: ['none', 'reserved', 'confirmed'] }) status!: 'none' | 'reserved' | 'confirmed';
+  @ApiProperty({
+    enum: ['none', 'reserved', 'confirmed', 'rejected'],
+    description:
+      'Of the latest reservation: rejected = the database refused it because Redis had lost acknowledged writes (no order)',
+  })
+  status!: 'none' | 'reserved' | 'confirmed' | 'rejected';
   @ApiProperty({ required: false }) orderId?: string;
+  @ApiProperty({ required: false, description: 'The reservation the status is about (once persisted)' })
+  reservationId?: string;
+  @ApiProperty({ required: false, enum: ['REDIS_LOST_STATE'], description: 'Why it was rejected' })
+  reason?: 'REDIS_LOST_STATE';
+  @ApiProperty({ required: false }) message?: string;
 }

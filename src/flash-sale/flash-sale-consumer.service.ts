@@ -2,13 +2,13 @@ import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@ne
 import Redis from 'ioredis';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { MoreThan } from 'typeorm';
 import { AppConfig } from '../infra/config/app-config';
 import { DbRouter } from '../infra/database/db-router.service';
 import { WorkerRegistry } from '../infra/queue/worker-registry.service';
 import { RedisService } from '../infra/redis/redis.service';
 import { FlashSaleDefinitions } from './flash-sale-definitions';
-import { FlashSalePersistence } from './flash-sale-persistence.service';
+import { FlashSalePersistence, PersistOutcome } from './flash-sale-persistence.service';
+import { FlashSaleRecovery } from './flash-sale-recovery.service';
 import { FlashSale } from './flash-sale.entity';
 import { FlashSaleMetrics } from './flash-sale.metrics';
 import { SALE_CREATED_CHANNEL, FlashSaleService } from './flash-sale.service';
@@ -47,6 +47,7 @@ export class FlashSaleConsumer implements OnApplicationBootstrap, OnModuleDestro
     private readonly persistence: FlashSalePersistence,
     private readonly sales: FlashSaleService,
     private readonly metrics: FlashSaleMetrics,
+    private readonly recovery: FlashSaleRecovery,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -63,18 +64,16 @@ export class FlashSaleConsumer implements OnApplicationBootstrap, OnModuleDestro
   /**
    * Starts a loop for every open sale and for recently closed sales whose stream still holds
    * unpersisted entries; stops loops of closed, drained sales; schedules the close job of sales
-   * past their end (idempotent by job id).
+   * past their end (idempotent by job id); fences open sales, so that a Redis that lost writes is
+   * noticed even when nobody buys (and when its script cache survived, e.g. a promoted replica).
    */
   private async refresh(): Promise<void> {
     if (!this.running) return;
     try {
-      const repo = this.db.primaryReader().getRepository(FlashSale);
-      const candidates = await repo.find({
-        where: [
-          { status: 'ACTIVE' },
-          { status: 'CLOSED', closedAt: MoreThan(new Date(Date.now() - 86_400_000)) },
-        ],
-      });
+      const candidates = await this.recovery.openSales();
+      await this.recovery
+        .fenceOpenSales('fence', candidates)
+        .catch((err: Error) => this.logger.warn(`fencing open sales failed: ${err.message}`));
       const keep = new Set<string>();
       for (const sale of candidates) {
         if (sale.status === 'ACTIVE' || (await this.undrained(sale.id))) {
@@ -148,7 +147,7 @@ export class FlashSaleConsumer implements OnApplicationBootstrap, OnModuleDestro
           ? carry
           : await this.store.readGroup(conn, saleId, this.consumerName, batch, BLOCK_MS);
         carry = entries;
-        if (entries.length) await this.persistence.persistAndAck(sale, entries);
+        if (entries.length) this.check(sale, await this.persistence.persistAndAck(sale, entries));
         carry = [];
         failures = 0;
       } catch (err) {
@@ -173,10 +172,15 @@ export class FlashSaleConsumer implements OnApplicationBootstrap, OnModuleDestro
       );
       if (entries.length) {
         this.logger.warn(`sale ${sale.id}: reclaimed ${entries.length} entries of a dead consumer`);
-        await this.persistence.persistAndAck(sale, entries);
+        this.check(sale, await this.persistence.persistAndAck(sale, entries));
       }
       cursor = next;
     } while (cursor !== '0-0' && this.running);
+  }
+
+  /** A batch showed that Redis lost acknowledged writes: its counters are rebuilt from MySQL. */
+  private check(sale: FlashSale, outcome: PersistOutcome): void {
+    if (outcome.anomalies.length) this.recovery.request(sale.id, 'anomaly');
   }
 
   private async lags(): Promise<Map<string, number>> {

@@ -1,16 +1,29 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { DbRouter } from '../infra/database/db-router.service';
 import { OrdersService } from '../orders';
+import { PersistedRow, planAdmissions } from './flash-sale-admission';
+import { RejectReason } from './flash-sale-reservation.entity';
 import { FlashSaleMetrics } from './flash-sale.metrics';
 import { FlashSale } from './flash-sale.entity';
 import { FlashSaleStore, StreamEntry } from './flash-sale.store';
 
+/** What one batch became. */
+export interface PersistOutcome {
+  /** Entries handled now (accepted + rejected); entries persisted before are not counted. */
+  accepted: number;
+  rejected: number;
+  /** Evidence that Redis lost acknowledged writes (see planAdmissions); empty normally. */
+  anomalies: string[];
+}
+
 /**
  * Turns a batch of stream entries into orders and reservation rows in ONE database transaction,
  * then acknowledges the entries. Safe to run twice on the same entries (a worker that died after
- * commit but before XACK, or two consumers racing over a reclaimed entry): orders are created
- * idempotently by reservation id and the reservation rows are keyed by reservation id and by
- * (sale, user, n), so a repeat adds nothing.
+ * commit but before XACK, two consumers racing over a reclaimed entry, a rebuild persisting the
+ * stream while a consumer does): the transaction locks the sale's row first, skips reservations
+ * already persisted, and decides the others against the database (planAdmissions), so a Redis
+ * that lost writes and hands out a unit or a number twice never yields an order beyond the
+ * quantity or the per-user limit — such a reservation is stored REJECTED, without an order.
  */
 @Injectable()
 export class FlashSalePersistence {
@@ -24,14 +37,70 @@ export class FlashSalePersistence {
   ) {}
 
   /** Commits the batch; does not acknowledge it (see {@link persistAndAck}). */
-  async persist(sale: FlashSale, entries: StreamEntry[]): Promise<number> {
+  async persist(sale: FlashSale, entries: StreamEntry[]): Promise<PersistOutcome> {
     const valid = entries.filter((e) => e.reservationId && e.userId && Number.isSafeInteger(e.n));
     if (valid.length < entries.length)
       this.logger.error(`sale ${sale.id}: ${entries.length - valid.length} malformed stream entries skipped`);
-    if (!valid.length) return 0;
-    await this.db.transaction(async (em) => {
+    const none: PersistOutcome = { accepted: 0, rejected: 0, anomalies: [] };
+    if (!valid.length) return none;
+    return this.db.transaction(async (em) => {
+      // Every writer of this sale's reservations holds this lock: the reads below stay true
+      // until the commit.
+      const [lock] = (await em.query('SELECT units_taken FROM flash_sales WHERE id = ? FOR UPDATE', [
+        sale.id,
+      ])) as { units_taken: number }[];
+      if (!lock) throw new Error(`sale ${sale.id} not found`);
+      const known = new Set(
+        (
+          (await em.query('SELECT reservation_id FROM flash_sale_reservations WHERE reservation_id IN (?)', [
+            valid.map((e) => e.reservationId),
+          ])) as { reservation_id: string }[]
+        ).map((r) => r.reservation_id),
+      );
+      const fresh = valid.filter((e) => !known.has(e.reservationId) && known.add(e.reservationId));
+      if (!fresh.length) return none;
+
+      const rows = (await em.query(
+        `SELECT user_id, n, status, order_id, reject_reason FROM flash_sale_reservations
+          WHERE sale_id = ? AND user_id IN (?)`,
+        [sale.id, [...new Set(fresh.map((e) => e.userId))]],
+      )) as {
+        user_id: string;
+        n: number;
+        status: PersistedRow['status'];
+        order_id: string | null;
+        reject_reason: RejectReason | null;
+      }[];
+      const confirmed = rows.filter((r) => r.status === 'CONFIRMED' && r.order_id).map((r) => r.order_id!);
+      const returned = await this.store.returnedInfo(sale.id, confirmed).catch(async () => {
+        // Redis unreachable: decide from MySQL alone rather than hold the batch (entries read
+        // before Redis died would otherwise be persisted only after it is back — and after a
+        // loss, possibly after the rebuild counted without them). MySQL's RETURNED rows trail
+        // Redis's returns by a moment, so this can only over-count the units held.
+        const [r] = (await em.query(
+          `SELECT COUNT(*) AS n FROM flash_sale_reservations WHERE sale_id = ? AND status = 'RETURNED'`,
+          [sale.id],
+        )) as { n: number }[];
+        return { count: Number(r.n), returned: new Set<string>() };
+      });
+      const plan = planAdmissions({
+        quantity: sale.quantity,
+        perUserLimit: sale.perUserLimit,
+        unitsTaken: Number(lock.units_taken),
+        unitsReturned: returned.count,
+        existing: rows.map((r) => ({
+          userId: r.user_id,
+          n: Number(r.n),
+          status: r.status,
+          rejectReason: r.reject_reason,
+          returnedInRedis: !!r.order_id && returned.returned.has(r.order_id),
+        })),
+        entries: fresh,
+      });
+
+      const accepted = plan.admissions.filter((a) => a.accepted);
       const orderIds = await this.orders.createFlashSaleOrders(
-        valid.map((e) => ({
+        accepted.map(({ entry: e }) => ({
           reservationId: e.reservationId,
           userId: e.userId,
           flashSaleId: sale.id,
@@ -42,29 +111,56 @@ export class FlashSalePersistence {
           productName: sale.productName,
         })),
       );
-      const rows = valid.map((e) => {
-        const orderId = orderIds.get(e.reservationId);
-        if (!orderId) throw new Error(`no order returned for reservation ${e.reservationId}`);
-        return [e.reservationId, sale.id, e.userId, e.n, orderId, 'CONFIRMED'];
+      const values = plan.admissions.map((a) => {
+        if (!a.accepted)
+          return [a.entry.reservationId, sale.id, a.entry.userId, a.n, null, 'REJECTED', a.reason];
+        const orderId = orderIds.get(a.entry.reservationId);
+        if (!orderId) throw new Error(`no order returned for reservation ${a.entry.reservationId}`);
+        return [a.entry.reservationId, sale.id, a.entry.userId, a.n, orderId, 'CONFIRMED', null];
       });
+      // A plain INSERT: under the lock a duplicate cannot happen, and if it did, failing the
+      // batch (retried) is better than an order without its reservation row.
       await em.query(
-        `INSERT INTO flash_sale_reservations (reservation_id, sale_id, user_id, n, order_id, status)
-         VALUES ? ON DUPLICATE KEY UPDATE reservation_id = reservation_id`,
-        [rows],
+        `INSERT INTO flash_sale_reservations (reservation_id, sale_id, user_id, n, order_id, status, reject_reason)
+         VALUES ?`,
+        [values],
       );
+      if (accepted.length)
+        await em.query('UPDATE flash_sales SET units_taken = units_taken + ? WHERE id = ?', [
+          accepted.length,
+          sale.id,
+        ]);
+
+      const renumbered = new Map<string, number>();
+      for (const a of plan.admissions)
+        if (a.n !== a.entry.n)
+          renumbered.set(a.entry.userId, Math.max(renumbered.get(a.entry.userId) ?? 0, a.n));
+      // The next purchase of these users must not be handed the number just given (best effort:
+      // the rebuild that the anomaly triggers sets every sequence from MySQL anyway).
+      if (renumbered.size) this.db.afterCommit(() => this.store.seqAtLeast(sale.id, renumbered));
+      const rejected = plan.admissions.length - accepted.length;
+      if (plan.anomalies.length)
+        this.db.afterCommit(() => {
+          this.logger.error(
+            `sale ${sale.id}: Redis lost acknowledged writes — ${accepted.length} accepted, ${rejected} rejected, ` +
+              `${renumbered.size} renumbered: ${plan.anomalies.slice(0, 5).join('; ')}`,
+          );
+          for (const a of plan.admissions) if (a.reason) this.metrics.rejected.inc({ reason: a.reason });
+        });
+      return { accepted: accepted.length, rejected, anomalies: plan.anomalies };
     });
-    return valid.length;
   }
 
-  async persistAndAck(sale: FlashSale, entries: StreamEntry[]): Promise<void> {
-    if (!entries.length) return;
-    const n = await this.persist(sale, entries);
+  async persistAndAck(sale: FlashSale, entries: StreamEntry[]): Promise<PersistOutcome> {
+    if (!entries.length) return { accepted: 0, rejected: 0, anomalies: [] };
+    const outcome = await this.persist(sale, entries);
     // Acknowledge only after the commit: a crash before this line leaves the entries pending,
     // to be reclaimed and re-run (a no-op for the ones already committed).
     await this.store.ack(
       sale.id,
       entries.map((e) => e.streamId),
     );
-    this.metrics.persisted.inc(n);
+    this.metrics.persisted.inc(outcome.accepted);
+    return outcome;
   }
 }

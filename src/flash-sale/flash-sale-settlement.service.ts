@@ -5,6 +5,8 @@ import { affected } from '../infra/database/mysql-results';
 import { RedisService } from '../infra/redis/redis.service';
 import { InventoryService } from '../inventory';
 import { FlashSaleDefinitions } from './flash-sale-definitions';
+import { FlashSaleRecovery } from './flash-sale-recovery.service';
+import { RejectReason } from './flash-sale-reservation.entity';
 import { FlashSaleNotFoundError, ReconcileBusyError } from './flash-sale.errors';
 import { FlashSaleMetrics } from './flash-sale.metrics';
 import { FlashSaleStore } from './flash-sale.store';
@@ -30,8 +32,31 @@ export interface ReconcileReport {
     held: number;
     pending: number;
     undelivered: number;
+    /** A rebuild from MySQL is in progress (purchases answer SALE_PAUSED). */
+    paused: boolean;
+    /** Rebuilds so far (the generation stamped in Redis). */
+    epoch: number;
+    /** Units taken before the last rebuild that the stream no longer holds. */
+    base: number;
   };
-  database: { reservations: number; confirmed: number; returned: number; orders: number };
+  database: {
+    /** Rows for reservations that became orders (confirmed + returned). */
+    reservations: number;
+    confirmed: number;
+    returned: number;
+    orders: number;
+    /** Reservations answered 202 that got no order because Redis had lost writes. */
+    rejected: number;
+    /** Rebuilds of the sale's Redis counters recorded in MySQL. */
+    rebuilds: number;
+  };
+  /**
+   * Every reservation that was answered 202 but got no order, with the reason (all mean that
+   * Redis lost acknowledged writes): SOLD_OUT — its unit had already been sold; LIMIT_REACHED —
+   * its buyer already held the per-user limit; LOST — Redis lost it before it was persisted.
+   * Together with the orders this is every 202 the database knows of.
+   */
+  rejected: { reservationId: string; userId: string; reason: RejectReason; at: string }[];
   /** True when every reservation was delivered and acknowledged (the database comparison is exact). */
   settled: boolean;
   /** Units by which the counters disagree (0 = consistent). */
@@ -56,6 +81,7 @@ export class FlashSaleSettlement {
     private readonly flags: SoldOutFlags,
     private readonly redis: RedisService,
     private readonly metrics: FlashSaleMetrics,
+    private readonly recovery: FlashSaleRecovery,
   ) {
     // redlock 5 is typed against ioredis 4; the v5 client has the same command surface it uses.
     this.redlock = new Redlock([redis.client as never], {
@@ -77,10 +103,13 @@ export class FlashSaleSettlement {
     const sale = await this.definitions.find(evt.flashSaleId);
     if (!sale) return;
     const r = await this.store.returnUnit(sale.id, evt.userId, evt.orderId);
-    if (r.code === -1) {
-      // Redis lost the sale: nothing to give back to; the database row stays as the record.
-      this.logger.error(`sale ${sale.id}: keys missing in Redis, unit of order ${evt.orderId} not returned`);
-      return;
+    if (r.code === -1 || r.code === -2) {
+      // Paused for a rebuild, or Redis lost the sale's keys (it is rebuilt from MySQL): the
+      // event fails and is delivered again once the counters are back.
+      if (r.code === -1) this.recovery.request(sale.id, 'missing');
+      throw new Error(
+        `sale ${sale.id}: ${r.code === -1 ? 'keys missing in Redis' : 'paused for a rebuild'}; unit of order ${evt.orderId} returned later`,
+      );
     }
     // Every instance drops its sold-out flag (also on a re-run: a lost broadcast is repeated).
     if (r.where === 'sale') await this.flags.broadcastRestock(sale.id);
@@ -105,19 +134,25 @@ export class FlashSaleSettlement {
     if (sale.status === 'ACTIVE') {
       const wait = sale.endsAt.getTime() - Date.now();
       if (wait > 0) await sleep(wait);
-      const closed = await this.store.close(saleId);
-      if (closed.code === -1) throw new Error(`sale ${saleId}: keys missing in Redis, cannot close`);
-      const remaining = closed.remaining ?? 0;
-      await this.db.transaction(async (em) => {
-        const res = await em.query(
-          `UPDATE flash_sales SET status = 'CLOSED', released_quantity = ?, closed_at = CURRENT_TIMESTAMP(3)
-           WHERE id = ? AND status = 'ACTIVE'`,
-          [remaining, saleId],
-        );
-        if (affected(res) === 1 && remaining > 0)
-          await this.inventory.release([{ sku: sale.sku, quantity: remaining }], { orderId: saleId });
+      // Under the sale's lock, and only from counters this Redis process built: a Redis that lost
+      // writes would count sold units as unsold and release them to inventory (an oversell of the SKU).
+      await this.recovery.withSaleLock(saleId, true, async () => {
+        if ((await this.store.fence(saleId)) !== 'ok') await this.recovery.rebuildLocked(saleId, 'close');
+        const closed = await this.store.close(saleId);
+        if (closed.code < 0)
+          throw new Error(`sale ${saleId}: cannot close (${closed.code === -1 ? 'keys missing' : 'paused'})`);
+        const remaining = closed.remaining ?? 0;
+        await this.db.transaction(async (em) => {
+          const res = await em.query(
+            `UPDATE flash_sales SET status = 'CLOSED', released_quantity = ?, closed_at = CURRENT_TIMESTAMP(3)
+             WHERE id = ? AND status = 'ACTIVE'`,
+            [remaining, saleId],
+          );
+          if (affected(res) === 1 && remaining > 0)
+            await this.inventory.release([{ sku: sale.sku, quantity: remaining }], { orderId: saleId });
+        });
+        this.logger.log(`sale ${saleId} closed; ${remaining} unsold units released to inventory`);
       });
-      this.logger.log(`sale ${saleId} closed; ${remaining} unsold units released to inventory`);
     }
     const deadline = Date.now() + drainTimeoutMs;
     for (;;) {
@@ -143,18 +178,30 @@ export class FlashSaleSettlement {
   }
 
   private async compare(saleId: string, quantity: number): Promise<ReconcileReport> {
-    const [state, stream, held, dbRows] = await Promise.all([
+    const reader = this.db.primaryReader();
+    const [state, stream, held, dbRows, saleRows, rejectedRows] = await Promise.all([
       this.store.state(saleId),
       this.store.streamStats(saleId),
       this.store.totalHeld(saleId),
-      this.db.primaryReader().query(
-        `SELECT COUNT(*) AS reservations,
+      reader.query(
+        `SELECT COALESCE(SUM(status <> 'REJECTED'), 0) AS reservations,
                 COALESCE(SUM(status = 'CONFIRMED'), 0) AS confirmed,
                 COALESCE(SUM(status = 'RETURNED'), 0) AS returned,
+                COALESCE(SUM(status = 'REJECTED'), 0) AS rejected,
                 COUNT(DISTINCT order_id) AS orders
            FROM flash_sale_reservations WHERE sale_id = ?`,
         [saleId],
       ) as Promise<Record<string, string | number>[]>,
+      reader.query('SELECT redis_epoch FROM flash_sales WHERE id = ?', [saleId]) as Promise<
+        { redis_epoch: number }[]
+      >,
+      reader.query(
+        `SELECT reservation_id, user_id, reject_reason, created_at FROM flash_sale_reservations
+          WHERE sale_id = ? AND status = 'REJECTED' ORDER BY id LIMIT 10000`,
+        [saleId],
+      ) as Promise<
+        { reservation_id: string; user_id: string; reject_reason: RejectReason; created_at: Date }[]
+      >,
     ]);
     const d = dbRows[0];
     const database = {
@@ -162,6 +209,8 @@ export class FlashSaleSettlement {
       confirmed: Number(d.confirmed),
       returned: Number(d.returned),
       orders: Number(d.orders),
+      rejected: Number(d.rejected),
+      rebuilds: Number(saleRows[0]?.redis_epoch ?? 0),
     };
     const redis = {
       present: !!state,
@@ -174,8 +223,11 @@ export class FlashSaleSettlement {
       held,
       pending: stream.pending,
       undelivered: stream.lag,
+      paused: state?.paused ?? false,
+      epoch: state?.epoch ?? 0,
+      base: state?.base ?? 0,
     };
-    const settled = stream.pending + stream.lag === 0;
+    const settled = stream.pending + stream.lag === 0 && !redis.paused;
     const problems: string[] = [];
     let drift = 0;
     const check = (name: string, actual: number, expected: number) => {
@@ -184,10 +236,16 @@ export class FlashSaleSettlement {
       problems.push(`${name}: ${actual}, expected ${expected}`);
     };
     if (!state) {
-      problems.push('sale keys missing in Redis (restarted empty?): the sale is paused');
+      problems.push('sale keys missing in Redis (restarted empty?): paused until rebuilt from MySQL');
       drift += Math.max(0, quantity - database.confirmed);
+    } else if (redis.paused) {
+      problems.push('paused: the Redis counters are being rebuilt from MySQL (Redis lost writes)');
     } else {
-      const live = redis.reservations - redis.returned;
+      // Units ever taken as Redis knows them: the stream plus `base`, which the last rebuild set to
+      // (reservations in MySQL − stream length) — the units whose entries Redis lost, less the
+      // entries the database rejected. Without a rebuild base is 0.
+      const taken = redis.reservations + redis.base;
+      const live = taken - redis.returned;
       // Every unit of the sale is in exactly one place.
       check(
         'redis stock + closed + returned after close + live reservations',
@@ -196,8 +254,8 @@ export class FlashSaleSettlement {
       );
       check('redis units held by users', redis.held, live);
       if (settled) {
-        check('database reservations', database.reservations, redis.reservations);
-        check('database orders', database.orders, redis.reservations);
+        check('database reservations', database.reservations, taken);
+        check('database orders', database.orders, taken);
         check('database returned reservations', database.returned, redis.returned);
       }
     }
@@ -208,11 +266,25 @@ export class FlashSaleSettlement {
       quantity,
       redis,
       database,
+      rejected: rejectedRows.map((r) => ({
+        reservationId: r.reservation_id,
+        userId: r.user_id,
+        reason: r.reject_reason,
+        at: new Date(r.created_at).toISOString(),
+      })),
       settled,
       drift,
       problems,
     };
+    if (database.rejected)
+      problems.push(
+        `${database.rejected} reservation(s) answered 202 got no order because Redis lost acknowledged writes (see rejected)`,
+      );
     if (drift) this.logger.error({ report }, `sale ${saleId}: Redis and database disagree by ${drift} units`);
+    else if (database.rejected)
+      this.logger.warn(
+        `sale ${saleId}: reconciled, no drift; ${database.rejected} reservation(s) rejected after Redis lost writes`,
+      );
     else this.logger.log(`sale ${saleId}: reconciled, no drift (settled=${settled})`);
     return report;
   }

@@ -22,6 +22,10 @@ export class FlashSale {
   @Column({ type: 'varchar', length: 16, default: 'ACTIVE' }) status!: FlashSaleStatus;
   @Column({ name: 'released_quantity', type: 'int', nullable: true }) releasedQuantity!: number | null;
   @Column({ name: 'closed_at', type: 'datetime', precision: 3, nullable: true }) closedAt!: Date | null;
+  /** Reservations that became orders, ever (maintained by the consumer under this row's lock). */
+  @Column({ name: 'units_taken', type: 'int', default: 0 }) unitsTaken!: number;
+  /** Rebuilds of the sale's Redis counters from MySQL so far (the generation stamped in Redis). */
+  @Column({ name: 'redis_epoch', type: 'int', default: 0 }) redisEpoch!: number;
   @CreatedAtColumn({ managedByDb: true })
   createdAt!: Date;
 }

@@ -19,6 +19,9 @@ export class FlashSaleMetrics {
   readonly drift: Gauge<'sale'>;
   readonly streamLag: Gauge<'sale'>;
   readonly persisted: Counter<never>;
+  readonly definitionReads: Counter<'found'>;
+  readonly rejected: Counter<'reason'>;
+  readonly rebuilds: Counter<'reason'>;
   /** Set by the consumer: computes the lag of the sales it consumes when /metrics is scraped. */
   lagSource?: () => Promise<Map<string, number>>;
 
@@ -36,6 +39,22 @@ export class FlashSaleMetrics {
     this.persisted = metrics.counter(
       'shop_flash_sale_orders_persisted_total',
       'Reservations turned into orders by the stream consumer',
+    );
+    this.definitionReads = metrics.counter(
+      'shop_flash_sale_definition_reads_total',
+      'Sale definitions read from the database (cache misses); found="false": the id names no sale (then remembered as unknown for a minute)',
+      ['found'],
+    );
+    this.rejected = metrics.counter(
+      'shop_flash_sale_reservations_rejected_total',
+      'Reservations answered 202 that got no order because Redis had lost acknowledged writes, by reason ' +
+        '(SOLD_OUT: a unit already sold, LIMIT_REACHED: beyond the per-user limit, LOST: lost before persisted)',
+      ['reason'],
+    );
+    this.rebuilds = metrics.counter(
+      'shop_flash_sale_rebuilds_total',
+      "Rebuilds of a sale's Redis counters from MySQL, by trigger (redis-reset, fence, anomaly, missing, ...)",
+      ['reason'],
     );
     // eslint-disable-next-line @typescript-eslint/no-this-alias
     const self = this;

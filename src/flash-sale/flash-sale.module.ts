@@ -2,7 +2,7 @@ import { Module, OnModuleInit } from '@nestjs/common';
 import { BullModule } from '@nestjs/bull';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { CatalogModule } from '../catalog/catalog.module';
-import { QUEUES } from '../infra/queue/queues';
+import { QUEUES, queueJobOptions } from '../infra/queue/queues';
 import { InventoryModule } from '../inventory/inventory.module';
 import { ORDER_EVENTS, OrderEventsBus } from '../orders';
 import { OrdersModule } from '../orders/orders.module';
@@ -10,6 +10,7 @@ import { FlashSaleCloseProcessor } from './flash-sale-close.processor';
 import { FlashSaleConsumer } from './flash-sale-consumer.service';
 import { FlashSaleDefinitions } from './flash-sale-definitions';
 import { FlashSalePersistence } from './flash-sale-persistence.service';
+import { FlashSaleRecovery } from './flash-sale-recovery.service';
 import { FlashSaleReservation } from './flash-sale-reservation.entity';
 import { FlashSaleSettlement } from './flash-sale-settlement.service';
 import { FlashSaleController } from './flash-sale.controller';
@@ -28,7 +29,10 @@ import { UsersModule } from '../users/users.module';
 @Module({
   imports: [
     TypeOrmModule.forFeature([FlashSale, FlashSaleReservation]),
-    BullModule.registerQueue({ name: QUEUES.flashSale }),
+    BullModule.registerQueue({
+      name: QUEUES.flashSale,
+      defaultJobOptions: queueJobOptions(QUEUES.flashSale),
+    }),
     CatalogModule,
     InventoryModule,
     OrdersModule,
@@ -40,6 +44,7 @@ import { UsersModule } from '../users/users.module';
     FlashSaleStore,
     FlashSaleDefinitions,
     FlashSalePersistence,
+    FlashSaleRecovery,
     FlashSaleConsumer,
     FlashSaleSettlement,
     FlashSaleCloseProcessor,

@@ -12,8 +12,9 @@ import { RedisService } from '../infra/redis/redis.service';
 import { RateLimitedError } from '../infra/throttling';
 import { InventoryService } from '../inventory';
 import { CreateFlashSaleDto, FlashSaleDto, PurchaseResultDto } from './create-flash-sale.dto';
-import { FlashSaleDefinitions } from './flash-sale-definitions';
-import { FlashSaleReservation } from './flash-sale-reservation.entity';
+import { FlashSaleDefinitions, SALE_CREATED_CHANNEL } from './flash-sale-definitions';
+import { FlashSaleRecovery } from './flash-sale-recovery.service';
+import { FlashSaleReservation, RejectReason } from './flash-sale-reservation.entity';
 import { FlashSale } from './flash-sale.entity';
 import {
   AlreadyPurchasedError,
@@ -27,7 +28,7 @@ import { PURCHASE } from './flash-sale.scripts';
 import { FlashSaleStore } from './flash-sale.store';
 import { SoldOutFlags } from './sold-out-flags';
 
-export const SALE_CREATED_CHANNEL = 'flash-sale:created';
+export { SALE_CREATED_CHANNEL };
 export const CLOSE_JOB = 'close';
 
 /** Creating sales, the purchase path and the caller's result. */
@@ -45,6 +46,7 @@ export class FlashSaleService {
     private readonly redis: RedisService,
     private readonly metrics: FlashSaleMetrics,
     private readonly config: AppConfig,
+    private readonly recovery: FlashSaleRecovery,
     @InjectQueue(QUEUES.flashSale) private readonly queue: Queue,
   ) {}
 
@@ -117,15 +119,16 @@ export class FlashSaleService {
     if (!sale) throw new FlashSaleNotFoundError();
     const state = await this.store.state(id);
     const now = Date.now();
-    const status: FlashSaleDto['status'] = !state
-      ? 'PAUSED'
-      : state.closed || now >= sale.endsAt.getTime()
-        ? 'ENDED'
-        : now < sale.startsAt.getTime()
-          ? 'SCHEDULED'
-          : state.stock <= 0
-            ? 'SOLD_OUT'
-            : 'ACTIVE';
+    const status: FlashSaleDto['status'] =
+      !state || state.paused
+        ? 'PAUSED'
+        : state.closed || now >= sale.endsAt.getTime()
+          ? 'ENDED'
+          : now < sale.startsAt.getTime()
+            ? 'SCHEDULED'
+            : state.stock <= 0
+              ? 'SOLD_OUT'
+              : 'ACTIVE';
     return {
       id: sale.id,
       sku: sale.sku,
@@ -137,7 +140,7 @@ export class FlashSaleService {
       perUserLimit: sale.perUserLimit,
       startsAt: sale.startsAt.toISOString(),
       endsAt: sale.endsAt.toISOString(),
-      remaining: state ? state.stock : null,
+      remaining: state && !state.paused ? state.stock : null,
       status,
     };
   }
@@ -168,7 +171,8 @@ export class FlashSaleService {
       this.metrics.purchases.inc({ outcome: 'sold_out_local' });
       throw new SoldOutError();
     }
-    if (!isUuid(saleId)) {
+    // A malformed id, or one looked up recently that names no sale: answered from memory.
+    if (!isUuid(saleId) || this.definitions.isKnownUnknown(saleId)) {
       this.metrics.purchases.inc({ outcome: 'not_found' });
       throw new FlashSaleNotFoundError();
     }
@@ -178,8 +182,14 @@ export class FlashSaleService {
     switch (res.code) {
       case PURCHASE.RESERVED:
         this.metrics.purchases.inc({ outcome: 'reserved' });
+        this.recovery.reserved(saleId, reservationId, userId, res.epoch ?? 0);
         if (res.stockLeft === 0) await this.flags.broadcastSoldOut(saleId);
         return { reservationId };
+      case PURCHASE.PAUSED:
+        // Counters being rebuilt after Redis lost writes (or a rebuild that died: ask again).
+        this.metrics.purchases.inc({ outcome: 'paused' });
+        this.recovery.request(saleId, 'paused');
+        throw new SalePausedError();
       case PURCHASE.SOLD_OUT:
         this.metrics.purchases.inc({ outcome: 'sold_out' });
         this.flags.raise(saleId);
@@ -199,14 +209,18 @@ export class FlashSaleService {
       default: {
         const sale = await this.definitions.find(saleId);
         this.metrics.purchases.inc({ outcome: sale ? 'paused' : 'not_found' });
+        // Redis restarted empty: the sale is rebuilt from MySQL before it sells again.
+        if (sale) this.recovery.request(saleId, 'missing');
         throw sale ? new SalePausedError() : new FlashSaleNotFoundError();
       }
     }
   }
 
   /**
-   * The caller's result: `confirmed` (with the order) once the consumer persisted their latest
-   * reservation, `reserved` while it is still in the stream, `none` if they never got a unit.
+   * The caller's result, for their latest reservation: `confirmed` (with the order) once the
+   * consumer persisted it, `rejected` (with the reason) when the database refused it because
+   * Redis had lost acknowledged writes, `reserved` while it is still in the stream, `none` if
+   * they never got a unit.
    */
   async purchaseResult(saleId: string, userId: string): Promise<PurchaseResultDto> {
     const sale = isUuid(saleId) ? await this.definitions.find(saleId) : undefined;
@@ -219,8 +233,25 @@ export class FlashSaleService {
         .findOne({ where: { saleId, userId }, order: { n: 'DESC' } }),
     ]);
     const seq = counts?.seq ?? 0;
-    if (row && row.n >= seq) return { status: 'confirmed', orderId: row.orderId ?? undefined };
+    if (row && row.n >= seq) {
+      if (row.status === 'REJECTED')
+        return {
+          status: 'rejected',
+          reservationId: row.reservationId,
+          reason: 'REDIS_LOST_STATE',
+          message: REJECTED_MESSAGES[row.rejectReason ?? 'LOST'],
+        };
+      return { status: 'confirmed', reservationId: row.reservationId, orderId: row.orderId ?? undefined };
+    }
     if (seq > 0) return { status: 'reserved' };
     return { status: 'none' };
   }
 }
+
+const REJECTED_MESSAGES: Record<RejectReason, string> = {
+  SOLD_OUT:
+    'Redis lost acknowledged writes and sold a unit that was already sold; no order was created and nothing is owed',
+  LIMIT_REACHED:
+    'Redis lost acknowledged writes and sold you a unit beyond the per-user limit; no order was created and nothing is owed',
+  LOST: 'Redis lost this reservation before it was recorded; no order was created and nothing is owed',
+};

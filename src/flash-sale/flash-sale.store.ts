@@ -1,7 +1,19 @@
 import { Injectable } from '@nestjs/common';
+import type { Cluster } from 'ioredis';
 import type Redis from 'ioredis';
+import { createHash } from 'node:crypto';
 import { RedisService } from '../infra/redis/redis.service';
-import { CLOSE_SCRIPT, INIT_SCRIPT, PURCHASE, PURCHASE_SCRIPT, RETURN_SCRIPT } from './flash-sale.scripts';
+import {
+  CLOSE_SCRIPT,
+  FENCE_SCRIPT,
+  INIT_SCRIPT,
+  PAUSE_SCRIPT,
+  PURCHASE,
+  PURCHASE_SCRIPT,
+  REBUILD_SCRIPT,
+  RETURN_SCRIPT,
+  SEQ_AT_LEAST_SCRIPT,
+} from './flash-sale.scripts';
 
 export const CONSUMER_GROUP = 'orders';
 
@@ -14,6 +26,10 @@ export interface SaleKeys {
   soldout: string;
   /** The per-user attempt counter's key is this plus the user id. */
   attemptsPrefix: string;
+  /** Written while a rebuild runs, renamed over held/seq/returned when it commits. */
+  stagedHeld: string;
+  stagedSeq: string;
+  stagedReturned: string;
 }
 
 export interface RedisSaleState {
@@ -23,6 +39,29 @@ export interface RedisSaleState {
   closedStock: number;
   returnedAfterClose: number;
   soldOut: boolean;
+  /** A rebuild from MySQL is in progress (or was interrupted): nothing is sold. */
+  paused: boolean;
+  /** Rebuild generation (0 until the first rebuild). */
+  epoch: number;
+  /**
+   * Units taken before the last rebuild that the stream no longer shows (it may have lost
+   * entries with the rest of Redis): units ever taken = stream length + base.
+   */
+  base: number;
+}
+
+/** What the rebuild writes: the counters computed from MySQL. */
+export interface RebuiltState {
+  stock: number;
+  quantity: number;
+  startsAt: number;
+  endsAt: number;
+  limit: number;
+  closed: boolean;
+  closedStock: number;
+  returnedAfterClose: number;
+  base: number;
+  epoch: number;
 }
 
 export interface StreamEntry {
@@ -35,11 +74,16 @@ export interface StreamEntry {
 type Reply = [number, ...(string | number)[]];
 
 interface ScriptedRedis extends Redis {
-  fsPurchase(...args: (string | number)[]): Promise<Reply>;
   fsReturn(...args: (string | number)[]): Promise<Reply>;
   fsClose(...args: (string | number)[]): Promise<Reply>;
   fsInit(...args: (string | number)[]): Promise<number>;
+  fsFence(...args: (string | number)[]): Promise<number>;
+  fsPause(...args: (string | number)[]): Promise<number>;
+  fsRebuild(...args: (string | number)[]): Promise<number>;
+  fsSeqAtLeast(...args: (string | number)[]): Promise<number>;
 }
+
+const PURCHASE_SHA = createHash('sha1').update(PURCHASE_SCRIPT).digest('hex');
 
 /**
  * Every Redis access of the flash sale: the key layout, the Lua scripts and the stream.
@@ -49,16 +93,33 @@ interface ScriptedRedis extends Redis {
 export class FlashSaleStore {
   private readonly r: ScriptedRedis;
   private readonly keyCache = new Map<string, SaleKeys>();
+  /**
+   * Runs when Redis no longer knows the purchase script (NOSCRIPT): a restarted or failed-over
+   * Redis. Set by FlashSaleRecovery (it fences every open sale); the script is loaded again only
+   * after it resolved, so no purchase runs on a Redis nobody checked. Without one (tests of the
+   * scripts alone) the script is simply loaded.
+   */
+  private resetHandler?: () => Promise<void>;
+  private reloading?: Promise<void>;
 
   constructor(private readonly redis: RedisService) {
     const client = redis.client;
-    if (typeof (client as unknown as Record<string, unknown>).fsPurchase !== 'function') {
-      client.defineCommand('fsPurchase', { numberOfKeys: 6, lua: PURCHASE_SCRIPT });
+    if (typeof (client as unknown as Record<string, unknown>).fsReturn !== 'function') {
+      // The purchase script is NOT defined here: ioredis would EVAL it transparently on NOSCRIPT,
+      // and NOSCRIPT is how a restarted Redis is noticed (see purchase()).
       client.defineCommand('fsReturn', { numberOfKeys: 4, lua: RETURN_SCRIPT });
       client.defineCommand('fsClose', { numberOfKeys: 2, lua: CLOSE_SCRIPT });
       client.defineCommand('fsInit', { numberOfKeys: 1, lua: INIT_SCRIPT });
+      client.defineCommand('fsFence', { numberOfKeys: 1, lua: FENCE_SCRIPT });
+      client.defineCommand('fsPause', { numberOfKeys: 1, lua: PAUSE_SCRIPT });
+      client.defineCommand('fsRebuild', { numberOfKeys: 8, lua: REBUILD_SCRIPT });
+      client.defineCommand('fsSeqAtLeast', { numberOfKeys: 1, lua: SEQ_AT_LEAST_SCRIPT });
     }
     this.r = client as ScriptedRedis;
+  }
+
+  onRedisReset(handler: () => Promise<void>): void {
+    this.resetHandler = handler;
   }
 
   /** Keys of one sale; the `{fs:<id>}` hash tag puts them all in one Cluster slot. */
@@ -74,6 +135,9 @@ export class FlashSaleStore {
       returned: k('returned'),
       soldout: k('soldout'),
       attemptsPrefix: k('attempts:'),
+      stagedHeld: k('rebuild:held'),
+      stagedSeq: k('rebuild:seq'),
+      stagedReturned: k('rebuild:returned'),
     };
     // Built once per sale (every purchase names them); a bounded map, as ids come from callers.
     if (this.keyCache.size >= 1000) this.keyCache.clear();
@@ -99,7 +163,17 @@ export class FlashSaleStore {
   /** Removes a sale's keys (a creation whose database transaction failed after init). */
   async drop(saleId: string): Promise<void> {
     const k = this.keys(saleId);
-    await this.r.del(k.state, k.held, k.seq, k.stream, k.returned, k.soldout);
+    await this.r.del(
+      k.state,
+      k.held,
+      k.seq,
+      k.stream,
+      k.returned,
+      k.soldout,
+      k.stagedHeld,
+      k.stagedSeq,
+      k.stagedReturned,
+    );
   }
 
   async ensureGroup(saleId: string, client: Redis = this.r): Promise<void> {
@@ -119,26 +193,164 @@ export class FlashSaleStore {
     userId: string,
     reservationId: string,
     attempts: { limit: number; windowMs: number } = { limit: 0, windowMs: 0 },
-  ): Promise<{ code: number; n?: number; stockLeft?: number; retryAfterMs?: number }> {
+  ): Promise<{ code: number; n?: number; stockLeft?: number; retryAfterMs?: number; epoch?: number }> {
     const k = this.keys(saleId);
-    const [code, n, left] = await this.r.fsPurchase(
-      k.state,
-      k.held,
-      k.seq,
-      k.stream,
-      k.soldout,
-      k.attemptsPrefix + userId,
-      userId,
-      reservationId,
-      attempts.limit,
-      attempts.windowMs,
-    );
+    const args = [k.state, k.held, k.seq, k.stream, k.soldout, k.attemptsPrefix + userId];
+    const argv = [userId, reservationId, attempts.limit, attempts.windowMs];
+    let reply: Reply;
+    try {
+      reply = (await this.r.evalsha(PURCHASE_SHA, 6, ...args, ...argv)) as Reply;
+    } catch (err) {
+      if (!isNoScript(err)) throw err;
+      await this.reloadPurchaseScript();
+      try {
+        reply = (await this.r.evalsha(PURCHASE_SHA, 6, ...args, ...argv)) as Reply;
+      } catch (again) {
+        // Gone again at once (another restart, SCRIPT FLUSH): nothing was sold; answer paused.
+        if (!isNoScript(again)) throw again;
+        return { code: PURCHASE.PAUSED };
+      }
+    }
+    const [code, n, left, epoch] = reply;
     if (code === PURCHASE.RATE_LIMITED) return { code, retryAfterMs: Math.max(0, Number(n)) };
     return {
       code,
       n: n === undefined ? undefined : Number(n),
       stockLeft: left === undefined ? undefined : Number(left),
+      epoch: epoch === undefined ? undefined : Number(epoch),
     };
+  }
+
+  /** One reload at a time per process: the reset handler first, then SCRIPT LOAD (every master). */
+  private reloadPurchaseScript(): Promise<void> {
+    this.reloading ??= (async () => {
+      try {
+        await this.resetHandler?.();
+        const cluster = this.r as unknown as Partial<Cluster>;
+        const nodes = typeof cluster.nodes === 'function' ? cluster.nodes('master') : [this.r];
+        await Promise.all(nodes.map((n) => n.script('LOAD', PURCHASE_SCRIPT)));
+      } finally {
+        this.reloading = undefined;
+      }
+    })();
+    return this.reloading;
+  }
+
+  /**
+   * The fence of a sale (see FENCE_SCRIPT): 'ok' when its counters were built under this Redis
+   * process, 'paused' when it was paused now because they were not, 'was-paused' when a rebuild
+   * runs (or died and must run again), 'missing' without state.
+   */
+  async fence(saleId: string): Promise<'ok' | 'paused' | 'was-paused' | 'missing'> {
+    const r = await this.r.fsFence(this.keys(saleId).state);
+    return r === 0 ? 'ok' : r === 1 ? 'paused' : r === 2 ? 'was-paused' : 'missing';
+  }
+
+  /** Pauses the sale for a rebuild; false when it has no state (the rebuild will create it). */
+  async pause(saleId: string, token: string): Promise<boolean> {
+    return (await this.r.fsPause(this.keys(saleId).state, token)) === 0;
+  }
+
+  /** Writes the hashes of a rebuild to the staging keys, in pages, while the sale is paused. */
+  async stage(
+    saleId: string,
+    held: Map<string, number>,
+    seq: Map<string, number>,
+    returned: Map<string, string>,
+  ): Promise<void> {
+    const k = this.keys(saleId);
+    await this.r.del(k.stagedHeld, k.stagedSeq, k.stagedReturned);
+    for (const [key, map] of [
+      [k.stagedHeld, held],
+      [k.stagedSeq, seq],
+      [k.stagedReturned, returned],
+    ] as const) {
+      let page: (string | number)[] = [];
+      for (const [field, value] of map) {
+        page.push(field, value);
+        if (page.length >= 2000) {
+          await this.r.hset(key, ...page);
+          page = [];
+        }
+      }
+      if (page.length) await this.r.hset(key, ...page);
+    }
+  }
+
+  /** Commits a rebuild (see REBUILD_SCRIPT): 0 | -1 someone else's pause | -2 staging incomplete. */
+  async commitRebuild(
+    saleId: string,
+    token: string,
+    s: RebuiltState,
+    staged: { held: number; seq: number; returned: number },
+  ): Promise<number> {
+    const k = this.keys(saleId);
+    return this.r.fsRebuild(
+      k.state,
+      k.held,
+      k.seq,
+      k.returned,
+      k.soldout,
+      k.stagedHeld,
+      k.stagedSeq,
+      k.stagedReturned,
+      token,
+      s.stock,
+      s.quantity,
+      s.startsAt,
+      s.endsAt,
+      s.limit,
+      s.closed ? '1' : '0',
+      s.closedStock,
+      s.returnedAfterClose,
+      s.base,
+      s.epoch,
+      staged.held,
+      staged.seq,
+      staged.returned,
+    );
+  }
+
+  /** Raises users' sequences to at least the numbers the consumer gave their reservations. */
+  async seqAtLeast(saleId: string, numbers: Map<string, number>): Promise<void> {
+    if (!numbers.size) return;
+    await this.r.fsSeqAtLeast(this.keys(saleId).seq, ...[...numbers].flat());
+  }
+
+  /** Every field of a hash, read in HSCAN pages. */
+  async hashEntries(key: 'held' | 'seq' | 'returned', saleId: string): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    const full = this.keys(saleId)[key];
+    let cursor = '0';
+    do {
+      const [next, flat] = await this.r.hscan(full, cursor, 'COUNT', 1000);
+      cursor = next;
+      for (let i = 0; i < flat.length; i += 2) out.set(flat[i], flat[i + 1]);
+    } while (cursor !== '0');
+    return out;
+  }
+
+  /**
+   * Units given back (the `returned` hash's size) and which of `orderIds` are in it: the
+   * consumer's view of returns that Redis already made but MySQL may not show yet.
+   */
+  async returnedInfo(saleId: string, orderIds: string[]): Promise<{ count: number; returned: Set<string> }> {
+    const key = this.keys(saleId).returned;
+    const [count, flags] = await Promise.all([
+      this.r.hlen(key),
+      orderIds.length ? this.r.hmget(key, ...orderIds) : Promise.resolve([] as (string | null)[]),
+    ]);
+    return { count, returned: new Set(orderIds.filter((_, i) => flags[i] !== null)) };
+  }
+
+  /** Stream entries in id order, `count` at a time after `after` (exclusive; '-' to start). */
+  async range(saleId: string, after: string, count: number): Promise<StreamEntry[]> {
+    const start = after === '-' ? '-' : `(${after}`;
+    const raw = (await this.r.xrange(this.keys(saleId).stream, start, '+', 'COUNT', count)) as [
+      string,
+      string[],
+    ][];
+    return raw.map(toEntry);
   }
 
   async returnUnit(
@@ -171,6 +383,9 @@ export class FlashSaleStore {
       closedStock: Number(fields.closedStock ?? 0),
       returnedAfterClose: Number(fields.returnedAfterClose ?? 0),
       soldOut: soldOut === 1,
+      paused: fields.paused !== undefined,
+      epoch: Number(fields.epoch ?? 0),
+      base: Number(fields.base ?? 0),
     };
   }
 
@@ -267,6 +482,10 @@ export class FlashSaleStore {
   async ack(saleId: string, streamIds: string[]): Promise<void> {
     if (streamIds.length) await this.r.xack(this.keys(saleId).stream, CONSUMER_GROUP, ...streamIds);
   }
+}
+
+function isNoScript(err: unknown): boolean {
+  return /NOSCRIPT/.test((err as Error)?.message ?? '');
 }
 
 function toEntry([streamId, fields]: [string, string[]]): StreamEntry {

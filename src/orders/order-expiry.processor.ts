@@ -55,7 +55,6 @@ export class OrderExpiryProcessor implements OnModuleInit, OnApplicationBootstra
     await this.queue.add('expire', traced({ orderId: e.orderId }), {
       jobId: expiryJobId(e.orderId),
       delay: Math.max(0, Date.parse(e.expiresAt) - Date.now()),
-      attempts: 10,
     });
   }
 

@@ -1,5 +1,5 @@
 import { ConflictError, ValidationFailedError } from '../common/errors/domain-error';
-import { MAX_LINE_QUANTITY, MAX_ORDER_LINES } from '../common/order-limits';
+import { MAX_LINE_QUANTITY, MAX_ORDER_LINES } from '../common/order-size';
 import type { CheckoutOptions, Breakdown, PricedLine } from '../checkout';
 import type { StockLine } from '../inventory';
 import { requestHash } from './idempotency.store';
@@ -49,7 +49,11 @@ export function orderRequestHash(lines: StockLine[] | 'cart', input: CreateOrder
   return requestHash({ lines, ...extra });
 }
 
-/** Merges lines per SKU in a stable order; rejects empty or out-of-range input. */
+/**
+ * Merges lines per SKU in a stable order (by SKU); rejects empty or out-of-range input. Every
+ * per-SKU limit applies to the merged quantity: five lines of 1000 of one SKU are one line of
+ * 5000, over MAX_LINE_QUANTITY (and over the customer's hold cap, OrderLimits).
+ */
 export function normalizeItems(items: { sku: string; quantity: number }[]): StockLine[] {
   if (!Array.isArray(items) || items.length === 0)
     throw new ValidationFailedError('items: an order needs at least one item');
@@ -65,9 +69,16 @@ export function normalizeItems(items: { sku: string; quantity: number }[]): Stoc
       );
     bySku.set(it.sku, (bySku.get(it.sku) ?? 0) + it.quantity);
   }
-  return [...bySku]
+  const lines = [...bySku]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([sku, quantity]) => ({ sku, quantity }));
+  const over = lines.find((l) => l.quantity > MAX_LINE_QUANTITY);
+  if (over)
+    throw new ValidationFailedError(
+      `items: at most ${MAX_LINE_QUANTITY} units of one SKU per order (${over.sku}: ${over.quantity}; lines of the same SKU are added up)`,
+      [{ field: 'items', errors: [`${over.sku}: ${over.quantity} units, at most ${MAX_LINE_QUANTITY}`] }],
+    );
+  return lines;
 }
 
 /** A JSON null in an optional field means "not given". */

@@ -21,6 +21,7 @@ import {
   orderRequestHash,
   withoutNulls,
 } from './order-input';
+import { OrderCaps, OrderLimits } from './order-limits';
 import { OrderNotFoundError } from './order.errors';
 import { newOrderOf, recordOf } from './order-records';
 import { OrderAddress, OrderView, OrdersRepository, toView } from './orders.repository';
@@ -45,6 +46,7 @@ export class OrderPlacement {
     private readonly coupons: CouponsService,
     private readonly cart: CartService,
     private readonly addresses: AddressesService,
+    private readonly limits: OrderLimits,
   ) {}
 
   /** Items as before, or `{items | fromCart, address, shippingMethod, couponCode, expectedTotal}`. */
@@ -57,6 +59,10 @@ export class OrderPlacement {
     const fromCart = checkLineSource(req);
     this.checkout.checkOptions(req);
     const given = fromCart ? undefined : normalizeItems(req.items!);
+    // The customer's order rate and caps (decision 0018): counted before anything is read.
+    await this.limits.admit(userId);
+    const caps = await this.limits.capsFor(userId);
+    if (given) this.limits.checkLines(given, caps);
     const key = idempotencyKey || undefined;
     let claim: { key: string; at: Date } | undefined;
     if (key) {
@@ -69,8 +75,12 @@ export class OrderPlacement {
       claim = { key, at: found.claimedAt };
     }
     try {
-      const lines = given ?? normalizeItems(await this.cart.orderLines(userId));
-      return await this.place(userId, lines, req, fromCart, claim);
+      let lines = given;
+      if (!lines) {
+        lines = normalizeItems(await this.cart.orderLines(userId));
+        this.limits.checkLines(lines, caps);
+      }
+      return await this.place(userId, lines, req, fromCart, caps, claim);
     } catch (err) {
       if (claim) await this.idempotency.abandon(userId, claim.key, claim.at).catch(() => undefined);
       throw err;
@@ -98,6 +108,7 @@ export class OrderPlacement {
     lines: StockLine[],
     req: CreateOrderInput,
     fromCart: boolean,
+    caps: OrderCaps,
     claim: { key: string; at: Date } | undefined,
   ): Promise<OrderView> {
     const priced = await this.checkout.price(userId, lines, req, { checkCounters: false });
@@ -112,15 +123,18 @@ export class OrderPlacement {
     });
     const record = recordOf(order);
     const view = toView(record);
-    // One WriteBatch: the inserts, the coupon's redemption and the reservation go to MySQL in
-    // one round trip, the COMMIT in a second. Hot rows last and always in the same order (the
-    // coupon's counter, then the inventory rows in SKU order), so they are held only from their
-    // UPDATE to the COMMIT right after, and two orders never wait on each other in a cycle.
+    // One WriteBatch: the inserts, the coupon's redemption, the reservation and the customer's
+    // holds go to MySQL in one round trip, the COMMIT in a second. Hot rows last and always in
+    // the same order (the coupon's counters, the inventory rows in SKU order, the customer's
+    // hold rows), so they are held only from their UPDATE to the COMMIT right after, and two
+    // orders never wait on each other in a cycle (cancel and expiry take them in that order too).
     const batch = new WriteBatch().add(...this.repo.insertStatements(order));
     this.outbox.addTo(batch, [{ type: ORDER_EVENTS.created, order: record, expiresAt: order.expiresAt }]);
     if (claim) batch.add(this.idempotency.completeStatement(userId, claim.key, claim.at, view));
     if (priced.coupon) batch.add(...this.coupons.redeemStatements(priced.coupon, order.id, userId, now));
     this.inventory.reserveIn(batch, lines, { orderId: order.id });
+    // After the stock: the customer's caps (UNPAID_ORDER_LIMIT, SKU_HOLD_LIMIT) fail the batch on the server.
+    batch.add(...this.limits.holdStatements(userId, lines, caps));
     // The cart is a convenience copy: what the order took leaves it after the commit (a failure
     // leaves the lines in the cart, where the customer sees them).
     if (fromCart) batch.afterCommit(() => this.cart.take(userId, lines), { background: true });

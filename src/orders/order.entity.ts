@@ -69,6 +69,7 @@ export class IdempotencyKeyEntity {
 
 @Entity('outbox')
 @Index('idx_outbox_published', ['publishedAt', 'id'])
+@Index('idx_outbox_owed', ['handledAt', 'publishedAt'])
 export class OutboxEntity {
   @PrimaryColumn({ type: 'char', length: 36 }) id!: string;
   @Column({ name: 'aggregate_id', type: 'char', length: 36 }) aggregateId!: string;
@@ -77,4 +78,15 @@ export class OutboxEntity {
   @Column({ name: 'created_at', type: 'datetime', precision: 3, default: () => 'CURRENT_TIMESTAMP(3)' })
   createdAt!: Date;
   @Column({ name: 'published_at', type: 'datetime', precision: 3, nullable: true }) publishedAt!: Date | null;
+  /** Set once every handler of the event succeeded; until then the event is owed (decision 0020). */
+  @Column({ name: 'handled_at', type: 'datetime', precision: 3, nullable: true }) handledAt!: Date | null;
+}
+
+/** Mapping of `order_holds` (see its migration; OrderLimits owns the SQL). sku '*' = unpaid orders. */
+@Entity('order_holds')
+export class OrderHoldEntity {
+  @PrimaryColumn({ name: 'user_id', type: 'char', length: 36 }) userId!: string;
+  @PrimaryColumn({ type: 'varchar', length: 64, charset: 'ascii', collation: 'ascii_bin' }) sku!: string;
+  @Column({ type: 'int' }) held!: number;
+  @Column({ type: 'int' }) cap!: number;
 }

@@ -6,6 +6,7 @@ import {
   ApiHeader,
   ApiOkResponse,
   ApiOperation,
+  ApiResponse,
   ApiTags,
 } from '@nestjs/swagger';
 import { AuthUser, CurrentUser, Roles } from '../common/auth';
@@ -47,7 +48,21 @@ export class OrdersController {
       '404 SKU_NOT_FOUND, 409 SKU_INACTIVE, 422 MIXED_CURRENCIES, 409 PRICE_CHANGED (expectedTotal differs), ' +
       '404 COUPON_NOT_FOUND, 409 COUPON_EXHAUSTED, 409 COUPON_LIMIT_REACHED, 422 COUPON_NOT_APPLICABLE, ' +
       '422 SHIPPING_NOT_AVAILABLE, 422 ADDRESS_INVALID, 404 ADDRESS_NOT_FOUND, 409 CART_EMPTY, 409 CART_NOT_ORDERABLE, ' +
-      '422 IDEMPOTENCY_KEY_REUSED, 409 IDEMPOTENCY_IN_PROGRESS.',
+      '422 IDEMPOTENCY_KEY_REUSED, 409 IDEMPOTENCY_IN_PROGRESS. ' +
+      'Lines of one SKU are added up before every per-SKU limit. Per customer (docs/decisions/0018-order-limits.md): ' +
+      'at most ORDER_MAX_UNPAID_ORDERS unpaid orders (409 UNPAID_ORDER_LIMIT), ORDER_MAX_UNPAID_UNITS_PER_SKU units of ' +
+      'one SKU across them (409 SKU_HOLD_LIMIT), ORDER_RATE_LIMIT orders per window (429 RATE_LIMITED, Retry-After).',
+  })
+  @ApiResponse({
+    status: 429,
+    description:
+      'RATE_LIMITED: too many orders placed by this customer in the window; retry after Retry-After seconds',
+    headers: {
+      'Retry-After': {
+        description: 'Seconds until an order may be placed again',
+        schema: { type: 'integer' },
+      },
+    },
   })
   @ApiHeader({
     name: 'idempotency-key',
@@ -66,6 +81,8 @@ export class OrdersController {
       'CART_EMPTY',
       'CART_NOT_ORDERABLE',
       'IDEMPOTENCY_IN_PROGRESS',
+      'UNPAID_ORDER_LIMIT (too many unpaid orders: pay or cancel one)',
+      'SKU_HOLD_LIMIT (too many unpaid units of one SKU; details: sku, limit, held, requested)',
     ],
     422: [
       'MIXED_CURRENCIES',

@@ -8,12 +8,13 @@ import { CheckoutModule } from '../checkout/checkout.module';
 import { CouponsModule } from '../coupons/coupons.module';
 import { InventoryModule } from '../inventory/inventory.module';
 import { NotificationsModule } from '../notifications/notifications.module';
-import { QUEUES } from '../infra/queue/queues';
+import { QUEUES, queueJobOptions } from '../infra/queue/queues';
 import { UsersModule } from '../users/users.module';
 import { IdempotencyStore } from './idempotency.store';
 import { IdempotencyKeyEntity, OrderEntity, OrderItemEntity, OutboxEntity } from './order.entity';
 import { OrderEventsBus } from './order-events';
 import { OrderExpiryProcessor } from './order-expiry.processor';
+import { OrderCapsPolicy, OrderLimits } from './order-limits';
 import { OrderNotifications } from './order-notifications';
 import { OrderWatchers } from './order-watchers.service';
 import { AdminOrdersController, OrdersController } from './orders.controller';
@@ -21,6 +22,7 @@ import { OrdersGrpcController } from './orders.grpc.controller';
 import { OrdersRepository } from './orders.repository';
 import { OrdersService } from './orders.service';
 import { OrderPlacement } from './order-placement.service';
+import { OutboxHousekeeping } from './outbox.housekeeping';
 import { OutboxProcessor } from './outbox.processor';
 import { OutboxRelay } from './outbox.relay';
 import { OutboxWriter } from './outbox.writer';
@@ -29,7 +31,10 @@ import { OutboxWriter } from './outbox.writer';
 @Module({
   imports: [
     TypeOrmModule.forFeature([OrderEntity, OrderItemEntity, IdempotencyKeyEntity, OutboxEntity]),
-    BullModule.registerQueue({ name: QUEUES.orders }, { name: QUEUES.outbox }),
+    BullModule.registerQueue(
+      { name: QUEUES.orders, defaultJobOptions: queueJobOptions(QUEUES.orders) },
+      { name: QUEUES.outbox, defaultJobOptions: queueJobOptions(QUEUES.outbox) },
+    ),
     InventoryModule,
     CatalogModule,
     CheckoutModule,
@@ -48,10 +53,13 @@ import { OutboxWriter } from './outbox.writer';
     OutboxWriter,
     OutboxRelay,
     OutboxProcessor,
+    OutboxHousekeeping,
     OrderEventsBus,
     OrderExpiryProcessor,
     OrderWatchers,
     OrderNotifications,
+    OrderLimits,
+    OrderCapsPolicy,
   ],
   exports: [OrdersService, OrderEventsBus],
 })

@@ -13,6 +13,7 @@ import { QUEUES } from '../infra/queue/queues';
 import { InventoryService } from '../inventory';
 import { IdempotencyStore } from './idempotency.store';
 import { ORDER_EVENTS } from './order-events';
+import { OrderLimits } from './order-limits';
 import { IllegalTransitionError, OrderStatus, sourcesOf } from './order-state';
 import { OrderNotFoundError } from './order.errors';
 import { linesOf, recordOf } from './order-records';
@@ -29,7 +30,7 @@ import {
 } from './orders.repository';
 import { OutboxWriter } from './outbox.writer';
 import { withTimeout } from '../common/with-timeout';
-import { MAX_LINE_QUANTITY, MAX_ORDER_LINES } from '../common/order-limits';
+import { MAX_LINE_QUANTITY, MAX_ORDER_LINES } from '../common/order-size';
 
 export { MAX_ORDER_LINES, MAX_LINE_QUANTITY };
 export { normalizeItems } from './order-input';
@@ -93,6 +94,7 @@ export class OrdersService {
     private readonly checkout: CheckoutService,
     private readonly coupons: CouponsService,
     private readonly addresses: AddressesService,
+    private readonly limits: OrderLimits,
     @InjectQueue(QUEUES.orders) private readonly queue: Queue,
   ) {}
 
@@ -167,6 +169,7 @@ export class OrdersService {
           : ('not_payable' as const);
       }
       await this.inventory.commit(linesOf(rec!), { orderId });
+      await this.limits.release({ ...rec!, items: linesOf(rec!) });
       await this.outbox.add(em, [{ type: ORDER_EVENTS.paid, order: rec! }]);
       return 'paid' as const;
     });
@@ -337,7 +340,9 @@ export class OrdersService {
 
   /** Only web orders hold their own reservation; a flash sale returns its units itself (on the event). */
   private async releaseIfHeld(rec: OrderRecord): Promise<void> {
-    if (rec.source === 'web') await this.inventory.release(linesOf(rec), { orderId: rec.id });
+    if (rec.source !== 'web') return;
+    await this.inventory.release(linesOf(rec), { orderId: rec.id });
+    await this.limits.release({ ...rec, items: linesOf(rec) });
   }
 
   private async unscheduleExpiry(orderId: string): Promise<void> {

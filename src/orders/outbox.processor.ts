@@ -1,21 +1,68 @@
 import { InjectQueue } from '@nestjs/bull';
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import type { Queue } from 'bull';
+import { DbRouter } from '../infra/database/db-router.service';
 import { QUEUES } from '../infra/queue/queues';
 import { WorkerRegistry } from '../infra/queue/worker-registry.service';
 import { OrderEventsBus } from './order-events';
 import type { OutboxJob } from './outbox.relay';
 
-/** Consumes published outbox rows and hands each event to the in-process subscribers. */
+/** Handled marks are written together: one UPDATE per this many events, or per this many ms. */
+const MARK_BATCH = 200;
+const MARK_DELAY_MS = 5;
+
+/**
+ * Consumes published outbox rows: hands each event to the in-process subscribers, then marks
+ * the row handled. The job succeeds only once both are done, so an event whose handlers (or
+ * whose mark) failed is retried — and dead-lettered, re-driven — until they succeed; the row
+ * stays owed in MySQL meanwhile, so even a job Redis lost is published again by the relay
+ * (decision 0020). Handlers are idempotent: a retry runs them all again.
+ */
 @Injectable()
 export class OutboxProcessor implements OnModuleInit {
+  private pending: { id: string; resolve: () => void; reject: (err: unknown) => void }[] = [];
+  private timer?: NodeJS.Timeout;
+
   constructor(
     @InjectQueue(QUEUES.outbox) private readonly queue: Queue<OutboxJob>,
     private readonly workers: WorkerRegistry,
     private readonly bus: OrderEventsBus,
+    private readonly db: DbRouter,
   ) {}
 
   onModuleInit(): void {
-    this.workers.process(this.queue, (job) => this.bus.dispatch(job.data.event), { concurrency: 20 });
+    this.workers.process(
+      this.queue,
+      async (job) => {
+        await this.bus.dispatch(job.data.event);
+        await this.markHandled(job.data.event.eventId);
+      },
+      { concurrency: 20 },
+    );
+  }
+
+  /** Resolves once the row's `handled_at` is written (batched with the marks of concurrent jobs). */
+  private markHandled(id: string): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.pending.push({ id, resolve, reject });
+      if (this.pending.length >= MARK_BATCH) this.flush();
+      else this.timer ??= setTimeout(() => this.flush(), MARK_DELAY_MS);
+    });
+  }
+
+  private flush(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    const batch = this.pending;
+    this.pending = [];
+    if (!batch.length) return;
+    this.db
+      .execute('UPDATE outbox SET handled_at = NOW(3) WHERE id IN (?) AND handled_at IS NULL', [
+        batch.map((b) => b.id),
+      ])
+      .then(
+        () => batch.forEach((b) => b.resolve()),
+        (err: unknown) => batch.forEach((b) => b.reject(err)),
+      );
   }
 }

@@ -1,6 +1,7 @@
 import { InjectQueue } from '@nestjs/bull';
 import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import type { Queue } from 'bull';
+import { AppConfig } from '../infra/config/app-config';
 import { DbRouter } from '../infra/database/db-router.service';
 import { QUEUES } from '../infra/queue/queues';
 import { WorkerRegistry } from '../infra/queue/worker-registry.service';
@@ -21,6 +22,12 @@ export interface OutboxJob {
  * At least once: a crash between the add and the mark publishes the row again, and Bull's
  * jobId dedupe or the consumers' idempotency absorb it. While Redis is down the adds fail,
  * the rows stay unpublished, and the next poll catches up.
+ *
+ * Published is not done: a row stays owed until OutboxProcessor marks it handled (decision
+ * 0020). Every QUEUE_REDRIVE_INTERVAL_MS the relay looks at owed rows published longer ago than
+ * that: one whose job is gone (Redis lost it: a restart from an older snapshot, a failover, a
+ * flush) is published again; one whose job failed for good is left to DeadLetters, which
+ * re-drives it. Owed rows older than DEAD_LETTER_RETENTION_HOURS are the retention purge's.
  * Runs in worker roles; `nudge()` lets the process that just committed skip the poll delay.
  */
 @Injectable()
@@ -31,8 +38,10 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
   private again = false;
   private stopped = false;
   private lastError = '';
+  private nextOwedCheck = 0;
 
   constructor(
+    private readonly config: AppConfig,
     private readonly db: DbRouter,
     private readonly workers: WorkerRegistry,
     @InjectQueue(QUEUES.outbox) private readonly queue: Queue<OutboxJob>,
@@ -84,6 +93,10 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
         );
         if (rows.length < BATCH) break;
       }
+      if (Date.now() >= this.nextOwedCheck) {
+        await this.republishLost();
+        this.nextOwedCheck = Date.now() + this.config.queues.redriveIntervalMs;
+      }
       if (this.lastError) this.logger.log('outbox relay recovered');
       this.lastError = '';
     } catch (err) {
@@ -91,6 +104,46 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
       if (msg !== this.lastError) this.logger.warn(`outbox relay: ${msg}; rows stay pending and are retried`);
       this.lastError = msg;
     }
+  }
+
+  /**
+   * Owed rows published more than one re-drive interval ago: those whose job is gone are
+   * published again; every row looked at moves to the back of the line (its published_at), so
+   * it is looked at again one interval later at the earliest. Returns how many were re-published.
+   */
+  async republishLost(): Promise<number> {
+    const { redriveIntervalMs, deadLetterRetentionMs } = this.config.queues;
+    const rows: { id: string; payload: string | OrderEvent }[] = await this.db.primaryReader().query(
+      `SELECT id, payload FROM outbox
+        WHERE handled_at IS NULL AND published_at < NOW(3) - INTERVAL ? MICROSECOND
+          AND created_at >= NOW(3) - INTERVAL ? MICROSECOND
+        ORDER BY published_at LIMIT ?`,
+      [redriveIntervalMs * 1000, deadLetterRetentionMs * 1000, BATCH],
+    );
+    if (!rows.length) return 0;
+    const lost: OrderEvent[] = [];
+    for (const r of rows) {
+      const job = await withTimeout(this.queue.getJob(r.id), ADD_TIMEOUT_MS, 'Redis');
+      if (!job) lost.push(typeof r.payload === 'string' ? (JSON.parse(r.payload) as OrderEvent) : r.payload);
+    }
+    if (lost.length) {
+      await withTimeout(
+        this.queue.addBulk(lost.map((event) => ({ data: { event }, opts: { jobId: event.eventId } }))),
+        ADD_TIMEOUT_MS,
+        'Redis',
+      );
+      this.logger.warn(
+        `${lost.length} owed outbox event(s) had lost their job (Redis lost it); published again: ` +
+          lost
+            .slice(0, 10)
+            .map((e) => e.eventId)
+            .join(', '),
+      );
+    }
+    await this.db.execute('UPDATE outbox SET published_at = NOW(3) WHERE id IN (?) AND handled_at IS NULL', [
+      rows.map((r) => r.id),
+    ]);
+    return lost.length;
   }
 
   async beforeApplicationShutdown(): Promise<void> {

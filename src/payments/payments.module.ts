@@ -1,7 +1,7 @@
 import { BullModule } from '@nestjs/bull';
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { QUEUES } from '../infra/queue/queues';
+import { QUEUES, queueJobOptions } from '../infra/queue/queues';
 import { NotificationsModule } from '../notifications/notifications.module';
 import { OrdersModule } from '../orders';
 import { UsersModule } from '../users/users.module';
@@ -25,7 +25,7 @@ import { SandboxPsp } from './sandbox/sandbox-psp';
 @Module({
   imports: [
     TypeOrmModule.forFeature([PaymentEntity, PaymentEventEntity, RefundEntity]),
-    BullModule.registerQueue({ name: QUEUES.payments }),
+    BullModule.registerQueue({ name: QUEUES.payments, defaultJobOptions: queueJobOptions(QUEUES.payments) }),
     OrdersModule,
     UsersModule,
     NotificationsModule,

@@ -395,13 +395,14 @@ export class PaymentsService {
     }
   }
 
-  /** The jobId makes a second schedule of the same refund a no-op; reconciliation is the backstop. */
+  /**
+   * The jobId makes a second schedule of the same refund a no-op; attempts, backoff and dead
+   * letters are the queue's owed-job policy (queues.ts); reconciliation is the backstop.
+   */
   private async retryRefundLater(refundId: string): Promise<void> {
     await this.queue.add(COMPLETE_REFUND_JOB, traced({ refundId }), {
       jobId: `refund:${refundId}`,
       delay: 5000,
-      attempts: 20,
-      backoff: { type: 'exponential', delay: 5000 },
     });
   }
 

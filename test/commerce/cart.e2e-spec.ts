@@ -17,7 +17,7 @@ describe('cart', () => {
   const cart = (token = user.accessToken) => http('GET', t.api('/cart'), { token });
 
   beforeAll(async () => {
-    t = await startApp({ CART_TTL_SECONDS: '600' });
+    t = await startApp({ CART_TTL_SECONDS: '600', ORDER_MAX_UNPAID_UNITS_PER_SKU: '200' });
     admin = await adminToken(t);
     user = await registerUser(t);
   });
@@ -141,7 +141,7 @@ describe('cart', () => {
     expect([empty.status, empty.body.code]).toEqual([409, 'CART_EMPTY']);
   });
 
-  it('holds at most 50 SKUs and 1000 of each, also under concurrent adds (409 CART_FULL, CART_LINE_LIMIT)', async () => {
+  it('holds at most 50 SKUs and of each what a customer may hold unpaid, also under concurrent adds (409 CART_FULL, CART_LINE_LIMIT)', async () => {
     const u = await registerUser(t);
     const skus = Array.from({ length: 51 }, () => tag('CAP'));
     const product = await http('POST', t.api('/products'), {
@@ -163,21 +163,31 @@ describe('cart', () => {
     expect(full.map((r) => [r.status, r.body.code])).toEqual([[409, 'CART_FULL']]);
     expect((await cart(u.accessToken)).body.items).toHaveLength(50);
 
-    // 20 concurrent adds of 100 of one SKU: exactly 10 fit (1000), the rest are refused whole.
+    // ORDER_MAX_UNPAID_UNITS_PER_SKU is 200 here: 20 concurrent adds of 20 of one SKU, exactly 10
+    // fit, the rest are refused whole.
     const v = await registerUser(t);
     const many = await Promise.all(
       Array.from({ length: 20 }, () =>
-        http('POST', t.api('/cart/items'), { token: v.accessToken, body: { sku: skus[0], quantity: 100 } }),
+        http('POST', t.api('/cart/items'), { token: v.accessToken, body: { sku: skus[0], quantity: 20 } }),
       ),
     );
     expect(many.filter((r) => r.status === 200)).toHaveLength(10);
     expect(many.filter((r) => r.status === 409).every((r) => r.body.code === 'CART_LINE_LIMIT')).toBe(true);
-    expect((await cart(v.accessToken)).body.items[0].quantity).toBe(1000);
+    expect((await cart(v.accessToken)).body.items[0].quantity).toBe(200);
     const over = await http('PUT', t.api(`/cart/items/${skus[0]}`), {
+      token: v.accessToken,
+      body: { quantity: 201 },
+    });
+    expect([over.status, over.body.code, over.body.details]).toEqual([
+      409,
+      'CART_LINE_LIMIT',
+      { sku: skus[0], maxQuantity: 200, current: 200 },
+    ]);
+    const beyond = await http('PUT', t.api(`/cart/items/${skus[0]}`), {
       token: v.accessToken,
       body: { quantity: 1001 },
     });
-    expect(over.status).toBe(400);
+    expect(beyond.status).toBe(400);
   });
 
   it('lives in one Redis hash per customer, hash-tagged by customer id, with a TTL every change restarts', async () => {

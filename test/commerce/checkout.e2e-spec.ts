@@ -25,6 +25,9 @@ import {
  * The shop (this file's apps): SHOP_COUNTRY=LU, prices include tax. Tax rates: AT 20 %, AT
  * books 10 %, LU 17 %. Shipping "std" to AT: 4.90, free from 100.00.
  */
+/** This file is about prices: the per-customer order caps (decision 0018, tested in test/orders) stay out of the way. */
+const NO_ORDER_CAPS = { ORDER_RATE_LIMIT: '1000000', ORDER_MAX_UNPAID_ORDERS: '1000' };
+
 describe('checkout', () => {
   let t: TestApp;
   let admin: string;
@@ -36,7 +39,7 @@ describe('checkout', () => {
   let coupon: { id: string; code: string };
 
   beforeAll(async () => {
-    t = await startApp({ SHOP_COUNTRY: 'LU', SANDBOX_DUPLICATE_PERCENT: '0' });
+    t = await startApp({ SHOP_COUNTRY: 'LU', SANDBOX_DUPLICATE_PERCENT: '0', ...NO_ORDER_CAPS });
     admin = await adminToken(t);
     customer = await registerUser(t);
     books = (await createCategory(t, admin)).id;
@@ -214,7 +217,7 @@ describe('checkout', () => {
   });
 
   it('the same quote with net prices adds the tax, rounded half up per line', async () => {
-    const net = await startApp({ SHOP_COUNTRY: 'LU', PRICES_INCLUDE_TAX: 'false' });
+    const net = await startApp({ SHOP_COUNTRY: 'LU', PRICES_INCLUDE_TAX: 'false', ...NO_ORDER_CAPS });
     try {
       const u = await registerUser(net);
       const addr = await createAddress(net, u.accessToken, address('AT'));

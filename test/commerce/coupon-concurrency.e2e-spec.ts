@@ -17,7 +17,9 @@ describe('coupon redemption under concurrency (two app instances)', () => {
   let sku: string;
 
   beforeAll(async () => {
-    [a, b] = await Promise.all([startApp({ APP_ROLE: 'api' }), startApp({ APP_ROLE: 'api' })]);
+    // The per-customer order caps (decision 0018) are tested in test/orders; here they stay out of the way.
+    const env = { APP_ROLE: 'api', ORDER_RATE_LIMIT: '1000000', ORDER_MAX_UNPAID_ORDERS: '1000' };
+    [a, b] = await Promise.all([startApp(env), startApp(env)]);
     admin = await adminToken(a);
     db = a.app.get(DbRouter);
     sku = (await createSkuIn(a, admin, { price: 1000, stock: 10_000 })).sku;

@@ -1,5 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Redis from 'ioredis';
@@ -15,6 +15,7 @@ export class PrivateRedis {
   readonly dir = mkdtempSync(join(tmpdir(), 'nc-fault-redis-'));
   port = 0;
   private child?: ChildProcess;
+  private readonly copies: string[] = [];
 
   get url(): string {
     return `redis://127.0.0.1:${this.port}`;
@@ -62,8 +63,30 @@ export class PrivateRedis {
     });
   }
 
+  /**
+   * A copy of the data directory (the AOF) as it is now: with fsync on every write, every write
+   * acknowledged so far. Take it while the server is quiet; a half-written last command would be
+   * dropped on load (aof-load-truncated), like a crash would.
+   */
+  snapshot(): string {
+    const copy = mkdtempSync(join(tmpdir(), 'nc-fault-redis-copy-'));
+    cpSync(this.dir, copy, { recursive: true });
+    this.copies.push(copy);
+    return copy;
+  }
+
+  /**
+   * Replaces the data directory with an older `snapshot()` (the server must be stopped): started
+   * again, it comes back with every write made after the copy lost — an AOF restored from a
+   * backup, or (the same data loss) a replica promoted while behind.
+   */
+  restoreFrom(copy: string): void {
+    for (const f of readdirSync(this.dir)) rmSync(join(this.dir, f), { recursive: true, force: true });
+    cpSync(copy, this.dir, { recursive: true });
+  }
+
   async stop(): Promise<void> {
     await this.kill();
-    rmSync(this.dir, { recursive: true, force: true });
+    for (const d of [this.dir, ...this.copies]) rmSync(d, { recursive: true, force: true });
   }
 }

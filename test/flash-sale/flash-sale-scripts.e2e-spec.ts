@@ -107,4 +107,60 @@ describe('flash sale: Lua scripts', () => {
     // conservation: stock + closedStock + returnedAfterClose + live reservations = quantity
     expect(st.stock + st.closedStock + st.returnedAfterClose + (s.length - s.returned)).toBe(1);
   });
+
+  it('fences a sale not built under this Redis process: paused (nothing sold, returned or closed) until a rebuild commits with its token and complete staging', async () => {
+    const id = await open(5, 1);
+    const buyer = newId();
+    expect((await store.purchase(id, buyer, newId())).code).toBe(PURCHASE.RESERVED);
+    // Created under this process: stamped with its run_id.
+    expect(await store.fence(id)).toBe('ok');
+    // As if the data came from another process (an older copy, a promoted replica).
+    await redis.client.hset(store.keys(id).state, 'runId', 'another-process');
+    expect(await store.fence(id)).toBe('paused');
+    expect(await store.fence(id)).toBe('was-paused');
+    expect((await store.purchase(id, newId(), newId())).code).toBe(PURCHASE.PAUSED);
+    expect((await store.returnUnit(id, buyer, newId())).code).toBe(-2);
+    expect((await store.close(id)).code).toBe(-2);
+    expect((await store.state(id))?.paused).toBe(true);
+
+    expect(await store.pause(id, 'mine')).toBe(true);
+    const rebuilt = {
+      stock: 3,
+      quantity: 5,
+      startsAt: Date.now() - 1000,
+      endsAt: Date.now() + 60_000,
+      limit: 1,
+      closed: false,
+      closedStock: 0,
+      returnedAfterClose: 0,
+      base: 1,
+      epoch: 7,
+    };
+    await store.stage(
+      id,
+      new Map([
+        [buyer, 1],
+        [newId(), 1],
+      ]),
+      new Map([[buyer, 3]]),
+      new Map(),
+    );
+    expect(await store.commitRebuild(id, 'not-mine', rebuilt, { held: 2, seq: 1, returned: 0 })).toBe(-1);
+    expect(await store.commitRebuild(id, 'mine', rebuilt, { held: 3, seq: 1, returned: 0 })).toBe(-2);
+    expect(await store.commitRebuild(id, 'mine', rebuilt, { held: 2, seq: 1, returned: 0 })).toBe(0);
+    expect(await store.state(id)).toMatchObject({ stock: 3, paused: false, epoch: 7, base: 1 });
+    expect(await store.fence(id)).toBe('ok');
+    expect(await store.totalHeld(id)).toBe(2);
+    expect((await store.purchase(id, buyer, newId())).code).toBe(PURCHASE.LIMIT_REACHED);
+    // The sequence went on from the rebuilt one, and the epoch comes back with the reservation.
+    const next = await store.purchase(id, newId(), newId());
+    expect(next).toMatchObject({ code: PURCHASE.RESERVED, stockLeft: 2, epoch: 7 });
+    await store.seqAtLeast(id, new Map([[buyer, 5]]));
+    await store.seqAtLeast(id, new Map([[buyer, 4]]));
+    expect((await store.userCounts(id, buyer)).seq).toBe(5);
+    // A sale without any state: nothing to pause, and a rebuild may create it.
+    const gone = newId();
+    expect(await store.pause(gone, 'x')).toBe(false);
+    expect(await store.fence(gone)).toBe('missing');
+  });
 });

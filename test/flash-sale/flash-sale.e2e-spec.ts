@@ -119,7 +119,11 @@ describe('flash sale: 100 units, 300 users x 5 concurrent attempts, two instance
     expect((await http('GET', b.api(`/orders/${mine.id}`), { token: other.token })).status).toBe(404);
 
     const result = await http('GET', b.api(`/flash-sales/${saleId}/purchase`), { token: winner.token });
-    expect(result.body).toEqual({ status: 'confirmed', orderId: mine.id });
+    expect(result.body).toEqual({
+      status: 'confirmed',
+      orderId: mine.id,
+      reservationId: mine.reservation_id,
+    });
     const none = await http('GET', a.api(`/flash-sales/${saleId}/purchase`), { token: other.token });
     expect(none.body).toEqual({ status: 'none' });
 
@@ -295,10 +299,16 @@ describe('flash sale: 100 units, 300 users x 5 concurrent attempts, two instance
     expect((await purchase(a, newId(), users[303])).status).toBe(404);
   });
 
-  it('pauses a sale whose Redis keys vanished instead of reselling', async () => {
+  it('rebuilds a sale whose Redis keys vanished from MySQL before it sells again (503 SALE_PAUSED meanwhile)', async () => {
     const sku = await createSku(a, admin, 10);
     const saleId = await createSale(a, admin, { sku, quantity: 3 });
     expect((await purchase(a, saleId, users[304])).status).toBe(202);
+    const result = (u: TestUser) =>
+      http('GET', a.api(`/flash-sales/${saleId}/purchase`), { token: u.token }).then((r) => r.body);
+    await eventually(
+      async () => ((await result(users[304])).status === 'confirmed' ? true : undefined),
+      15_000,
+    );
     const store = a.app.get(FlashSaleStore);
     // Lose the sale's state, as a Redis restarted without its AOF would.
     const redis = new Redis(a.config.redis.url);
@@ -307,16 +317,91 @@ describe('flash sale: 100 units, 300 users x 5 concurrent attempts, two instance
     } finally {
       redis.disconnect();
     }
+    // The first purchase finds no state: paused (never resold from nothing), a rebuild starts.
     const res = await purchase(b, saleId, users[305]);
     expect(res.status).toBe(503);
     expect(res.body.code).toBe('SALE_PAUSED');
-    expect((await http('GET', a.api(`/flash-sales/${saleId}`))).body).toMatchObject({
-      status: 'PAUSED',
-      remaining: null,
-    });
-    const report = await http('POST', a.api(`/flash-sales/${saleId}/reconcile`), { token: admin });
-    expect(report.body.redis.present).toBe(false);
-    expect(report.body.drift).toBeGreaterThan(0);
+    // Rebuilt from MySQL: the unit sold before is still sold, its buyer still holds it.
+    const sale = await eventually(async () => {
+      const r = await http('GET', a.api(`/flash-sales/${saleId}`));
+      return r.body.status === 'ACTIVE' ? r.body : undefined;
+    }, 15_000);
+    expect(sale.remaining).toBe(2);
+    expect((await purchase(b, saleId, users[304])).body.code).toBe('ALREADY_PURCHASED');
+    expect((await purchase(b, saleId, users[305])).status).toBe(202);
+    const report = await eventually(async () => {
+      const r = await http('POST', a.api(`/flash-sales/${saleId}/reconcile`), { token: admin });
+      return r.body.settled && r.body.database.confirmed === 2 ? r.body : undefined;
+    }, 15_000);
+    expect(report).toMatchObject({ drift: 0, problems: [], rejected: [], redis: { stock: 1 } });
+    expect(report.database.rebuilds).toBeGreaterThanOrEqual(1);
+  });
+
+  it('a sale rolled back to an older copy of its keys (no restart): no unit or number sold twice; each 202 an order or a rejected reservation', async () => {
+    const sku = await createSku(a, admin, 10);
+    const saleId = await createSale(a, admin, { sku, quantity: 4 });
+    const store = a.app.get(FlashSaleStore);
+    const k = store.keys(saleId);
+    const keys = [k.state, k.held, k.seq, k.stream, k.returned, k.soldout];
+    const redis = new Redis(a.config.redis.url);
+    const drained = () =>
+      eventually(async () => {
+        const s = await store.streamStats(saleId);
+        return s.pending + s.lag === 0 ? true : undefined;
+      }, 15_000);
+    try {
+      for (const u of [users[306], users[307]]) expect((await purchase(a, saleId, u)).status).toBe(202);
+      await eventually(async () => ((await flashOrders(a, saleId)).length === 2 ? true : undefined), 15_000);
+      await drained();
+      // An older copy of the sale's keys (what a replica behind the master, or an old RDB, holds).
+      const copy = await Promise.all(keys.map((key) => redis.dumpBuffer(key)));
+      for (const u of [users[308], users[309]]) expect((await purchase(a, saleId, u)).status).toBe(202);
+      await eventually(async () => ((await flashOrders(a, saleId)).length === 4 ? true : undefined), 15_000);
+      await drained();
+      expect((await purchase(a, saleId, users[310])).body.code).toBe('SOLD_OUT');
+      // Roll the sale back. Same Redis process, script cache intact: only the consumer can tell.
+      for (const [i, key] of keys.entries()) {
+        const dump = copy[i];
+        if (dump) await redis.restore(key, 0, dump, 'REPLACE');
+        else await redis.del(key);
+      }
+      await new Promise((r) => setTimeout(r, 3500)); // the sold-out flags expire (3 s)
+      // 308 bought after the copy: the old keys let them buy again, with their number 1 again;
+      // 310 and 311 get units Redis forgot were sold.
+      const again = await Promise.all(
+        [users[308], users[310], users[311]].map(async (u) => ({ u, res: await purchase(a, saleId, u) })),
+      );
+      const accepted = again.filter((x) => x.res.status === 202);
+      for (const x of again) expect([202, 409, 503]).toContain(x.res.status);
+      expect(accepted.length).toBeGreaterThan(0);
+
+      const report = await eventually(async () => {
+        const r = await http('POST', a.api(`/flash-sales/${saleId}/reconcile`), { token: admin });
+        return r.body.settled && r.body.drift === 0 && r.body.database.rejected === accepted.length
+          ? r.body
+          : undefined;
+      }, 20_000);
+      const orders = await flashOrders(a, saleId);
+      expect(orders).toHaveLength(4);
+      expect(new Set(orders.map((o) => o.user_id)).size).toBe(4);
+      // Every 202 of the rollback is reported as rejected (the database had no unit for it).
+      const rejected = new Set(report.rejected.map((r: { reservationId: string }) => r.reservationId));
+      for (const x of accepted) expect(rejected.has(x.res.body.reservationId)).toBe(true);
+      expect(report.redis.stock).toBe(0);
+      expect(report.database.rebuilds).toBeGreaterThanOrEqual(1);
+      for (const x of accepted)
+        expect(
+          (await http('GET', a.api(`/flash-sales/${saleId}/purchase`), { token: x.u.token })).body,
+        ).toMatchObject({
+          status: 'rejected',
+          reason: 'REDIS_LOST_STATE',
+          reservationId: x.res.body.reservationId,
+        });
+      // Rebuilt: sold out again, and the numbers go on from the database's.
+      expect((await purchase(a, saleId, users[312])).body.code).toMatch(/SOLD_OUT|SALE_PAUSED/);
+    } finally {
+      redis.disconnect();
+    }
   });
 });
 

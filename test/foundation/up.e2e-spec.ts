@@ -68,12 +68,20 @@ describe('npm run up', () => {
     }
   }
 
-  function up(extra: NodeJS.ProcessEnv = {}): Up {
-    const proc = spawn(
-      process.execPath,
-      ['-r', require.resolve('ts-node/register/transpile-only'), join(ROOT, 'scripts', 'up.ts')],
-      { cwd: dir, env: { ...env, ...extra }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+  /** `npm run up` as a user types it (`viaNpm`), or its script directly from a directory without a .env. */
+  function up(extra: NodeJS.ProcessEnv = {}, viaNpm = false): Up {
+    const proc = viaNpm
+      ? spawn('npm', ['run', 'up'], {
+          cwd: ROOT,
+          env: { ...env, ...extra },
+          detached: true,
+          stdio: ['ignore', 'pipe', 'pipe'],
+        })
+      : spawn(
+          process.execPath,
+          ['-r', require.resolve('ts-node/register/transpile-only'), join(ROOT, 'scripts', 'up.ts')],
+          { cwd: dir, env: { ...env, ...extra }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] },
+        );
     running.push(proc);
     let out = '';
     proc.stdout!.on('data', (d) => (out += d));
@@ -126,12 +134,34 @@ describe('npm run up', () => {
     await expectNothingRunning();
   }, 180_000);
 
-  it('brings up infrastructure, migrations and the app, prints the URLs, and Ctrl-C stops all of it', async () => {
-    const u = up();
+  it('brings up infrastructure, migrations and the app with no warning, every URL of the banner answers 200, another checkout on the same ports is refused, and SIGINT to npm stops all of it', async () => {
+    const u = up({}, true);
     await waitFor(u, /nest-commerce is up:/, 240_000);
     const base = `http://localhost:${ports.PORT}`;
     expect(u.output()).toContain(`REST API      ${base}/api/v1`);
     expect(u.output()).toContain(`Mail inbox    http://127.0.0.1:${ports.INFRA_MAIL_WEB_PORT}`);
+    // A healthy boot logs no warning (LOG_LEVEL=warn: any line printed at warn or above) and npm
+    // none either (no unknown config, no engine mismatch).
+    const warnings = u
+      .output()
+      .split('\n')
+      .filter((l) => /"level":([4-9]\d)/.test(l) || /^npm (warn|WARN|ERR)/.test(l));
+    expect(warnings).toEqual([]);
+    // Every URL of the banner answers 200; Bull Board with the HTTP Basic login the banner gives.
+    const banner = u.output().slice(u.output().indexOf('nest-commerce is up:'));
+    const urls = [...new Set(banner.match(/https?:\/\/[^\s)]+/g))];
+    const basic = /Bull Board .*\(HTTP Basic: (\S+) \/ (\S+)\)/.exec(banner)!;
+    const auth = `Basic ${Buffer.from(`${basic[1]}:${basic[2]}`).toString('base64')}`;
+    const answers = await Promise.all(
+      urls.map(async (url) => {
+        const res = await fetch(url, {
+          headers: url.endsWith('/admin/queues') ? { authorization: auth } : {},
+        });
+        return [url, res.status];
+      }),
+    );
+    expect(Object.fromEntries(answers)).toEqual(Object.fromEntries(urls.map((url) => [url, 200])));
+    expect(urls.length).toBeGreaterThanOrEqual(7);
     const ready = await fetch(`${base}/health/ready`);
     expect(ready.status).toBe(200);
     expect(await ready.json()).toEqual({ status: 'ok' }); // anonymous: the status only
@@ -149,7 +179,44 @@ describe('npm run up', () => {
     // Demo data was seeded.
     const products = (await (await fetch(`${base}/api/v1/products`)).json()) as { items: unknown[] };
     expect(products.items.length).toBeGreaterThan(0);
-    ctrlC(u);
+
+    // A second checkout (its own .local/) on the same ports: refused, the first one's servers untouched.
+    const other = join(dir, 'other-checkout');
+    const second = up({
+      INFRA_LOCAL_DIR: other,
+      PORT: String(await freePort()),
+      GRPC_PORT: String(await freePort()),
+    });
+    expect(await second.exited).toBe(1);
+    expect(second.output()).toContain('in use by servers this checkout did not start');
+    expect(second.output()).toMatch(/INFRA_MYSQL_PRIMARY_PORT=\d+/);
+    expect(second.output()).not.toContain('applying migrations');
+    const status = await new Promise<string>((resolve) => {
+      let out = '';
+      const p = spawn(
+        process.execPath,
+        [
+          '-r',
+          require.resolve('ts-node/register/transpile-only'),
+          join(ROOT, 'scripts', 'infra', 'cli.ts'),
+          'status',
+          '--json',
+        ],
+        { cwd: dir, env: { ...env, INFRA_LOCAL_DIR: other } },
+      );
+      p.stdout.on('data', (d) => (out += d));
+      p.once('exit', () => resolve(out));
+    });
+    expect(JSON.parse(status)).toEqual({
+      primary: 'foreign',
+      replica: 'foreign',
+      redis: 'foreign',
+      mail: 'foreign',
+    });
+    expect((await fetch(`${base}/health/ready`)).status).toBe(200);
+
+    // A signal sent to npm's pid (as a script or a service manager sends it) stops everything.
+    process.kill(u.proc.pid!, 'SIGINT');
     expect(await u.exited).toBe(0);
     await expectNothingRunning();
   }, 400_000);

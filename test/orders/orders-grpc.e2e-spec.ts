@@ -88,6 +88,25 @@ describe('gRPC shop.orders.v1.OrderService with a plain @grpc/grpc-js client', (
     expect(cancelled.status).toBe('ORDER_STATUS_CANCELLED');
   });
 
+  it('ListOrders: INVALID_ARGUMENT for a page_token it never issued and for a negative page_size (AIP-158)', async () => {
+    const user = await registerUser(t);
+    await placeOrder(t, user.accessToken, [{ sku, quantity: 1 }]);
+    const forged = Buffer.from(`${Date.now()}.not-an-order-id`).toString('base64url');
+    for (const req of [
+      { page_token: '!!!notbase64' },
+      { page_token: 'bm90IGEgY3Vyc29y' }, // base64 of "not a cursor"
+      { page_token: forged },
+      { page_size: -1 },
+      { page_size: -2147483648 },
+    ]) {
+      const err = await rpcError(unary(client, 'ListOrders', req, user.accessToken));
+      expect({ req, code: err.code }).toEqual({ req, code: status.INVALID_ARGUMENT });
+    }
+    // The token it issued still pages.
+    const page = await unary(client, 'ListOrders', { page_size: 1 }, user.accessToken);
+    expect(page.orders).toHaveLength(1);
+  });
+
   it('UNAUTHENTICATED without a token and with an invalid one', async () => {
     const none = await rpcError(unary(client, 'ListOrders', {}));
     expect(none.code).toBe(status.UNAUTHENTICATED);

@@ -9,8 +9,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MysqlTarget, loadConfig } from '../../src/infra/config/app-config';
 import { runMigrations } from '../../src/infra/database/migrate';
-import { planLocalInfra } from '../../scripts/infra/infra-plan';
-import { infraConfig, infraDown, infraEndpoints, infraUp } from '../../scripts/infra/local-infra';
+import { resolveLocalInfra } from '../../scripts/infra/infra-plan';
+import { infraDown, infraUp } from '../../scripts/infra/local-infra';
 import { sql, waitForReplication, withDatabase } from './test-database';
 
 // One file per jest process (setup and teardown run in it), so concurrent runs never drop each other's database.
@@ -21,10 +21,9 @@ export default async function globalSetup(): Promise<void> {
   const started = new Set<string>();
   let created: { target: MysqlTarget; database: string } | undefined;
   try {
-    const infra = infraConfig();
-    // Same rule as `npm run up` (each component the environment does not name elsewhere); the
-    // tests bring their own SMTP servers.
-    const plan = planLocalInfra(process.env, infra.ports, infraEndpoints(infra), { mail: false });
+    // Same resolver as `npm run up` (each component the environment or .env does not name
+    // elsewhere, on the same INFRA_* ports); the tests bring their own SMTP servers.
+    const plan = resolveLocalInfra({ mail: false });
     if (plan.components.length) {
       const t0 = Date.now();
       const res = await infraUp({
@@ -60,6 +59,20 @@ export default async function globalSetup(): Promise<void> {
     // passwords for one account and must leave the users table unchanged): tested on their own apps.
     process.env.LOGIN_IP_MAX_ATTEMPTS ??= '1000000';
     process.env.LOGIN_LOCK_AFTER_FAILURES ??= '1000000';
+    // Suites place many orders as one customer (races, idempotency, payments): the per-customer
+    // order caps and rate are tested on their own apps (test/orders/order-limits.e2e-spec.ts).
+    process.env.ORDER_MAX_UNPAID_ORDERS ??= '1000000';
+    process.env.ORDER_MAX_UNPAID_UNITS_PER_SKU ??= '1000000';
+    process.env.ORDER_RATE_LIMIT ??= '1000000000';
+    // Suites register dozens of users at once (argon2, one hashing slot on 2 cores): on a loaded
+    // machine the last would wait past the default 3 s and get AUTH_BUSY. Tested on its own apps.
+    process.env.PASSWORD_HASH_MAX_WAIT_MS ??= '120000';
+    // Suites put hundreds of concurrent transactions on one hot stock row, on 2 cores shared with
+    // the replica; semi-synchronous replication (AFTER_SYNC) holds that row's lock for a replica
+    // round trip per commit, which a loaded machine stretches to tens of ms. The shipped 3 s bound on
+    // the wait for a pool connection would then shed load that these suites exist to push through;
+    // the bound itself is proven by src/infra/database/pool-acquire.spec.ts.
+    process.env.DB_ACQUIRE_TIMEOUT_MS ??= '30000';
     process.env.TEST_DATABASE = database;
     mkdirSync(join(STATE_FILE, '..'), { recursive: true });
     writeFileSync(

@@ -3,6 +3,7 @@
  * {@link AppConfig} through DI (token `AppConfig`) or, for module-definition-time decisions
  * such as the process role, through {@link appConfig}.
  */
+import { availableParallelism } from 'node:os';
 import { isCountryCode } from '../../common/countries';
 import { redisOptionsFromUrl } from '../redis/redis-url';
 export type AppRole = 'all' | 'api' | 'worker';
@@ -65,9 +66,27 @@ export class AppConfig {
     /** Wrong passwords for one account (any IP) within lockSeconds that lock it; 0 = never. */
     lockAfterFailures: number;
     lockSeconds: number;
-    /** Registrations per IP per window before 429. */
+    /** Registrations per IP (IPv6: per /56) per window before 429. */
     registerRateLimit: number;
     registerRateWindowSeconds: number;
+    /**
+     * argon2 hashes and verifications running at once (the rest wait, see PasswordHasher):
+     * PASSWORD_HASH_CONCURRENCY, 0 = half the cores (at least 1).
+     */
+    hashConcurrency: number;
+    /** Callers allowed to wait for a hashing slot; beyond, 429 AUTH_BUSY at once. */
+    hashQueueLimit: number;
+    /** Longest wait for a hashing slot before 429 AUTH_BUSY. */
+    hashMaxWaitMs: number;
+    /** The storefront's base URL: verification and reset links in mails point there. */
+    publicWebUrl: string;
+    emailVerificationTtlSeconds: number;
+    passwordResetTtlSeconds: number;
+    /** Password-reset requests and confirmations per IP (IPv6: per /64) per accountMailWindowSeconds. */
+    passwordResetIpLimit: number;
+    /** Account mails (reset links, verification resends) per account per window; more are not sent. */
+    accountMailLimit: number;
+    accountMailWindowSeconds: number;
   };
   payments!: {
     webhookSecret: string;
@@ -75,7 +94,21 @@ export class AppConfig {
     sandbox: { webhookUrl: string; duplicatePercent: number; attempts: number; backoffMs: number };
   };
   admin!: { email: string; password: string };
-  orders!: { paymentTtlMs: number };
+  orders!: {
+    paymentTtlMs: number;
+    /** Denial of inventory (docs/decisions/0018): what one customer may hold unpaid, and how fast they may order. */
+    limits: {
+      /** Open unpaid (PENDING_PAYMENT) web orders per customer. */
+      maxUnpaidOrders: number;
+      /** Units of one SKU across a customer's unpaid web orders (also the most one order may take of it). */
+      maxUnpaidUnitsPerSku: number;
+      /** Orders one customer may place per window (REST and gRPC together), then 429 with Retry-After. */
+      rateLimit: number;
+      rateWindowMs: number;
+    };
+    /** WatchOrder streams (gRPC): per user and per connection on one instance, and the idle bound. */
+    watch: { maxPerUser: number; maxPerConnection: number; idleMs: number };
+  };
   /** Carts, tax and checkout (docs/checkout.md). */
   commerce!: {
     /** ISO 3166-1 alpha-2: orders without a shipping address (items-only API orders) are taxed here. */
@@ -94,6 +127,17 @@ export class AppConfig {
     purchaseRateLimit: number;
     purchaseRateWindowMs: number;
   };
+  /** Owed jobs and events (docs/decisions/0020-no-event-dropped.md). */
+  queues!: {
+    /** Longest wait between two attempts of an owed job (capped exponential backoff). */
+    retryMaxDelayMs: number;
+    /** How often dead letters are re-driven and owed outbox events whose job is gone are published again. */
+    redriveIntervalMs: number;
+    /** A dead letter (or an owed outbox event) older than this is given up: logged with its payload and deleted. */
+    deadLetterRetentionMs: number;
+    /** Handled outbox rows are deleted this long after they were handled. */
+    outboxRetentionMs: number;
+  };
 }
 
 export class ConfigValidationError extends Error {
@@ -103,9 +147,14 @@ export class ConfigValidationError extends Error {
   }
 }
 
-/** Defaults point at the private servers `npm run infra:up` starts (see .env.example). */
+/**
+ * Defaults point at the private servers `npm run infra:up` starts (see .env.example). They are
+ * development defaults: NODE_ENV itself defaults to production (fail closed: a process started
+ * without it, e.g. `node dist/main.js`, must be given its servers and secrets), so they apply
+ * only where development or test is explicit (`npm run up`, the tests, a .env saying so).
+ */
 export const ENV_DEFAULTS: Record<string, string> = {
-  NODE_ENV: 'development',
+  NODE_ENV: 'production',
   APP_ROLE: 'all',
   PORT: '3000',
   GRPC_PORT: '50051',
@@ -136,6 +185,15 @@ export const ENV_DEFAULTS: Record<string, string> = {
   LOGIN_LOCK_SECONDS: '900',
   REGISTER_RATE_LIMIT: '10',
   REGISTER_RATE_WINDOW_SECONDS: '60',
+  PASSWORD_HASH_CONCURRENCY: '0',
+  PASSWORD_HASH_QUEUE_LIMIT: '100',
+  PASSWORD_HASH_MAX_WAIT_MS: '3000',
+  PUBLIC_WEB_URL: 'http://localhost:3000',
+  EMAIL_VERIFICATION_TTL_SECONDS: '172800',
+  PASSWORD_RESET_TTL_SECONDS: '1800',
+  PASSWORD_RESET_IP_LIMIT: '10',
+  ACCOUNT_MAIL_LIMIT: '3',
+  ACCOUNT_MAIL_WINDOW_SECONDS: '3600',
   PAYMENT_WEBHOOK_SECRET: 'dev-only-webhook-secret-change-me',
   SANDBOX_WEBHOOK_URL: '',
   SANDBOX_DUPLICATE_PERCENT: '10',
@@ -148,6 +206,13 @@ export const ENV_DEFAULTS: Record<string, string> = {
   TRUST_PROXY: 'false',
   SHUTDOWN_TIMEOUT_MS: '15000',
   ORDER_PAYMENT_TTL_MS: '900000',
+  ORDER_MAX_UNPAID_ORDERS: '5',
+  ORDER_MAX_UNPAID_UNITS_PER_SKU: '50',
+  ORDER_RATE_LIMIT: '10',
+  ORDER_RATE_WINDOW_SECONDS: '60',
+  ORDER_WATCH_MAX_PER_USER: '20',
+  ORDER_WATCH_MAX_PER_CONNECTION: '10',
+  ORDER_WATCH_IDLE_SECONDS: '900',
   SHOP_COUNTRY: 'DE',
   PRICES_INCLUDE_TAX: 'true',
   CART_TTL_SECONDS: '1209600',
@@ -156,6 +221,10 @@ export const ENV_DEFAULTS: Record<string, string> = {
   FLASH_SALE_PURCHASE_RATE_LIMIT: '20',
   FLASH_SALE_PURCHASE_RATE_WINDOW_MS: '10000',
   SEED_DEMO_DATA: 'false',
+  QUEUE_RETRY_MAX_DELAY_MS: '60000',
+  QUEUE_REDRIVE_INTERVAL_MS: '60000',
+  DEAD_LETTER_RETENTION_HOURS: '720',
+  OUTBOX_RETENTION_HOURS: '168',
 };
 
 /**
@@ -170,7 +239,35 @@ export const REQUIRED_IN_PRODUCTION = [
   'JWT_SECRET',
   'PAYMENT_WEBHOOK_SECRET',
   'ADMIN_PASSWORD',
+  'PUBLIC_WEB_URL',
 ];
+
+/** Values that stand for "put a real secret here": refused in production. */
+const PLACEHOLDER =
+  /change[-_. ]?(me|it)|replace[-_. ]?me|placeholder|your[-_. ]?(secret|password)|dev[-_]only|compose[-_]only|^(secret|password|changeme)$/i;
+
+/**
+ * Why `value` (a secret, or the password of a server URL) is not a production secret, if it is
+ * not. The development defaults of the secrets match too (they say dev-only / change-me).
+ */
+export function placeholderProblem(name: string, value: string): string | undefined {
+  if (!value) return undefined;
+  if (PLACEHOLDER.test(value))
+    // The value is not printed: it is a secret, or could be one that merely looks like a placeholder.
+    return `${name}: is a placeholder or development value (e.g. CHANGE-ME, dev-only-…); set a real secret when NODE_ENV=production`;
+  return undefined;
+}
+
+/** The password inside a server URL (mysql://u:pass@h, redis://:pass@h), decoded; '' when none. */
+function urlPassword(raw: string): string {
+  const m = /^[a-z+]+:\/\/[^:@/]*:([^@/]*)@/i.exec(raw.trim());
+  if (!m) return '';
+  try {
+    return decodeURIComponent(m[1]);
+  } catch {
+    return m[1];
+  }
+}
 
 export function parseMysqlUrl(name: string, raw: string, problems: string[]): MysqlTarget | undefined {
   let u: URL;
@@ -349,6 +446,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       lockSeconds: int('LOGIN_LOCK_SECONDS', 1, 30 * 86400),
       registerRateLimit: int('REGISTER_RATE_LIMIT', 1, 10000000),
       registerRateWindowSeconds: int('REGISTER_RATE_WINDOW_SECONDS', 1, 86400),
+      hashConcurrency:
+        int('PASSWORD_HASH_CONCURRENCY', 0, 256) || Math.max(1, Math.floor(availableParallelism() / 2)),
+      hashQueueLimit: int('PASSWORD_HASH_QUEUE_LIMIT', 0, 100000),
+      hashMaxWaitMs: int('PASSWORD_HASH_MAX_WAIT_MS', 1, 600000),
+      publicWebUrl: url('PUBLIC_WEB_URL', ['http:', 'https:']).replace(/\/+$/, ''),
+      emailVerificationTtlSeconds: int('EMAIL_VERIFICATION_TTL_SECONDS', 1, 30 * 86400),
+      passwordResetTtlSeconds: int('PASSWORD_RESET_TTL_SECONDS', 1, 86400),
+      passwordResetIpLimit: int('PASSWORD_RESET_IP_LIMIT', 1, 10000000),
+      accountMailLimit: int('ACCOUNT_MAIL_LIMIT', 1, 1000),
+      accountMailWindowSeconds: int('ACCOUNT_MAIL_WINDOW_SECONDS', 60, 7 * 86400),
     },
     payments: {
       webhookSecret: secret('PAYMENT_WEBHOOK_SECRET', 16),
@@ -360,7 +467,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       },
     },
     admin: { email: adminEmail.toLowerCase(), password: secret('ADMIN_PASSWORD', 8) },
-    orders: { paymentTtlMs: int('ORDER_PAYMENT_TTL_MS', 1000, 7 * 86400 * 1000) },
+    orders: {
+      paymentTtlMs: int('ORDER_PAYMENT_TTL_MS', 1000, 7 * 86400 * 1000),
+      limits: {
+        maxUnpaidOrders: int('ORDER_MAX_UNPAID_ORDERS', 1, 1000000),
+        maxUnpaidUnitsPerSku: int('ORDER_MAX_UNPAID_UNITS_PER_SKU', 1, 1000000),
+        rateLimit: int('ORDER_RATE_LIMIT', 1, 1000000000),
+        rateWindowMs: int('ORDER_RATE_WINDOW_SECONDS', 1, 86400) * 1000,
+      },
+      watch: {
+        maxPerUser: int('ORDER_WATCH_MAX_PER_USER', 1, 100000),
+        maxPerConnection: int('ORDER_WATCH_MAX_PER_CONNECTION', 1, 100000),
+        idleMs: int('ORDER_WATCH_IDLE_SECONDS', 1, 7 * 86400) * 1000,
+      },
+    },
     commerce: {
       shopCountry,
       pricesIncludeTax: bool('PRICES_INCLUDE_TAX'),
@@ -372,7 +492,29 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       purchaseRateLimit: int('FLASH_SALE_PURCHASE_RATE_LIMIT', 1, 1000000),
       purchaseRateWindowMs: int('FLASH_SALE_PURCHASE_RATE_WINDOW_MS', 100, 3600000),
     },
+    queues: {
+      retryMaxDelayMs: int('QUEUE_RETRY_MAX_DELAY_MS', 1000, 3600000),
+      redriveIntervalMs: int('QUEUE_REDRIVE_INTERVAL_MS', 1000, 86400000),
+      deadLetterRetentionMs: int('DEAD_LETTER_RETENTION_HOURS', 1, 87600) * 3600_000,
+      outboxRetentionMs: int('OUTBOX_RETENTION_HOURS', 1, 87600) * 3600_000,
+    },
   });
+  if (nodeEnv === 'production') {
+    // A placeholder (the k8s Secret's CHANGE-ME) or a development default passes the length
+    // checks above; in production it would be a secret anyone reading the repository knows.
+    for (const name of ['JWT_SECRET', 'PAYMENT_WEBHOOK_SECRET', 'ADMIN_PASSWORD']) {
+      const p = placeholderProblem(name, env[name] ?? '');
+      if (p) problems.push(p);
+    }
+    for (const name of ['DB_PRIMARY_URL', 'DB_REPLICA_URLS', 'REDIS_URL', 'CACHE_REDIS_URL'])
+      for (const [i, url] of (env[name] ?? '').split(',').entries()) {
+        const p = placeholderProblem(
+          name === 'DB_REPLICA_URLS' ? `${name}[${i}] password` : `${name} password`,
+          urlPassword(url),
+        );
+        if (p && !problems.includes(p)) problems.push(p);
+      }
+  }
   if (problems.length) throw new ConfigValidationError(problems);
   return cfg;
 }
@@ -390,9 +532,18 @@ export function appConfig(): AppConfig {
 export const runsHttp = (role: AppRole): boolean => role !== 'worker';
 export const runsWorkers = (role: AppRole): boolean => role !== 'api';
 
-/** Loads `.env` from the working directory when present; variables already set win. */
-export function loadDotEnv(file = '.env'): void {
+/**
+ * Loads `.env` from the working directory when present; variables already set win. With `names`,
+ * only those variables are taken from it (the local-infrastructure resolver of the test and bench
+ * setups reads just the ports and server URLs, not a developer's other settings).
+ */
+export function loadDotEnv(file = '.env', names?: readonly string[]): void {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { existsSync } = require('node:fs') as typeof import('node:fs');
-  if (existsSync(file)) process.loadEnvFile(file);
+  const { existsSync, readFileSync } = require('node:fs') as typeof import('node:fs');
+  if (!existsSync(file)) return;
+  if (!names) return process.loadEnvFile(file);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const parsed = (require('node:util') as typeof import('node:util')).parseEnv(readFileSync(file, 'utf8'));
+  for (const name of names)
+    if (parsed[name] !== undefined && process.env[name] === undefined) process.env[name] = parsed[name];
 }

@@ -97,11 +97,11 @@ export class DbRouter implements OnModuleInit, BeforeApplicationShutdown, OnAppl
   private async warnUnlessUtc(): Promise<void> {
     try {
       const [row] = (await this.primary.query(
-        'SELECT TIMESTAMPDIFF(MINUTE, UTC_TIMESTAMP(), NOW()) AS offset, @@session.time_zone AS tz',
-      )) as { offset: number | string; tz: string }[];
-      if (Number(row.offset) !== 0)
+        'SELECT TIMESTAMPDIFF(MINUTE, UTC_TIMESTAMP(), NOW()) AS offset_minutes, @@session.time_zone AS tz',
+      )) as { offset_minutes: number | string; tz: string }[];
+      if (Number(row.offset_minutes) !== 0)
         this.logger.warn(
-          `the primary's time zone is ${row.tz} (UTC${Number(row.offset) >= 0 ? '+' : ''}${Number(row.offset)} min): ` +
+          `the primary's time zone is ${row.tz} (UTC${Number(row.offset_minutes) >= 0 ? '+' : ''}${Number(row.offset_minutes)} min): ` +
             `set default_time_zone = '+00:00' (see deploy/mysql/primary.cnf), or server-made timestamps ` +
             'will be shifted by that offset',
         );

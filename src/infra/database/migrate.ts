@@ -1,6 +1,7 @@
 /**
- * Applies pending migrations to DB_PRIMARY_URL: `npm run migration:run` (from source) or
- * `node dist/infra/database/migrate.js` (from the build, e.g. the Kubernetes Job).
+ * Applies pending migrations to DB_PRIMARY_URL: `node dist/infra/database/migrate.js` (from the
+ * build, e.g. the Kubernetes Job); `npm run migration:run` (scripts/migrate.ts) resolves the local
+ * infrastructure's primary first, like every other local command.
  * Safe to run from several processes at once: a MySQL named lock serialises them.
  */
 import 'reflect-metadata';

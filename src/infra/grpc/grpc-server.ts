@@ -5,8 +5,11 @@ import * as protoLoader from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
 import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { requestContext } from '../../common/context/request-context';
 import type { GrpcCallType, MetricsService } from '../observability/metrics.service';
+import { fileDescriptorProtos, ProtoFile } from './file-descriptors';
 
 /** Loader options: field names stay snake_case as in the .proto files, enums are their names. */
 export const PROTO_LOADER_OPTIONS: protoLoader.Options = {
@@ -48,6 +51,35 @@ export interface GrpcServerOptions {
   services: string[];
   /** How long close() waits for calls in flight before cutting them. */
   drainMs: number;
+  /**
+   * HTTP/2 keepalive: the server pings a connection idle this long and closes it (cancelling its
+   * streams) when no answer comes within `keepaliveTimeoutMs` — so a peer that vanished without
+   * closing (a dead NAT entry, a killed laptop) does not hold its long-lived streams forever.
+   */
+  keepaliveMs?: number;
+  keepaliveTimeoutMs?: number;
+}
+
+/** Where @grpc/reflection keeps the reflection protos it serves (build/proto/grpc/reflection/...). */
+const REFLECTION_PROTO_ROOT = join(dirname(require.resolve('@grpc/reflection')), '..', 'proto');
+
+/**
+ * Server reflection over every service on the port — ours, grpc.health.v1.Health and the reflection
+ * services themselves (v1 and v1alpha) — answering with each .proto file under its own name and with
+ * its dependencies (see file-descriptors.ts), so clients that link descriptors can build the schema.
+ */
+function reflectionService(opts: Pick<GrpcServerOptions, 'protoPaths' | 'includeDirs'>): ReflectionService {
+  const files: ProtoFile[] = opts.protoPaths.map((name) => {
+    const dir = opts.includeDirs.find((d) => existsSync(join(d, name)));
+    if (!dir) throw new Error(`${name} is in none of ${opts.includeDirs.join(', ')}`);
+    return { name, path: join(dir, name) };
+  });
+  files.push({ name: 'grpc/health/v1/health.proto', path: healthProtoPath });
+  for (const name of ['grpc/reflection/v1/reflection.proto', 'grpc/reflection/v1alpha/reflection.proto'])
+    files.push({ name, path: join(REFLECTION_PROTO_ROOT, name) });
+  // @grpc/reflection reads only `fileDescriptorProtos` of each entry of a package definition.
+  const definition = { files: { fileDescriptorProtos: fileDescriptorProtos(files) } };
+  return new ReflectionService(definition as unknown as protoLoader.PackageDefinition);
 }
 
 /**
@@ -60,6 +92,7 @@ export class GrpcServer extends ServerGrpc {
   private readonly log = new Logger('Grpc');
   private readonly health: HealthImplementation;
   private readonly drainMs: number;
+  private readonly keepalive: grpc.ServerOptions;
   private readonly serviceNames: string[];
   private bound?: number;
   private sink?: GrpcCallSink;
@@ -77,15 +110,18 @@ export class GrpcServer extends ServerGrpc {
       protoPath: opts.protoPaths,
       loader: { ...PROTO_LOADER_OPTIONS, includeDirs: opts.includeDirs },
       gracefulShutdown: true,
-      onLoadPackageDefinition: (pkg, server) => {
-        const healthPkg = protoLoader.loadSync(healthProtoPath, PROTO_LOADER_OPTIONS);
-        new ReflectionService({ ...pkg, ...healthPkg }).addToServer(server);
+      onLoadPackageDefinition: (_pkg, server) => {
+        reflectionService(opts).addToServer(server);
         health.addToServer(server);
       },
     };
     super(options);
     this.health = health;
     this.drainMs = opts.drainMs;
+    this.keepalive = {
+      'grpc.keepalive_time_ms': opts.keepaliveMs ?? 30_000,
+      'grpc.keepalive_timeout_ms': opts.keepaliveTimeoutMs ?? 10_000,
+    };
     this.serviceNames = ['', ...opts.services];
   }
 
@@ -100,7 +136,7 @@ export class GrpcServer extends ServerGrpc {
   }
 
   override async createClient(): Promise<grpc.Server> {
-    const server = new grpc.Server({ interceptors: [this.callMetrics] });
+    const server = new grpc.Server({ ...this.keepalive, interceptors: [this.callMetrics] });
     this.bound = await new Promise<number>((resolve, reject) =>
       server.bindAsync(this.url, grpc.ServerCredentials.createInsecure(), (err, port) =>
         err ? reject(err) : resolve(port),

@@ -18,7 +18,14 @@ export function documentErrorResponses(doc: OpenAPIObject): OpenAPIObject {
       const responses = (op as { responses: Record<string, { description?: string; content?: unknown }> })
         .responses;
       for (const [code, response] of Object.entries(responses)) {
-        if (/^[45]/.test(code)) response.content = ERROR_CONTENT;
+        if (!/^[45]/.test(code)) continue;
+        // Examples declared with ApiErrorResponse stay beside the one schema.
+        const examples = (response.content as Record<string, { examples?: unknown }> | undefined)?.[
+          'application/json'
+        ]?.examples;
+        response.content = examples
+          ? { 'application/json': { ...ERROR_CONTENT['application/json'], examples } }
+          : ERROR_CONTENT;
       }
       responses['4XX'] ??= { description: 'Client error', content: ERROR_CONTENT };
       responses['5XX'] ??= { description: 'Server error or dependency unavailable', content: ERROR_CONTENT };
@@ -28,13 +35,42 @@ export function documentErrorResponses(doc: OpenAPIObject): OpenAPIObject {
 }
 
 /**
- * Declares the stable error codes an operation answers, per HTTP status, in the OpenAPI
- * document (each with the one error shape, attached by {@link documentErrorResponses}), so
- * Swagger UI lists e.g. `409: COUPON_EXHAUSTED, COUPON_LIMIT_REACHED` under the operation.
+ * Documents an error status of an operation with one example body per stable code, in the
+ * contract's shape: `@ApiErrorResponse(400, 'The token cannot be used', { RESET_TOKEN_EXPIRED:
+ * 'This password-reset link has expired; ask for a new one' })`. Several for one status merge.
+ */
+export const ApiErrorResponse = (status: number, description: string, codes: Record<string, string>) =>
+  ApiResponse({
+    status,
+    description,
+    examples: Object.fromEntries(
+      Object.entries(codes).map(([code, message]) => [
+        code,
+        {
+          summary: code,
+          value: { statusCode: status, code, message, requestId: '0193a6a4-2f0e-7c41-9b1e-5d0c3f7a9e21' },
+        },
+      ]),
+    ),
+  });
+
+/**
+ * Declares the stable error codes an operation answers, per HTTP status (one example body per
+ * code, through {@link ApiErrorResponse}), so Swagger UI lists e.g. `409: COUPON_EXHAUSTED,
+ * COUPON_LIMIT_REACHED` under the operation. An entry may explain itself: `'CODE (when …)'`.
  */
 export function ApiErrorCodes(byStatus: Record<number, string[]>): MethodDecorator {
-  const decorators = Object.entries(byStatus).map(([status, codes]) =>
-    ApiResponse({ status: Number(status), description: codes.join(', ') }),
+  return applyDecorators(
+    ...Object.entries(byStatus).map(([status, codes]) => {
+      const entries = codes.map((c): [string, string] => {
+        const m = /^([A-Z0-9_]+)(?: \((.*)\))?$/.exec(c);
+        return [m?.[1] ?? c, m?.[2] ?? m?.[1] ?? c];
+      });
+      return ApiErrorResponse(
+        Number(status),
+        entries.map(([code]) => code).join(', '),
+        Object.fromEntries(entries),
+      );
+    }),
   );
-  return applyDecorators(...decorators);
 }

@@ -1,4 +1,4 @@
-import { Module } from '@nestjs/common';
+import { Module, RequestMethod } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
@@ -33,7 +33,9 @@ export function requestIdMixin(_merge: object, _level: number, logger: Logger): 
       useFactory: (config: AppConfig) => ({
         // With HTTP_LOG off the per-request pino-http middleware is not installed at all (it cost
         // ~25% of a trivial route's throughput); log lines still carry the request id via mixin.
-        ...(config.httpLog ? {} : { forRoutes: [] }),
+        // Every route, in path-to-regexp 8's syntax (nestjs-pino's default '*' draws two
+        // LegacyRouteConverter warnings at every boot).
+        forRoutes: config.httpLog ? [{ path: '{*path}', method: RequestMethod.ALL }] : [],
         pinoHttp: {
           level: config.logLevel,
           autoLogging: config.httpLog

@@ -16,6 +16,10 @@ type Snapshot = Map<string, Record<(typeof STATES)[number], number> | null>;
 @Injectable()
 export class QueueMetrics {
   readonly processed: Counter<'queue' | 'outcome'>;
+  /** Owed jobs that spent their attempts (see queues.ts OWED_JOB_OPTIONS). */
+  readonly deadLetters: Counter<'queue'>;
+  readonly redriven: Counter<'queue'>;
+  readonly givenUp: Counter<'queue'>;
   private snapshotting?: Promise<Snapshot>;
 
   constructor(
@@ -50,6 +54,21 @@ export class QueueMetrics {
       'shop_queue_jobs_processed_total',
       'Jobs finished by this process per queue and outcome (failed: every failed attempt, retried or not)',
       ['queue', 'outcome'],
+    );
+    this.deadLetters = metrics.counter(
+      'shop_queue_dead_letters_total',
+      'Owed jobs that spent their attempts and became dead letters (kept in the failed set, re-driven); alert on any increase',
+      ['queue'],
+    );
+    this.redriven = metrics.counter(
+      'shop_queue_dead_letters_redriven_total',
+      'Dead letters re-driven (one more attempt) by this process',
+      ['queue'],
+    );
+    this.givenUp = metrics.counter(
+      'shop_queue_dead_letters_given_up_total',
+      'Dead letters (and owed outbox events: queue="outbox") older than DEAD_LETTER_RETENTION_HOURS, logged and deleted',
+      ['queue'],
     );
   }
 

@@ -3,7 +3,8 @@ import { Global, Module, OnApplicationShutdown } from '@nestjs/common';
 import type Redis from 'ioredis';
 import { AppConfig } from '../config/app-config';
 import { RedisService } from '../redis/redis.service';
-import { BACKOFF_STRATEGIES, DEFAULT_JOB_OPTIONS } from './queues';
+import { DEFAULT_JOB_OPTIONS, backoffStrategies } from './queues';
+import { DeadLetters } from './dead-letters.service';
 import { QueueHealth } from './queue-health.service';
 import { QueueMetrics } from './queue-metrics';
 import { WorkerRegistry } from './worker-registry.service';
@@ -40,12 +41,16 @@ const ownClients = new WeakMap<AppConfig, Set<Redis>>();
         },
         prefix: `${config.redis.prefix}:bull`,
         defaultJobOptions: DEFAULT_JOB_OPTIONS,
-        settings: { stalledInterval: 15000, maxStalledCount: 2, backoffStrategies: BACKOFF_STRATEGIES },
+        settings: {
+          stalledInterval: 15000,
+          maxStalledCount: 2,
+          backoffStrategies: backoffStrategies(config.queues.retryMaxDelayMs),
+        },
       }),
     }),
   ],
-  providers: [WorkerRegistry, QueueHealth, QueueMetrics],
-  exports: [WorkerRegistry, QueueHealth, BullModule],
+  providers: [WorkerRegistry, QueueHealth, QueueMetrics, DeadLetters],
+  exports: [WorkerRegistry, QueueHealth, QueueMetrics, BullModule],
 })
 export class QueueModule implements OnApplicationShutdown {
   constructor(private readonly config: AppConfig) {}

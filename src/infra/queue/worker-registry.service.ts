@@ -4,6 +4,7 @@ import { requestContext } from '../../common/context/request-context';
 import { withTimeout } from '../../common/with-timeout';
 import { AppConfig, runsWorkers } from '../config/app-config';
 import { QueueMetrics } from './queue-metrics';
+import { isOwed } from './queues';
 
 /** Job payloads may carry the id of the request that produced them, for log correlation. */
 export interface TracedJobData {
@@ -51,12 +52,14 @@ export class WorkerRegistry {
   /**
    * Schedules the repeatable job `name` on `queue` every `everyMs` (consuming roles only). Every
    * worker instance adds the same repeat key (`jobId`), so Bull keeps one schedule; a failure is
-   * logged and the next start tries again. Call from onApplicationBootstrap.
+   * logged and the next start tries again. Call from onApplicationBootstrap. A failed run is not
+   * a dead letter (the next run does the work): it is logged and counted, not kept, so a queue's
+   * failed set holds dead letters only.
    */
   repeat(queue: Queue, name: string, everyMs: number, jobId: string): void {
     if (!this.enabled) return;
     queue
-      .add(name, {}, { repeat: { every: everyMs }, jobId, attempts: 1 })
+      .add(name, {}, { repeat: { every: everyMs }, jobId, attempts: 1, removeOnFail: true })
       .catch((err: Error) => this.logger.warn(`${queue.name}:${name} not scheduled: ${err.message}`));
   }
 
@@ -90,13 +93,26 @@ export class WorkerRegistry {
     this.observed.add(queue);
     const completed = this.metrics.processed.labels(queue.name, 'completed');
     const failed = this.metrics.processed.labels(queue.name, 'failed');
+    const deadLetters = this.metrics.deadLetters.labels(queue.name);
     queue.on('completed', () => completed.inc());
     queue.on('failed', (job: Job, err: Error) => {
       failed.inc();
       // The producer's request id, so the line joins the request's own log lines.
-      requestContext.run({ requestId: jobRequestId(queue, job) }, () =>
-        this.logger.warn(`${queue.name} job ${job.id} failed (attempt ${job.attemptsMade}): ${err.message}`),
-      );
+      requestContext.run({ requestId: jobRequestId(queue, job) }, () => {
+        const attempts = job.opts.attempts ?? 1;
+        if (isOwed(job.opts) && job.attemptsMade === attempts) {
+          // The one line an operator alerts on (with shop_queue_dead_letters_total): the job is
+          // kept and re-driven by DeadLetters, never dropped.
+          deadLetters.inc();
+          this.logger.error(
+            `dead letter: ${queue.name} job ${job.id} (${job.name}) failed all ${attempts} attempts, ` +
+              `kept and re-driven every QUEUE_REDRIVE_INTERVAL_MS: ${err.message}`,
+          );
+        } else
+          this.logger.warn(
+            `${queue.name} job ${job.id} failed (attempt ${job.attemptsMade}${job.attemptsMade > attempts ? ', re-driven dead letter' : ''}): ${err.message}`,
+          );
+      });
     });
   }
 }

@@ -109,6 +109,10 @@ export class RedisService implements OnModuleDestroy {
       enableAutoPipelining: role === 'client',
       lazyConnect: false,
       connectionName: `nest-commerce:${role}`,
+      // The ready check's INFO is refused once SUBSCRIBE went out during the handshake, which
+      // ioredis 5 allows (ioredis#2037): the first boot logged "ERR Can't execute 'info'" and
+      // reconnected. A subscriber needs no ready check (SUBSCRIBE works while Redis loads).
+      enableReadyCheck: role !== 'subscriber',
     });
     let lastError = '';
     r.on('error', (err: Error) => {

@@ -103,10 +103,13 @@ export class SandboxPsp implements OnModuleInit {
 
   private enqueue(data: DeliveryJob, delay = 0): Promise<Job<DeliveryJob>> {
     const { attempts, backoffMs } = this.config.payments.sandbox;
+    // The PSP's own retry policy, not an owed job of the shop: a delivery it gives up on is
+    // logged (deliver) and dropped, never a dead letter; reconciliation asks the PSP then.
     return this.queue.add(DELIVER, traced(data), {
       attempts,
       backoff: { type: 'exponential', delay: backoffMs },
       delay,
+      removeOnFail: true,
     });
   }
 

@@ -1,0 +1,122 @@
+import { InjectQueue } from '@nestjs/bull';
+import { Injectable, Logger, OnApplicationBootstrap, OnModuleInit } from '@nestjs/common';
+import type { Queue } from 'bull';
+import { idTime } from '../common/ids';
+import { AppConfig } from '../infra/config/app-config';
+import { DbRouter } from '../infra/database/db-router.service';
+import { affected } from '../infra/database/mysql-results';
+import { MetricsService } from '../infra/observability/metrics.service';
+import { QueueMetrics } from '../infra/queue/queue-metrics';
+import { QUEUES } from '../infra/queue/queues';
+import { WorkerRegistry } from '../infra/queue/worker-registry.service';
+
+export const PURGE_OUTBOX_JOB = 'purge-outbox';
+export const PURGE_OUTBOX_EVERY_MS = 3600_000;
+/** Rows deleted per statement, and statements per run at most (the next run goes on). */
+const PURGE_BATCH = 5000;
+const PURGE_MAX_BATCHES = 100;
+
+/**
+ * The outbox's retention and its gauges (decision 0020):
+ * - `purge-outbox` (repeatable, hourly, on the orders queue): deletes handled rows older than
+ *   OUTBOX_RETENTION_HOURS, in batches; an owed row older than DEAD_LETTER_RETENTION_HOURS (no
+ *   handler took it in all that time) is given up: logged at error level with its payload, then
+ *   deleted, and counted in `shop_queue_dead_letters_given_up_total{queue="outbox"}`.
+ * - `shop_outbox_owed_events` and `shop_outbox_oldest_owed_seconds`, read from the primary when
+ *   scraped: events committed whose handlers have not all succeeded yet.
+ */
+@Injectable()
+export class OutboxHousekeeping implements OnModuleInit, OnApplicationBootstrap {
+  private readonly logger = new Logger('OutboxHousekeeping');
+
+  constructor(
+    @InjectQueue(QUEUES.orders) private readonly queue: Queue,
+    private readonly workers: WorkerRegistry,
+    private readonly db: DbRouter,
+    private readonly config: AppConfig,
+    private readonly queueMetrics: QueueMetrics,
+    metrics: MetricsService,
+  ) {
+    // One read per scrape serves both gauges; the index (handled_at, published_at) holds the id.
+    let reading: Promise<{ n: number; oldest: string | null }> | undefined;
+    const read = () =>
+      (reading ??= this.db
+        .primaryReader()
+        .query('SELECT COUNT(*) AS n, MIN(id) AS oldest FROM outbox WHERE handled_at IS NULL')
+        .then((rows: { n: number | string; oldest: string | null }[]) => ({
+          n: Number(rows[0].n),
+          oldest: rows[0].oldest,
+        }))
+        .finally(() => (reading = undefined)));
+    metrics.gauge(
+      'shop_outbox_owed_events',
+      'Order events committed to the outbox whose handlers have not all succeeded yet (pending, retrying or dead letters)',
+      [],
+      async function () {
+        this.set((await read()).n);
+      },
+    );
+    metrics.gauge(
+      'shop_outbox_oldest_owed_seconds',
+      'Age of the oldest owed outbox event (0 when none); alert when it grows past minutes',
+      [],
+      async function () {
+        const { oldest } = await read();
+        this.set(oldest ? Math.max(0, (Date.now() - idTime(oldest).getTime()) / 1000) : 0);
+      },
+    );
+  }
+
+  onModuleInit(): void {
+    this.workers.process(this.queue, () => this.purge(), { name: PURGE_OUTBOX_JOB });
+  }
+
+  onApplicationBootstrap(): void {
+    this.workers.repeat(this.queue, PURGE_OUTBOX_JOB, PURGE_OUTBOX_EVERY_MS, 'outbox-purge');
+  }
+
+  /** One retention run; returns what it deleted. */
+  async purge(): Promise<{ handled: number; givenUp: number }> {
+    const { outboxRetentionMs, deadLetterRetentionMs } = this.config.queues;
+    let handled = 0;
+    for (let i = 0; i < PURGE_MAX_BATCHES; i++) {
+      const n = affected(
+        await this.db.execute(
+          'DELETE FROM outbox WHERE handled_at < NOW(3) - INTERVAL ? MICROSECOND LIMIT ?',
+          [outboxRetentionMs * 1000, PURGE_BATCH],
+        ),
+      );
+      handled += n;
+      if (n < PURGE_BATCH) break;
+    }
+    let givenUp = 0;
+    for (let i = 0; i < PURGE_MAX_BATCHES; i++) {
+      const rows: { id: string; type: string; aggregate_id: string; payload: unknown }[] = await this.db
+        .primaryReader()
+        .query(
+          `SELECT id, type, aggregate_id, payload FROM outbox
+            WHERE handled_at IS NULL AND created_at < NOW(3) - INTERVAL ? MICROSECOND LIMIT ?`,
+          [deadLetterRetentionMs * 1000, 500],
+        );
+      if (!rows.length) break;
+      for (const r of rows)
+        this.logger.error(
+          `outbox event given up after DEAD_LETTER_RETENTION_HOURS: ${r.id} (${r.type} of order ${r.aggregate_id}); ` +
+            `payload: ${typeof r.payload === 'string' ? r.payload : JSON.stringify(r.payload)}`,
+        );
+      const n = affected(
+        await this.db.execute('DELETE FROM outbox WHERE id IN (?) AND handled_at IS NULL', [
+          rows.map((r) => r.id),
+        ]),
+      );
+      givenUp += n;
+      this.queueMetrics.givenUp.labels(QUEUES.outbox).inc(n);
+      if (rows.length < 500) break;
+    }
+    if (handled || givenUp)
+      this.logger.log(
+        `outbox retention: ${handled} handled event(s) deleted, ${givenUp} owed event(s) given up`,
+      );
+    return { handled, givenUp };
+  }
+}

@@ -2,5 +2,5 @@
 export { CheckoutModule } from './checkout.module';
 export { CheckoutService } from './checkout.service';
 export { PriceChangedError } from './checkout.errors';
-export { breakdownOf, splitRefund, totalOf } from './pricing';
+export { breakdownOf, refundSplitOf, splitRefund, totalOf } from './pricing';
 export type { Breakdown, CheckoutOptions, PricedLine, PricedOrder, RefundSplit } from './checkout.types';

@@ -1,4 +1,4 @@
-import { splitRefund, totalOf } from './pricing';
+import { refundSplitOf, splitRefund, totalOf } from './pricing';
 
 describe('order totals and refund splits', () => {
   it('total: tax added only when prices exclude it', () => {
@@ -39,6 +39,16 @@ describe('order totals and refund splits', () => {
     expect(s).toEqual({ goods: 756, shipping: 84, tax: 160, discount: 84 });
     expect(splitRefund(b, 0)).toEqual({ goods: 0, shipping: 0, tax: 0, discount: 0 });
     expect(() => splitRefund(b, 5951)).toThrow(RangeError);
+  });
+
+  it('a placed order: the shipping tax is what the lines leave of the order tax', () => {
+    const order = {
+      breakdown: { subtotal: 7498, discount: 750, shipping: 490, tax: 1105, taxIncluded: true, total: 7238 },
+      items: [{ tax: 900 }, { tax: 123 }],
+    };
+    expect(refundSplitOf(order, 1000)).toEqual({ goods: 791, shipping: 56, tax: 153, discount: 104 });
+    expect(refundSplitOf(order, 7238)).toEqual({ goods: 5725, shipping: 408, tax: 1105, discount: 750 });
+    expect(refundSplitOf(order, 7239)).toBeUndefined();
   });
 
   it('orders without a breakdown (subtotal = total, nothing else) refund as goods', () => {

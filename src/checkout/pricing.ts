@@ -52,3 +52,28 @@ export function splitRefund(
     goodsNet > 0 ? Number(divRoundHalfUp(BigInt(b.discount) * BigInt(goods), BigInt(goodsNet))) : 0;
   return { goods, shipping, tax, discount: Math.min(discount, b.discount) };
 }
+
+/**
+ * {@link splitRefund} for a placed order as orders answer it: the shipping's tax is what the
+ * lines' taxes leave of the order's tax. Undefined when the refund is not a part of the order's
+ * total (a capture of another amount).
+ */
+export function refundSplitOf(
+  order: {
+    breakdown: {
+      subtotal: number;
+      discount: number;
+      shipping: number;
+      tax: number;
+      taxIncluded: boolean;
+      total: number;
+    };
+    items: { tax: number }[];
+  },
+  amount: number,
+): RefundSplit | undefined {
+  const b = order.breakdown;
+  if (!Number.isSafeInteger(amount) || amount < 0 || amount > b.total) return undefined;
+  const shippingTax = b.tax - order.items.reduce((s, i) => s + i.tax, 0);
+  return splitRefund({ ...b, shippingTax }, amount);
+}

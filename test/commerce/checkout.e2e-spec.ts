@@ -211,6 +211,21 @@ describe('checkout', () => {
     );
     const paid = (await http('GET', t.api(`/orders/${order.id}`), { token })).body;
     expect(paid).toMatchObject({ status: 'PAID', breakdown: expectedBreakdown });
+    // A partial refund of 10.00 of the 72.38, split by the documented rule (docs/checkout.md):
+    // paid net of tax: goods 7498 − 750 − 1023 = 5725, shipping 490 − 82 = 408, tax 1105 (= 7238);
+    // 1000 × each / 7238 = 790.97, 56.37, 152.67 → 790, 56, 152 and the 2 units left to the largest
+    // remainders (goods, tax); the discount on those goods: 750 × 791 / 5725 = 103.62 → 104.
+    const refund = await http('POST', t.api(`/payments/${payment.body.id}/refunds`), {
+      token: admin,
+      body: { amount: 1000 },
+    });
+    expect(refund.status).toBe(201);
+    expect(refund.body).toMatchObject({
+      amount: 1000,
+      split: { goods: 791, shipping: 56, tax: 153, discount: 104 },
+    });
+    const listed = await http('GET', t.api(`/payments/${payment.body.id}/refunds`), { token: admin });
+    expect(listed.body.items[0].split).toEqual({ goods: 791, shipping: 56, tax: 153, discount: 104 });
     // A paid order keeps its coupon use (only cancel/expiry give it back).
     expect((await http('POST', t.api(`/orders/${order.id}/cancel`), { token })).status).toBe(409);
     expect(await couponUsed(t, admin, coupon.id)).toBe(1);

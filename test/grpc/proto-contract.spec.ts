@@ -88,11 +88,7 @@ describe('the published gRPC contract (buf)', () => {
   });
 
   it('lets the contract grow: a new field, enum value, message and rpc are not breaking', () => {
-    edit(
-      ORDERS,
-      '  string tax_country = 12;\n',
-      '  string tax_country = 12;\n  string note = 13;\n',
-    );
+    edit(ORDERS, '  string tax_country = 12;\n', '  string tax_country = 12;\n  string note = 13;\n');
     edit(
       ORDERS,
       '  ORDER_STATUS_REFUNDED = 6;\n',

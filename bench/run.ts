@@ -721,6 +721,31 @@ async function main(): Promise<void> {
     }
   }
 
+  // ---- cart ----
+  // Many customers (tokens for fresh ids): each request pair adds one unit of the SKU to a
+  // customer's cart (Lua script on their hash, price from the catalog cache) and reads the cart
+  // back (HGETALL, priced from the catalog cache). 500 carts keep every line under its 1000 cap.
+  if (productId) {
+    const carts = Array.from({ length: 500 }, () => `Bearer ${customerToken(randomUUID())}`);
+    await run(
+      'cart add + read (POST /cart/items, GET /cart)',
+      load({
+        name: 'cart',
+        url: api('/cart'),
+        requests: carts.flatMap((authorization): NonNullable<HttpLoad['requests']> => [
+          {
+            method: 'POST' as const,
+            path: '/api/v1/cart/items',
+            headers: { authorization, 'content-type': 'application/json' },
+            body: JSON.stringify({ sku, quantity: 1 }),
+          },
+          { method: 'GET' as const, path: '/api/v1/cart', headers: { authorization } },
+        ]),
+      }),
+      { baseline: 'baseline: nest+fastify hello-world', target: 0.5 },
+    );
+  }
+
   // ---- login ----
   await run(
     'login (argon2id verify)',
@@ -875,6 +900,162 @@ async function main(): Promise<void> {
       }
     }
     client.close();
+
+    // ---- checkout: coupon, tax, shipping ----
+    // POST /orders with an inline address, a shipping method, a 10 % coupon (no usage limit)
+    // and a 20 % tax rate: the order's one batch also carries the coupon's three statements.
+    // Its baseline sends the same statements to clones of the same tables, one by one in a
+    // raw mysql2 transaction (as the order baseline does).
+    const checkoutName = 'checkout with coupon, tax and shipping (REST POST /orders)';
+    if (want(checkoutName) || want('baseline: checkout tx')) {
+      const code = `BENCH${Date.now().toString(36).toUpperCase()}`;
+      await json(
+        'POST',
+        api('/admin/tax-rates'),
+        { country: 'AT', name: 'USt 20 %', rateBp: 2000 },
+        adminToken,
+      );
+      await json(
+        'POST',
+        api('/admin/shipping-methods'),
+        { code: 'bench-std', name: 'Standard', price: 490, currency: 'EUR', countries: ['AT'] },
+        adminToken,
+      );
+      const coupon = await json(
+        'POST',
+        api('/admin/coupons'),
+        { code, kind: 'percentage', percentOff: 10 },
+        adminToken,
+      );
+      const buyers = Array.from({ length: 500 }, () => `Bearer ${customerToken(randomUUID())}`);
+      const body = JSON.stringify({
+        items: [{ sku, quantity: 1 }],
+        shippingAddress: {
+          fullName: 'Bench Buyer',
+          line1: 'Ring 1',
+          city: 'Wien',
+          postalCode: '1010',
+          country: 'AT',
+        },
+        shippingMethod: 'bench-std',
+        couponCode: code,
+      });
+      const checkoutGoal = { baseline: 'baseline: checkout tx, raw mysql2', target: 0.7 };
+      for (const t of [
+        'orders',
+        'order_items',
+        'outbox',
+        'coupons',
+        'coupon_redemptions',
+        'coupon_customer_uses',
+        'inventory_items',
+        'inventory_movements',
+      ])
+        await pool.query(`CREATE TABLE IF NOT EXISTS bench_co_${t} LIKE ${t}`);
+      const couponId = randomUUID();
+      await pool.query(
+        `INSERT INTO bench_co_coupons (id, code, kind, percent_off, starts_at) VALUES (?, ?, 'percentage', 10, NOW(3) - INTERVAL 1 DAY)`,
+        [couponId, code],
+      );
+      await pool.query(
+        `INSERT INTO bench_co_inventory_items (sku, on_hand, reserved, low_stock_threshold) VALUES ('RAW-CO', 1000000000, 0, 10)`,
+      );
+      const rawUsers = Array.from({ length: 500 }, () => randomUUID());
+      let nth = 0;
+      const address = JSON.stringify({
+        fullName: 'Bench Buyer',
+        line1: 'Ring 1',
+        city: 'Wien',
+        postalCode: '1010',
+        country: 'AT',
+      });
+      // The statements of OrdersRepository.insertStatements, OutboxWriter, CouponsRepository.redeemStatements
+      // and InventoryService.reserveIn for a one-line order with a coupon.
+      const rawCheckoutTx = async () => {
+        const c = await pool.getConnection();
+        const id = randomUUID();
+        const user = rawUsers[nth++ % rawUsers.length];
+        const now = new Date();
+        try {
+          await c.query('START TRANSACTION');
+          await c.query(
+            `INSERT INTO bench_co_orders (id, user_id, status, total_minor, currency, idempotency_key, source, flash_sale_id,
+               reservation_id, expires_at, created_at, updated_at, subtotal_minor, discount_minor, shipping_minor, tax_minor,
+               tax_included, tax_country, shipping_method_code, shipping_method_name, coupon_code, shipping_address, awaiting_address)
+             VALUES (?, ?, 'PENDING_PAYMENT', ?, 'EUR', NULL, 'web', NULL, NULL, ?, ?, ?, ?, ?, ?, ?, 1, 'AT', 'bench-std', 'Standard', ?, ?, 0)`,
+            [id, user, 2289, new Date(now.getTime() + 900_000), now, now, 1999, 200, 490, 382, code, address],
+          );
+          await c.query(
+            `INSERT INTO bench_co_order_items (order_id, sku, product_id, product_name, unit_price_minor, quantity, discount_minor, tax_minor, tax_rate_bp)
+             VALUES (?, 'RAW-CO', NULL, 'Bench Tee', 1999, 1, 200, 300, 2000)`,
+            [id],
+          );
+          await c.query(
+            'INSERT INTO bench_co_outbox (id, aggregate_id, type, payload, created_at) VALUES (?, ?, ?, ?, ?)',
+            [
+              randomUUID(),
+              id,
+              'order.created',
+              JSON.stringify({ orderId: id, userId: user, total: { amount: 2289, currency: 'EUR' } }),
+              now,
+            ],
+          );
+          await c.query(
+            `UPDATE bench_co_coupons SET used = used + 1 WHERE id = ? AND active = 1 AND (usage_limit IS NULL OR used < usage_limit)
+               AND starts_at <= ? AND (ends_at IS NULL OR ends_at > ?)`,
+            [couponId, now, now],
+          );
+          await c.query(
+            `INSERT INTO bench_co_coupon_redemptions (coupon_id, order_id, user_id, discount_minor, status, created_at)
+             VALUES (?, ?, ?, IF(ROW_COUNT() = 1, ?, NULL), 'ACTIVE', ?)`,
+            [couponId, id, user, 200, now],
+          );
+          await c.query(
+            `INSERT INTO bench_co_coupon_customer_uses (coupon_id, user_id, used, max_uses) VALUES (?, ?, 1, ?)
+             ON DUPLICATE KEY UPDATE used = used + 1, max_uses = ?`,
+            [couponId, user, 2147483647, 2147483647],
+          );
+          await c.query(
+            `UPDATE bench_co_inventory_items SET reserved = reserved + ? + LEAST(0, LAST_INSERT_ID(
+               IF(on_hand - reserved >= low_stock_threshold AND on_hand - reserved - ? < low_stock_threshold, on_hand - reserved - ? + 1, 0)))
+             WHERE sku = 'RAW-CO' AND on_hand - reserved >= ?`,
+            [1, 1, 1, 1],
+          );
+          await c.query(
+            `INSERT INTO bench_co_inventory_movements (sku, delta_on_hand, delta_reserved, reason, order_id)
+             VALUES ('RAW-CO', 0, IF(ROW_COUNT() = 1, ?, NULL), 'reserve', ?)`,
+            [1, id],
+          );
+          await c.query('COMMIT');
+        } catch (e) {
+          await c.query('ROLLBACK');
+          throw e;
+        } finally {
+          c.release();
+        }
+      };
+      brackets.set('baseline: checkout tx, raw mysql2', () =>
+        loopLoad('raw-checkout-tx', rawCheckoutTx, CONNECTIONS, BRACKET_SEC, 1),
+      );
+      if (coupon.body?.id)
+        await run(
+          checkoutName,
+          load({
+            name: 'checkout',
+            url: api('/orders'),
+            method: 'POST',
+            requests: buyers.map((authorization) => ({
+              method: 'POST' as const,
+              headers: { authorization, 'content-type': 'application/json' },
+              body,
+            })),
+          }),
+          {
+            ...checkoutGoal,
+            note: '10 % coupon (no usage limit), 20 % tax, inline address, 4.90 shipping; 500 customers',
+          },
+        );
+    }
     // With --seed-orders, the reader is the seeded customer with the most orders, on the whole table.
     let reader = userToken;
     let historyNote = "the bench user's own orders";

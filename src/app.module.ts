@@ -6,6 +6,12 @@ import { HealthModule } from './health/health.module';
 import { InventoryModule } from './inventory/inventory.module';
 import { CatalogModule } from './catalog/catalog.module';
 import { OrdersModule } from './orders/orders.module';
+import { AddressesModule } from './addresses/addresses.module';
+import { CartModule } from './cart/cart.module';
+import { CheckoutModule } from './checkout/checkout.module';
+import { CouponsModule } from './coupons/coupons.module';
+import { ShippingModule } from './shipping/shipping.module';
+import { TaxModule } from './tax/tax.module';
 import { FlashSaleModule } from './flash-sale/flash-sale.module';
 import { PaymentsModule } from './payments/payments.module';
 import { SandboxPaymentsModule } from './payments/sandbox-payments.module';
@@ -31,6 +37,12 @@ export class AppModule {
         NotificationsModule,
         InventoryModule,
         CatalogModule,
+        AddressesModule,
+        CartModule,
+        ShippingModule,
+        TaxModule,
+        CouponsModule,
+        CheckoutModule,
         OrdersModule,
         PaymentsModule,
         // The sandbox's pay-with-a-test-card route: never in production (fail closed).

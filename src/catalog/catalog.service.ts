@@ -154,8 +154,11 @@ export class CatalogService {
       price_minor: number;
       currency: string;
       status: string;
+      category_id: string | null;
+      category_ids: string | null;
     }[] = await this.db.primaryReader().query(
-      `SELECT v.sku, v.product_id, p.name, v.price_minor, v.currency, p.status
+      `SELECT v.sku, v.product_id, p.name, v.price_minor, v.currency, p.status, p.category_id,
+              (SELECT GROUP_CONCAT(pc.category_id) FROM product_categories pc WHERE pc.product_id = p.id) AS category_ids
            FROM product_variants v JOIN products p ON p.id = v.product_id WHERE v.sku = ?`,
       [sku],
     );
@@ -168,6 +171,8 @@ export class CatalogService {
         price: Number(r.price_minor),
         currency: r.currency,
         active: r.status === 'active',
+        categoryId: r.category_id,
+        categoryIds: r.category_ids ? r.category_ids.split(',') : [],
       }
     );
   }

@@ -9,6 +9,10 @@ export interface VariantPrice {
   currency: string;
   /** The product is active (orderable). */
   active: boolean;
+  /** The product's own category (tax rates per category use it). */
+  categoryId?: string | null;
+  /** That category and its ancestors (coupon restrictions match any of them). */
+  categoryIds?: string[];
 }
 
 export interface VariantInput {

@@ -25,6 +25,19 @@ export class OrderEntity {
   @UpdatedAtColumn()
   updatedAt!: Date;
   @Column({ type: 'int', default: 1 }) version!: number;
+  @Column({ name: 'subtotal_minor', type: 'bigint', nullable: true }) subtotalMinor!: number | null;
+  @Column({ name: 'discount_minor', type: 'bigint', default: 0 }) discountMinor!: number;
+  @Column({ name: 'shipping_minor', type: 'bigint', default: 0 }) shippingMinor!: number;
+  @Column({ name: 'tax_minor', type: 'bigint', default: 0 }) taxMinor!: number;
+  @Column({ name: 'tax_included', type: 'boolean', width: 1, default: true }) taxIncluded!: boolean;
+  @Column({ name: 'tax_country', type: 'char', length: 2, nullable: true }) taxCountry!: string | null;
+  @Column({ name: 'shipping_method_code', type: 'varchar', length: 64, nullable: true })
+  shippingMethodCode!: string | null;
+  @Column({ name: 'shipping_method_name', type: 'varchar', length: 100, nullable: true })
+  shippingMethodName!: string | null;
+  @Column({ name: 'coupon_code', type: 'varchar', length: 64, nullable: true }) couponCode!: string | null;
+  @Column({ name: 'shipping_address', type: 'json', nullable: true }) shippingAddress!: unknown;
+  @Column({ name: 'awaiting_address', type: 'boolean', width: 1, default: false }) awaitingAddress!: boolean;
 }
 
 @Entity('order_items')
@@ -37,6 +50,9 @@ export class OrderItemEntity {
   @Column({ name: 'product_name', type: 'varchar', length: 255 }) productName!: string;
   @Column({ name: 'unit_price_minor', type: 'bigint' }) unitPriceMinor!: number;
   @Column({ type: 'int' }) quantity!: number;
+  @Column({ name: 'discount_minor', type: 'bigint', default: 0 }) discountMinor!: number;
+  @Column({ name: 'tax_minor', type: 'bigint', default: 0 }) taxMinor!: number;
+  @Column({ name: 'tax_rate_bp', type: 'int', default: 0 }) taxRateBp!: number;
 }
 
 @Entity('idempotency_keys')

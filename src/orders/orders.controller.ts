@@ -1,4 +1,5 @@
-import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { ApiErrorCodes } from '../infra/http/openapi-errors';
+import { Body, Controller, Get, Headers, HttpCode, Param, Post, Put, Query } from '@nestjs/common';
 import {
   ApiBearerAuth,
   ApiCreatedResponse,
@@ -10,10 +11,12 @@ import {
 } from '@nestjs/swagger';
 import { AuthUser, CurrentUser, Roles } from '../common/auth';
 import { ValidationFailedError } from '../common/errors/domain-error';
-import { CreateOrderDto } from './create-order.dto';
+import { CreateOrderDto, QuoteOrderDto, SetOrderAddressDto } from './create-order.dto';
 import { AdminListOrdersQueryDto, ListOrdersQueryDto } from './list-orders.dto';
-import { OrderDto, OrderPageDto } from './order.dto';
+import { OrderDto, OrderPageDto, QuoteDto } from './order.dto';
 import type { OrderView } from './orders.repository';
+import type { QuoteView } from './order-input';
+import { OrderPlacement } from './order-placement.service';
 import { OrderPage, OrdersService } from './orders.service';
 
 const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -29,23 +32,26 @@ export function checkIdempotencyKey(key: string | undefined): string | undefined
 @ApiBearerAuth()
 @Controller('orders')
 export class OrdersController {
-  constructor(private readonly orders: OrdersService) {}
+  constructor(
+    private readonly orders: OrdersService,
+    private readonly placement: OrderPlacement,
+  ) {}
 
   @Post()
   @ApiOperation({
     summary: 'Place an order',
     description:
+      'Lines from `items` or the cart (`fromCart: true`), shipped to an address of the book (`addressId`) or ' +
+      'given inline (`shippingAddress`) with a `shippingMethod`, with an optional `couponCode`; the answer ' +
+      "carries the breakdown (docs/checkout.md). Without an address: no shipping, tax of the shop's home country. " +
       'Prices come from the catalog; stock is reserved until payment or expiry. 409 INSUFFICIENT_STOCK, ' +
-      '404 SKU_NOT_FOUND, 409 SKU_INACTIVE, 422 MIXED_CURRENCIES, 422 IDEMPOTENCY_KEY_REUSED, 409 IDEMPOTENCY_IN_PROGRESS. ' +
+      '404 SKU_NOT_FOUND, 409 SKU_INACTIVE, 422 MIXED_CURRENCIES, 409 PRICE_CHANGED (expectedTotal differs), ' +
+      '404 COUPON_NOT_FOUND, 409 COUPON_EXHAUSTED, 409 COUPON_LIMIT_REACHED, 422 COUPON_NOT_APPLICABLE, ' +
+      '422 SHIPPING_NOT_AVAILABLE, 422 ADDRESS_INVALID, 404 ADDRESS_NOT_FOUND, 409 CART_EMPTY, 409 CART_NOT_ORDERABLE, ' +
+      '422 IDEMPOTENCY_KEY_REUSED, 409 IDEMPOTENCY_IN_PROGRESS. ' +
       'Lines of one SKU are added up before every per-SKU limit. Per customer (docs/decisions/0018-order-limits.md): ' +
       'at most ORDER_MAX_UNPAID_ORDERS unpaid orders (409 UNPAID_ORDER_LIMIT), ORDER_MAX_UNPAID_UNITS_PER_SKU units of ' +
       'one SKU across them (409 SKU_HOLD_LIMIT), ORDER_RATE_LIMIT orders per window (429 RATE_LIMITED, Retry-After).',
-  })
-  @ApiResponse({
-    status: 409,
-    description:
-      'INSUFFICIENT_STOCK, SKU_INACTIVE, IDEMPOTENCY_IN_PROGRESS, UNPAID_ORDER_LIMIT (too many unpaid orders: pay or cancel one), ' +
-      'SKU_HOLD_LIMIT (too many unpaid units of one SKU; details: sku, limit, held, requested)',
   })
   @ApiResponse({
     status: 429,
@@ -63,13 +69,56 @@ export class OrdersController {
     required: false,
     description: 'Replays return the original order (kept 24 h)',
   })
+  @ApiErrorCodes({
+    400: ['VALIDATION_FAILED'],
+    404: ['SKU_NOT_FOUND', 'COUPON_NOT_FOUND', 'ADDRESS_NOT_FOUND'],
+    409: [
+      'INSUFFICIENT_STOCK',
+      'SKU_INACTIVE',
+      'PRICE_CHANGED',
+      'COUPON_EXHAUSTED',
+      'COUPON_LIMIT_REACHED',
+      'CART_EMPTY',
+      'CART_NOT_ORDERABLE',
+      'IDEMPOTENCY_IN_PROGRESS',
+      'UNPAID_ORDER_LIMIT (too many unpaid orders: pay or cancel one)',
+      'SKU_HOLD_LIMIT (too many unpaid units of one SKU; details: sku, limit, held, requested)',
+    ],
+    422: [
+      'MIXED_CURRENCIES',
+      'COUPON_NOT_APPLICABLE',
+      'SHIPPING_NOT_AVAILABLE',
+      'ADDRESS_INVALID',
+      'IDEMPOTENCY_KEY_REUSED',
+    ],
+  })
   @ApiCreatedResponse({ type: OrderDto })
   create(
     @CurrentUser() user: AuthUser,
     @Body() body: CreateOrderDto,
     @Headers('idempotency-key') key?: string,
   ): Promise<OrderView> {
-    return this.orders.create(user.id, body.items, checkIdempotencyKey(key));
+    return this.placement.create(user.id, body, checkIdempotencyKey(key));
+  }
+
+  @Post('quote')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Price an order without placing it',
+    description:
+      'Same body as POST /orders; answers the lines and the breakdown (subtotal, discount, shipping, tax, total). ' +
+      'Send its total as `expectedTotal` with the order: if the price changed meanwhile the order answers 409 ' +
+      'PRICE_CHANGED with the new breakdown. Nothing is reserved; a coupon use is only taken by the order.',
+  })
+  @ApiErrorCodes({
+    400: ['VALIDATION_FAILED'],
+    404: ['SKU_NOT_FOUND', 'COUPON_NOT_FOUND', 'ADDRESS_NOT_FOUND'],
+    409: ['SKU_INACTIVE', 'COUPON_EXHAUSTED', 'COUPON_LIMIT_REACHED', 'CART_EMPTY', 'CART_NOT_ORDERABLE'],
+    422: ['MIXED_CURRENCIES', 'COUPON_NOT_APPLICABLE', 'SHIPPING_NOT_AVAILABLE', 'ADDRESS_INVALID'],
+  })
+  @ApiOkResponse({ type: QuoteDto })
+  quote(@CurrentUser() user: AuthUser, @Body() body: QuoteOrderDto): Promise<QuoteView> {
+    return this.placement.quote(user.id, body);
   }
 
   @Get()
@@ -83,6 +132,26 @@ export class OrdersController {
   @ApiOkResponse({ type: OrderDto })
   get(@CurrentUser() user: AuthUser, @Param('id') id: string): Promise<OrderView> {
     return this.orders.get(user.id, id);
+  }
+
+  @Put(':id/address')
+  @ApiOperation({
+    summary: 'Give an order awaiting its address one (flash-sale orders of buyers without a default address)',
+    description:
+      '409 ADDRESS_NOT_AWAITED when the order has one already or is no longer unpaid. The price does not change.',
+  })
+  @ApiOkResponse({ type: OrderDto })
+  @ApiErrorCodes({
+    404: ['ORDER_NOT_FOUND', 'ADDRESS_NOT_FOUND'],
+    409: ['ADDRESS_NOT_AWAITED'],
+    422: ['ADDRESS_INVALID'],
+  })
+  setAddress(
+    @CurrentUser() user: AuthUser,
+    @Param('id') id: string,
+    @Body() body: SetOrderAddressDto,
+  ): Promise<OrderView> {
+    return this.placement.setAddress(user.id, id, body);
   }
 
   @Post(':id/cancel')

@@ -11,6 +11,7 @@ import { GrpcExceptionFilter } from '../infra/grpc/grpc-exception.filter';
 import { CreateOrderDto } from './create-order.dto';
 import { checkIdempotencyKey } from './orders.controller';
 import type { OrderView } from './orders.repository';
+import { OrderPlacement } from './order-placement.service';
 import { MAX_PAGE_SIZE, OrdersService } from './orders.service';
 import { OrderWatchers } from './order-watchers.service';
 
@@ -19,19 +20,96 @@ interface Money {
   currency_code: string;
   amount_minor: number;
 }
+interface AddressMessage {
+  full_name: string;
+  company: string;
+  line1: string;
+  line2: string;
+  city: string;
+  region: string;
+  postal_code: string;
+  country_code: string;
+  phone: string;
+}
 export interface OrderMessage {
   id: string;
   user_id: string;
   status: string;
-  items: { sku: string; product_name: string; quantity: number; unit_price: Money }[];
+  items: {
+    sku: string;
+    product_name: string;
+    quantity: number;
+    unit_price: Money;
+    line_total: Money;
+    discount: Money;
+    tax: Money;
+    tax_rate_bp: number;
+  }[];
   total: Money;
   created_at: { seconds: number; nanos: number };
+  breakdown: {
+    subtotal: Money;
+    discount: Money;
+    shipping: Money;
+    tax: Money;
+    tax_included: boolean;
+    total: Money;
+  };
+  shipping_address: AddressMessage | null;
+  shipping_method: string;
+  coupon_code: string;
+  awaiting_address: boolean;
+  tax_country: string;
+}
+
+export interface CreateOrderMessage {
+  items?: { sku: string; quantity: number }[];
+  idempotency_key?: string;
+  from_cart?: boolean;
+  address_id?: string;
+  shipping_address?: Partial<AddressMessage> | null;
+  shipping_method?: string;
+  coupon_code?: string;
+  expected_total?: Partial<Money> | null;
+}
+
+/** The CreateOrder message as the REST body (proto3 sends "" and false for unset fields). */
+function createOrderBody(req: CreateOrderMessage): Record<string, unknown> {
+  const s = (v: string | undefined) => (v === undefined || v === '' ? undefined : v);
+  const a = req.shipping_address;
+  return {
+    items:
+      req.from_cart && !req.items?.length
+        ? undefined
+        : (req.items ?? []).map((i) => ({ sku: i.sku, quantity: i.quantity })),
+    fromCart: req.from_cart ? true : undefined,
+    addressId: s(req.address_id),
+    shippingAddress: a
+      ? {
+          fullName: a.full_name,
+          company: s(a.company),
+          line1: a.line1,
+          line2: s(a.line2),
+          city: a.city,
+          region: s(a.region),
+          postalCode: a.postal_code,
+          country: a.country_code,
+          phone: s(a.phone),
+        }
+      : undefined,
+    shippingMethod: s(req.shipping_method),
+    couponCode: s(req.coupon_code),
+    expectedTotal: req.expected_total ? Number(req.expected_total.amount_minor ?? 0) : undefined,
+  };
 }
 
 type Call = ServerUnaryCall<unknown, unknown>;
 
 export function toMessage(o: OrderView): OrderMessage {
   const ms = new Date(o.createdAt).getTime();
+  const money = (amount: number) => ({ currency_code: o.total.currency, amount_minor: amount });
+  const b = o.breakdown;
+  const a = o.shippingAddress;
   return {
     id: o.id,
     user_id: o.userId,
@@ -41,9 +119,38 @@ export function toMessage(o: OrderView): OrderMessage {
       product_name: i.productName,
       quantity: i.quantity,
       unit_price: { currency_code: i.currency, amount_minor: i.unitPrice },
+      line_total: money(i.lineTotal),
+      discount: money(i.discount),
+      tax: money(i.tax),
+      tax_rate_bp: i.taxRateBp,
     })),
     total: { currency_code: o.total.currency, amount_minor: o.total.amount },
     created_at: { seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1e6 },
+    breakdown: {
+      subtotal: money(b.subtotal),
+      discount: money(b.discount),
+      shipping: money(b.shipping),
+      tax: money(b.tax),
+      tax_included: b.taxIncluded,
+      total: money(b.total),
+    },
+    shipping_address: a
+      ? {
+          full_name: a.fullName,
+          company: a.company ?? '',
+          line1: a.line1,
+          line2: a.line2 ?? '',
+          city: a.city,
+          region: a.region ?? '',
+          postal_code: a.postalCode,
+          country_code: a.country,
+          phone: a.phone ?? '',
+        }
+      : null,
+    shipping_method: o.shippingMethod?.code ?? '',
+    coupon_code: o.coupon?.code ?? '',
+    awaiting_address: o.awaitingAddress,
+    tax_country: o.taxCountry ?? '',
   };
 }
 
@@ -89,25 +196,20 @@ const flatten = (errors: ValidationError[], parent = ''): { field: string; error
 export class OrdersGrpcController {
   constructor(
     private readonly orders: OrdersService,
+    private readonly placement: OrderPlacement,
     private readonly watchers: OrderWatchers,
   ) {}
 
   @GrpcMethod('OrderService', 'CreateOrder')
-  async createOrder(
-    req: { items?: { sku: string; quantity: number }[]; idempotency_key?: string },
-    metadata: Metadata,
-    call: Call,
-  ): Promise<OrderMessage> {
+  async createOrder(req: CreateOrderMessage, metadata: Metadata, call: Call): Promise<OrderMessage> {
     const user = caller(metadata);
-    const dto = plainToInstance(CreateOrderDto, {
-      items: (req.items ?? []).map((i) => ({ sku: i.sku, quantity: i.quantity })),
-    });
+    const dto = plainToInstance(CreateOrderDto, createOrderBody(req));
     const problems = flatten(await validate(dto, { whitelist: true, forbidNonWhitelisted: true }));
     if (problems.length)
       throw new ValidationFailedError(`${problems[0].field}: ${problems[0].errors[0]}`, problems);
     const key = checkIdempotencyKey(req.idempotency_key);
     checkAlive(call);
-    return toMessage(await this.orders.create(user.id, dto.items, key));
+    return toMessage(await this.placement.create(user.id, dto, key));
   }
 
   @GrpcMethod('OrderService', 'GetOrder')

@@ -1,7 +1,11 @@
 import { BullModule } from '@nestjs/bull';
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { AddressesModule } from '../addresses/addresses.module';
+import { CartModule } from '../cart/cart.module';
 import { CatalogModule } from '../catalog/catalog.module';
+import { CheckoutModule } from '../checkout/checkout.module';
+import { CouponsModule } from '../coupons/coupons.module';
 import { InventoryModule } from '../inventory/inventory.module';
 import { NotificationsModule } from '../notifications/notifications.module';
 import { QUEUES, queueJobOptions } from '../infra/queue/queues';
@@ -17,6 +21,7 @@ import { AdminOrdersController, OrdersController } from './orders.controller';
 import { OrdersGrpcController } from './orders.grpc.controller';
 import { OrdersRepository } from './orders.repository';
 import { OrdersService } from './orders.service';
+import { OrderPlacement } from './order-placement.service';
 import { OutboxHousekeeping } from './outbox.housekeeping';
 import { OutboxProcessor } from './outbox.processor';
 import { OutboxRelay } from './outbox.relay';
@@ -32,12 +37,17 @@ import { OutboxWriter } from './outbox.writer';
     ),
     InventoryModule,
     CatalogModule,
+    CheckoutModule,
+    CouponsModule,
+    CartModule,
+    AddressesModule,
     UsersModule,
     NotificationsModule,
   ],
   controllers: [OrdersController, AdminOrdersController, OrdersGrpcController],
   providers: [
     OrdersService,
+    OrderPlacement,
     OrdersRepository,
     IdempotencyStore,
     OutboxWriter,

@@ -11,6 +11,38 @@ export interface OrderItemView {
   quantity: number;
   unitPrice: number;
   currency: string;
+  /** unitPrice × quantity. */
+  lineTotal: number;
+  /** This line's share of the coupon's discount. */
+  discount: number;
+  /** Tax of (lineTotal − discount) at taxRateBp, rounded half up for the line (docs/checkout.md). */
+  tax: number;
+  taxRateBp: number;
+}
+
+/** A postal address as the order copied it (the address book's fields). */
+export interface OrderAddress {
+  fullName: string;
+  company?: string | null;
+  line1: string;
+  line2?: string | null;
+  city: string;
+  region?: string | null;
+  postalCode: string;
+  country: string;
+  phone?: string | null;
+}
+
+/** The order's price, all in minor units of `currency`; `total` equals the order's `total.amount`. */
+export interface OrderBreakdown {
+  subtotal: number;
+  discount: number;
+  shipping: number;
+  tax: number;
+  /** True: prices include tax (shown, not added). False: tax was added to the total. */
+  taxIncluded: boolean;
+  total: number;
+  currency: string;
 }
 
 export interface OrderView {
@@ -21,6 +53,14 @@ export interface OrderView {
   total: { amount: number; currency: string };
   createdAt: string;
   source: 'web' | 'flash_sale';
+  breakdown: OrderBreakdown;
+  /** The country the tax was computed for (the address's, or the shop's home country). */
+  taxCountry: string | null;
+  shippingAddress: OrderAddress | null;
+  shippingMethod: { code: string; name: string } | null;
+  coupon: { code: string } | null;
+  /** A flash-sale order of a buyer with no default address: give one (PUT /orders/:id/address) before paying. */
+  awaitingAddress: boolean;
 }
 
 /** An order as stored, with what the service needs beyond the public view. */
@@ -36,6 +76,23 @@ export interface NewOrderItem {
   productName: string;
   unitPrice: number;
   quantity: number;
+  discount?: number;
+  tax?: number;
+  taxRateBp?: number;
+}
+
+/** The checkout part of a new order (absent: an order priced as before, total = subtotal). */
+export interface NewOrderPricing {
+  subtotal: number;
+  discount: number;
+  shipping: number;
+  tax: number;
+  taxIncluded: boolean;
+  taxCountry: string;
+  shippingMethod: { code: string; name: string } | null;
+  couponCode: string | null;
+  shippingAddress: OrderAddress | null;
+  awaitingAddress: boolean;
 }
 
 export interface NewOrder {
@@ -50,6 +107,7 @@ export interface NewOrder {
   reservationId?: string | null;
   createdAt: Date;
   expiresAt: Date;
+  pricing?: NewOrderPricing;
 }
 
 interface OrderRow {
@@ -63,6 +121,17 @@ interface OrderRow {
   reservation_id: string | null;
   payment_id: string | null;
   created_at: Date;
+  subtotal_minor: number | string | null;
+  discount_minor: number | string;
+  shipping_minor: number | string;
+  tax_minor: number | string;
+  tax_included: number | boolean;
+  tax_country: string | null;
+  shipping_method_code: string | null;
+  shipping_method_name: string | null;
+  coupon_code: string | null;
+  shipping_address: string | OrderAddress | null;
+  awaiting_address: number | boolean;
 }
 
 interface ItemRow {
@@ -71,10 +140,36 @@ interface ItemRow {
   product_name: string;
   unit_price_minor: number | string;
   quantity: number;
+  discount_minor: number | string;
+  tax_minor: number | string;
+  tax_rate_bp: number;
 }
 
-const ORDER_COLUMNS =
-  'id, user_id, status, total_minor, currency, source, flash_sale_id, reservation_id, payment_id, created_at';
+const ORDER_COLUMNS = `id, user_id, status, total_minor, currency, source, flash_sale_id, reservation_id, payment_id, created_at,
+  subtotal_minor, discount_minor, shipping_minor, tax_minor, tax_included, tax_country, shipping_method_code,
+  shipping_method_name, coupon_code, shipping_address, awaiting_address`;
+
+/** The columns of a new order's checkout part, in ORDER_INSERT_COLUMNS order. */
+export function pricingValues(o: { total: number; pricing?: NewOrderPricing }): unknown[] {
+  const p = o.pricing;
+  return [
+    p ? p.subtotal : o.total,
+    p?.discount ?? 0,
+    p?.shipping ?? 0,
+    p?.tax ?? 0,
+    (p?.taxIncluded ?? true) ? 1 : 0,
+    p?.taxCountry ?? null,
+    p?.shippingMethod?.code ?? null,
+    p?.shippingMethod?.name ?? null,
+    p?.couponCode ?? null,
+    p?.shippingAddress ? JSON.stringify(p.shippingAddress) : null,
+    p?.awaitingAddress ? 1 : 0,
+  ];
+}
+
+export const PRICING_COLUMNS = `subtotal_minor, discount_minor, shipping_minor, tax_minor, tax_included, tax_country,
+  shipping_method_code, shipping_method_name, coupon_code, shipping_address, awaiting_address`;
+export const PRICING_PLACEHOLDERS = '?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?';
 
 export interface ListFilter {
   userId?: string;
@@ -95,8 +190,8 @@ export class OrdersRepository {
     return [
       {
         sql: `INSERT INTO orders (id, user_id, status, total_minor, currency, idempotency_key, source, flash_sale_id,
-         reservation_id, expires_at, created_at, updated_at)
-       VALUES (?, ?, 'PENDING_PAYMENT', ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         reservation_id, expires_at, created_at, updated_at, ${PRICING_COLUMNS})
+       VALUES (?, ?, 'PENDING_PAYMENT', ?, ?, ?, ?, ?, ?, ?, ?, ?, ${PRICING_PLACEHOLDERS})`,
         params: [
           o.id,
           o.userId,
@@ -109,6 +204,7 @@ export class OrdersRepository {
           o.expiresAt,
           o.createdAt,
           o.createdAt,
+          ...pricingValues(o),
         ],
       },
       ...this.itemStatements([o]),
@@ -124,10 +220,19 @@ export class OrdersRepository {
     if (!rows.length) return [];
     return [
       {
-        sql: `INSERT INTO order_items (order_id, sku, product_id, product_name, unit_price_minor, quantity) VALUES ${rows
-          .map(() => '(?, ?, ?, ?, ?, ?)')
-          .join(', ')}`,
-        params: rows.flatMap(([id, i]) => [id, i.sku, i.productId, i.productName, i.unitPrice, i.quantity]),
+        sql: `INSERT INTO order_items (order_id, sku, product_id, product_name, unit_price_minor, quantity,
+          discount_minor, tax_minor, tax_rate_bp) VALUES ${rows.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
+        params: rows.flatMap(([id, i]) => [
+          id,
+          i.sku,
+          i.productId,
+          i.productName,
+          i.unitPrice,
+          i.quantity,
+          i.discount ?? 0,
+          i.tax ?? 0,
+          i.taxRateBp ?? 0,
+        ]),
       },
     ];
   }
@@ -160,6 +265,21 @@ export class OrdersRepository {
       params.push(extra.paidBy);
     }
     return affected(await em.query(`UPDATE orders SET ${set} WHERE ${where}`, params)) === 1;
+  }
+
+  /** Gives an order awaiting its address one (only while it is unpaid and still waiting). */
+  async setAddress(
+    em: EntityManager,
+    orderId: string,
+    userId: string,
+    address: OrderAddress,
+  ): Promise<boolean> {
+    const res = await em.query(
+      `UPDATE orders SET shipping_address = ?, awaiting_address = 0, version = version + 1
+        WHERE id = ? AND user_id = ? AND awaiting_address = 1 AND status = 'PENDING_PAYMENT'`,
+      [JSON.stringify(address), orderId, userId],
+    );
+    return affected(res) === 1;
   }
 
   async findOne(em: EntityManager, orderId: string, userId?: string): Promise<OrderRecord | undefined> {
@@ -235,7 +355,8 @@ export class OrdersRepository {
   private async withItems(em: EntityManager, rows: OrderRow[]): Promise<OrderRecord[]> {
     if (!rows.length) return [];
     const items: ItemRow[] = await em.query(
-      'SELECT order_id, sku, product_name, unit_price_minor, quantity FROM order_items WHERE order_id IN (?) ORDER BY id',
+      `SELECT order_id, sku, product_name, unit_price_minor, quantity, discount_minor, tax_minor, tax_rate_bp
+         FROM order_items WHERE order_id IN (?) ORDER BY id`,
       [rows.map((r) => r.id)],
     );
     const byOrder = new Map<string, ItemRow[]>();
@@ -244,24 +365,51 @@ export class OrdersRepository {
       list.push(i);
       byOrder.set(i.order_id, list);
     }
-    return rows.map((r) => ({
-      id: r.id,
-      userId: r.user_id,
-      status: r.status,
-      items: (byOrder.get(r.id) ?? []).map((i) => ({
-        sku: i.sku,
-        productName: i.product_name,
-        quantity: Number(i.quantity),
-        unitPrice: Number(i.unit_price_minor),
-        currency: r.currency,
-      })),
-      total: { amount: Number(r.total_minor), currency: r.currency },
-      createdAt: new Date(r.created_at).toISOString(),
-      source: r.source,
-      flashSaleId: r.flash_sale_id,
-      reservationId: r.reservation_id,
-      paymentId: r.payment_id,
-    }));
+    return rows.map((r) => {
+      const total = Number(r.total_minor);
+      const address =
+        typeof r.shipping_address === 'string'
+          ? (JSON.parse(r.shipping_address) as OrderAddress)
+          : r.shipping_address;
+      return {
+        id: r.id,
+        userId: r.user_id,
+        status: r.status,
+        items: (byOrder.get(r.id) ?? []).map((i) => ({
+          sku: i.sku,
+          productName: i.product_name,
+          quantity: Number(i.quantity),
+          unitPrice: Number(i.unit_price_minor),
+          currency: r.currency,
+          lineTotal: Number(i.unit_price_minor) * Number(i.quantity),
+          discount: Number(i.discount_minor),
+          tax: Number(i.tax_minor),
+          taxRateBp: Number(i.tax_rate_bp),
+        })),
+        total: { amount: total, currency: r.currency },
+        createdAt: new Date(r.created_at).toISOString(),
+        source: r.source,
+        breakdown: {
+          subtotal: r.subtotal_minor === null ? total : Number(r.subtotal_minor),
+          discount: Number(r.discount_minor),
+          shipping: Number(r.shipping_minor),
+          tax: Number(r.tax_minor),
+          taxIncluded: Number(r.tax_included) === 1,
+          total,
+          currency: r.currency,
+        },
+        taxCountry: r.tax_country,
+        shippingAddress: address ?? null,
+        shippingMethod: r.shipping_method_code
+          ? { code: r.shipping_method_code, name: r.shipping_method_name ?? r.shipping_method_code }
+          : null,
+        coupon: r.coupon_code ? { code: r.coupon_code } : null,
+        awaitingAddress: Number(r.awaiting_address) === 1,
+        flashSaleId: r.flash_sale_id,
+        reservationId: r.reservation_id,
+        paymentId: r.payment_id,
+      };
+    });
   }
 }
 
@@ -275,5 +423,11 @@ export function toView(r: OrderRecord): OrderView {
     total: r.total,
     createdAt: r.createdAt,
     source: r.source,
+    breakdown: r.breakdown,
+    taxCountry: r.taxCountry,
+    shippingAddress: r.shippingAddress,
+    shippingMethod: r.shippingMethod,
+    coupon: r.coupon,
+    awaitingAddress: r.awaitingAddress,
   };
 }

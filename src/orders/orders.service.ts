@@ -4,22 +4,36 @@ import type { Queue } from 'bull';
 import { ValidationFailedError } from '../common/errors/domain-error';
 import { newId } from '../common/ids';
 import { CatalogService } from '../catalog';
+import { AddressesService } from '../addresses';
+import { CheckoutService } from '../checkout';
+import { CouponsService } from '../coupons';
 import { AppConfig } from '../infra/config/app-config';
 import { DbRouter } from '../infra/database/db-router.service';
-import { WriteBatch } from '../infra/database/write-batch';
 import { QUEUES } from '../infra/queue/queues';
-import { InventoryService, StockLine } from '../inventory';
-import { IdempotencyStore, requestHash } from './idempotency.store';
+import { InventoryService } from '../inventory';
+import { IdempotencyStore } from './idempotency.store';
 import { ORDER_EVENTS } from './order-events';
-import { OrderCaps, OrderLimits } from './order-limits';
+import { OrderLimits } from './order-limits';
 import { IllegalTransitionError, OrderStatus, sourcesOf } from './order-state';
-import { MixedCurrenciesError, OrderNotFoundError, SkuInactiveError, SkuNotFoundError } from './order.errors';
-import { NewOrder, OrderRecord, OrderView, OrdersRepository, toView } from './orders.repository';
+import { OrderNotFoundError } from './order.errors';
+import { linesOf, recordOf } from './order-records';
+import {
+  NewOrder,
+  OrderAddress,
+  OrderRecord,
+  OrderView,
+  OrdersRepository,
+  pricingValues,
+  PRICING_COLUMNS,
+  PRICING_PLACEHOLDERS,
+  toView,
+} from './orders.repository';
 import { OutboxWriter } from './outbox.writer';
 import { withTimeout } from '../common/with-timeout';
+import { MAX_LINE_QUANTITY, MAX_ORDER_LINES } from '../common/order-size';
 
-export const MAX_ORDER_LINES = 50;
-export const MAX_LINE_QUANTITY = 1000;
+export { MAX_ORDER_LINES, MAX_LINE_QUANTITY };
+export { normalizeItems } from './order-input';
 export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
 
@@ -49,38 +63,6 @@ export interface FlashSaleOrderRow {
 
 export const expiryJobId = (orderId: string): string => `expire:${orderId}`;
 
-/**
- * Merges lines per SKU in a stable order (by SKU); rejects empty or out-of-range input. Every
- * per-SKU limit applies to the merged quantity: five lines of 1000 of one SKU are one line of
- * 5000, over MAX_LINE_QUANTITY (and over the customer's hold cap, OrderLimits).
- */
-export function normalizeItems(items: { sku: string; quantity: number }[]): StockLine[] {
-  if (!Array.isArray(items) || items.length === 0)
-    throw new ValidationFailedError('items: an order needs at least one item');
-  if (items.length > MAX_ORDER_LINES)
-    throw new ValidationFailedError(`items: at most ${MAX_ORDER_LINES} lines per order`);
-  const bySku = new Map<string, number>();
-  for (const [i, it] of items.entries()) {
-    if (typeof it?.sku !== 'string' || !/^[A-Za-z0-9._-]{1,64}$/.test(it.sku))
-      throw new ValidationFailedError(`items.${i}.sku: must be a SKU (1-64 of A-Z a-z 0-9 . _ -)`);
-    if (!Number.isSafeInteger(it.quantity) || it.quantity < 1 || it.quantity > MAX_LINE_QUANTITY)
-      throw new ValidationFailedError(
-        `items.${i}.quantity: must be an integer from 1 to ${MAX_LINE_QUANTITY}`,
-      );
-    bySku.set(it.sku, (bySku.get(it.sku) ?? 0) + it.quantity);
-  }
-  const lines = [...bySku]
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([sku, quantity]) => ({ sku, quantity }));
-  const over = lines.find((l) => l.quantity > MAX_LINE_QUANTITY);
-  if (over)
-    throw new ValidationFailedError(
-      `items: at most ${MAX_LINE_QUANTITY} units of one SKU per order (${over.sku}: ${over.quantity}; lines of the same SKU are added up)`,
-      [{ field: 'items', errors: [`${over.sku}: ${over.quantity} units, at most ${MAX_LINE_QUANTITY}`] }],
-    );
-  return lines;
-}
-
 export function encodeCursor(o: { createdAt: string; id: string }): string {
   return Buffer.from(`${new Date(o.createdAt).getTime()}.${o.id}`).toString('base64url');
 }
@@ -90,8 +72,6 @@ export function decodeCursor(cursor: string): { createdAt: Date; id: string } {
   if (!m) throw new ValidationFailedError('cursor: not a cursor returned by this API');
   return { createdAt: new Date(Number(m[1])), id: m[2] };
 }
-
-const linesOf = (o: OrderRecord): StockLine[] => o.items.map((i) => ({ sku: i.sku, quantity: i.quantity }));
 
 /**
  * The order lifecycle. Every state change is a conditional UPDATE (its affected-row count
@@ -111,85 +91,12 @@ export class OrdersService {
     private readonly idempotency: IdempotencyStore,
     private readonly outbox: OutboxWriter,
     private readonly config: AppConfig,
+    private readonly checkout: CheckoutService,
+    private readonly coupons: CouponsService,
+    private readonly addresses: AddressesService,
     private readonly limits: OrderLimits,
     @InjectQueue(QUEUES.orders) private readonly queue: Queue,
   ) {}
-
-  async create(
-    userId: string,
-    items: { sku: string; quantity: number }[],
-    idempotencyKey?: string,
-  ): Promise<OrderView> {
-    const lines = normalizeItems(items);
-    await this.limits.admit(userId);
-    const caps = await this.limits.capsFor(userId);
-    this.limits.checkLines(lines, caps);
-    const key = idempotencyKey || undefined;
-    let claim: { key: string; at: Date } | undefined;
-    if (key) {
-      const found = await this.idempotency.begin<OrderView>(userId, key, requestHash(lines));
-      if ('done' in found) return found.done;
-      claim = { key, at: found.claimedAt };
-    }
-    try {
-      return await this.place(userId, lines, caps, claim);
-    } catch (err) {
-      if (claim) await this.idempotency.abandon(userId, claim.key, claim.at).catch(() => undefined);
-      throw err;
-    }
-  }
-
-  private async place(
-    userId: string,
-    lines: StockLine[],
-    caps: OrderCaps,
-    claim: { key: string; at: Date } | undefined,
-  ): Promise<OrderView> {
-    const variants = await this.catalog.findVariantsBySkus(lines.map((l) => l.sku));
-    const bySku = new Map(variants.map((v) => [v.sku, v]));
-    const unknown = lines.filter((l) => !bySku.has(l.sku)).map((l) => l.sku);
-    if (unknown.length) throw new SkuNotFoundError(unknown);
-    const inactive = lines.filter((l) => !bySku.get(l.sku)!.active).map((l) => l.sku);
-    if (inactive.length) throw new SkuInactiveError(inactive);
-    const currencies = [...new Set(variants.map((v) => v.currency))];
-    if (currencies.length > 1) throw new MixedCurrenciesError(currencies);
-
-    const now = new Date();
-    const order: NewOrder = {
-      id: newId(now.getTime()),
-      userId,
-      currency: currencies[0],
-      total: lines.reduce((sum, l) => sum + bySku.get(l.sku)!.price * l.quantity, 0),
-      items: lines.map((l) => {
-        const v = bySku.get(l.sku)!;
-        return {
-          sku: l.sku,
-          productId: v.productId,
-          productName: v.productName,
-          unitPrice: v.price,
-          quantity: l.quantity,
-        };
-      }),
-      source: 'web',
-      idempotencyKey: claim?.key ?? null,
-      createdAt: now,
-      expiresAt: new Date(now.getTime() + this.config.orders.paymentTtlMs),
-    };
-    const record = recordOf(order);
-    const view = toView(record);
-    // One WriteBatch: the inserts and the reservation go to MySQL in one round trip, the COMMIT
-    // in a second. Stock last: the inserts touch only new rows, so the hot inventory rows
-    // (locked in SKU order, the same order in every transaction) are held only from the
-    // reservation statements to the COMMIT right after them.
-    const batch = new WriteBatch().add(...this.repo.insertStatements(order));
-    this.outbox.addTo(batch, [{ type: ORDER_EVENTS.created, order: record, expiresAt: order.expiresAt }]);
-    if (claim) batch.add(this.idempotency.completeStatement(userId, claim.key, claim.at, view));
-    this.inventory.reserveIn(batch, lines, { orderId: order.id });
-    // After the stock: the customer's caps (UNPAID_ORDER_LIMIT, SKU_HOLD_LIMIT) fail the batch on the server.
-    batch.add(...this.limits.holdStatements(userId, lines, caps));
-    await this.db.commitBatch(batch);
-    return view;
-  }
 
   async get(userId: string, orderId: string): Promise<OrderView> {
     const found = await this.repo.findOneFresh(orderId, userId);
@@ -230,6 +137,9 @@ export class OrdersService {
       const rec = await this.repo.findOne(em, orderId, userId);
       if (!rec) throw new OrderNotFoundError(orderId);
       if (!won) throw new IllegalTransitionError(orderId, rec.status, 'CANCELLED');
+      // The coupon's use comes back in the transition's transaction: exactly once, since only
+      // the transaction that won the transition gets here (and the redemption row's state guards it too).
+      await this.coupons.giveBack(em, orderId);
       await this.releaseIfHeld(rec);
       await this.outbox.add(em, [{ type: ORDER_EVENTS.cancelled, order: rec }]);
       // Only a tidy-up (the job finds the order no longer pending): never delays the answer.
@@ -302,6 +212,7 @@ export class OrdersService {
       const won = await this.repo.transition(em, orderId, sourcesOf('EXPIRED'), 'EXPIRED');
       if (!won) return false;
       const rec = (await this.repo.findOne(em, orderId))!;
+      await this.coupons.giveBack(em, orderId);
       await this.releaseIfHeld(rec);
       await this.outbox.add(em, [{ type: ORDER_EVENTS.expired, order: rec }]);
       return true;
@@ -322,39 +233,84 @@ export class OrdersService {
    */
   async createFlashSaleOrders(rows: FlashSaleOrderRow[]): Promise<Map<string, string>> {
     if (!rows.length) return new Map();
-    const products = new Map(
-      (await this.catalog.findVariantsBySkus([...new Set(rows.map((r) => r.sku))])).map((v) => [
-        v.sku,
-        v.productId,
-      ]),
+    const [variants, defaults] = await Promise.all([
+      this.catalog.findVariantsBySkus([...new Set(rows.map((r) => r.sku))]),
+      this.addresses.defaultsOf(rows.map((r) => r.userId)),
+    ]);
+    const bySku = new Map(variants.map((v) => [v.sku, v]));
+    // The buyer's default address, copied; without one the order waits for an address before
+    // it can be paid. Tax: the address's country, else the shop's; no shipping line, no coupon.
+    const priced = await Promise.all(
+      rows.map(async (r) => {
+        const d = defaults.get(r.userId);
+        const address: OrderAddress | null = d
+          ? {
+              fullName: d.fullName,
+              company: d.company,
+              line1: d.line1,
+              line2: d.line2,
+              city: d.city,
+              region: d.region,
+              postalCode: d.postalCode,
+              country: d.country,
+              phone: d.phone,
+            }
+          : null;
+        const amount = r.unitPrice * r.quantity;
+        const t = await this.checkout.taxLine(
+          address?.country ?? null,
+          amount,
+          bySku.get(r.sku)?.categoryId ?? null,
+        );
+        return { address, amount, ...t };
+      }),
     );
     return this.db.transaction(async (em) => {
       const now = new Date();
-      const candidates: NewOrder[] = rows.map((r) => ({
-        id: newId(now.getTime()),
-        userId: r.userId,
-        currency: r.currency,
-        total: r.unitPrice * r.quantity,
-        items: [
-          {
-            sku: r.sku,
-            productId: products.get(r.sku) ?? null,
-            productName: r.productName,
-            unitPrice: r.unitPrice,
-            quantity: r.quantity,
+      const candidates: NewOrder[] = rows.map((r, i) => {
+        const p = priced[i];
+        return {
+          id: newId(now.getTime()),
+          userId: r.userId,
+          currency: r.currency,
+          total: p.amount + (p.taxIncluded ? 0 : p.tax),
+          items: [
+            {
+              sku: r.sku,
+              productId: bySku.get(r.sku)?.productId ?? null,
+              productName: r.productName,
+              unitPrice: r.unitPrice,
+              quantity: r.quantity,
+              tax: p.tax,
+              taxRateBp: p.rateBp,
+            },
+          ],
+          source: 'flash_sale',
+          flashSaleId: r.flashSaleId,
+          reservationId: r.reservationId,
+          createdAt: now,
+          expiresAt: new Date(now.getTime() + this.config.orders.paymentTtlMs),
+          pricing: {
+            subtotal: p.amount,
+            discount: 0,
+            shipping: 0,
+            tax: p.tax,
+            taxIncluded: p.taxIncluded,
+            taxCountry: p.taxCountry,
+            shippingMethod: null,
+            couponCode: null,
+            shippingAddress: p.address,
+            awaitingAddress: !p.address,
           },
-        ],
-        source: 'flash_sale',
-        flashSaleId: r.flashSaleId,
-        reservationId: r.reservationId,
-        createdAt: now,
-        expiresAt: new Date(now.getTime() + this.config.orders.paymentTtlMs),
-      }));
+        };
+      });
       // INSERT IGNORE on the unique reservation id: a duplicate waits for the first to commit, then is skipped.
       await em.query(
         `INSERT IGNORE INTO orders (id, user_id, status, total_minor, currency, source, flash_sale_id,
-           reservation_id, expires_at, created_at, updated_at)
-         VALUES ${candidates.map(() => "(?, ?, 'PENDING_PAYMENT', ?, ?, 'flash_sale', ?, ?, ?, ?, ?)").join(', ')}`,
+           reservation_id, expires_at, created_at, updated_at, ${PRICING_COLUMNS})
+         VALUES ${candidates
+           .map(() => `(?, ?, 'PENDING_PAYMENT', ?, ?, 'flash_sale', ?, ?, ?, ?, ?, ${PRICING_PLACEHOLDERS})`)
+           .join(', ')}`,
         candidates.flatMap((o) => [
           o.id,
           o.userId,
@@ -365,6 +321,7 @@ export class OrdersService {
           o.expiresAt,
           o.createdAt,
           o.createdAt,
+          ...pricingValues(o),
         ]),
       );
       const ids = await this.repo.findByReservations(
@@ -396,25 +353,4 @@ export class OrdersService {
       /* the job finds the order no longer pending and does nothing */
     }
   }
-}
-
-function recordOf(o: NewOrder): OrderRecord {
-  return {
-    id: o.id,
-    userId: o.userId,
-    status: 'PENDING_PAYMENT',
-    items: o.items.map((i) => ({
-      sku: i.sku,
-      productName: i.productName,
-      quantity: i.quantity,
-      unitPrice: i.unitPrice,
-      currency: o.currency,
-    })),
-    total: { amount: o.total, currency: o.currency },
-    createdAt: o.createdAt.toISOString(),
-    source: o.source,
-    flashSaleId: o.flashSaleId ?? null,
-    reservationId: o.reservationId ?? null,
-    paymentId: null,
-  };
 }

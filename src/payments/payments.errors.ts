@@ -23,3 +23,10 @@ export class PaymentNotRefundableError extends ConflictError {
     super('PAYMENT_NOT_REFUNDABLE', message);
   }
 }
+
+/** 409 ADDRESS_REQUIRED: the order waits for its shipping address (PUT /orders/:id/address) before it can be paid. */
+export class AddressRequiredError extends ConflictError {
+  constructor(orderId: string) {
+    super('ADDRESS_REQUIRED', `Order ${orderId} needs a shipping address before it can be paid`, { orderId });
+  }
+}

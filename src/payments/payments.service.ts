@@ -12,11 +12,15 @@ import { affected, isDuplicate } from '../infra/database/mysql-results';
 import { MetricsService } from '../infra/observability/metrics.service';
 import { QUEUES } from '../infra/queue/queues';
 import { traced } from '../infra/queue/worker-registry.service';
+import { refundSplitOf } from '../checkout';
+import type { RefundSplit } from '../checkout';
 import { OrdersService } from '../orders';
+import type { OrderView } from '../orders';
 import { PaymentEventEntity, PaymentEventOutcome } from './payment-event.entity';
 import { PaymentProvider, ProviderDeclinedError, WebhookEvent } from './payment-provider';
 import { PaymentEntity } from './payment.entity';
 import {
+  AddressRequiredError,
   OrderNotPayableError,
   PaymentNotFoundError,
   PaymentNotPendingError,
@@ -48,6 +52,8 @@ export interface RefundView {
   reason: RefundEntity['reason'];
   restock: boolean;
   createdAt: string;
+  /** How the amount divides into goods, shipping and tax (docs/checkout.md, "Refunds"). */
+  split?: RefundSplit;
 }
 
 /** Job on the `payments` queue that finishes a refund the PSP did not take at once. */
@@ -109,6 +115,8 @@ export class PaymentsService {
   async create(user: AuthUser, orderId: string): Promise<PaymentView> {
     const order = await this.orders.get(user.id, orderId); // another user's order → 404
     if (order.status !== 'PENDING_PAYMENT') throw new OrderNotPayableError(order.status);
+    // A flash-sale order of a buyer without a default address: nothing to ship to yet.
+    if (order.awaitingAddress) throw new AddressRequiredError(orderId);
     const existing = await this.activeFor(orderId);
     if (existing?.status === 'PENDING') return toView(await this.openAtProvider(existing));
     if (existing) throw new OrderNotPayableError(order.status);
@@ -278,9 +286,11 @@ export class PaymentsService {
    * retries it in the background with the same idempotency key, so the money moves at most once.
    */
   async refund(paymentId: string, input: { amount?: number; restock?: boolean }): Promise<RefundView> {
+    let orderId = '';
     const refund = await this.db.transaction(async (em) => {
       const p = await em.getRepository(PaymentEntity).findOne({ where: { id: paymentId } });
       if (!p) throw new PaymentNotFoundError();
+      orderId = p.orderId;
       if (p.status !== 'SUCCEEDED' && p.status !== 'PARTIALLY_REFUNDED')
         throw new PaymentNotRefundableError(`The payment is ${p.status}`);
       const amount = input.amount ?? p.amountMinor - p.refundedMinor;
@@ -294,7 +304,8 @@ export class PaymentsService {
       return 'pending' as const;
     });
     if (done === 'declined') throw new PaymentNotRefundableError('The payment provider declined the refund');
-    return toRefundView((await this.db.writeRepo(RefundEntity).findOneByOrFail({ id: refund.id }))!);
+    const row = await this.db.writeRepo(RefundEntity).findOneByOrFail({ id: refund.id });
+    return withSplit(toRefundView(row), await this.orders.getForSystem(orderId));
   }
 
   /**
@@ -531,11 +542,13 @@ export class PaymentsService {
   }
 
   async refundsOf(paymentId: string): Promise<RefundView[]> {
-    if (!(await this.find(paymentId))) throw new PaymentNotFoundError();
+    const p = await this.find(paymentId);
+    if (!p) throw new PaymentNotFoundError();
     const rows = await this.db
       .writeRepo(RefundEntity)
       .find({ where: { paymentId }, order: { createdAt: 'ASC' } });
-    return rows.map(toRefundView);
+    const order = await this.orders.getForSystem(p.orderId);
+    return rows.map((r) => withSplit(toRefundView(r), order));
   }
 
   private activeFor(orderId: string): Promise<PaymentEntity | null> {
@@ -565,6 +578,12 @@ export function toView(p: PaymentEntity): PaymentView {
     createdAt: new Date(p.createdAt).toISOString(),
     updatedAt: new Date(p.updatedAt).toISOString(),
   };
+}
+
+/** The refund's split over the order's goods, shipping and tax, when the order has a breakdown. */
+function withSplit(view: RefundView, order: OrderView | undefined): RefundView {
+  const split = order && refundSplitOf(order, view.amount);
+  return split ? { ...view, split } : view;
 }
 
 function toRefundView(r: RefundEntity): RefundView {

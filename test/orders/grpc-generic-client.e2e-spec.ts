@@ -139,6 +139,13 @@ describe('gRPC with a generic client (buf curl) from server reflection alone', (
       '4 items .shop.orders.v1.OrderItem',
       '5 total .shop.orders.v1.Money',
       '6 created_at .google.protobuf.Timestamp',
+      // The checkout fields (issue 23), added with new numbers only.
+      '7 breakdown .shop.orders.v1.PriceBreakdown',
+      '8 shipping_address .shop.orders.v1.Address',
+      '9 shipping_method 9',
+      '10 coupon_code 9',
+      '11 awaiting_address 8',
+      '12 tax_country 9',
     ]);
   });
 

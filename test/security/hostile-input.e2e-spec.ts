@@ -66,6 +66,18 @@ async function pool<T>(items: T[], n: number, fn: (item: T) => Promise<void>): P
   );
 }
 
+const HOSTILE_ADDRESS = {
+  fullName: 'Hostile Customer',
+  company: 'Hostile Ltd',
+  line1: 'Ring 1',
+  line2: 'Top 2',
+  city: 'Wien',
+  region: 'W',
+  postalCode: '1010',
+  country: 'AT',
+  phone: '+43 1 234567',
+};
+
 const fakeIp = () => `10.${[1, 2, 3].map(() => randomBytes(1)[0]).join('.')}`;
 
 describe('hostile input generated from the OpenAPI document and the .proto files', () => {
@@ -87,6 +99,12 @@ describe('hostile input generated from the OpenAPI document and the .proto files
     orderWithPayment: '',
     orderWithoutPayment: '',
     paymentId: '',
+    addressId: '',
+    shippingMethodId: '',
+    shippingCode: '',
+    taxRateId: '',
+    couponId: '',
+    couponCode: '',
   };
 
   beforeAll(async () => {
@@ -122,6 +140,34 @@ describe('hostile input generated from the OpenAPI document and the .proto files
       body: { orderId: ctx.orderWithPayment },
     });
     ctx.paymentId = pay.body.id;
+    // Checkout: an address of the customer, a shipping method, a tax rate and a coupon to aim at.
+    ctx.addressId = (
+      await http('POST', t.api('/addresses'), { token: customer.accessToken, body: HOSTILE_ADDRESS })
+    ).body.id;
+    ctx.shippingCode = `hostile-${randomBytes(4).toString('hex')}`;
+    ctx.shippingMethodId = (
+      await http('POST', t.api('/admin/shipping-methods'), {
+        token: admin,
+        body: { code: ctx.shippingCode, name: 'Hostile', price: 100, currency: 'EUR', countries: ['AT'] },
+      })
+    ).body.id;
+    ctx.taxRateId = (
+      await http('POST', t.api('/admin/tax-rates'), {
+        token: admin,
+        body: { country: 'MT', name: 'Hostile', rateBp: 1800 },
+      })
+    ).body.id;
+    ctx.couponCode = `HOSTILE-${randomBytes(4).toString('hex').toUpperCase()}`;
+    ctx.couponId = (
+      await http('POST', t.api('/admin/coupons'), {
+        token: admin,
+        body: { code: ctx.couponCode, kind: 'percentage', percentOff: 10, usageLimit: 5 },
+      })
+    ).body.id;
+    await http('POST', t.api('/cart/items'), {
+      token: customer.accessToken,
+      body: { sku: ctx.sku, quantity: 1 },
+    });
     before = await snapshot(db);
   });
   afterAll(() => t?.close());
@@ -282,6 +328,118 @@ describe('hostile input generated from the OpenAPI document and the .proto files
       'POST /api/v1/flash-sales/{id}/purchase': { caller: 'customer', params: { id: none } },
       'GET /api/v1/flash-sales/{id}/purchase': { caller: 'customer', params: { id: none } },
       'POST /api/v1/flash-sales/{id}/reconcile': { caller: 'admin', params: { id: none } },
+      // Checkout (issue 23). Doomed: an invalid country (422 ADDRESS_INVALID), a taken code or
+      // country (409), an unknown id or SKU (404): each fails after validation, writing nothing.
+      'GET /api/v1/addresses': { caller: 'customer' },
+      'POST /api/v1/addresses': {
+        caller: 'customer',
+        body: { ...HOSTILE_ADDRESS, isDefault: false },
+        doomed: { body: { ...HOSTILE_ADDRESS, country: 'ZZ' } },
+      },
+      'PATCH /api/v1/addresses/{id}': {
+        caller: 'customer',
+        params: { id: ctx.addressId },
+        body: { city: 'Graz', isDefault: true },
+        doomed: { params: { id: none } },
+      },
+      'DELETE /api/v1/addresses/{id}': { caller: 'customer', params: { id: ctx.addressId } },
+      'GET /api/v1/cart': { caller: 'customer' },
+      'POST /api/v1/cart/items': {
+        caller: 'customer',
+        body: { sku: ctx.sku, quantity: 1 },
+        doomed: { body: { sku: 'HOSTILE-UNKNOWN', quantity: 1 } },
+      },
+      'PUT /api/v1/cart/items/{sku}': {
+        caller: 'customer',
+        params: { sku: ctx.sku },
+        body: { quantity: 2 },
+        doomed: { params: { sku: 'HOSTILE-UNKNOWN' } },
+      },
+      'DELETE /api/v1/cart/items/{sku}': { caller: 'customer', params: { sku: ctx.sku } },
+      'DELETE /api/v1/cart': { caller: 'customer' },
+      'GET /api/v1/shipping-methods': { caller: 'none' },
+      'GET /api/v1/admin/shipping-methods': { caller: 'admin' },
+      'POST /api/v1/admin/shipping-methods': {
+        caller: 'admin',
+        body: {
+          code: 'hostile-new',
+          name: 'New',
+          price: 100,
+          currency: 'EUR',
+          freeAbove: 1000,
+          countries: ['AT'],
+          active: true,
+        },
+        // ZZ is not a country (ISO 3166-1): refused by the service whatever a content case changes.
+        doomed: {
+          body: { code: ctx.shippingCode, name: 'Taken', price: 100, currency: 'EUR', countries: ['ZZ'] },
+        },
+      },
+      'PATCH /api/v1/admin/shipping-methods/{id}': {
+        caller: 'admin',
+        params: { id: ctx.shippingMethodId },
+        body: { price: 200, countries: ['AT', 'DE'] },
+        doomed: { params: { id: none } },
+      },
+      'DELETE /api/v1/admin/shipping-methods/{id}': { caller: 'admin', params: { id: ctx.shippingMethodId } },
+      'GET /api/v1/admin/tax-rates': { caller: 'admin' },
+      'POST /api/v1/admin/tax-rates': {
+        caller: 'admin',
+        body: { country: 'CY', categoryId: ctx.categoryId, name: 'New', rateBp: 500 },
+        doomed: { body: { country: 'MT', name: 'Taken', rateBp: 500 } },
+      },
+      'PATCH /api/v1/admin/tax-rates/{id}': {
+        caller: 'admin',
+        params: { id: ctx.taxRateId },
+        body: { rateBp: 1700 },
+        doomed: { params: { id: none } },
+      },
+      'DELETE /api/v1/admin/tax-rates/{id}': { caller: 'admin', params: { id: ctx.taxRateId } },
+      'GET /api/v1/admin/coupons': { caller: 'admin' },
+      'GET /api/v1/admin/coupons/{id}': { caller: 'admin', params: { id: ctx.couponId } },
+      'POST /api/v1/admin/coupons': {
+        caller: 'admin',
+        body: {
+          code: 'HOSTILE-NEW',
+          kind: 'fixed',
+          amountOff: 100,
+          currency: 'EUR',
+          minSubtotal: 1000,
+          startsAt: new Date().toISOString(),
+          endsAt: inOneHour,
+          usageLimit: 10,
+          perCustomerLimit: 1,
+          skus: [ctx.sku],
+          categoryIds: [ctx.categoryId],
+          active: true,
+        },
+        // A percentage coupon without percentOff: refused by the service whatever a content case changes.
+        doomed: { body: { code: ctx.couponCode, kind: 'percentage' } },
+      },
+      'PATCH /api/v1/admin/coupons/{id}': {
+        caller: 'admin',
+        params: { id: ctx.couponId },
+        body: { usageLimit: 7 },
+        doomed: { params: { id: none } },
+      },
+      'DELETE /api/v1/admin/coupons/{id}': { caller: 'admin', params: { id: ctx.couponId } },
+      'POST /api/v1/orders/quote': {
+        caller: 'customer',
+        body: {
+          items: [{ sku: ctx.sku, quantity: 1 }],
+          addressId: ctx.addressId,
+          shippingMethod: ctx.shippingCode,
+          couponCode: ctx.couponCode,
+          expectedTotal: 1000,
+        },
+        doomed: { body: { items: [{ sku: 'HOSTILE-UNKNOWN', quantity: 1 }] } },
+      },
+      'PUT /api/v1/orders/{id}/address': {
+        caller: 'customer',
+        params: { id: ctx.orderWithoutPayment },
+        body: { address: HOSTILE_ADDRESS },
+        doomed: { params: { id: none } },
+      },
     };
   }
 
@@ -351,7 +509,7 @@ describe('hostile input generated from the OpenAPI document and the .proto files
     );
     expect(problems.slice(0, 40)).toEqual([]);
     expect(cases.length).toBeGreaterThan(1000);
-  }, 180_000); // ~30 s on an idle 2-core machine; the bound is for a loaded CI box
+  }, 420_000); // ~45 s on an idle 2-core machine (8,000+ cases); the bound is for a loaded CI box
 
   it('answers every generated gRPC case with a client-error status (never INTERNAL/UNKNOWN), leaking nothing', async () => {
     const services = [ORDERS_GRPC, PAYMENTS_GRPC].map((g) => {
@@ -418,7 +576,10 @@ describe('hostile input generated from the OpenAPI document and the .proto files
             } else if (f.type === 'TYPE_STRING') {
               // Strings reach the service as given: a free-form one (the idempotency key) is tried
               // on a request that cannot succeed otherwise, ids and SKUs replace the real ones.
-              const target = where === 'idempotency_key' ? base.doomed : base.req;
+              // So are optional ones whose empty value means "not given" (checkout's options):
+              // on the valid request an empty one would place an order.
+              const optional = ['idempotency_key', 'address_id', 'shipping_method', 'coupon_code'];
+              const target = optional.includes(where) ? base.doomed : base.req;
               for (const [name, v] of CONTENT_STRINGS) add(`${where}: ${name}`, set(target, v), v);
               add(`${where}: ${HUGE_STRING_CHARS} chars`, set(target, 'x'.repeat(HUGE_STRING_CHARS)));
             } else if (/INT/.test(f.type)) {

@@ -110,6 +110,15 @@ describe('security: BOLA, tokens, limits and headers', () => {
     const bodies: Record<string, unknown> = {
       'POST /api/v1/payments/{id}/confirm': { card: '4242424242424242' },
       'POST /api/v1/payments/{id}/refunds': { amount: 1 },
+      'PUT /api/v1/orders/{id}/address': {
+        address: {
+          fullName: 'Mallory',
+          line1: 'Elsewhere 1',
+          city: 'Wien',
+          postalCode: '1010',
+          country: 'AT',
+        },
+      },
     };
     const tried: string[] = [];
     for (const [path, item] of Object.entries<Record<string, any>>(doc.paths)) {

@@ -4,6 +4,7 @@
  * such as the process role, through {@link appConfig}.
  */
 import { availableParallelism } from 'node:os';
+import { isCountryCode } from '../../common/countries';
 import { redisOptionsFromUrl } from '../redis/redis-url';
 export type AppRole = 'all' | 'api' | 'worker';
 export type NodeEnv = 'development' | 'test' | 'production';
@@ -110,6 +111,15 @@ export class AppConfig {
     /** WatchOrder streams (gRPC): per user and per connection on one instance, and the idle bound. */
     watch: { maxPerUser: number; maxPerConnection: number; idleMs: number };
   };
+  /** Carts, tax and checkout (docs/checkout.md). */
+  commerce!: {
+    /** ISO 3166-1 alpha-2: orders without a shipping address (items-only API orders) are taxed here. */
+    shopCountry: string;
+    /** Catalog and shipping prices include tax (gross; the tax is shown as included) or not (net; tax is added). */
+    pricesIncludeTax: boolean;
+    /** An untouched cart is dropped after this long (every change restarts the clock). */
+    cartTtlSeconds: number;
+  };
   flashSale!: {
     /** Reservations turned into orders per transaction by the stream consumer. */
     batchSize: number;
@@ -206,6 +216,9 @@ export const ENV_DEFAULTS: Record<string, string> = {
   ORDER_WATCH_MAX_PER_USER: '20',
   ORDER_WATCH_MAX_PER_CONNECTION: '10',
   ORDER_WATCH_IDLE_SECONDS: '900',
+  SHOP_COUNTRY: 'DE',
+  PRICES_INCLUDE_TAX: 'true',
+  CART_TTL_SECONDS: '1209600',
   FLASH_SALE_BATCH_SIZE: '200',
   FLASH_SALE_RECLAIM_IDLE_MS: '30000',
   FLASH_SALE_PURCHASE_RATE_LIMIT: '20',
@@ -384,6 +397,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   if (!/^[^@\s]+@[^@\s]+$/.test(adminEmail))
     problems.push(`ADMIN_EMAIL: "${adminEmail}" is not an email address`);
   const cors = get('CORS_ORIGINS').trim();
+  const shopCountry = get('SHOP_COUNTRY');
+  if (!isCountryCode(shopCountry))
+    problems.push(`SHOP_COUNTRY: "${shopCountry}" must be an ISO 3166-1 alpha-2 code (e.g. DE, FR, US)`);
 
   const cfg: AppConfig = Object.assign(new AppConfig(), {
     env: nodeEnv,
@@ -468,6 +484,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
         maxPerConnection: int('ORDER_WATCH_MAX_PER_CONNECTION', 1, 100000),
         idleMs: int('ORDER_WATCH_IDLE_SECONDS', 1, 7 * 86400) * 1000,
       },
+    },
+    commerce: {
+      shopCountry,
+      pricesIncludeTax: bool('PRICES_INCLUDE_TAX'),
+      cartTtlSeconds: int('CART_TTL_SECONDS', 60, 90 * 86400),
     },
     flashSale: {
       batchSize: int('FLASH_SALE_BATCH_SIZE', 1, 5000),

@@ -1,3 +1,4 @@
+import { applyDecorators } from '@nestjs/common';
 import type { OpenAPIObject } from '@nestjs/swagger';
 import { ApiResponse, getSchemaPath } from '@nestjs/swagger';
 import { ErrorResponseDto } from './error-response.dto';
@@ -52,3 +53,24 @@ export const ApiErrorResponse = (status: number, description: string, codes: Rec
       ]),
     ),
   });
+
+/**
+ * Declares the stable error codes an operation answers, per HTTP status (one example body per
+ * code, through {@link ApiErrorResponse}), so Swagger UI lists e.g. `409: COUPON_EXHAUSTED,
+ * COUPON_LIMIT_REACHED` under the operation. An entry may explain itself: `'CODE (when …)'`.
+ */
+export function ApiErrorCodes(byStatus: Record<number, string[]>): MethodDecorator {
+  return applyDecorators(
+    ...Object.entries(byStatus).map(([status, codes]) => {
+      const entries = codes.map((c): [string, string] => {
+        const m = /^([A-Z0-9_]+)(?: \((.*)\))?$/.exec(c);
+        return [m?.[1] ?? c, m?.[2] ?? m?.[1] ?? c];
+      });
+      return ApiErrorResponse(
+        Number(status),
+        entries.map(([code]) => code).join(', '),
+        Object.fromEntries(entries),
+      );
+    }),
+  );
+}

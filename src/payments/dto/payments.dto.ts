@@ -46,6 +46,18 @@ export class PaymentDto {
   @ApiProperty() updatedAt!: string;
 }
 
+export class RefundSplitDto {
+  @ApiProperty({ example: 791, description: 'goods, after discount, net of tax when prices include it' })
+  goods!: number;
+  @ApiProperty({ example: 56, description: 'shipping, net of tax when prices include it' }) shipping!: number;
+  @ApiProperty({ example: 153 }) tax!: number;
+  @ApiProperty({
+    example: 104,
+    description: "the order's discount on the refunded goods (not money: already in goods)",
+  })
+  discount!: number;
+}
+
 export class RefundDto {
   @ApiProperty({ format: 'uuid' }) id!: string;
   @ApiProperty({ format: 'uuid' }) paymentId!: string;
@@ -55,6 +67,11 @@ export class RefundDto {
   @ApiProperty({ enum: ['requested', 'order_not_payable'] }) reason!: string;
   @ApiProperty() restock!: boolean;
   @ApiProperty() createdAt!: string;
+  @ApiPropertyOptional({
+    type: RefundSplitDto,
+    description: 'How the amount divides into goods, shipping and tax (docs/checkout.md, "Refunds")',
+  })
+  split?: RefundSplitDto;
 }
 
 export class WebhookAckDto {

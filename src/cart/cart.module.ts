@@ -1,0 +1,14 @@
+import { Module } from '@nestjs/common';
+import { CatalogModule } from '../catalog/catalog.module';
+import { CartController } from './cart.controller';
+import { CartService } from './cart.service';
+import { CartStore } from './cart.store';
+
+/** The customers' carts (Redis). Checkout reads them through CartService. */
+@Module({
+  imports: [CatalogModule],
+  controllers: [CartController],
+  providers: [CartService, CartStore],
+  exports: [CartService],
+})
+export class CartModule {}

@@ -1,0 +1,119 @@
+import { Injectable } from '@nestjs/common';
+import type Redis from 'ioredis';
+import { RedisService } from '../infra/redis/redis.service';
+
+/**
+ * KEYS: cart. ARGV: sku, mode ('add' | 'set'), quantity, maxLines, maxQuantity, ttlSeconds.
+ * Returns {0, newQuantity, sku1, q1, sku2, q2, ...} (the cart after the change, so the answer
+ * needs no second round trip) | {-1, current} (the cart holds maxLines other SKUs already) |
+ * {-2, current} (the SKU's quantity would exceed maxQuantity).
+ *
+ * One script, so the caps hold under concurrent requests of the same customer (two devices):
+ * the read of the line, the line count and the write happen with nothing in between. A
+ * quantity of 0 (set) removes the line. Every change restarts the cart's TTL.
+ */
+const CHANGE_SCRIPT = `
+local cur = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
+local q
+if ARGV[2] == 'add' then q = cur + tonumber(ARGV[3]) else q = tonumber(ARGV[3]) end
+if q > tonumber(ARGV[5]) then return {-2, cur} end
+if q <= 0 then
+  redis.call('HDEL', KEYS[1], ARGV[1])
+else
+  if cur == 0 and redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[4]) then return {-1, cur} end
+  redis.call('HSET', KEYS[1], ARGV[1], q)
+end
+redis.call('EXPIRE', KEYS[1], ARGV[6])
+local out = redis.call('HGETALL', KEYS[1])
+table.insert(out, 1, q)
+table.insert(out, 1, 0)
+return out
+`;
+
+/**
+ * KEYS: cart. ARGV: sku1, quantity1, sku2, quantity2, ... Takes what an order took out of the
+ * cart: each line loses at most that quantity and disappears at 0, in one step, so a line
+ * added from another device meanwhile stays.
+ */
+const TAKE_SCRIPT = `
+for i = 1, #ARGV, 2 do
+  local left = redis.call('HINCRBY', KEYS[1], ARGV[i], -tonumber(ARGV[i + 1]))
+  if left <= 0 then redis.call('HDEL', KEYS[1], ARGV[i]) end
+end
+return 0
+`;
+
+type ScriptedRedis = Redis & {
+  cartChange(...args: (string | number)[]): Promise<(string | number)[]>;
+  cartTake(...args: (string | number)[]): Promise<number>;
+};
+
+export type ChangeResult =
+  | { ok: true; quantity: number; lines: Map<string, number> }
+  | { ok: false; reason: 'lines' | 'quantity'; current: number };
+
+/**
+ * The carts in Redis: one hash per customer, SKU → quantity, under `<prefix>:{cart:<userId>}`.
+ * Every operation touches that one key, so on a Redis Cluster (hash tag = the first `{…}` of the
+ * key) carts go wherever their tag sends them and need no shared slot.
+ */
+@Injectable()
+export class CartStore {
+  private readonly r: ScriptedRedis;
+
+  constructor(private readonly redis: RedisService) {
+    const client = redis.client;
+    if (typeof (client as unknown as Record<string, unknown>).cartChange !== 'function') {
+      client.defineCommand('cartChange', { numberOfKeys: 1, lua: CHANGE_SCRIPT });
+      client.defineCommand('cartTake', { numberOfKeys: 1, lua: TAKE_SCRIPT });
+    }
+    this.r = client as ScriptedRedis;
+  }
+
+  key(userId: string): string {
+    return this.redis.key(`{cart:${userId}}`);
+  }
+
+  async lines(userId: string): Promise<Map<string, number>> {
+    const raw = await this.r.hgetall(this.key(userId));
+    return new Map(Object.entries(raw).map(([sku, q]) => [sku, Number(q)]));
+  }
+
+  async change(
+    userId: string,
+    sku: string,
+    mode: 'add' | 'set',
+    quantity: number,
+    caps: { maxLines: number; maxQuantity: number; ttlSeconds: number },
+  ): Promise<ChangeResult> {
+    const [code, q, ...flat] = await this.r.cartChange(
+      this.key(userId),
+      sku,
+      mode,
+      quantity,
+      caps.maxLines,
+      caps.maxQuantity,
+      caps.ttlSeconds,
+    );
+    if (Number(code) === 0) {
+      const lines = new Map<string, number>();
+      for (let i = 0; i < flat.length; i += 2) lines.set(String(flat[i]), Number(flat[i + 1]));
+      return { ok: true, quantity: Number(q), lines };
+    }
+    return { ok: false, reason: Number(code) === -1 ? 'lines' : 'quantity', current: Number(q) };
+  }
+
+  async remove(userId: string, sku: string): Promise<boolean> {
+    return (await this.r.hdel(this.key(userId), sku)) === 1;
+  }
+
+  async clear(userId: string): Promise<void> {
+    await this.r.del(this.key(userId));
+  }
+
+  /** Takes what an order took out of the cart (see TAKE_SCRIPT); lines added meanwhile stay. */
+  async take(userId: string, lines: { sku: string; quantity: number }[]): Promise<void> {
+    if (!lines.length) return;
+    await this.r.cartTake(this.key(userId), ...lines.flatMap((l) => [l.sku, l.quantity]));
+  }
+}

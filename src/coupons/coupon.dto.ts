@@ -1,0 +1,169 @@
+import { ApiProperty, ApiPropertyOptional, PartialType } from '@nestjs/swagger';
+import { Transform } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  IsArray,
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsISO8601,
+  IsOptional,
+  IsString,
+  IsUUID,
+  Matches,
+  Max,
+  Min,
+} from 'class-validator';
+import { MAX_RESTRICTIONS } from './coupons.service';
+
+export class CreateCouponDto {
+  @ApiProperty({ example: 'WELCOME20', description: '3-64 of A-Z 0-9 _ -; matched case-insensitively' })
+  @IsString()
+  @Matches(/^[A-Za-z0-9_-]{3,64}$/, { message: 'code must be 3-64 of A-Z a-z 0-9 _ -' })
+  code!: string;
+
+  @ApiProperty({ enum: ['percentage', 'fixed'], example: 'percentage' })
+  @IsIn(['percentage', 'fixed'])
+  kind!: 'percentage' | 'fixed';
+
+  @ApiPropertyOptional({
+    type: Number,
+    nullable: true,
+    example: 20,
+    description: 'percentage coupons: 1-100',
+  })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  percentOff?: number | null;
+
+  @ApiPropertyOptional({
+    type: Number,
+    nullable: true,
+    example: 500,
+    description: 'fixed coupons: minor units',
+  })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(2 ** 42)
+  amountOff?: number | null;
+
+  @ApiPropertyOptional({
+    type: String,
+    nullable: true,
+    example: 'EUR',
+    description: 'Required for fixed coupons and a minimum subtotal',
+  })
+  @IsOptional()
+  @IsString()
+  @Matches(/^[A-Z]{3}$/, { message: 'currency must be an ISO 4217 code' })
+  currency?: string | null;
+
+  @ApiPropertyOptional({
+    example: 2000,
+    description: 'The goods must cost at least this (minor units, before discount)',
+  })
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(2 ** 42)
+  minSubtotal?: number;
+
+  @ApiPropertyOptional({ example: '2026-12-01T00:00:00.000Z', description: 'Default: now' })
+  @IsOptional()
+  @IsISO8601({ strict: true })
+  startsAt?: string;
+
+  @ApiPropertyOptional({ type: String, example: '2026-12-31T23:59:59.000Z', nullable: true })
+  @IsOptional()
+  @IsISO8601({ strict: true })
+  endsAt?: string | null;
+
+  @ApiPropertyOptional({
+    type: Number,
+    example: 100,
+    nullable: true,
+    description: 'Orders that may use it in total; null = unlimited',
+  })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(1_000_000_000)
+  usageLimit?: number | null;
+
+  @ApiPropertyOptional({
+    type: Number,
+    example: 1,
+    nullable: true,
+    description: 'Orders one customer may use it for; null = unlimited',
+  })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(1_000_000_000)
+  perCustomerLimit?: number | null;
+
+  @ApiPropertyOptional({
+    type: [String],
+    example: ['TSHIRT-M'],
+    nullable: true,
+    description: 'Only these SKUs are discounted',
+  })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(MAX_RESTRICTIONS)
+  @Matches(/^[A-Za-z0-9._-]{1,64}$/, { each: true, message: 'skus must be SKUs' })
+  skus?: string[] | null;
+
+  @ApiPropertyOptional({
+    type: [String],
+    example: null,
+    nullable: true,
+    description: 'Only products of these categories (or their subcategories) are discounted',
+  })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(MAX_RESTRICTIONS)
+  @IsUUID('all', { each: true })
+  categoryIds?: string[] | null;
+
+  @ApiPropertyOptional({ example: true })
+  @IsOptional()
+  @IsBoolean()
+  active?: boolean;
+}
+
+export class UpdateCouponDto extends PartialType(CreateCouponDto) {}
+
+export class CouponDto extends CreateCouponDto {
+  @ApiProperty({ example: '0193a5b0-7c1e-7a3d-9f2e-4b8c1d2e3f40' }) id!: string;
+  @ApiProperty({
+    example: 12,
+    description: 'Orders holding a use now (a cancelled or expired order gives its use back)',
+  })
+  used!: number;
+}
+
+export class CouponPageDto {
+  @ApiProperty({ type: [CouponDto] }) items!: CouponDto[];
+  @ApiProperty({ type: String, nullable: true }) nextCursor!: string | null;
+}
+
+export class ListCouponsQuery {
+  @ApiPropertyOptional({ example: 50, minimum: 1, maximum: 100 })
+  @IsOptional()
+  @Transform(({ value }: { value: unknown }) =>
+    typeof value === 'string' && /^\d{1,4}$/.test(value) ? Number(value) : value,
+  )
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  limit?: number;
+
+  @ApiPropertyOptional({ description: 'nextCursor of the previous page' })
+  @IsOptional()
+  @IsUUID()
+  cursor?: string;
+}

@@ -1,0 +1,45 @@
+import { ApiProperty, ApiPropertyOptional, PartialType } from '@nestjs/swagger';
+import { IsInt, IsOptional, IsString, IsUUID, Matches, Max, MaxLength, Min } from 'class-validator';
+
+export class CreateTaxRateDto {
+  @ApiProperty({ example: 'DE', description: 'ISO 3166-1 alpha-2' })
+  @IsString()
+  @Matches(/^[A-Z]{2}$/, { message: 'country must be an ISO 3166-1 alpha-2 code' })
+  country!: string;
+
+  @ApiPropertyOptional({
+    type: String,
+    example: null,
+    nullable: true,
+    description:
+      "A category id for a reduced rate (the product's own category); null = the country's standard rate",
+  })
+  @IsOptional()
+  @IsUUID()
+  categoryId?: string | null;
+
+  @ApiProperty({ example: 'MwSt. 19 %' })
+  @IsString()
+  @MaxLength(100)
+  name!: string;
+
+  @ApiProperty({ example: 1900, description: 'Basis points (1900 = 19 %), 0-10000' })
+  @IsInt()
+  @Min(0)
+  @Max(10000)
+  rateBp!: number;
+}
+
+export class UpdateTaxRateDto extends PartialType(CreateTaxRateDto) {}
+
+export class TaxRateDto extends CreateTaxRateDto {
+  @ApiProperty({ example: '0193a5b0-7c1e-7a3d-9f2e-4b8c1d2e3f40' }) id!: string;
+}
+
+export class TaxRateListDto {
+  @ApiProperty({ type: [TaxRateDto] }) items!: TaxRateDto[];
+  @ApiProperty({ example: true, description: 'PRICES_INCLUDE_TAX: catalog and shipping prices include tax' })
+  pricesIncludeTax!: boolean;
+  @ApiProperty({ example: 'DE', description: 'SHOP_COUNTRY: where orders without an address are taxed' })
+  homeCountry!: string;
+}

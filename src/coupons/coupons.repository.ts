@@ -72,12 +72,15 @@ export interface RedemptionRow {
 export class CouponsRepository {
   constructor(private readonly db: DbRouter) {}
 
-  async findByCode(code: string, fresh: boolean): Promise<CouponView | undefined> {
-    const sql = `SELECT ${COLUMNS} FROM coupons WHERE code = ?`;
-    const rows: CouponRow[] = fresh
-      ? await this.db.primaryReader().query(sql, [code])
-      : await this.db.read((em) => em.query(sql, [code]));
+  /** `em`: where the caller's cache decided to read (a replica that has the last write, or the primary). */
+  async findByCode(code: string, em: EntityManager): Promise<CouponView | undefined> {
+    const rows: CouponRow[] = await em.query(`SELECT ${COLUMNS} FROM coupons WHERE code = ?`, [code]);
     return rows[0] && toView(rows[0]);
+  }
+
+  /** From the primary: the counters as they are right before a decision. */
+  findByCodeFresh(code: string): Promise<CouponView | undefined> {
+    return this.findByCode(code, this.db.primaryReader());
   }
 
   async findById(id: string): Promise<CouponView | undefined> {

@@ -36,8 +36,8 @@ export class CouponsService {
   ) {}
 
   private async definition(code: string): Promise<CouponView | undefined> {
-    const json = await this.cache.get(`coupon:${code}`, TTL, ({ fresh }) =>
-      this.repo.findByCode(code, fresh),
+    const json = await this.cache.get(`coupon:${code}`, TTL, ({ read }) =>
+      read((em) => this.repo.findByCode(code, em)),
     );
     return json ? (JSON.parse(json) as CouponView) : undefined;
   }
@@ -61,7 +61,7 @@ export class CouponsService {
     const cached = await this.definition(code);
     if (!cached) throw new CouponNotFoundError(code);
     const coupon = opts.checkCounters
-      ? ((await this.repo.findByCode(code, true)) ?? cached)
+      ? ((await this.repo.findByCodeFresh(code)) ?? cached)
       : { ...cached, used: 0 };
     const { discount, perLine } = discountFor(coupon, lines, currency, now);
     if (opts.checkCounters && coupon.perCustomerLimit !== null) {
@@ -128,7 +128,7 @@ export class CouponsService {
     const c = checkInput(input);
     const id = newId();
     await this.repo.insert(id, c);
-    await this.cache.invalidate(`coupon:${c.code}`);
+    await this.cache.afterWrite({ keys: [`coupon:${c.code}`] });
     return (await this.repo.findById(id))!;
   }
 
@@ -137,7 +137,7 @@ export class CouponsService {
     const defined = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined));
     const c = checkInput({ ...current, ...defined });
     await this.repo.update(id, c);
-    await this.cache.invalidate(`coupon:${current.code}`, `coupon:${c.code}`);
+    await this.cache.afterWrite({ keys: [`coupon:${current.code}`, `coupon:${c.code}`] });
     return (await this.repo.findById(id))!;
   }
 

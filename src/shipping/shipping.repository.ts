@@ -1,3 +1,4 @@
+import type { EntityManager } from 'typeorm';
 import { Injectable } from '@nestjs/common';
 import { DbRouter } from '../infra/database/db-router.service';
 import { affected, isDuplicate } from '../infra/database/mysql-results';
@@ -34,11 +35,11 @@ const toView = (r: MethodRow): ShippingMethodView => ({
 export class ShippingRepository {
   constructor(private readonly db: DbRouter) {}
 
-  async all(fresh: boolean): Promise<ShippingMethodView[]> {
-    const sql = `SELECT ${COLUMNS} FROM shipping_methods ORDER BY code LIMIT 1000`;
-    const rows: MethodRow[] = fresh
-      ? await this.db.primaryReader().query(sql)
-      : await this.db.read((em) => em.query(sql));
+  /** `em`: where the caller's cache decided to read (a replica that has the last write, or the primary). */
+  async all(em: EntityManager): Promise<ShippingMethodView[]> {
+    const rows: MethodRow[] = await em.query(
+      `SELECT ${COLUMNS} FROM shipping_methods ORDER BY code LIMIT 1000`,
+    );
     return rows.map(toView);
   }
 

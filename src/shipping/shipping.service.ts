@@ -23,7 +23,7 @@ export class ShippingService {
 
   /** Every method (admin listing). */
   async all(): Promise<ShippingMethodView[]> {
-    const json = await this.cache.get(KEY, TTL, ({ fresh }) => this.repo.all(fresh));
+    const json = await this.cache.get(KEY, TTL, ({ read }) => read((em) => this.repo.all(em)));
     return json ? (JSON.parse(json) as ShippingMethodView[]) : [];
   }
 
@@ -57,7 +57,7 @@ export class ShippingService {
     const m = checkInput(input);
     const id = newId();
     await this.repo.insert(id, m);
-    await this.cache.invalidate(KEY);
+    await this.cache.afterWrite({ keys: [KEY] });
     return (await this.repo.findById(id))!;
   }
 
@@ -67,14 +67,14 @@ export class ShippingService {
     const defined = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined));
     const m = checkInput({ ...current, ...defined });
     await this.repo.update(id, m);
-    await this.cache.invalidate(KEY);
+    await this.cache.afterWrite({ keys: [KEY] });
     return (await this.repo.findById(id))!;
   }
 
   /** Orders keep their copy of the method; deleting it only stops new orders from choosing it. */
   async delete(id: string): Promise<void> {
     if (!isUuid(id) || !(await this.repo.delete(id))) throw new ShippingMethodNotFoundError(id);
-    await this.cache.invalidate(KEY);
+    await this.cache.afterWrite({ keys: [KEY] });
   }
 }
 

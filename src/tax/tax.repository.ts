@@ -1,3 +1,4 @@
+import type { EntityManager } from 'typeorm';
 import { Injectable } from '@nestjs/common';
 import { DbRouter } from '../infra/database/db-router.service';
 import { affected, isDuplicate } from '../infra/database/mysql-results';
@@ -25,12 +26,11 @@ const toView = (r: RateRow): TaxRateView => ({
 export class TaxRepository {
   constructor(private readonly db: DbRouter) {}
 
-  async all(fresh: boolean): Promise<TaxRateView[]> {
-    const sql =
-      'SELECT id, country, category_id, name, rate_bp FROM tax_rates ORDER BY country, category_id LIMIT 10000';
-    const rows: RateRow[] = fresh
-      ? await this.db.primaryReader().query(sql)
-      : await this.db.read((em) => em.query(sql));
+  /** `em`: where the caller's cache decided to read (a replica that has the last write, or the primary). */
+  async all(em: EntityManager): Promise<TaxRateView[]> {
+    const rows: RateRow[] = await em.query(
+      'SELECT id, country, category_id, name, rate_bp FROM tax_rates ORDER BY country, category_id LIMIT 10000',
+    );
     return rows.map(toView);
   }
 

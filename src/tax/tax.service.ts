@@ -37,7 +37,7 @@ export class TaxService {
   }
 
   async all(): Promise<TaxRateView[]> {
-    const json = await this.cache.get(KEY, TTL, ({ fresh }) => this.repo.all(fresh));
+    const json = await this.cache.get(KEY, TTL, ({ read }) => read((em) => this.repo.all(em)));
     return json ? (JSON.parse(json) as TaxRateView[]) : [];
   }
 
@@ -59,7 +59,7 @@ export class TaxService {
     const r = checkInput(input);
     const id = newId();
     await this.repo.insert(id, r);
-    await this.cache.invalidate(KEY);
+    await this.cache.afterWrite({ keys: [KEY] });
     return (await this.repo.findById(id))!;
   }
 
@@ -69,13 +69,13 @@ export class TaxService {
     const defined = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined));
     const r = checkInput({ ...current, ...defined });
     await this.repo.update(id, r);
-    await this.cache.invalidate(KEY);
+    await this.cache.afterWrite({ keys: [KEY] });
     return (await this.repo.findById(id))!;
   }
 
   async delete(id: string): Promise<void> {
     if (!isUuid(id) || !(await this.repo.delete(id))) throw new TaxRateNotFoundError(id);
-    await this.cache.invalidate(KEY);
+    await this.cache.afterWrite({ keys: [KEY] });
   }
 }
 

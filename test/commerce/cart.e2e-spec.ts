@@ -96,7 +96,7 @@ describe('cart', () => {
     const db = t.app.get(DbRouter);
     await db.execute('DELETE FROM inventory_items WHERE sku = ?', [gone.sku]).catch(() => undefined);
     await db.execute('DELETE FROM product_variants WHERE sku = ?', [gone.sku]);
-    await t.app.get(TwoLevelCache).invalidateNamespace('price');
+    await t.app.get(TwoLevelCache).afterWrite({ namespaces: ['price'] });
 
     const res = await cart(u.accessToken);
     expect(res.status).toBe(200);

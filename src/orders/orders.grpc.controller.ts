@@ -1,15 +1,19 @@
 import { Controller, UseFilters } from '@nestjs/common';
-import { GrpcMethod, RpcException } from '@nestjs/microservices';
-import { Metadata, ServerUnaryCall, status } from '@grpc/grpc-js';
-import { plainToInstance } from 'class-transformer';
-import { ValidationError, validate } from 'class-validator';
+import { GrpcMethod } from '@nestjs/microservices';
+import type { Metadata } from '@grpc/grpc-js';
 import { Observable, from, map, switchMap } from 'rxjs';
-import { AUTH_USER_KEY, AuthUser } from '../common/auth';
-import { UnauthenticatedError, ValidationFailedError } from '../common/errors/domain-error';
-import { isUuid } from '../common/uuid';
+import { ValidationFailedError } from '../common/errors/domain-error';
+import {
+  GrpcCall,
+  assertCallAlive,
+  grpcCaller,
+  grpcDto,
+  grpcId,
+  grpcTimestamp,
+} from '../infra/grpc/grpc-adapter';
 import { GrpcExceptionFilter } from '../infra/grpc/grpc-exception.filter';
 import { CreateOrderDto } from './create-order.dto';
-import { checkIdempotencyKey } from './orders.controller';
+import { checkIdempotencyKey } from './idempotency-key';
 import type { OrderView } from './orders.repository';
 import { MAX_PAGE_SIZE, OrdersService } from './orders.service';
 import { OrderWatchers } from './order-watchers.service';
@@ -28,10 +32,7 @@ export interface OrderMessage {
   created_at: { seconds: number; nanos: number };
 }
 
-type Call = ServerUnaryCall<unknown, unknown>;
-
 export function toMessage(o: OrderView): OrderMessage {
-  const ms = new Date(o.createdAt).getTime();
   return {
     id: o.id,
     user_id: o.userId,
@@ -43,46 +44,16 @@ export function toMessage(o: OrderView): OrderMessage {
       unit_price: { currency_code: i.currency, amount_minor: i.unitPrice },
     })),
     total: { currency_code: o.total.currency, amount_minor: o.total.amount },
-    created_at: { seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1e6 },
+    created_at: grpcTimestamp(o.createdAt),
   };
 }
 
-function caller(metadata: Metadata): AuthUser {
-  const user = (metadata as unknown as Record<string, AuthUser | undefined>)[AUTH_USER_KEY];
-  if (!user) throw new UnauthenticatedError();
-  return user;
-}
-
-function orderId(id: unknown): string {
-  if (typeof id !== 'string' || !isUuid(id))
-    throw new ValidationFailedError('id: must be an order id (UUID)');
-  return id.toLowerCase();
-}
-
-/** A call whose client gave up (cancelled, or its deadline passed) is not started. */
-function checkAlive(call: Call): void {
-  const deadline = call.getDeadline?.();
-  const ms = deadline instanceof Date ? deadline.getTime() : Number(deadline);
-  if (call.cancelled || (Number.isFinite(ms) && ms <= Date.now()))
-    throw new RpcException({
-      code: status.DEADLINE_EXCEEDED,
-      message: 'Deadline exceeded before the call started',
-    });
-}
-
-const flatten = (errors: ValidationError[], parent = ''): { field: string; errors: string[] }[] =>
-  errors.flatMap((e) => {
-    const field = parent ? `${parent}.${e.property}` : e.property;
-    return [
-      ...(e.constraints ? [{ field, errors: Object.values(e.constraints) }] : []),
-      ...flatten(e.children ?? [], field),
-    ];
-  });
+const orderId = (id: unknown): string => grpcId('id', id, 'an order id');
 
 /**
  * shop.orders.v1.OrderService: a thin adapter over OrdersService, the same service the REST
- * controller calls. Authentication is the global guard (metadata `authorization`); errors are
- * mapped by GrpcExceptionFilter; input is validated with the REST DTO classes.
+ * controller calls, through the gRPC adapter helper (caller, ids, the REST DTO classes, the
+ * deadline); errors are mapped by GrpcExceptionFilter.
  */
 @Controller()
 @UseFilters(GrpcExceptionFilter)
@@ -96,25 +67,22 @@ export class OrdersGrpcController {
   async createOrder(
     req: { items?: { sku: string; quantity: number }[]; idempotency_key?: string },
     metadata: Metadata,
-    call: Call,
+    call: GrpcCall,
   ): Promise<OrderMessage> {
-    const user = caller(metadata);
-    const dto = plainToInstance(CreateOrderDto, {
+    const user = grpcCaller(metadata);
+    const dto = await grpcDto(CreateOrderDto, {
       items: (req.items ?? []).map((i) => ({ sku: i.sku, quantity: i.quantity })),
     });
-    const problems = flatten(await validate(dto, { whitelist: true, forbidNonWhitelisted: true }));
-    if (problems.length)
-      throw new ValidationFailedError(`${problems[0].field}: ${problems[0].errors[0]}`, problems);
     const key = checkIdempotencyKey(req.idempotency_key);
-    checkAlive(call);
+    assertCallAlive(call);
     return toMessage(await this.orders.create(user.id, dto.items, key));
   }
 
   @GrpcMethod('OrderService', 'GetOrder')
-  async getOrder(req: { id?: string }, metadata: Metadata, call: Call): Promise<OrderMessage> {
-    const user = caller(metadata);
+  async getOrder(req: { id?: string }, metadata: Metadata, call: GrpcCall): Promise<OrderMessage> {
+    const user = grpcCaller(metadata);
     const id = orderId(req.id);
-    checkAlive(call);
+    assertCallAlive(call);
     return toMessage(await this.orders.get(user.id, id));
   }
 
@@ -122,12 +90,12 @@ export class OrdersGrpcController {
   async listOrders(
     req: { page_size?: number; page_token?: string },
     metadata: Metadata,
-    call: Call,
+    call: GrpcCall,
   ): Promise<{ orders: OrderMessage[]; next_page_token: string }> {
-    const user = caller(metadata);
+    const user = grpcCaller(metadata);
     const size = req.page_size ?? 0;
     if (!Number.isInteger(size) || size < 0) throw new ValidationFailedError('page_size: must be 0 or more');
-    checkAlive(call);
+    assertCallAlive(call);
     const page = await this.orders.list(user.id, {
       limit: size === 0 ? undefined : Math.min(size, MAX_PAGE_SIZE),
       cursor: req.page_token || undefined,
@@ -136,10 +104,10 @@ export class OrdersGrpcController {
   }
 
   @GrpcMethod('OrderService', 'CancelOrder')
-  async cancelOrder(req: { id?: string }, metadata: Metadata, call: Call): Promise<OrderMessage> {
-    const user = caller(metadata);
+  async cancelOrder(req: { id?: string }, metadata: Metadata, call: GrpcCall): Promise<OrderMessage> {
+    const user = grpcCaller(metadata);
     const id = orderId(req.id);
-    checkAlive(call);
+    assertCallAlive(call);
     return toMessage(await this.orders.cancel(user.id, id));
   }
 
@@ -147,7 +115,7 @@ export class OrdersGrpcController {
   @GrpcMethod('OrderService', 'WatchOrder')
   watchOrder(req: { id?: string }, metadata: Metadata): Observable<OrderMessage> {
     // Validation errors surface through the stream, so the filter maps them like the unary calls.
-    return from(Promise.resolve().then(() => ({ user: caller(metadata), id: orderId(req.id) }))).pipe(
+    return from(Promise.resolve().then(() => ({ user: grpcCaller(metadata), id: orderId(req.id) }))).pipe(
       switchMap(({ user, id }) => this.watchers.watch(user.id, id)),
       map(toMessage),
     );

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { LRUCache } from 'lru-cache';
-import { DbRouter } from '../infra/database/db-router.service';
 import { FlashSale } from './flash-sale.entity';
+import { FlashSaleRepository } from './flash-sale.repository';
 
 /**
  * Sale definitions by id, cached in process: what a sale sells, at what price and when never
@@ -12,7 +12,7 @@ import { FlashSale } from './flash-sale.entity';
 export class FlashSaleDefinitions {
   private readonly cache = new LRUCache<string, FlashSale>({ max: 1000 });
 
-  constructor(private readonly db: DbRouter) {}
+  constructor(private readonly repo: FlashSaleRepository) {}
 
   remember(sale: FlashSale): void {
     this.cache.set(sale.id, sale);
@@ -21,16 +21,13 @@ export class FlashSaleDefinitions {
   async find(id: string): Promise<FlashSale | undefined> {
     const hit = this.cache.get(id);
     if (hit) return hit;
-    // A replica may not have a sale created a few ms ago: fall back to the primary on a miss.
-    const sale =
-      (await this.db.read((em) => em.getRepository(FlashSale).findOneBy({ id }))) ??
-      (await this.db.primaryReader().getRepository(FlashSale).findOneBy({ id }));
+    const sale = await this.repo.findSale(id);
     if (sale) this.cache.set(id, sale);
-    return sale ?? undefined;
+    return sale;
   }
 
   /** The sale with its current status, from the primary. */
   async fresh(id: string): Promise<FlashSale | undefined> {
-    return (await this.db.primaryReader().getRepository(FlashSale).findOneBy({ id })) ?? undefined;
+    return this.repo.freshSale(id);
   }
 }

@@ -1,14 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { DbRouter } from '../infra/database/db-router.service';
+import type { KeysetPage } from '../infra/database/keyset';
 import { LoginAuditRow } from './login-audit.entity';
 import type { LoginAuditJob } from './login-audit.types';
 
-/** A page of the trail: newest first, after the keyset position `after` if given. */
-export interface LoginAuditFilter {
+/** A page of the trail, newest first, of one email tried or one user (or of everyone). */
+export interface LoginAuditFilter extends KeysetPage {
   email?: string;
   userId?: string;
-  after?: { createdAt: Date; id: string };
-  limit: number;
 }
 
 /** Every statement on `login_audits`. */

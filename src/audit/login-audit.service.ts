@@ -4,6 +4,7 @@ import type { Queue } from 'bull';
 import { newId } from '../common/ids';
 import { withTimeout } from '../common/with-timeout';
 import { ValidationFailedError } from '../common/errors/domain-error';
+import type { Keyset } from '../infra/database/keyset';
 import { QUEUES } from '../infra/queue/queues';
 import { traced } from '../infra/queue/worker-registry.service';
 import { LoginAuditRow } from './login-audit.entity';
@@ -92,7 +93,7 @@ function encodeCursor(r: LoginAuditRow): string {
   return Buffer.from(`${r.createdAt.toISOString()}|${r.id}`).toString('base64url');
 }
 
-function decodeCursor(cursor: string): { createdAt: Date; id: string } {
+function decodeCursor(cursor: string): Keyset {
   const [t, id] = Buffer.from(cursor, 'base64url').toString().split('|');
   const createdAt = new Date(t ?? '');
   if (!id || !/^[0-9a-f-]{36}$/.test(id) || isNaN(createdAt.getTime()))

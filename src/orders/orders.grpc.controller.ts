@@ -3,14 +3,7 @@ import { GrpcMethod } from '@nestjs/microservices';
 import type { Metadata } from '@grpc/grpc-js';
 import { Observable, from, map, switchMap } from 'rxjs';
 import { ValidationFailedError } from '../common/errors/domain-error';
-import {
-  GrpcCall,
-  assertCallAlive,
-  grpcCaller,
-  grpcDto,
-  grpcId,
-  grpcTimestamp,
-} from '../infra/grpc/grpc-adapter';
+import { GrpcCall, grpcCaller, grpcDto, grpcId, grpcTimestamp, grpcUnary } from '../infra/grpc/grpc-adapter';
 import { GrpcExceptionFilter } from '../infra/grpc/grpc-exception.filter';
 import { CreateOrderDto } from './create-order.dto';
 import { checkIdempotencyKey } from './idempotency-key';
@@ -64,51 +57,72 @@ export class OrdersGrpcController {
   ) {}
 
   @GrpcMethod('OrderService', 'CreateOrder')
-  async createOrder(
+  createOrder(
     req: { items?: { sku: string; quantity: number }[]; idempotency_key?: string },
     metadata: Metadata,
     call: GrpcCall,
   ): Promise<OrderMessage> {
-    const user = grpcCaller(metadata);
-    const dto = await grpcDto(CreateOrderDto, {
-      items: (req.items ?? []).map((i) => ({ sku: i.sku, quantity: i.quantity })),
-    });
-    const key = checkIdempotencyKey(req.idempotency_key);
-    assertCallAlive(call);
-    return toMessage(await this.orders.create(user.id, dto.items, key));
+    return grpcUnary(
+      metadata,
+      call,
+      async () => ({
+        dto: await grpcDto(CreateOrderDto, {
+          items: (req.items ?? []).map((i) => ({ sku: i.sku, quantity: i.quantity })),
+        }),
+        key: checkIdempotencyKey(req.idempotency_key),
+      }),
+      async ({ dto, key }, user) => toMessage(await this.orders.create(user.id, dto.items, key)),
+    );
   }
 
   @GrpcMethod('OrderService', 'GetOrder')
-  async getOrder(req: { id?: string }, metadata: Metadata, call: GrpcCall): Promise<OrderMessage> {
-    const user = grpcCaller(metadata);
-    const id = orderId(req.id);
-    assertCallAlive(call);
-    return toMessage(await this.orders.get(user.id, id));
+  getOrder(req: { id?: string }, metadata: Metadata, call: GrpcCall): Promise<OrderMessage> {
+    return this.byId(req, metadata, call, (userId, id) => this.orders.get(userId, id));
   }
 
   @GrpcMethod('OrderService', 'ListOrders')
-  async listOrders(
+  listOrders(
     req: { page_size?: number; page_token?: string },
     metadata: Metadata,
     call: GrpcCall,
   ): Promise<{ orders: OrderMessage[]; next_page_token: string }> {
-    const user = grpcCaller(metadata);
-    const size = req.page_size ?? 0;
-    if (!Number.isInteger(size) || size < 0) throw new ValidationFailedError('page_size: must be 0 or more');
-    assertCallAlive(call);
-    const page = await this.orders.list(user.id, {
-      limit: size === 0 ? undefined : Math.min(size, MAX_PAGE_SIZE),
-      cursor: req.page_token || undefined,
-    });
-    return { orders: page.items.map(toMessage), next_page_token: page.nextCursor ?? '' };
+    return grpcUnary(
+      metadata,
+      call,
+      () => {
+        const size = req.page_size ?? 0;
+        if (!Number.isInteger(size) || size < 0)
+          throw new ValidationFailedError('page_size: must be 0 or more');
+        return {
+          limit: size === 0 ? undefined : Math.min(size, MAX_PAGE_SIZE),
+          cursor: req.page_token || undefined,
+        };
+      },
+      async (query, user) => {
+        const page = await this.orders.list(user.id, query);
+        return { orders: page.items.map(toMessage), next_page_token: page.nextCursor ?? '' };
+      },
+    );
   }
 
   @GrpcMethod('OrderService', 'CancelOrder')
-  async cancelOrder(req: { id?: string }, metadata: Metadata, call: GrpcCall): Promise<OrderMessage> {
-    const user = grpcCaller(metadata);
-    const id = orderId(req.id);
-    assertCallAlive(call);
-    return toMessage(await this.orders.cancel(user.id, id));
+  cancelOrder(req: { id?: string }, metadata: Metadata, call: GrpcCall): Promise<OrderMessage> {
+    return this.byId(req, metadata, call, (userId, id) => this.orders.cancel(userId, id));
+  }
+
+  /** A unary call on one of the caller's orders, by id. */
+  private byId(
+    req: { id?: string },
+    metadata: Metadata,
+    call: GrpcCall,
+    act: (userId: string, orderId: string) => Promise<OrderView>,
+  ): Promise<OrderMessage> {
+    return grpcUnary(
+      metadata,
+      call,
+      () => orderId(req.id),
+      async (id, user) => toMessage(await act(user.id, id)),
+    );
   }
 
   /** The order now, then on every status change; ends after a final status (or when the client leaves). */

@@ -100,23 +100,21 @@ describe('PaymentRefunds', () => {
       expect(orders.refund).toHaveBeenCalledWith(ORDER_ID, { paymentId: captured.id, restock: true });
     });
 
-    it('leaves the order alone for a partial refund', async () => {
+    it.each([
+      ['a partial refund', aRefund({ amountMinor: 300 }), 300, 'PARTIALLY_REFUNDED'],
+      [
+        'a capture that paid nothing (order_not_payable)',
+        aRefund({ reason: 'order_not_payable' }),
+        1000,
+        'REFUNDED',
+      ],
+    ] as const)('leaves the order alone for %s', async (_case, refund, total, status) => {
       const { refunds, repo, provider, orders } = build();
-      repo.findRefund.mockResolvedValue(aRefund({ amountMinor: 300 }));
+      repo.findRefund.mockResolvedValue(refund);
       provider.refund.mockResolvedValue({ refundRef: 'sbx_re_1' });
-      repo.succeededRefundTotal.mockResolvedValue(300);
-      await refunds.complete(aRefund().id);
-      expect(repo.transition).toHaveBeenCalledWith(captured.id, 'PARTIALLY_REFUNDED');
-      expect(orders.refund).not.toHaveBeenCalled();
-    });
-
-    it('refunds a capture that paid nothing (order_not_payable) without moving its order', async () => {
-      const { refunds, repo, provider, orders } = build();
-      repo.findRefund.mockResolvedValue(aRefund({ reason: 'order_not_payable' }));
-      provider.refund.mockResolvedValue({ refundRef: 'sbx_re_1' });
-      repo.succeededRefundTotal.mockResolvedValue(1000);
-      await refunds.complete(aRefund().id);
-      expect(repo.transition).toHaveBeenCalledWith(captured.id, 'REFUNDED');
+      repo.succeededRefundTotal.mockResolvedValue(total);
+      await refunds.complete(refund.id);
+      expect(repo.transition).toHaveBeenCalledWith(captured.id, status);
       expect(orders.refund).not.toHaveBeenCalled();
     });
 

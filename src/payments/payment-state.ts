@@ -7,15 +7,6 @@
 export type PaymentStatus =
   'PENDING' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED' | 'REFUNDED' | 'PARTIALLY_REFUNDED';
 
-export const PAYMENT_STATUSES: readonly PaymentStatus[] = [
-  'PENDING',
-  'SUCCEEDED',
-  'FAILED',
-  'CANCELLED',
-  'REFUNDED',
-  'PARTIALLY_REFUNDED',
-];
-
 /** The payment lifecycle. Anything not listed is illegal. */
 const TRANSITIONS: Record<PaymentStatus, readonly PaymentStatus[]> = {
   PENDING: ['SUCCEEDED', 'FAILED', 'CANCELLED'],
@@ -29,6 +20,8 @@ const TRANSITIONS: Record<PaymentStatus, readonly PaymentStatus[]> = {
   PARTIALLY_REFUNDED: ['PARTIALLY_REFUNDED', 'REFUNDED'],
   REFUNDED: [],
 };
+
+export const PAYMENT_STATUSES = Object.keys(TRANSITIONS) as readonly PaymentStatus[];
 
 export const canTransition = (from: PaymentStatus, to: PaymentStatus): boolean =>
   TRANSITIONS[from].includes(to);
@@ -61,8 +54,6 @@ export const afterRefund = (refundedTotal: number, captured: number): PaymentSta
 
 export type RefundStatus = 'PENDING' | 'SUCCEEDED' | 'FAILED';
 
-export const REFUND_STATUSES: readonly RefundStatus[] = ['PENDING', 'SUCCEEDED', 'FAILED'];
-
 /**
  * A refund reserves its amount on the payment first (PENDING), then the PSP moves the money
  * (SUCCEEDED) or refuses (FAILED: the reservation is released). A PENDING refund whose outcome
@@ -73,6 +64,8 @@ const REFUND_TRANSITIONS: Record<RefundStatus, readonly RefundStatus[]> = {
   SUCCEEDED: [],
   FAILED: [],
 };
+
+export const REFUND_STATUSES = Object.keys(REFUND_TRANSITIONS) as readonly RefundStatus[];
 
 export const refundSourcesOf = (to: RefundStatus): RefundStatus[] =>
   REFUND_STATUSES.filter((s) => REFUND_TRANSITIONS[s].includes(to));

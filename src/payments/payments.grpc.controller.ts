@@ -1,7 +1,8 @@
 import { Controller, UseFilters } from '@nestjs/common';
 import { GrpcMethod } from '@nestjs/microservices';
 import type { Metadata } from '@grpc/grpc-js';
-import { GrpcCall, assertCallAlive, grpcCaller, grpcId, grpcTimestamp } from '../infra/grpc/grpc-adapter';
+import type { AuthUser } from '../common/auth';
+import { GrpcCall, grpcId, grpcTimestamp, grpcUnary } from '../infra/grpc/grpc-adapter';
 import { GrpcExceptionFilter } from '../infra/grpc/grpc-exception.filter';
 import { PaymentsService } from './payments.service';
 import type { PaymentView } from './payments.types';
@@ -37,6 +38,9 @@ export function toMessage(p: PaymentView): PaymentMessage {
   };
 }
 
+const orderIdOf = (req: { order_id?: string }) => grpcId('order_id', req.order_id, 'an order id');
+const paymentIdOf = (req: { id?: string }) => grpcId('id', req.id, 'a payment id');
+
 /**
  * shop.payments.v1.PaymentService: a thin adapter over PaymentsService (the REST controller's
  * service), through the gRPC adapter helper (caller, ids, deadline); GrpcExceptionFilter maps errors.
@@ -47,22 +51,28 @@ export class PaymentsGrpcController {
   constructor(private readonly payments: PaymentsService) {}
 
   @GrpcMethod('PaymentService', 'CreatePayment')
-  async createPayment(
-    req: { order_id?: string },
-    metadata: Metadata,
-    call: GrpcCall,
-  ): Promise<PaymentMessage> {
-    const user = grpcCaller(metadata);
-    const orderId = grpcId('order_id', req.order_id, 'an order id');
-    assertCallAlive(call);
-    return toMessage(await this.payments.create(user, orderId));
+  createPayment(req: { order_id?: string }, metadata: Metadata, call: GrpcCall): Promise<PaymentMessage> {
+    return this.unary(metadata, call, req, orderIdOf, (id, u) => this.payments.create(u, id));
   }
 
   @GrpcMethod('PaymentService', 'GetPayment')
-  async getPayment(req: { id?: string }, metadata: Metadata, call: GrpcCall): Promise<PaymentMessage> {
-    const user = grpcCaller(metadata);
-    const id = grpcId('id', req.id, 'a payment id');
-    assertCallAlive(call);
-    return toMessage(await this.payments.get(user, id));
+  getPayment(req: { id?: string }, metadata: Metadata, call: GrpcCall): Promise<PaymentMessage> {
+    return this.unary(metadata, call, req, paymentIdOf, (id, u) => this.payments.get(u, id));
+  }
+
+  /** A unary call on one id of `req`: the payment as the service answers it, on the wire. */
+  private unary<Q>(
+    metadata: Metadata,
+    call: GrpcCall,
+    req: Q,
+    idOf: (req: Q) => string,
+    act: (id: string, user: AuthUser) => Promise<PaymentView>,
+  ): Promise<PaymentMessage> {
+    return grpcUnary(
+      metadata,
+      call,
+      () => idOf(req),
+      async (id, user) => toMessage(await act(id, user)),
+    );
   }
 }

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { In, IsNull, Raw } from 'typeorm';
+import { EntityTarget, In, IsNull, ObjectLiteral, Raw } from 'typeorm';
+import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import { isUuid } from '../common/uuid';
 import { DbRouter } from '../infra/database/db-router.service';
 import { affected, isDuplicate } from '../infra/database/mysql-results';
@@ -45,14 +46,8 @@ export class PaymentsRepository {
   // ---- payments
 
   /** False when the order already has an active payment (the UNIQUE key on `active_order_id`). */
-  async insert(p: PaymentEntity): Promise<boolean> {
-    try {
-      await this.db.writeRepo(PaymentEntity).insert(p);
-      return true;
-    } catch (err) {
-      if (isDuplicate(err)) return false;
-      throw err;
-    }
+  insert(p: PaymentEntity): Promise<boolean> {
+    return this.insertUnlessDuplicate(PaymentEntity, p);
   }
 
   /** Null for an id that is not a UUID (it cannot exist; nothing is asked). */
@@ -118,11 +113,7 @@ export class PaymentsRepository {
 
   /** PENDING payments whose last change is older than `q.olderThanMs`, oldest first. */
   pendingPayments(q: PendingQuery): Promise<PaymentEntity[]> {
-    return this.payments().find({
-      where: { status: 'PENDING', updatedAt: olderThan(q.olderThanMs) },
-      order: { updatedAt: 'ASC' },
-      take: q.limit,
-    });
+    return this.pending(PaymentEntity, q);
   }
 
   /** Those still PENDING go to the back of the line (their updated_at moves to now). */
@@ -133,14 +124,8 @@ export class PaymentsRepository {
   // ---- payment_events
 
   /** The event's row, inserted first in its transaction: false when its id was recorded before. */
-  async recordEvent(e: Omit<PaymentEventEntity, 'receivedAt'>): Promise<boolean> {
-    try {
-      await this.db.writeRepo(PaymentEventEntity).insert(e);
-      return true;
-    } catch (err) {
-      if (isDuplicate(err)) return false;
-      throw err;
-    }
+  recordEvent(e: Omit<PaymentEventEntity, 'receivedAt'>): Promise<boolean> {
+    return this.insertUnlessDuplicate(PaymentEventEntity, e);
   }
 
   async setEventOutcome(id: string, outcome: PaymentEventOutcome, paymentId: string | null): Promise<void> {
@@ -186,15 +171,45 @@ export class PaymentsRepository {
 
   /** PENDING refunds whose last change is older than `q.olderThanMs`, oldest first. */
   pendingRefunds(q: PendingQuery): Promise<RefundEntity[]> {
-    return this.refunds().find({
-      where: { status: 'PENDING', updatedAt: olderThan(q.olderThanMs) },
-      order: { updatedAt: 'ASC' },
-      take: q.limit,
-    });
+    return this.pending(RefundEntity, q);
   }
 
   async postponeRefunds(ids: string[]): Promise<void> {
     await this.postpone('refunds', ids);
+  }
+
+  /** Ages are measured on the database's clock, which wrote the timestamps (its time zone need not be the app's). */
+  private pending<E extends PaymentEntity | RefundEntity>(
+    entity: new () => E,
+    q: PendingQuery,
+  ): Promise<E[]> {
+    return this.db
+      .primaryReader()
+      .getRepository<PaymentEntity | RefundEntity>(entity)
+      .find({
+        where: {
+          status: 'PENDING',
+          updatedAt: Raw((col) => `${col} < NOW(3) - INTERVAL :us MICROSECOND`, {
+            us: Math.max(0, q.olderThanMs) * 1000,
+          }),
+        },
+        order: { updatedAt: 'ASC' },
+        take: q.limit,
+      }) as Promise<E[]>;
+  }
+
+  /** An INSERT that a unique or primary key refused answers false; any other error fails. */
+  private async insertUnlessDuplicate<E extends ObjectLiteral>(
+    entity: EntityTarget<E>,
+    row: QueryDeepPartialEntity<E>,
+  ): Promise<boolean> {
+    try {
+      await this.db.writeRepo(entity).insert(row);
+      return true;
+    } catch (err) {
+      if (isDuplicate(err)) return false;
+      throw err;
+    }
   }
 
   /** One statement per table: rows still PENDING after their turn run after the ones behind them. */
@@ -205,7 +220,3 @@ export class PaymentsRepository {
     ]);
   }
 }
-
-/** Ages are measured on the database's clock, which wrote the timestamps (its time zone need not be the app's). */
-const olderThan = (ms: number) =>
-  Raw((col) => `${col} < NOW(3) - INTERVAL :us MICROSECOND`, { us: Math.max(0, ms) * 1000 });

@@ -13,10 +13,27 @@ import { validationFailed } from '../http/validation.pipe';
  * messages checked the way REST checks them, timestamps on the wire. Errors thrown here are
  * DomainErrors that GrpcExceptionFilter maps like any other (UNAUTHENTICATED, INVALID_ARGUMENT).
  *
- * A unary handler reads, in this order: `grpcCaller`, its arguments (`grpcId`, `grpcDto`), then
- * `assertCallAlive` right before the service call — so a call is refused for its credentials or
- * its arguments first, and nothing is started for a client that already gave up.
+ * A unary handler is `grpcUnary(metadata, call, args, run)`: the caller, then its arguments
+ * (`grpcId`, `grpcDto`), then the deadline right before the service call — so a call is refused
+ * for its credentials or its arguments first, and nothing is started for a client that already
+ * gave up. No handler can leave a step out or take them in another order.
  */
+
+/**
+ * One unary call: `grpcCaller`, then `args` (validation; may throw INVALID_ARGUMENT), then
+ * `assertCallAlive`, then `run` — the one service call and its answer on the wire.
+ */
+export async function grpcUnary<A, R>(
+  metadata: Metadata,
+  call: GrpcCall,
+  args: (user: AuthUser) => A | Promise<A>,
+  run: (args: A, user: AuthUser) => Promise<R>,
+): Promise<R> {
+  const user = grpcCaller(metadata);
+  const parsed = await args(user);
+  assertCallAlive(call);
+  return run(parsed, user);
+}
 
 /** The part of a server call the deadline check reads (unary calls and server streams alike). */
 export type GrpcCall = Pick<ServerUnaryCall<unknown, unknown>, 'cancelled' | 'getDeadline'>;

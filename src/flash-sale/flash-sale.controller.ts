@@ -14,7 +14,7 @@ import {
   FlashSaleDto,
   PurchaseResultDto,
   ReservationCreatedDto,
-} from './create-flash-sale.dto';
+} from './flash-sale.dto';
 import { EdgeAnswer, EdgeRoutes } from '../infra/http/edge-routes';
 import { AccessTokens } from '../users';
 import { FlashSaleSettlement } from './flash-sale-settlement.service';

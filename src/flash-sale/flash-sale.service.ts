@@ -11,7 +11,7 @@ import { QUEUES } from '../infra/queue/queues';
 import { RedisService } from '../infra/redis/redis.service';
 import { RateLimitedError } from '../infra/throttling';
 import { InventoryService } from '../inventory';
-import { CreateFlashSaleDto, FlashSaleDto, PurchaseResultDto } from './create-flash-sale.dto';
+import { CreateFlashSaleDto, FlashSaleDto, PurchaseResultDto } from './flash-sale.dto';
 import { FlashSaleDefinitions } from './flash-sale-definitions';
 import { FlashSaleRecovery } from './flash-sale-recovery.service';
 import { RejectReason } from './flash-sale-reservation.entity';

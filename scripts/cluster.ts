@@ -104,6 +104,9 @@ async function main(): Promise<void> {
   // The same per-component decision as `npm run up` (scripts/infra/infra-plan.ts): a URL left
   // unset or naming the local infrastructure's own endpoint starts (or reuses) it.
   const plan = resolveLocalInfra({ dotenv: 'all' });
+  // A local cluster on the local infrastructure: development unless NODE_ENV (or .env) says
+  // otherwise (the app itself defaults to production and would refuse the development secrets).
+  process.env.NODE_ENV ??= 'development';
   let mailWeb = '(SMTP_URL names your mail server)';
   if (plan.components.length) {
     console.log(`starting local infrastructure (${plan.components.join(', ')})...`);

@@ -96,6 +96,9 @@ async function main(): Promise<void> {
   const infra = resolveLocalInfra({ dotenv: 'all' });
   await assertOwnInfra(infra.components.filter((c) => c === 'primary'));
   Object.assign(process.env, infra.env);
+  // Bulk demo data for the local database unless NODE_ENV (or .env) says otherwise: only the
+  // database URL is used, but the app's config would refuse its development secrets in production.
+  process.env.NODE_ENV ??= 'development';
   const cfg = appConfig();
   console.log(`seeding ${cfg.db.primary.label}/${cfg.db.primary.database}`);
   const pool = createPool({
@@ -246,19 +249,26 @@ async function main(): Promise<void> {
     for (let i = 0; i < n; i++) {
       const id = newId();
       userIds.push(id);
-      const created = dt(faker.date.past({ years: 2 }));
+      const createdAt = faker.date.past({ years: 2 });
+      const created = dt(createdAt);
+      // Most customers followed their verification link within a day; about one in ten never did.
+      const verified =
+        Math.random() < 0.9
+          ? dt(new Date(Math.min(Date.now(), createdAt.getTime() + Math.floor(Math.random() * 86_400_000))))
+          : null;
       rows.push([
         id,
         `user${off + i}.${run}@seed.example`,
         hash,
         faker.person.fullName().slice(0, 100),
         'customer',
+        verified,
         created,
         created,
       ]);
     }
     await pool.query(
-      'INSERT INTO users (id, email, password_hash, name, role, created_at, updated_at) VALUES ?',
+      'INSERT INTO users (id, email, password_hash, name, role, email_verified_at, created_at, updated_at) VALUES ?',
       [rows],
     );
   });

@@ -95,6 +95,11 @@ async function startOwnApp(): Promise<Target> {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     NODE_ENV: 'development',
+    // The mix places orders for 24 customers non-stop: the per-customer order caps and rate
+    // (docs/decisions/0018-order-limits.md) would turn most into 409/429 and change the load.
+    ORDER_MAX_UNPAID_ORDERS: '1000000',
+    ORDER_MAX_UNPAID_UNITS_PER_SKU: '1000000',
+    ORDER_RATE_LIMIT: '1000000000',
     APP_ROLE: 'all',
     PORT: String(port),
     GRPC_PORT: String(grpcPort),

@@ -56,6 +56,8 @@ function stop(code: number): Promise<void> {
 
 async function main(): Promise<void> {
   const plan = resolveLocalInfra({ dotenv: 'all' });
+  // The app defaults to production (fail closed); `npm run up` is the local development system.
+  process.env.NODE_ENV ??= 'development';
   let mailWeb = '(SMTP_URL names your mail server)';
   if (plan.components.length) {
     console.log(`starting local infrastructure (${plan.components.join(', ')})...`);

@@ -8,6 +8,7 @@ import { CatalogModule } from './catalog/catalog.module';
 import { OrdersModule } from './orders/orders.module';
 import { FlashSaleModule } from './flash-sale/flash-sale.module';
 import { PaymentsModule } from './payments/payments.module';
+import { SandboxPaymentsModule } from './payments/sandbox-payments.module';
 import { UsersModule } from './users/users.module';
 import { AuditModule } from './audit/audit.module';
 import { NotificationsModule } from './notifications/notifications.module';
@@ -32,6 +33,8 @@ export class AppModule {
         CatalogModule,
         OrdersModule,
         PaymentsModule,
+        // The sandbox's pay-with-a-test-card route: never in production (fail closed).
+        ...(config.env === 'production' ? [] : [SandboxPaymentsModule]),
         FlashSaleModule,
       ],
     };

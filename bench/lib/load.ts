@@ -9,6 +9,8 @@ export interface LoadResult {
   non2xx: number;
   requests: number;
   statusCodes?: Record<string, number>;
+  /** Responses per exact status code (e.g. 401 vs 429). */
+  byStatus?: Record<string, number>;
 }
 
 export interface HttpLoad {
@@ -17,8 +19,16 @@ export interface HttpLoad {
   method?: 'GET' | 'POST';
   headers?: Record<string, string>;
   body?: string;
-  /** Per-request bodies (round-robin), e.g. distinct users or keys. */
-  requests?: { method?: 'GET' | 'POST'; path?: string; headers?: Record<string, string>; body?: string }[];
+  /** Per-request bodies (round-robin), e.g. distinct users or keys; `setupRequest` makes each one anew. */
+  requests?: {
+    method?: 'GET' | 'POST';
+    path?: string;
+    headers?: Record<string, string>;
+    body?: string;
+    setupRequest?: (req: autocannon.Request) => autocannon.Request;
+  }[];
+  /** Open loop: this many requests per second over all connections (latency corrected for coordinated omission). */
+  overallRate?: number;
   connections: number;
   durationSec: number;
   /** Stop after this many requests instead of after durationSec. */
@@ -34,8 +44,9 @@ export async function httpLoad(l: HttpLoad): Promise<LoadResult> {
     method: l.method ?? 'GET',
     headers: l.headers,
     body: l.body,
-    requests: l.requests,
+    requests: l.requests as autocannon.Request[] | undefined,
     connections: l.connections,
+    ...(l.overallRate ? { overallRate: l.overallRate } : {}),
     ...(l.amount ? { amount: l.amount } : { duration: l.durationSec }),
     ...(l.warmupSec && !l.amount ? { warmup: { connections: l.connections, duration: l.warmupSec } } : {}),
     pipelining: 1,
@@ -45,6 +56,10 @@ export async function httpLoad(l: HttpLoad): Promise<LoadResult> {
     const m = /^(\d)xx$/.exec(k);
     if (m && typeof v === 'number' && v > 0) codes[k] = v;
   }
+  const byStatus: Record<string, number> = {};
+  const stats =
+    (r as unknown as { statusCodeStats?: Record<string, { count: number }> }).statusCodeStats ?? {};
+  for (const [code, { count }] of Object.entries(stats)) byStatus[code] = count;
   return {
     name: l.name,
     rps: Math.round(r.requests.average),
@@ -54,6 +69,7 @@ export async function httpLoad(l: HttpLoad): Promise<LoadResult> {
     non2xx: r.non2xx,
     requests: r.requests.total,
     statusCodes: codes,
+    byStatus,
   };
 }
 

@@ -2,7 +2,8 @@ import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 
 export type LoginOutcome = 'success' | 'failure';
 export type LoginEventKind = 'login' | 'logout';
-export type LoginFailureReason = 'unknown_email' | 'wrong_password' | 'rate_limited' | 'locked';
+/** `busy`: refused with AUTH_BUSY before the password was checked (every hashing slot taken). */
+export type LoginFailureReason = 'unknown_email' | 'wrong_password' | 'rate_limited' | 'locked' | 'busy';
 
 @Entity('login_audits')
 @Index('ix_login_audits_created', ['createdAt', 'id'])

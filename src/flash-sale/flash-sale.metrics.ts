@@ -19,6 +19,7 @@ export class FlashSaleMetrics {
   readonly drift: Gauge<'sale'>;
   readonly streamLag: Gauge<'sale'>;
   readonly persisted: Counter<never>;
+  readonly definitionReads: Counter<'found'>;
   readonly rejected: Counter<'reason'>;
   readonly rebuilds: Counter<'reason'>;
   /** Set by the consumer: computes the lag of the sales it consumes when /metrics is scraped. */
@@ -38,6 +39,11 @@ export class FlashSaleMetrics {
     this.persisted = metrics.counter(
       'shop_flash_sale_orders_persisted_total',
       'Reservations turned into orders by the stream consumer',
+    );
+    this.definitionReads = metrics.counter(
+      'shop_flash_sale_definition_reads_total',
+      'Sale definitions read from the database (cache misses); found="false": the id names no sale (then remembered as unknown for a minute)',
+      ['found'],
     );
     this.rejected = metrics.counter(
       'shop_flash_sale_reservations_rejected_total',

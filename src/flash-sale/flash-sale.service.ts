@@ -12,7 +12,7 @@ import { RedisService } from '../infra/redis/redis.service';
 import { RateLimitedError } from '../infra/throttling';
 import { InventoryService } from '../inventory';
 import { CreateFlashSaleDto, FlashSaleDto, PurchaseResultDto } from './flash-sale.dto';
-import { FlashSaleDefinitions } from './flash-sale-definitions';
+import { FlashSaleDefinitions, SALE_CREATED_CHANNEL } from './flash-sale-definitions';
 import { FlashSaleRecovery } from './flash-sale-recovery.service';
 import { RejectReason } from './flash-sale-reservation.entity';
 import { FlashSale } from './flash-sale.entity';
@@ -29,7 +29,7 @@ import { PURCHASE } from './flash-sale.scripts';
 import { FlashSaleStore } from './flash-sale.store';
 import { SoldOutFlags } from './sold-out-flags';
 
-export const SALE_CREATED_CHANNEL = 'flash-sale:created';
+export { SALE_CREATED_CHANNEL };
 export const CLOSE_JOB = 'close';
 
 /** Creating sales, the purchase path and the caller's result. */
@@ -173,7 +173,8 @@ export class FlashSaleService {
       this.metrics.purchases.inc({ outcome: 'sold_out_local' });
       throw new SoldOutError();
     }
-    if (!isUuid(saleId)) {
+    // A malformed id, or one looked up recently that names no sale: answered from memory.
+    if (!isUuid(saleId) || this.definitions.isKnownUnknown(saleId)) {
       this.metrics.purchases.inc({ outcome: 'not_found' });
       throw new FlashSaleNotFoundError();
     }

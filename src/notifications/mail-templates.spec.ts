@@ -31,4 +31,31 @@ describe('MailTemplatesService', () => {
     const r = templates.render('low-stock', { sku: 'A\r\nBcc: x@y', available: 1, threshold: 2 });
     expect(r.subject).not.toMatch(/[\r\n]/);
   });
+
+  it('renders the account mails with their links (HTML attribute-escaped, text verbatim)', () => {
+    const url = 'https://shop.example.com/verify-email?token=abc.def&x=<1>';
+    const welcome = templates.render('welcome', { name: 'Ada', email: 'ada@example.com', verifyUrl: url });
+    expect(welcome.text).toContain(url);
+    // Escaped for HTML (`=` as &#x3D;, `&` as &amp;): a browser reads the same URL back.
+    expect(welcome.html).toContain(
+      'href="https://shop.example.com/verify-email?token&#x3D;abc.def&amp;x&#x3D;&lt;1&gt;"',
+    );
+    expect(templates.render('welcome', { name: 'Ada', email: 'ada@example.com' }).text).not.toContain(
+      'confirm',
+    );
+    const verify = templates.render('verify-email', { name: 'Ada', verifyUrl: url, expiresInHours: 48 });
+    expect(verify.subject).toBe('Confirm your email address');
+    expect(verify.text).toContain('48 hours');
+    const reset = templates.render('password-reset', {
+      name: 'Ada',
+      resetUrl: 'https://shop.example.com/reset-password?token=t',
+      expiresInMinutes: 30,
+    });
+    expect(reset.text).toContain('https://shop.example.com/reset-password?token=t');
+    expect(reset.text).toContain('30 minutes');
+    const changed = (via: 'change' | 'reset') =>
+      templates.render('password-changed', { name: 'Ada', email: 'ada@example.com', via }).text;
+    expect(changed('reset')).toContain('reset through an emailed link');
+    expect(changed('change')).toContain('was just changed');
+  });
 });

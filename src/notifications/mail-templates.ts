@@ -6,6 +6,9 @@ import type { MailTemplate, MailTemplates } from './mail.types';
 
 const SUBJECTS: Record<MailTemplate, string> = {
   welcome: 'Welcome to nest-commerce, {{name}}',
+  'verify-email': 'Confirm your email address',
+  'password-reset': 'Reset your nest-commerce password',
+  'password-changed': 'Your nest-commerce password was changed',
   // Sent when the order is placed, before it is paid: a receipt of the order, not a confirmation of it.
   'order-confirmation': 'We received your order {{orderId}}',
   'payment-receipt': 'Payment received for order {{orderId}}',
@@ -61,6 +64,7 @@ export class MailTemplatesService {
 
   constructor() {
     this.hbs.registerHelper('money', money);
+    this.hbs.registerHelper('eq', (a: unknown, b: unknown) => a === b);
     const dir = join(__dirname, 'templates');
     for (const name of Object.keys(SUBJECTS) as MailTemplate[]) {
       const read = (kind: string) => readFileSync(join(dir, `${name}.${kind}.hbs`), 'utf8');

@@ -1,6 +1,11 @@
 /** Every mail the application sends, with the data its templates need. Money is minor units. */
 export interface MailTemplates {
-  welcome: { name: string; email: string };
+  /** `verifyUrl`: the email-verification link (absent in mails queued before it existed). */
+  welcome: { name: string; email: string; verifyUrl?: string };
+  'verify-email': { name: string; verifyUrl: string; expiresInHours: number };
+  'password-reset': { name: string; resetUrl: string; expiresInMinutes: number };
+  /** Sent after a password change or reset, so the owner learns of one they did not make. */
+  'password-changed': { name: string; email: string; via: 'change' | 'reset' };
   'order-confirmation': {
     name?: string;
     orderId: string;

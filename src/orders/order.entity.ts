@@ -65,3 +65,12 @@ export class OutboxEntity {
   /** Set once every handler of the event succeeded; until then the event is owed (decision 0020). */
   @Column({ name: 'handled_at', type: 'datetime', precision: 3, nullable: true }) handledAt!: Date | null;
 }
+
+/** Mapping of `order_holds` (see its migration; OrderLimits owns the SQL). sku '*' = unpaid orders. */
+@Entity('order_holds')
+export class OrderHoldEntity {
+  @PrimaryColumn({ name: 'user_id', type: 'char', length: 36 }) userId!: string;
+  @PrimaryColumn({ type: 'varchar', length: 64, charset: 'ascii', collation: 'ascii_bin' }) sku!: string;
+  @Column({ type: 'int' }) held!: number;
+  @Column({ type: 'int' }) cap!: number;
+}

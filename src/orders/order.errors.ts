@@ -41,3 +41,25 @@ export class IdempotencyInProgressError extends ConflictError {
     super('IDEMPOTENCY_IN_PROGRESS', 'A request with this Idempotency-Key is still being processed');
   }
 }
+
+/** 409: the customer already has `limit` unpaid orders (pay or cancel one first). */
+export class UnpaidOrderLimitError extends ConflictError {
+  constructor(limit: number) {
+    super(
+      'UNPAID_ORDER_LIMIT',
+      `At most ${limit} unpaid orders at a time: pay or cancel one before placing another`,
+      { limit },
+    );
+  }
+}
+
+/** 409: this order would take the customer's unpaid units of `sku` past `limit`. */
+export class SkuHoldLimitError extends ConflictError {
+  constructor(sku: string, limit: number, held: number, requested: number) {
+    super(
+      'SKU_HOLD_LIMIT',
+      `At most ${limit} units of ${sku} in unpaid orders per customer (${held} held, ${requested} requested)`,
+      { sku, limit, held, requested },
+    );
+  }
+}

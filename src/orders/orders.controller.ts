@@ -5,6 +5,7 @@ import {
   ApiHeader,
   ApiOkResponse,
   ApiOperation,
+  ApiResponse,
   ApiTags,
 } from '@nestjs/swagger';
 import { AuthUser, CurrentUser, Roles } from '../common/auth';
@@ -26,7 +27,27 @@ export class OrdersController {
     summary: 'Place an order',
     description:
       'Prices come from the catalog; stock is reserved until payment or expiry. 409 INSUFFICIENT_STOCK, ' +
-      '404 SKU_NOT_FOUND, 409 SKU_INACTIVE, 422 MIXED_CURRENCIES, 422 IDEMPOTENCY_KEY_REUSED, 409 IDEMPOTENCY_IN_PROGRESS.',
+      '404 SKU_NOT_FOUND, 409 SKU_INACTIVE, 422 MIXED_CURRENCIES, 422 IDEMPOTENCY_KEY_REUSED, 409 IDEMPOTENCY_IN_PROGRESS. ' +
+      'Lines of one SKU are added up before every per-SKU limit. Per customer (docs/decisions/0018-order-limits.md): ' +
+      'at most ORDER_MAX_UNPAID_ORDERS unpaid orders (409 UNPAID_ORDER_LIMIT), ORDER_MAX_UNPAID_UNITS_PER_SKU units of ' +
+      'one SKU across them (409 SKU_HOLD_LIMIT), ORDER_RATE_LIMIT orders per window (429 RATE_LIMITED, Retry-After).',
+  })
+  @ApiResponse({
+    status: 409,
+    description:
+      'INSUFFICIENT_STOCK, SKU_INACTIVE, IDEMPOTENCY_IN_PROGRESS, UNPAID_ORDER_LIMIT (too many unpaid orders: pay or cancel one), ' +
+      'SKU_HOLD_LIMIT (too many unpaid units of one SKU; details: sku, limit, held, requested)',
+  })
+  @ApiResponse({
+    status: 429,
+    description:
+      'RATE_LIMITED: too many orders placed by this customer in the window; retry after Retry-After seconds',
+    headers: {
+      'Retry-After': {
+        description: 'Seconds until an order may be placed again',
+        schema: { type: 'integer' },
+      },
+    },
   })
   @ApiHeader({
     name: 'idempotency-key',

@@ -127,10 +127,16 @@ export class OrdersGrpcController {
 
   /** The order now, then on every status change; ends after a final status (or when the client leaves). */
   @GrpcMethod('OrderService', 'WatchOrder')
-  watchOrder(req: { id?: string }, metadata: Metadata): Observable<OrderMessage> {
+  watchOrder(
+    req: { id?: string },
+    metadata: Metadata,
+    call?: { getPeer?: () => string },
+  ): Observable<OrderMessage> {
+    // The peer address names the caller's connection (per-connection stream cap).
+    const connection = call?.getPeer?.() ?? '';
     // Validation errors surface through the stream, so the filter maps them like the unary calls.
     return from(Promise.resolve().then(() => ({ user: grpcCaller(metadata), id: orderId(req.id) }))).pipe(
-      switchMap(({ user, id }) => this.watchers.watch(user.id, id)),
+      switchMap(({ user, id }) => this.watchers.watch(user.id, id, connection)),
       map(toMessage),
     );
   }

@@ -10,6 +10,7 @@ import { IdempotencyStore } from './idempotency.store';
 import { IdempotencyKeyEntity, OrderEntity, OrderItemEntity, OutboxEntity } from './order.entity';
 import { OrderEventsBus } from './order-events';
 import { OrderExpiryProcessor } from './order-expiry.processor';
+import { OrderCapsPolicy, OrderLimits } from './order-limits';
 import { OrderNotifications } from './order-notifications';
 import { OrderWatchers } from './order-watchers.service';
 import { AdminOrdersController, OrdersController } from './orders.controller';
@@ -47,6 +48,8 @@ import { OutboxWriter } from './outbox.writer';
     OrderExpiryProcessor,
     OrderWatchers,
     OrderNotifications,
+    OrderLimits,
+    OrderCapsPolicy,
   ],
   exports: [OrdersService, OrderEventsBus],
 })

@@ -11,6 +11,7 @@ import { QUEUES } from '../infra/queue/queues';
 import { InventoryService, StockLine } from '../inventory';
 import { IdempotencyStore, requestHash } from './idempotency.store';
 import { ORDER_EVENTS } from './order-events';
+import { OrderCaps, OrderLimits } from './order-limits';
 import { IllegalTransitionError, OrderStatus, sourcesOf } from './order-state';
 import { MixedCurrenciesError, OrderNotFoundError, SkuInactiveError, SkuNotFoundError } from './order.errors';
 import { NewOrder, OrderRecord, OrderView, OrdersRepository, toView } from './orders.repository';
@@ -48,7 +49,11 @@ export interface FlashSaleOrderRow {
 
 export const expiryJobId = (orderId: string): string => `expire:${orderId}`;
 
-/** Merges lines per SKU in a stable order; rejects empty or out-of-range input. */
+/**
+ * Merges lines per SKU in a stable order (by SKU); rejects empty or out-of-range input. Every
+ * per-SKU limit applies to the merged quantity: five lines of 1000 of one SKU are one line of
+ * 5000, over MAX_LINE_QUANTITY (and over the customer's hold cap, OrderLimits).
+ */
 export function normalizeItems(items: { sku: string; quantity: number }[]): StockLine[] {
   if (!Array.isArray(items) || items.length === 0)
     throw new ValidationFailedError('items: an order needs at least one item');
@@ -64,9 +69,16 @@ export function normalizeItems(items: { sku: string; quantity: number }[]): Stoc
       );
     bySku.set(it.sku, (bySku.get(it.sku) ?? 0) + it.quantity);
   }
-  return [...bySku]
+  const lines = [...bySku]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([sku, quantity]) => ({ sku, quantity }));
+  const over = lines.find((l) => l.quantity > MAX_LINE_QUANTITY);
+  if (over)
+    throw new ValidationFailedError(
+      `items: at most ${MAX_LINE_QUANTITY} units of one SKU per order (${over.sku}: ${over.quantity}; lines of the same SKU are added up)`,
+      [{ field: 'items', errors: [`${over.sku}: ${over.quantity} units, at most ${MAX_LINE_QUANTITY}`] }],
+    );
+  return lines;
 }
 
 export function encodeCursor(o: { createdAt: string; id: string }): string {
@@ -99,6 +111,7 @@ export class OrdersService {
     private readonly idempotency: IdempotencyStore,
     private readonly outbox: OutboxWriter,
     private readonly config: AppConfig,
+    private readonly limits: OrderLimits,
     @InjectQueue(QUEUES.orders) private readonly queue: Queue,
   ) {}
 
@@ -108,6 +121,9 @@ export class OrdersService {
     idempotencyKey?: string,
   ): Promise<OrderView> {
     const lines = normalizeItems(items);
+    await this.limits.admit(userId);
+    const caps = await this.limits.capsFor(userId);
+    this.limits.checkLines(lines, caps);
     const key = idempotencyKey || undefined;
     let claim: { key: string; at: Date } | undefined;
     if (key) {
@@ -116,7 +132,7 @@ export class OrdersService {
       claim = { key, at: found.claimedAt };
     }
     try {
-      return await this.place(userId, lines, claim);
+      return await this.place(userId, lines, caps, claim);
     } catch (err) {
       if (claim) await this.idempotency.abandon(userId, claim.key, claim.at).catch(() => undefined);
       throw err;
@@ -126,6 +142,7 @@ export class OrdersService {
   private async place(
     userId: string,
     lines: StockLine[],
+    caps: OrderCaps,
     claim: { key: string; at: Date } | undefined,
   ): Promise<OrderView> {
     const variants = await this.catalog.findVariantsBySkus(lines.map((l) => l.sku));
@@ -168,6 +185,8 @@ export class OrdersService {
     this.outbox.addTo(batch, [{ type: ORDER_EVENTS.created, order: record, expiresAt: order.expiresAt }]);
     if (claim) batch.add(this.idempotency.completeStatement(userId, claim.key, claim.at, view));
     this.inventory.reserveIn(batch, lines, { orderId: order.id });
+    // After the stock: the customer's caps (UNPAID_ORDER_LIMIT, SKU_HOLD_LIMIT) fail the batch on the server.
+    batch.add(...this.limits.holdStatements(userId, lines, caps));
     await this.db.commitBatch(batch);
     return view;
   }
@@ -240,6 +259,7 @@ export class OrdersService {
           : ('not_payable' as const);
       }
       await this.inventory.commit(linesOf(rec!), { orderId });
+      await this.limits.release({ ...rec!, items: linesOf(rec!) });
       await this.outbox.add(em, [{ type: ORDER_EVENTS.paid, order: rec! }]);
       return 'paid' as const;
     });
@@ -363,7 +383,9 @@ export class OrdersService {
 
   /** Only web orders hold their own reservation; a flash sale returns its units itself (on the event). */
   private async releaseIfHeld(rec: OrderRecord): Promise<void> {
-    if (rec.source === 'web') await this.inventory.release(linesOf(rec), { orderId: rec.id });
+    if (rec.source !== 'web') return;
+    await this.inventory.release(linesOf(rec), { orderId: rec.id });
+    await this.limits.release({ ...rec, items: linesOf(rec) });
   }
 
   private async unscheduleExpiry(orderId: string): Promise<void> {

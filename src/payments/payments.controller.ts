@@ -40,20 +40,6 @@ export class PaymentsController {
     return this.payments.get(user, id);
   }
 
-  @Post(':id/confirm')
-  @HttpCode(202)
-  @ApiOperation({
-    summary: 'Sandbox only (not in production): pay with a test card; the result arrives by webhook',
-  })
-  @ApiResponse({ status: 202, type: PaymentDto })
-  confirm(
-    @CurrentUser() user: AuthUser,
-    @Param('id') id: string,
-    @Body() dto: ConfirmPaymentDto,
-  ): Promise<PaymentView> {
-    return this.payments.confirmSandbox(user, id, dto.card);
-  }
-
   @Post(':id/refunds')
   @Roles('admin')
   @ApiOperation({ summary: 'Admin: refund all or part of a captured payment' })
@@ -90,5 +76,31 @@ export class PaymentWebhooksController {
     if (!req.rawBody) throw new InvalidSignatureError('The webhook must be a JSON body');
     const r = await this.webhooks.handle(req.rawBody, req.headers);
     return { received: true, eventId: r.eventId, outcome: r.outcome };
+  }
+}
+
+/**
+ * The sandbox's "customer pays with a test card" step. Registered only outside production
+ * (SandboxPaymentsModule, imported by AppModule when NODE_ENV is not production): in production
+ * the route does not exist — a customer must never be able to pay their own order without a PSP.
+ */
+@ApiTags('payments')
+@ApiBearerAuth()
+@Controller('payments')
+export class SandboxPaymentsController {
+  constructor(private readonly payments: PaymentsService) {}
+
+  @Post(':id/confirm')
+  @HttpCode(202)
+  @ApiOperation({
+    summary: 'Sandbox only (absent in production): pay with a test card; the result arrives by webhook',
+  })
+  @ApiResponse({ status: 202, type: PaymentDto })
+  confirm(
+    @CurrentUser() user: AuthUser,
+    @Param('id') id: string,
+    @Body() dto: ConfirmPaymentDto,
+  ): Promise<PaymentView> {
+    return this.payments.confirmSandbox(user, id, dto.card);
   }
 }

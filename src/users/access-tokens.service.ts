@@ -10,6 +10,8 @@ import { TokenExpiredError } from './auth.errors';
 interface AccessClaims {
   sub: string;
   role: AuthUser['role'];
+  /** Present (true) only when the account's email address is verified. */
+  ev?: true;
 }
 
 const BEARER = /^Bearer\s+([A-Za-z0-9._~+/=-]+)\s*$/i;
@@ -36,8 +38,9 @@ export class AccessTokens {
     this.key = createSecretKey(Buffer.from(config.auth.jwtSecret, 'utf8'));
   }
 
-  sign(user: { id: string; role: AuthUser['role'] }): string {
+  sign(user: { id: string; role: AuthUser['role']; emailVerified?: boolean }): string {
     const claims: AccessClaims = { sub: user.id, role: user.role };
+    if (user.emailVerified) claims.ev = true;
     return sign(claims, this.key, { algorithm: 'HS256', expiresIn: this.config.auth.accessTtlSeconds });
   }
 
@@ -79,7 +82,11 @@ export class AccessTokens {
       typeof claims.exp !== 'number'
     )
       throw new UnauthenticatedError('Invalid access token');
-    const user: AuthUser = Object.freeze({ id: claims.sub, role: claims.role });
+    const user: AuthUser = Object.freeze({
+      id: claims.sub,
+      role: claims.role,
+      emailVerified: claims.ev === true,
+    });
     this.verified.set(token, { user, expMs: claims.exp * 1000 });
     return user;
   }

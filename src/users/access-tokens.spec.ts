@@ -14,16 +14,27 @@ describe('AccessTokens', () => {
     const tokens = new AccessTokens(config);
     const t = tokens.sign({ id: 'u1', role: 'customer' });
     const first = tokens.verify(t);
-    expect(first).toEqual({ id: 'u1', role: 'customer' });
+    expect(first).toEqual({ id: 'u1', role: 'customer', emailVerified: false });
     expect(tokens.verify(t)).toBe(first);
     expect(Object.isFrozen(first)).toBe(true);
+  });
+
+  it('carries the verified email as the `ev` claim, only when verified', () => {
+    const tokens = new AccessTokens(config);
+    const verified = tokens.sign({ id: 'u5', role: 'customer', emailVerified: true });
+    expect(tokens.verify(verified)).toEqual({ id: 'u5', role: 'customer', emailVerified: true });
+    const payload = (t: string) => JSON.parse(Buffer.from(t.split('.')[1], 'base64url').toString());
+    expect(payload(verified).ev).toBe(true);
+    expect(payload(tokens.sign({ id: 'u6', role: 'customer', emailVerified: false }))).not.toHaveProperty(
+      'ev',
+    );
   });
 
   it('rejects a cached token once it expires', () => {
     jest.useFakeTimers({ now: new Date('2026-01-01T00:00:00Z') });
     const tokens = new AccessTokens(config);
     const t = tokens.sign({ id: 'u2', role: 'admin' });
-    expect(tokens.verify(t)).toEqual({ id: 'u2', role: 'admin' });
+    expect(tokens.verify(t)).toEqual({ id: 'u2', role: 'admin', emailVerified: false });
     jest.setSystemTime(new Date('2026-01-01T00:01:01Z'));
     expect(() => tokens.verify(t)).toThrow(TokenExpiredError);
   });
@@ -47,6 +58,6 @@ describe('AccessTokens', () => {
       algorithm: 'HS256',
       expiresIn: 60,
     });
-    expect(tokens.verify(withExp)).toEqual({ id: 'u4', role: 'admin' });
+    expect(tokens.verify(withExp)).toEqual({ id: 'u4', role: 'admin', emailVerified: false });
   });
 });

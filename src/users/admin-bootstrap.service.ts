@@ -35,6 +35,8 @@ export class AdminBootstrap implements OnApplicationBootstrap {
         email,
         name: 'Administrator',
         role: 'admin',
+        // The operator chose this address: there is no one to send a verification link to.
+        emailVerified: true,
         passwordHash: await hashPassword(password),
       });
       this.logger.log(`created admin account ${email}`);

@@ -1,31 +1,59 @@
 import { Body, Controller, HttpCode, Post, Req, UseGuards } from '@nestjs/common';
 import {
+  ApiAcceptedResponse,
   ApiBearerAuth,
   ApiCreatedResponse,
   ApiNoContentResponse,
   ApiOkResponse,
+  ApiOperation,
   ApiTags,
-  ApiTooManyRequestsResponse,
 } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { AuthUser, CurrentUser, Public } from '../common/auth';
+import { ApiErrorResponse } from '../infra/http/openapi-errors';
 import { AuthResult, AuthService } from './auth.service';
 import { clientInfo } from './client-info';
+import { EmailVerification } from './email-verification.service';
+import { PasswordFlows } from './password-flows.service';
 import { RegisterThrottleGuard } from './register-throttle.guard';
-import { AuthResponseDto, LoginDto, LogoutDto, RefreshDto, RegisterDto } from './dto/auth.dto';
+import {
+  AcceptedDto,
+  AuthResponseDto,
+  ConfirmEmailDto,
+  ConfirmPasswordResetDto,
+  LoginDto,
+  LogoutDto,
+  RefreshDto,
+  RegisterDto,
+  RequestPasswordResetDto,
+} from './dto/auth.dto';
+
+const AUTH_BUSY = { AUTH_BUSY: 'Too many sign-ins are being processed right now; retry shortly' };
+export const RESET_ACCEPTED = 'If an account uses this email, a password-reset link is on its way.';
 
 @ApiTags('auth')
 @Controller('auth')
 export class AuthController {
-  constructor(private readonly auth: AuthService) {}
+  constructor(
+    private readonly auth: AuthService,
+    private readonly verification: EmailVerification,
+    private readonly passwords: PasswordFlows,
+  ) {}
 
-  /** Creates a customer account and signs it in. */
+  /** Creates a customer account and signs it in; the welcome mail carries a verification link. */
   @Public()
   @UseGuards(RegisterThrottleGuard)
   @Post('register')
   @HttpCode(201)
   @ApiCreatedResponse({ type: AuthResponseDto })
-  @ApiTooManyRequestsResponse({ description: 'Too many registrations from this IP (Retry-After)' })
+  @ApiErrorResponse(
+    429,
+    'Too many registrations from this client (IPv6: per /56), or hashing is saturated; Retry-After',
+    {
+      RATE_LIMITED: 'Too many registrations from this address; retry later',
+      ...AUTH_BUSY,
+    },
+  )
   register(@Body() dto: RegisterDto, @Req() req: FastifyRequest): Promise<AuthResult> {
     return this.auth.register(dto, clientInfo(req));
   }
@@ -34,8 +62,13 @@ export class AuthController {
   @Post('login')
   @HttpCode(200)
   @ApiOkResponse({ type: AuthResponseDto })
-  @ApiTooManyRequestsResponse({
-    description: 'Too many failed logins for this email from this IP (Retry-After)',
+  @ApiErrorResponse(401, 'Unknown email or wrong password (one answer for both)', {
+    INVALID_CREDENTIALS: 'Invalid email or password',
+  })
+  @ApiErrorResponse(429, 'A brake engaged; Retry-After says when to try again', {
+    RATE_LIMITED: 'Too many failed logins for this account from this address; retry later',
+    ACCOUNT_LOCKED: 'This account is temporarily locked after too many failed logins',
+    ...AUTH_BUSY,
   })
   login(@Body() dto: LoginDto, @Req() req: FastifyRequest): Promise<AuthResult> {
     return this.auth.login(dto, clientInfo(req));
@@ -60,5 +93,74 @@ export class AuthController {
     @Req() req: FastifyRequest,
   ): Promise<void> {
     await this.auth.logout(user.id, dto.refreshToken, clientInfo(req));
+  }
+
+  @Public()
+  @Post('email-verification/confirm')
+  @HttpCode(204)
+  @ApiOperation({
+    summary: 'Verify the email address with the link from the welcome or verification mail',
+    description:
+      'The storefront page the link opens (PUBLIC_WEB_URL/verify-email?token=…) posts the token here. ' +
+      'A link works once, until EMAIL_VERIFICATION_TTL_SECONDS after it was sent.',
+  })
+  @ApiNoContentResponse({ description: 'The address is verified' })
+  @ApiErrorResponse(400, 'The link cannot be used', {
+    VERIFICATION_TOKEN_INVALID: 'This verification link is not valid',
+    VERIFICATION_TOKEN_EXPIRED: 'This verification link has expired; ask for a new one',
+  })
+  @ApiErrorResponse(409, 'The link was used already', {
+    EMAIL_ALREADY_VERIFIED: 'This email address is already verified',
+  })
+  async confirmEmail(@Body() dto: ConfirmEmailDto): Promise<void> {
+    await this.verification.confirm(dto.token);
+  }
+
+  @Public()
+  @Post('password-reset')
+  @HttpCode(202)
+  @ApiOperation({
+    summary: 'Mail a password-reset link',
+    description:
+      'Answers the same (status, body and timing) whether or not the email names an account; only an ' +
+      'account gets a mail (single-use link, valid PASSWORD_RESET_TTL_SECONDS, at most ACCOUNT_MAIL_LIMIT ' +
+      'account mails per ACCOUNT_MAIL_WINDOW_SECONDS).',
+  })
+  @ApiAcceptedResponse({ type: AcceptedDto })
+  @ApiErrorResponse(429, 'Too many reset attempts from this client (IPv6: per /64); Retry-After', {
+    RATE_LIMITED: 'Too many password-reset attempts from this address; retry later',
+  })
+  async requestPasswordReset(
+    @Body() dto: RequestPasswordResetDto,
+    @Req() req: FastifyRequest,
+  ): Promise<AcceptedDto> {
+    await this.passwords.requestReset(dto.email, clientInfo(req));
+    return { message: RESET_ACCEPTED };
+  }
+
+  @Public()
+  @Post('password-reset/confirm')
+  @HttpCode(204)
+  @ApiOperation({
+    summary: 'Set a new password with the token from the reset mail',
+    description:
+      'Spends the token, lifts an account lock, marks the address verified, voids the other reset links ' +
+      'and signs out every session; the owner is mailed a notice.',
+  })
+  @ApiNoContentResponse({ description: 'The password is changed; sign in with it' })
+  @ApiErrorResponse(400, 'The token cannot be used', {
+    RESET_TOKEN_INVALID: 'This password-reset link is not valid',
+    RESET_TOKEN_USED: 'This password-reset link was already used; ask for a new one',
+    RESET_TOKEN_EXPIRED: 'This password-reset link has expired; ask for a new one',
+  })
+  @ApiErrorResponse(429, 'Too many reset attempts from this client, or hashing is saturated; Retry-After', {
+    RATE_LIMITED: 'Too many password-reset attempts from this address; retry later',
+    ...AUTH_BUSY,
+  })
+  async confirmPasswordReset(
+    @Body() dto: ConfirmPasswordResetDto,
+    @Req() req: FastifyRequest,
+  ): Promise<void> {
+    await this.passwords.confirmReset(dto.token, dto.password, clientInfo(req));
   }
 }

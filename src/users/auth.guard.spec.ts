@@ -59,6 +59,7 @@ describe('AuthGuard: one mechanism for HTTP and gRPC', () => {
     expect((md as unknown as Record<string, unknown>)[AUTH_USER_KEY]).toEqual({
       id: 'u-1',
       role: 'customer',
+      emailVerified: false,
     });
     expect(ctx).toMatchObject({ userId: 'u-1', role: 'customer' });
   });

@@ -4,9 +4,12 @@ import { MailService } from '../notifications';
 import { AppConfig } from '../infra/config/app-config';
 import { RateLimitedError } from '../infra/throttling';
 import { AccessTokens } from './access-tokens.service';
-import { AccountLockedError, InvalidCredentialsError } from './auth.errors';
+import type { ClientInfo } from './client-info';
+import { AccountLockedError, AuthBusyError, InvalidCredentialsError } from './auth.errors';
 import { LoginAttempts } from './login-attempts.service';
-import { hashPassword, needsRehash, verifyPassword } from './passwords';
+import { EmailVerification } from './email-verification.service';
+import { PasswordHasher } from './password-hasher.service';
+import { needsRehash } from './passwords';
 import { RefreshTokens } from './refresh-tokens.service';
 import { UserProfile, UsersService, normalizeEmail, toProfile } from './users.service';
 
@@ -16,15 +19,12 @@ export interface AuthResult {
   refreshToken: string;
 }
 
-/** Where a request came from, for throttling and the audit trail. */
-export interface ClientInfo {
-  ip: string;
-  userAgent: string | null;
-}
+export type { ClientInfo };
 
 /**
  * Sign-up, sign-in, token refresh and sign-out. Slow or fallible side work (the audit row, the
- * welcome mail) is handed to queues; the request waits at most for the enqueue.
+ * welcome mail with its email-verification link) is handed to queues; the request waits at most
+ * for the enqueue.
  */
 @Injectable()
 export class AuthService implements OnModuleDestroy {
@@ -40,6 +40,8 @@ export class AuthService implements OnModuleDestroy {
     private readonly audit: LoginAudit,
     private readonly mail: MailService,
     private readonly config: AppConfig,
+    private readonly hasher: PasswordHasher,
+    private readonly verification: EmailVerification,
   ) {}
 
   async register(
@@ -49,14 +51,14 @@ export class AuthService implements OnModuleDestroy {
     const user = await this.users.create({
       email: input.email,
       name: input.name,
-      passwordHash: await hashPassword(input.password),
+      passwordHash: await this.hasher.hash(input.password),
       role: 'customer',
     });
     await this.mail
       .send({
         template: 'welcome',
         to: user.email,
-        data: { name: user.name, email: user.email },
+        data: { name: user.name, email: user.email, verifyUrl: this.verification.link(user).url },
         dedupeKey: `welcome:${user.id}`,
       })
       .catch((err: Error) => this.logger.warn(`welcome mail for ${user.id} not queued: ${err.message}`));
@@ -70,8 +72,10 @@ export class AuthService implements OnModuleDestroy {
   /**
    * Checks an email and password (POST /auth/login, the Bull Board's Basic credentials) through
    * the brute-force brakes, the account lock and the audit trail. The account is looked up
-   * first so every limit is keyed on it (see LoginAttempts); the attempt is counted before the
-   * password is verified.
+   * first so every limit is keyed on it (see LoginAttempts). Everything is counted before the
+   * password is verified: the client's attempts, and a reserved place in the account's lock
+   * count, so concurrent guesses cannot outrun the lock. The verification itself waits for a
+   * hashing slot (PasswordHasher).
    */
   async authenticate(input: { email: string; password: string }, client: ClientInfo): Promise<UserProfile> {
     const email = normalizeEmail(input.email);
@@ -97,7 +101,22 @@ export class AuthService implements OnModuleDestroy {
       await this.audit.record(event({ outcome: 'failure', reason: 'locked' }));
       throw new AccountLockedError(lockedFor);
     }
-    const ok = await verifyPassword(user?.passwordHash, input.password);
+    if (user) {
+      const place = await this.attempts.reserve(user.id);
+      if (!place.granted) {
+        await this.audit.record(event({ outcome: 'failure', reason: 'locked' }));
+        throw new AccountLockedError(place.retryAfterSeconds);
+      }
+    }
+    let ok: boolean;
+    try {
+      ok = await this.hasher.verify(user?.passwordHash, input.password);
+    } catch (err) {
+      if (user) await this.attempts.release(user.id);
+      if (err instanceof AuthBusyError)
+        await this.audit.record(event({ outcome: 'failure', reason: 'busy' }));
+      throw err;
+    }
     if (!user || !ok) {
       if (user && (await this.attempts.failedPassword(user.id))) {
         const until = new Date(Date.now() + this.config.auth.lockSeconds * 1000);
@@ -131,7 +150,7 @@ export class AuthService implements OnModuleDestroy {
    */
   private async upgradeHash(userId: string, previous: string, password: string): Promise<void> {
     try {
-      if (await this.users.replaceHash(userId, previous, await hashPassword(password)))
+      if (await this.users.replaceHash(userId, previous, await this.hasher.hash(password)))
         this.logger.log(`password hash of ${userId} upgraded to the current parameters`);
     } catch (err) {
       this.logger.warn(`password hash of ${userId} not upgraded: ${(err as Error).message}`);
@@ -166,7 +185,7 @@ export class AuthService implements OnModuleDestroy {
   }
 }
 
-const publicUser = (u: UserProfile): AuthResult['user'] => ({
+export const publicUser = (u: UserProfile): AuthResult['user'] => ({
   id: u.id,
   email: u.email,
   name: u.name,

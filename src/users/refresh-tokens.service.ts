@@ -91,11 +91,16 @@ export class RefreshTokens {
     if (row) await this.revokeFamily(row.familyId);
   }
 
-  // Revocations run as transactions: READ COMMITTED, and retried on a deadlock with the purge.
-  async revokeAllOf(userId: string): Promise<void> {
-    await this.db.transaction((em) =>
-      em.getRepository(RefreshToken).update({ userId, revokedAt: IsNull() }, { revokedAt: new Date() }),
-    );
+  /**
+   * Ends every session of `userId`. Revocations run as transactions: READ COMMITTED, and retried
+   * on a deadlock with the purge; inside the caller's transaction when `em` is given (a password
+   * change or reset revokes together with the new hash).
+   */
+  async revokeAllOf(userId: string, em?: EntityManager): Promise<void> {
+    const revoke = (m: EntityManager) =>
+      m.getRepository(RefreshToken).update({ userId, revokedAt: IsNull() }, { revokedAt: new Date() });
+    if (em) await revoke(em);
+    else await this.db.transaction(revoke);
   }
 
   /**

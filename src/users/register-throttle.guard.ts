@@ -7,10 +7,13 @@ import type {
 import { isUnavailableError } from '../common/errors/error-mapping';
 import { AppConfig } from '../infra/config/app-config';
 import { RateLimitedError } from '../infra/throttling';
+import { REGISTER_IPV6_PREFIX, ipBucket } from './client-info';
 
 /**
- * `@nestjs/throttler` on POST /auth/register: REGISTER_RATE_LIMIT per client IP per
- * REGISTER_RATE_WINDOW_SECONDS, in the shared Redis storage (so it holds across instances).
+ * `@nestjs/throttler` on POST /auth/register: REGISTER_RATE_LIMIT per client per
+ * REGISTER_RATE_WINDOW_SECONDS, in the shared Redis storage (so it holds across instances). A
+ * client is an IPv4 address or an IPv6 /56 (what one home or customer is usually delegated), so
+ * rotating addresses inside one's own prefix does not reset the count.
  * Over the limit → 429 RATE_LIMITED with Retry-After. Redis down → registration stays open.
  */
 @Injectable()
@@ -32,6 +35,10 @@ export class RegisterThrottleGuard extends ThrottlerGuard {
       this.log.warn(`registration not rate limited (${(err as Error).message})`);
       return true;
     }
+  }
+
+  protected override getTracker(req: Record<string, unknown>): Promise<string> {
+    return Promise.resolve(ipBucket(String(req.ip ?? ''), REGISTER_IPV6_PREFIX));
   }
 
   protected override async throwThrottlingException(

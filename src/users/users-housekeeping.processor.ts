@@ -3,6 +3,7 @@ import { Injectable, Logger, OnApplicationBootstrap, OnModuleInit } from '@nestj
 import type { Queue } from 'bull';
 import { QUEUES } from '../infra/queue/queues';
 import { WorkerRegistry } from '../infra/queue/worker-registry.service';
+import { PasswordFlows } from './password-flows.service';
 import { RefreshTokens } from './refresh-tokens.service';
 
 export const PURGE_REFRESH_TOKENS_JOB = 'purge-refresh-tokens';
@@ -10,8 +11,8 @@ export const PURGE_EVERY_MS = 3_600_000;
 
 /**
  * The users module's background work, on the worker: `purge-refresh-tokens` (repeatable, hourly)
- * deletes refresh tokens long expired, so the table holds live sessions and recent history only
- * instead of one row per login and refresh forever.
+ * deletes refresh tokens (and password-reset tokens) long expired, so the tables hold live
+ * sessions and recent history only instead of one row per login and refresh forever.
  */
 @Injectable()
 export class UsersHousekeepingProcessor implements OnModuleInit, OnApplicationBootstrap {
@@ -21,6 +22,7 @@ export class UsersHousekeepingProcessor implements OnModuleInit, OnApplicationBo
     @InjectQueue(QUEUES.users) private readonly queue: Queue,
     private readonly workers: WorkerRegistry,
     private readonly tokens: RefreshTokens,
+    private readonly passwords: PasswordFlows,
   ) {}
 
   onModuleInit(): void {
@@ -31,9 +33,11 @@ export class UsersHousekeepingProcessor implements OnModuleInit, OnApplicationBo
     this.workers.repeat(this.queue, PURGE_REFRESH_TOKENS_JOB, PURGE_EVERY_MS, PURGE_REFRESH_TOKENS_JOB);
   }
 
-  async purge(): Promise<{ purged: number }> {
+  async purge(): Promise<{ purged: number; resetTokens: number }> {
     const purged = await this.tokens.purgeExpired();
     if (purged) this.logger.log(`purged ${purged} expired refresh tokens`);
-    return { purged };
+    const resetTokens = await this.passwords.purgeExpired();
+    if (resetTokens) this.logger.log(`purged ${resetTokens} expired password-reset tokens`);
+    return { purged, resetTokens };
   }
 }

@@ -6,11 +6,17 @@ import { AuditModule } from '../audit/audit.module';
 import { QUEUES, queueJobOptions } from '../infra/queue/queues';
 import { NotificationsModule } from '../notifications/notifications.module';
 import { AccessTokens } from './access-tokens.service';
+import { AccountLimits } from './account-limits';
 import { AdminBootstrap } from './admin-bootstrap.service';
 import { AuthController } from './auth.controller';
 import { AuthGuard } from './auth.guard';
 import { AuthService } from './auth.service';
+import { EmailVerification } from './email-verification.service';
 import { LoginAttempts } from './login-attempts.service';
+import { PasswordFlows } from './password-flows.service';
+import { PasswordHasher } from './password-hasher.service';
+import { PasswordResetProcessor } from './password-reset.processor';
+import { PasswordResetToken } from './password-reset-token.entity';
 import { QueueBoard } from './queue-board.service';
 import { RegisterThrottleGuard } from './register-throttle.guard';
 import { RefreshToken } from './refresh-token.entity';
@@ -21,13 +27,14 @@ import { UsersHousekeepingProcessor } from './users-housekeeping.processor';
 import { UsersService } from './users.service';
 
 /**
- * Accounts, tokens, the global auth guard (HTTP + gRPC), brute-force limits, the admin-only Bull
- * Board, and the hourly purge of long-expired refresh tokens (`users` queue). Login events go to
- * the audit module; the welcome mail to notifications.
+ * Accounts, tokens, the global auth guard (HTTP + gRPC), brute-force limits and the account lock,
+ * bounded password hashing, email verification, password reset and change, the admin-only Bull
+ * Board, and on the `users` queue the reset-request jobs and the hourly purge of long-expired
+ * tokens. Login events go to the audit module; mails to notifications.
  */
 @Module({
   imports: [
-    TypeOrmModule.forFeature([User, RefreshToken]),
+    TypeOrmModule.forFeature([User, RefreshToken, PasswordResetToken]),
     BullModule.registerQueue({ name: QUEUES.users, defaultJobOptions: queueJobOptions(QUEUES.users) }),
     AuditModule,
     NotificationsModule,
@@ -40,6 +47,11 @@ import { UsersService } from './users.service';
     RefreshTokens,
     AdminBootstrap,
     LoginAttempts,
+    PasswordHasher,
+    AccountLimits,
+    EmailVerification,
+    PasswordFlows,
+    PasswordResetProcessor,
     RegisterThrottleGuard,
     QueueBoard,
     UsersHousekeepingProcessor,

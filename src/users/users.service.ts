@@ -12,6 +12,8 @@ export interface UserProfile {
   email: string;
   name: string;
   role: UserRole;
+  /** The owner proved they receive mail at `email` (a verification or reset link). */
+  emailVerified: boolean;
   createdAt: Date;
 }
 
@@ -20,6 +22,7 @@ export const toProfile = (u: User): UserProfile => ({
   email: u.email,
   name: u.name,
   role: u.role,
+  emailVerified: u.emailVerifiedAt !== null,
   createdAt: u.createdAt,
 });
 
@@ -40,6 +43,8 @@ export class UsersService {
     passwordHash: string;
     name: string;
     role?: UserRole;
+    /** Created as verified (the configured admin, seeded data): no link to follow. */
+    emailVerified?: boolean;
   }): Promise<UserProfile> {
     const now = new Date();
     const user = Object.assign(new User(), {
@@ -49,6 +54,7 @@ export class UsersService {
       name: input.name,
       role: input.role ?? 'customer',
       lockedUntil: null,
+      emailVerifiedAt: input.emailVerified ? now : null,
       createdAt: now,
       updatedAt: now,
     });
@@ -69,6 +75,11 @@ export class UsersService {
       .findOneBy({ email: normalizeEmail(email) });
   }
 
+  /** With the password hash, by id (password change): on the primary. */
+  async findCredentialsById(id: string): Promise<User | null> {
+    return this.db.primaryReader().getRepository(User).findOneBy({ id });
+  }
+
   async findById(id: string, opts: { primary?: boolean } = {}): Promise<UserProfile | null> {
     const repo = opts.primary ? this.db.primaryReader().getRepository(User) : this.db.readRepo(User);
     const u = await repo.findOneBy({ id });
@@ -79,6 +90,35 @@ export class UsersService {
     const u = await this.db.read((em) => em.getRepository(User).findOneBy({ id }));
     if (!u) throw new NotFoundError('User', 'USER_NOT_FOUND');
     return toProfile(u);
+  }
+
+  /**
+   * Whether the user's email address is verified, read on the primary (authoritative, for
+   * decisions such as order caps); false for an unknown id. The access token's
+   * `emailVerified` claim says the same as of its issue (at most JWT_ACCESS_TTL_SECONDS old).
+   */
+  async isEmailVerified(id: string): Promise<boolean> {
+    const u = await this.db
+      .primaryReader()
+      .getRepository(User)
+      .findOne({ where: { id }, select: { id: true, emailVerifiedAt: true } });
+    return !!u?.emailVerifiedAt;
+  }
+
+  /**
+   * Marks the address verified if it is still `email` and not verified yet; false when nothing
+   * changed (already verified, or the account's address is another one now).
+   */
+  async markEmailVerified(id: string, email: string): Promise<boolean> {
+    const now = new Date();
+    const res = await this.db
+      .writeRepo(User)
+      .createQueryBuilder()
+      .update()
+      .set({ emailVerifiedAt: now, updatedAt: now })
+      .where('id = :id AND email = :email AND email_verified_at IS NULL', { id, email })
+      .execute();
+    return res.affected === 1;
   }
 
   async existsByEmail(email: string): Promise<boolean> {

@@ -158,6 +158,11 @@ const matches = (selector: Record<string, string>, labels: Record<string, string
 const COMPOSE: Obj = parse(read('docker-compose.yml'), { merge: true, prettyErrors: true }) as Obj;
 const SERVICES: Record<string, Obj> = COMPOSE.services ?? {};
 const APP_SERVICES = ['migrate', 'api', 'worker'];
+/** One-shot services (run to completion on every `up`): the secrets generator and the migration. */
+const ONE_SHOTS = ['app-secrets', 'migrate'];
+/** The app's secrets: never written in docker-compose.yml (given from the shell or generated). */
+const APP_SECRETS = ['JWT_SECRET', 'PAYMENT_WEBHOOK_SECRET', 'ADMIN_PASSWORD'];
+const WITH_SECRETS = ['sh', '/opt/nest-commerce/with-secrets.sh'];
 const INFRA_SERVICES = ['mysql-primary', 'mysql-replica', 'redis', 'mailcatcher'];
 
 /** Compose's own interpolation of `${VAR}`, `${VAR:-default}`, `${VAR-default}` and `$$`. */
@@ -583,8 +588,12 @@ describe('deploy/k8s manifests', () => {
   it('the ConfigMap with real secrets passes the app config validation for each role; the placeholder secrets are refused', () => {
     const cm = one('ConfigMap', 'nest-commerce-config').data as Record<string, string>;
     const secret = one('Secret', 'nest-commerce-secrets').stringData as Record<string, string>;
+    // What the secret store holds instead: real secrets, and real passwords in the server URLs.
+    const real = Object.fromEntries(
+      Object.entries(secret).map(([k, v]) => [k, v.replace(/CHANGE-ME/g, 'a-real-s3cret')]),
+    );
     for (const role of ['api', 'worker']) {
-      const cfg = loadConfig({ ...cm, ...secret, ...VALID_SECRETS, APP_ROLE: role });
+      const cfg = loadConfig({ ...cm, ...real, ...VALID_SECRETS, APP_ROLE: role });
       expect([cfg.role, cfg.env, cfg.port, cfg.grpcPort, cfg.shutdownTimeoutMs]).toEqual([
         role,
         'production',
@@ -600,9 +609,19 @@ describe('deploy/k8s manifests', () => {
       error = err;
     }
     expect(error).toBeInstanceOf(ConfigValidationError);
-    expect((error as ConfigValidationError).problems.join('\n')).toMatch(
-      /JWT_SECRET[\s\S]*PAYMENT_WEBHOOK_SECRET/,
-    );
+    const problems = (error as ConfigValidationError).problems;
+    expect(problems.join('\n')).toMatch(/JWT_SECRET[\s\S]*PAYMENT_WEBHOOK_SECRET/);
+    // CHANGE-ME passes the length check of ADMIN_PASSWORD (8): refused as a placeholder, as are
+    // the placeholder passwords of the server URLs.
+    for (const name of [
+      'ADMIN_PASSWORD',
+      'DB_PRIMARY_URL password',
+      'DB_REPLICA_URLS[0] password',
+      'REDIS_URL password',
+    ])
+      expect(problems).toContainEqual(
+        expect.stringMatching(new RegExp(`^${name.replace(/[[\]]/g, '\\$&')}: is a placeholder`)),
+      );
   });
 
   it('api: 2 replicas, APP_ROLE=api, ports http 3000 + grpc 50051, resources, prometheus annotations on the http port', () => {
@@ -707,13 +726,15 @@ describe('docker-compose.yml', () => {
   });
 
   it('defines the services of the topology with their images', () => {
-    expect(Object.keys(SERVICES).sort()).toEqual([...INFRA_SERVICES, ...APP_SERVICES, 'nginx'].sort());
+    expect(Object.keys(SERVICES).sort()).toEqual(
+      [...INFRA_SERVICES, ...APP_SERVICES, 'app-secrets', 'nginx'].sort(),
+    );
     expect(SERVICES['mysql-primary'].image).toBe('mysql:8.4');
     expect(SERVICES['mysql-replica'].image).toBe('mysql:8.4');
     expect(SERVICES.redis.image).toMatch(/^redis:7(\.|$)/);
     expect(SERVICES.mailcatcher.image).toMatch(/^axllent\/mailpit(:|$)/);
     expect(SERVICES.nginx.image).toMatch(/^nginx:1\.27(\.|$)/);
-    for (const s of APP_SERVICES) {
+    for (const s of [...APP_SERVICES, 'app-secrets']) {
       expect({ s, image: SERVICES[s].image, build: SERVICES[s].build }).toEqual({
         s,
         image: 'nest-commerce:local',
@@ -722,7 +743,7 @@ describe('docker-compose.yml', () => {
     }
   });
 
-  it('every depends_on target exists; service_healthy targets have a healthcheck; service_completed_successfully only on migrate', () => {
+  it('every depends_on target exists; service_healthy targets have a healthcheck; service_completed_successfully only on the one-shots', () => {
     let edges = 0;
     for (const [name, svc] of Object.entries(SERVICES)) {
       const deps: Obj = Array.isArray(svc.depends_on)
@@ -733,7 +754,7 @@ describe('docker-compose.yml', () => {
         expect({ name, dep, exists: dep in SERVICES }).toEqual({ name, dep, exists: true });
         if (spec.condition === 'service_healthy')
           expect({ dep, healthcheck: !!SERVICES[dep].healthcheck?.test }).toEqual({ dep, healthcheck: true });
-        if (spec.condition === 'service_completed_successfully') expect(dep).toBe('migrate');
+        if (spec.condition === 'service_completed_successfully') expect(ONE_SHOTS).toContain(dep);
       }
     }
     expect(edges).toBeGreaterThanOrEqual(12);
@@ -752,12 +773,12 @@ describe('docker-compose.yml', () => {
     expect(() => Object.keys(SERVICES).forEach((n) => visit(n, []))).not.toThrow();
   });
 
-  it('every long-running service has a healthcheck (migrate is a one-shot)', () => {
+  it('every long-running service has a healthcheck (app-secrets and migrate are one-shots)', () => {
     const missing = Object.entries(SERVICES)
-      .filter(([n, s]) => n !== 'migrate' && !s.healthcheck?.test)
+      .filter(([n, s]) => !ONE_SHOTS.includes(n) && !s.healthcheck?.test)
       .map(([n]) => n);
     expect(missing).toEqual([]);
-    expect(SERVICES.migrate.restart).toBe('no');
+    for (const n of ONE_SHOTS) expect({ n, restart: SERVICES[n].restart }).toEqual({ n, restart: 'no' });
   });
 
   it('host ports do not collide and are exactly 3307, 3308, 6380, 1025, 1080, 8080, 50051', () => {
@@ -769,6 +790,66 @@ describe('docker-compose.yml', () => {
     expect(hostPorts(SERVICES.redis)).toEqual([6380]);
     expect(hostPorts(SERVICES.mailcatcher).sort()).toEqual([1025, 1080]);
     expect(hostPorts(SERVICES.nginx).sort()).toEqual([50051, 8080].sort());
+  });
+
+  it('MySQL, Redis and the mail catcher publish their ports on 127.0.0.1 only (never on all interfaces)', () => {
+    for (const n of INFRA_SERVICES) {
+      const ports = (SERVICES[n].ports ?? []) as (string | Obj)[];
+      expect(ports.length).toBeGreaterThan(0);
+      for (const p of ports) {
+        // "host_ip:host:container" (short syntax) or {host_ip, published, target} (long syntax);
+        // "3307:3306" or a bare port publishes on 0.0.0.0 and every IPv6 address.
+        const short = typeof p === 'object' ? '' : interpolate(String(p)).split(':');
+        const hostIp = typeof p === 'object' ? p.host_ip : short.length === 3 ? short[0] : '';
+        expect({ n, p, hostIp }).toEqual({ n, p, hostIp: '127.0.0.1' });
+      }
+    }
+    // Only nginx faces the network.
+    const published = Object.entries(SERVICES)
+      .filter(([, s]) => s.ports?.length)
+      .map(([n]) => n);
+    expect(published.sort()).toEqual([...INFRA_SERVICES, 'nginx'].sort());
+  });
+
+  it('no production secret is written in the file: the app secrets come from the shell or app-secrets, with no default', () => {
+    const raw = read('docker-compose.yml');
+    for (const name of APP_SECRETS) {
+      // The only mention as a value: `${NAME:-}` (empty unless the shell gives it).
+      const values = [...raw.matchAll(new RegExp(`^\\s*${name}:\\s*(.*)$`, 'gm'))].map((m) => m[1].trim());
+      expect({ name, values }).toEqual({ name, values: [`\${${name}:-}`] });
+    }
+    for (const n of APP_SERVICES) {
+      const env = composeEnv(SERVICES[n]);
+      for (const name of APP_SECRETS) expect({ n, name, value: env[name] }).toEqual({ n, name, value: '' });
+      expect(env.NODE_ENV).toBe('production');
+      // Started through the script that adds the generated secrets, with the generated volume.
+      expect(SERVICES[n].command.slice(0, 2)).toEqual(WITH_SECRETS);
+      expect(SERVICES[n].volumes).toContain('app-secrets:/run/nest-commerce:ro');
+      expect(SERVICES[n].depends_on['app-secrets']).toEqual({ condition: 'service_completed_successfully' });
+    }
+    // Without them the app refuses to start, naming each (as when neither shell nor file gives them).
+    let error: unknown;
+    try {
+      loadConfig(composeEnv(SERVICES.api));
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigValidationError);
+    for (const name of APP_SECRETS)
+      expect((error as ConfigValidationError).problems).toContain(
+        `${name}: is required when NODE_ENV=production`,
+      );
+    // The generator draws them from /dev/urandom into the volume, for the app's uid only.
+    const gen = read('deploy/compose/app-secrets.sh');
+    expect(SERVICES['app-secrets'].command).toEqual(['sh', '/opt/nest-commerce/app-secrets.sh']);
+    expect(SERVICES['app-secrets'].volumes).toContain('app-secrets:/run/nest-commerce');
+    expect(gen).toContain('/dev/urandom');
+    for (const name of APP_SECRETS) expect(gen).toMatch(new RegExp(`echo "${name}=\\$\\(hex \\d+\\)"`));
+    expect(gen).toMatch(/chmod 0400/);
+    // with-secrets.sh reads only those three names from the file, and only when not given.
+    const withSecrets = read('deploy/compose/with-secrets.sh');
+    expect(withSecrets).toContain('JWT_SECRET | PAYMENT_WEBHOOK_SECRET | ADMIN_PASSWORD) ;;');
+    expect(withSecrets).toMatch(/exec "\$@"/);
   });
 
   it('the infrastructure publishes on the INFRA_* ports when they are set (npm run infra:up with the Docker engine)', () => {
@@ -807,7 +888,8 @@ describe('docker-compose.yml', () => {
     for (const n of APP_SERVICES) {
       const env = composeEnv(SERVICES[n]);
       expect({ n, unknown: Object.keys(env).filter((k) => !KNOWN_ENV.has(k)) }).toEqual({ n, unknown: [] });
-      const cfg = loadConfig(env);
+      // with the secrets app-secrets generates (or the shell gives)
+      const cfg = loadConfig({ ...env, ...VALID_SECRETS });
       expect(cfg.env).toBe('production');
       expect(cfg.db.primary.host).toBe('mysql-primary');
       expect(cfg.db.replicas.map((r) => r.host)).toEqual(['mysql-replica']);
@@ -817,8 +899,11 @@ describe('docker-compose.yml', () => {
   });
 
   it('app services wait for migrate to complete and for healthy infrastructure; migrate waits for the primary', () => {
-    expect(SERVICES.migrate.command).toEqual(MIGRATE_COMMAND);
-    expect(SERVICES.migrate.depends_on).toEqual({ 'mysql-primary': { condition: 'service_healthy' } });
+    expect(SERVICES.migrate.command).toEqual([...WITH_SECRETS, ...MIGRATE_COMMAND]);
+    expect(SERVICES.migrate.depends_on).toEqual({
+      'app-secrets': { condition: 'service_completed_successfully' },
+      'mysql-primary': { condition: 'service_healthy' },
+    });
     for (const n of ['api', 'worker']) {
       expect(SERVICES[n].depends_on.migrate.condition).toBe('service_completed_successfully');
       for (const infra of INFRA_SERVICES)

@@ -59,6 +59,14 @@ export default async function globalSetup(): Promise<void> {
     // passwords for one account and must leave the users table unchanged): tested on their own apps.
     process.env.LOGIN_IP_MAX_ATTEMPTS ??= '1000000';
     process.env.LOGIN_LOCK_AFTER_FAILURES ??= '1000000';
+    // Suites place many orders as one customer (races, idempotency, payments): the per-customer
+    // order caps and rate are tested on their own apps (test/orders/order-limits.e2e-spec.ts).
+    process.env.ORDER_MAX_UNPAID_ORDERS ??= '1000000';
+    process.env.ORDER_MAX_UNPAID_UNITS_PER_SKU ??= '1000000';
+    process.env.ORDER_RATE_LIMIT ??= '1000000000';
+    // Suites register dozens of users at once (argon2, one hashing slot on 2 cores): on a loaded
+    // machine the last would wait past the default 3 s and get AUTH_BUSY. Tested on its own apps.
+    process.env.PASSWORD_HASH_MAX_WAIT_MS ??= '120000';
     // Suites put hundreds of concurrent transactions on one hot stock row, on 2 cores shared with
     // the replica; semi-synchronous replication (AFTER_SYNC) holds that row's lock for a replica
     // round trip per commit, which a loaded machine stretches to tens of ms. The shipped 3 s bound on

@@ -5,14 +5,21 @@ import { dirname, join } from 'node:path';
 import { PROTO_LOADER_OPTIONS } from '../../src/infra/grpc/grpc-server';
 import { ORDERS_GRPC } from '../../src/orders';
 
-/** A plain @grpc/grpc-js client, as an outside caller would build it from the .proto. */
-export function orderServiceClient(url: string): grpc.Client & Record<string, any> {
+/**
+ * A plain @grpc/grpc-js client, as an outside caller would build it from the .proto. Clients of
+ * one process share their connections unless `options` say otherwise (e.g.
+ * `{ 'grpc.use_local_subchannel_pool': 1 }`: a connection of its own, as another process has).
+ */
+export function orderServiceClient(
+  url: string,
+  options: grpc.ChannelOptions = {},
+): grpc.Client & Record<string, any> {
   const def = protoLoader.loadSync(ORDERS_GRPC.protoPath, {
     ...PROTO_LOADER_OPTIONS,
     includeDirs: [ORDERS_GRPC.includeDir],
   });
   const pkg = grpc.loadPackageDefinition(def) as any;
-  return new pkg.shop.orders.v1.OrderService(url, grpc.credentials.createInsecure());
+  return new pkg.shop.orders.v1.OrderService(url, grpc.credentials.createInsecure(), options);
 }
 
 export function bearer(token?: string): grpc.Metadata {

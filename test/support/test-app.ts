@@ -28,7 +28,15 @@ export interface TestApp {
  * database and Redis. Call it twice for two instances: they share nothing in memory.
  */
 export async function startApp(env: Record<string, string> = {}): Promise<TestApp> {
-  const config = loadConfig({ ...process.env, PORT: '0', GRPC_PORT: '0', REDIS_PREFIX: FILE_PREFIX, ...env });
+  const config = loadConfig({
+    ...process.env,
+    // Explicit: without NODE_ENV the app is production (the global setup sets test).
+    NODE_ENV: process.env.NODE_ENV || 'test',
+    PORT: '0',
+    GRPC_PORT: '0',
+    REDIS_PREFIX: FILE_PREFIX,
+    ...env,
+  });
   const app = await createApp(config, { logger: process.env.TEST_APP_LOGS === '1' });
   await listen(app, config);
   const addr = app.getHttpServer().address() as AddressInfo;

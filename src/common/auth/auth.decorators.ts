@@ -5,6 +5,13 @@ export interface AuthUser {
   id: string;
   role: 'customer' | 'admin';
   email?: string;
+  /**
+   * The account's email address was verified when the access token was issued (its `ev` claim;
+   * at most JWT_ACCESS_TTL_SECONDS old, and only ever behind in the unverified → verified
+   * direction: a refresh picks a verification up). UsersService.isEmailVerified is authoritative. Always set by the auth guard; absent only on
+   * callers built by hand (tests), which count as unverified.
+   */
+  emailVerified?: boolean;
 }
 
 export const IS_PUBLIC = 'auth:public';

@@ -11,6 +11,9 @@ function problemsOf(env: NodeJS.ProcessEnv): string[] {
   }
 }
 
+/** Development is explicit: without NODE_ENV the process is production (fail closed). */
+const DEV: NodeJS.ProcessEnv = { NODE_ENV: 'development' };
+
 const PRODUCTION: NodeJS.ProcessEnv = {
   NODE_ENV: 'production',
   DB_PRIMARY_URL: 'mysql://shop:pw@db-writer:3306/shop',
@@ -20,11 +23,12 @@ const PRODUCTION: NodeJS.ProcessEnv = {
   JWT_SECRET: 'a-production-jwt-secret-of-at-least-32-chars',
   PAYMENT_WEBHOOK_SECRET: 'a-production-webhook-secret',
   ADMIN_PASSWORD: 'a-production-admin-password',
+  PUBLIC_WEB_URL: 'https://shop.example.com',
 };
 
 describe('loadConfig', () => {
-  it('accepts an empty environment in development: every default points at the local infrastructure', () => {
-    const cfg = loadConfig({});
+  it('accepts an otherwise empty environment in development: every default points at the local infrastructure', () => {
+    const cfg = loadConfig(DEV);
     expect(cfg.env).toBe('development');
     expect([cfg.port, cfg.grpcPort, cfg.role]).toEqual([3000, 50051, 'all']);
     expect(cfg.db.primary.label).toBe('127.0.0.1:3307');
@@ -60,7 +64,7 @@ describe('loadConfig', () => {
     ],
     ['DB_ACQUIRE_TIMEOUT_MS', '-1', /DB_ACQUIRE_TIMEOUT_MS: "-1" must be an integer between 0 and 600000/],
   ])('refuses %s=%j with a message naming the variable', (name, value, message) => {
-    const problems = problemsOf({ [name]: value });
+    const problems = problemsOf({ ...DEV, [name]: value });
     expect(problems).toEqual([expect.stringMatching(message)]);
     expect(problems[0].startsWith(name)).toBe(true);
   });
@@ -68,7 +72,7 @@ describe('loadConfig', () => {
   it('reports every invalid variable at once, in the error message too', () => {
     let error: unknown;
     try {
-      loadConfig({ PORT: 'x', LOG_LEVEL: 'loud' });
+      loadConfig({ ...DEV, PORT: 'x', LOG_LEVEL: 'loud' });
     } catch (err) {
       error = err;
     }
@@ -77,15 +81,15 @@ describe('loadConfig', () => {
   });
 
   it('never prints a database password in a message', () => {
-    const [problem] = problemsOf({ DB_PRIMARY_URL: 'mysql://shop:s3cret@host' });
+    const [problem] = problemsOf({ ...DEV, DB_PRIMARY_URL: 'mysql://shop:s3cret@host' });
     expect(problem).toMatch(/^DB_PRIMARY_URL: "mysql:\/\/shop:\*\*\*@host"/);
     expect(problem).not.toContain('s3cret');
   });
 
   it('reads an empty DB_REPLICA_URLS as "no replicas" (reads on the primary), an unset one as the default', () => {
-    expect(loadConfig({ DB_REPLICA_URLS: '' }).db.replicas).toEqual([]);
-    expect(loadConfig({ DB_REPLICA_URLS: ' , ' }).db.replicas).toEqual([]);
-    expect(loadConfig({}).db.replicas).toHaveLength(1);
+    expect(loadConfig({ ...DEV, DB_REPLICA_URLS: '' }).db.replicas).toEqual([]);
+    expect(loadConfig({ ...DEV, DB_REPLICA_URLS: ' , ' }).db.replicas).toEqual([]);
+    expect(loadConfig(DEV).db.replicas).toHaveLength(1);
     expect(loadConfig({ ...PRODUCTION, DB_REPLICA_URLS: '' }).db.replicas).toEqual([]);
   });
 
@@ -116,5 +120,45 @@ describe('loadConfig', () => {
       'REDIS_URL: is required when NODE_ENV=production',
     ]);
     expect(problemsOf({ ...PRODUCTION, DB_REPLICA_URLS: '' })).toEqual([]);
+  });
+
+  it('without NODE_ENV behaves as production: refuses to start without its servers and secrets, naming them', () => {
+    expect(loadConfig({ ...PRODUCTION, NODE_ENV: undefined }).env).toBe('production');
+    const problems = problemsOf({});
+    for (const name of REQUIRED_IN_PRODUCTION)
+      expect(problems).toContain(`${name}: is required when NODE_ENV=production`);
+  });
+
+  it.each([
+    ['ADMIN_PASSWORD', 'CHANGE-ME'],
+    ['ADMIN_PASSWORD', ENV_DEFAULTS.ADMIN_PASSWORD],
+    ['JWT_SECRET', ENV_DEFAULTS.JWT_SECRET],
+    ['JWT_SECRET', 'compose-only-jwt-secret-change-me-0123456789'],
+    ['PAYMENT_WEBHOOK_SECRET', ENV_DEFAULTS.PAYMENT_WEBHOOK_SECRET],
+    ['PAYMENT_WEBHOOK_SECRET', 'replace-me-with-a-secret'],
+    ['ADMIN_PASSWORD', 'password'],
+  ])(
+    'in production, refuses the placeholder or development value %s=%j (it passes the length check)',
+    (name, value) => {
+      const problems = problemsOf({ ...PRODUCTION, [name]: value });
+      expect(problems).toEqual([
+        expect.stringMatching(new RegExp(`^${name}: is a placeholder or development value`)),
+      ]);
+      // Outside production the same value is accepted.
+      expect(problemsOf({ ...PRODUCTION, NODE_ENV: 'development', [name]: value })).toEqual([]);
+    },
+  );
+
+  it('in production, refuses a placeholder password in a server URL without printing it', () => {
+    const problems = problemsOf({
+      ...PRODUCTION,
+      DB_REPLICA_URLS: 'mysql://shop:pw@db-reader-1:3306/shop,mysql://shop:CHANGE-ME@db-reader-2:3306/shop',
+      REDIS_URL: 'redis://:CHANGE-ME@redis:6379',
+    });
+    expect(problems).toEqual([
+      expect.stringMatching(/^DB_REPLICA_URLS\[1\] password: is a placeholder/),
+      expect.stringMatching(/^REDIS_URL password: is a placeholder/),
+    ]);
+    expect(problems.join('\n')).not.toMatch(/db-reader-2|CHANGE-ME@/);
   });
 });

@@ -3,6 +3,7 @@
  * {@link AppConfig} through DI (token `AppConfig`) or, for module-definition-time decisions
  * such as the process role, through {@link appConfig}.
  */
+import { availableParallelism } from 'node:os';
 import { redisOptionsFromUrl } from '../redis/redis-url';
 export type AppRole = 'all' | 'api' | 'worker';
 export type NodeEnv = 'development' | 'test' | 'production';
@@ -64,9 +65,27 @@ export class AppConfig {
     /** Wrong passwords for one account (any IP) within lockSeconds that lock it; 0 = never. */
     lockAfterFailures: number;
     lockSeconds: number;
-    /** Registrations per IP per window before 429. */
+    /** Registrations per IP (IPv6: per /56) per window before 429. */
     registerRateLimit: number;
     registerRateWindowSeconds: number;
+    /**
+     * argon2 hashes and verifications running at once (the rest wait, see PasswordHasher):
+     * PASSWORD_HASH_CONCURRENCY, 0 = half the cores (at least 1).
+     */
+    hashConcurrency: number;
+    /** Callers allowed to wait for a hashing slot; beyond, 429 AUTH_BUSY at once. */
+    hashQueueLimit: number;
+    /** Longest wait for a hashing slot before 429 AUTH_BUSY. */
+    hashMaxWaitMs: number;
+    /** The storefront's base URL: verification and reset links in mails point there. */
+    publicWebUrl: string;
+    emailVerificationTtlSeconds: number;
+    passwordResetTtlSeconds: number;
+    /** Password-reset requests and confirmations per IP (IPv6: per /64) per accountMailWindowSeconds. */
+    passwordResetIpLimit: number;
+    /** Account mails (reset links, verification resends) per account per window; more are not sent. */
+    accountMailLimit: number;
+    accountMailWindowSeconds: number;
   };
   payments!: {
     webhookSecret: string;
@@ -74,7 +93,21 @@ export class AppConfig {
     sandbox: { webhookUrl: string; duplicatePercent: number; attempts: number; backoffMs: number };
   };
   admin!: { email: string; password: string };
-  orders!: { paymentTtlMs: number };
+  orders!: {
+    paymentTtlMs: number;
+    /** Denial of inventory (docs/decisions/0018): what one customer may hold unpaid, and how fast they may order. */
+    limits: {
+      /** Open unpaid (PENDING_PAYMENT) web orders per customer. */
+      maxUnpaidOrders: number;
+      /** Units of one SKU across a customer's unpaid web orders (also the most one order may take of it). */
+      maxUnpaidUnitsPerSku: number;
+      /** Orders one customer may place per window (REST and gRPC together), then 429 with Retry-After. */
+      rateLimit: number;
+      rateWindowMs: number;
+    };
+    /** WatchOrder streams (gRPC): per user and per connection on one instance, and the idle bound. */
+    watch: { maxPerUser: number; maxPerConnection: number; idleMs: number };
+  };
   flashSale!: {
     /** Reservations turned into orders per transaction by the stream consumer. */
     batchSize: number;
@@ -104,9 +137,14 @@ export class ConfigValidationError extends Error {
   }
 }
 
-/** Defaults point at the private servers `npm run infra:up` starts (see .env.example). */
+/**
+ * Defaults point at the private servers `npm run infra:up` starts (see .env.example). They are
+ * development defaults: NODE_ENV itself defaults to production (fail closed: a process started
+ * without it, e.g. `node dist/main.js`, must be given its servers and secrets), so they apply
+ * only where development or test is explicit (`npm run up`, the tests, a .env saying so).
+ */
 export const ENV_DEFAULTS: Record<string, string> = {
-  NODE_ENV: 'development',
+  NODE_ENV: 'production',
   APP_ROLE: 'all',
   PORT: '3000',
   GRPC_PORT: '50051',
@@ -137,6 +175,15 @@ export const ENV_DEFAULTS: Record<string, string> = {
   LOGIN_LOCK_SECONDS: '900',
   REGISTER_RATE_LIMIT: '10',
   REGISTER_RATE_WINDOW_SECONDS: '60',
+  PASSWORD_HASH_CONCURRENCY: '0',
+  PASSWORD_HASH_QUEUE_LIMIT: '100',
+  PASSWORD_HASH_MAX_WAIT_MS: '3000',
+  PUBLIC_WEB_URL: 'http://localhost:3000',
+  EMAIL_VERIFICATION_TTL_SECONDS: '172800',
+  PASSWORD_RESET_TTL_SECONDS: '1800',
+  PASSWORD_RESET_IP_LIMIT: '10',
+  ACCOUNT_MAIL_LIMIT: '3',
+  ACCOUNT_MAIL_WINDOW_SECONDS: '3600',
   PAYMENT_WEBHOOK_SECRET: 'dev-only-webhook-secret-change-me',
   SANDBOX_WEBHOOK_URL: '',
   SANDBOX_DUPLICATE_PERCENT: '10',
@@ -149,6 +196,13 @@ export const ENV_DEFAULTS: Record<string, string> = {
   TRUST_PROXY: 'false',
   SHUTDOWN_TIMEOUT_MS: '15000',
   ORDER_PAYMENT_TTL_MS: '900000',
+  ORDER_MAX_UNPAID_ORDERS: '5',
+  ORDER_MAX_UNPAID_UNITS_PER_SKU: '50',
+  ORDER_RATE_LIMIT: '10',
+  ORDER_RATE_WINDOW_SECONDS: '60',
+  ORDER_WATCH_MAX_PER_USER: '20',
+  ORDER_WATCH_MAX_PER_CONNECTION: '10',
+  ORDER_WATCH_IDLE_SECONDS: '900',
   FLASH_SALE_BATCH_SIZE: '200',
   FLASH_SALE_RECLAIM_IDLE_MS: '30000',
   FLASH_SALE_PURCHASE_RATE_LIMIT: '20',
@@ -172,7 +226,35 @@ export const REQUIRED_IN_PRODUCTION = [
   'JWT_SECRET',
   'PAYMENT_WEBHOOK_SECRET',
   'ADMIN_PASSWORD',
+  'PUBLIC_WEB_URL',
 ];
+
+/** Values that stand for "put a real secret here": refused in production. */
+const PLACEHOLDER =
+  /change[-_. ]?(me|it)|replace[-_. ]?me|placeholder|your[-_. ]?(secret|password)|dev[-_]only|compose[-_]only|^(secret|password|changeme)$/i;
+
+/**
+ * Why `value` (a secret, or the password of a server URL) is not a production secret, if it is
+ * not. The development defaults of the secrets match too (they say dev-only / change-me).
+ */
+export function placeholderProblem(name: string, value: string): string | undefined {
+  if (!value) return undefined;
+  if (PLACEHOLDER.test(value))
+    // The value is not printed: it is a secret, or could be one that merely looks like a placeholder.
+    return `${name}: is a placeholder or development value (e.g. CHANGE-ME, dev-only-…); set a real secret when NODE_ENV=production`;
+  return undefined;
+}
+
+/** The password inside a server URL (mysql://u:pass@h, redis://:pass@h), decoded; '' when none. */
+function urlPassword(raw: string): string {
+  const m = /^[a-z+]+:\/\/[^:@/]*:([^@/]*)@/i.exec(raw.trim());
+  if (!m) return '';
+  try {
+    return decodeURIComponent(m[1]);
+  } catch {
+    return m[1];
+  }
+}
 
 export function parseMysqlUrl(name: string, raw: string, problems: string[]): MysqlTarget | undefined {
   let u: URL;
@@ -348,6 +430,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       lockSeconds: int('LOGIN_LOCK_SECONDS', 1, 30 * 86400),
       registerRateLimit: int('REGISTER_RATE_LIMIT', 1, 10000000),
       registerRateWindowSeconds: int('REGISTER_RATE_WINDOW_SECONDS', 1, 86400),
+      hashConcurrency:
+        int('PASSWORD_HASH_CONCURRENCY', 0, 256) || Math.max(1, Math.floor(availableParallelism() / 2)),
+      hashQueueLimit: int('PASSWORD_HASH_QUEUE_LIMIT', 0, 100000),
+      hashMaxWaitMs: int('PASSWORD_HASH_MAX_WAIT_MS', 1, 600000),
+      publicWebUrl: url('PUBLIC_WEB_URL', ['http:', 'https:']).replace(/\/+$/, ''),
+      emailVerificationTtlSeconds: int('EMAIL_VERIFICATION_TTL_SECONDS', 1, 30 * 86400),
+      passwordResetTtlSeconds: int('PASSWORD_RESET_TTL_SECONDS', 1, 86400),
+      passwordResetIpLimit: int('PASSWORD_RESET_IP_LIMIT', 1, 10000000),
+      accountMailLimit: int('ACCOUNT_MAIL_LIMIT', 1, 1000),
+      accountMailWindowSeconds: int('ACCOUNT_MAIL_WINDOW_SECONDS', 60, 7 * 86400),
     },
     payments: {
       webhookSecret: secret('PAYMENT_WEBHOOK_SECRET', 16),
@@ -359,7 +451,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       },
     },
     admin: { email: adminEmail.toLowerCase(), password: secret('ADMIN_PASSWORD', 8) },
-    orders: { paymentTtlMs: int('ORDER_PAYMENT_TTL_MS', 1000, 7 * 86400 * 1000) },
+    orders: {
+      paymentTtlMs: int('ORDER_PAYMENT_TTL_MS', 1000, 7 * 86400 * 1000),
+      limits: {
+        maxUnpaidOrders: int('ORDER_MAX_UNPAID_ORDERS', 1, 1000000),
+        maxUnpaidUnitsPerSku: int('ORDER_MAX_UNPAID_UNITS_PER_SKU', 1, 1000000),
+        rateLimit: int('ORDER_RATE_LIMIT', 1, 1000000000),
+        rateWindowMs: int('ORDER_RATE_WINDOW_SECONDS', 1, 86400) * 1000,
+      },
+      watch: {
+        maxPerUser: int('ORDER_WATCH_MAX_PER_USER', 1, 100000),
+        maxPerConnection: int('ORDER_WATCH_MAX_PER_CONNECTION', 1, 100000),
+        idleMs: int('ORDER_WATCH_IDLE_SECONDS', 1, 7 * 86400) * 1000,
+      },
+    },
     flashSale: {
       batchSize: int('FLASH_SALE_BATCH_SIZE', 1, 5000),
       reclaimIdleMs: int('FLASH_SALE_RECLAIM_IDLE_MS', 100, 3600000),
@@ -373,6 +478,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       outboxRetentionMs: int('OUTBOX_RETENTION_HOURS', 1, 87600) * 3600_000,
     },
   });
+  if (nodeEnv === 'production') {
+    // A placeholder (the k8s Secret's CHANGE-ME) or a development default passes the length
+    // checks above; in production it would be a secret anyone reading the repository knows.
+    for (const name of ['JWT_SECRET', 'PAYMENT_WEBHOOK_SECRET', 'ADMIN_PASSWORD']) {
+      const p = placeholderProblem(name, env[name] ?? '');
+      if (p) problems.push(p);
+    }
+    for (const name of ['DB_PRIMARY_URL', 'DB_REPLICA_URLS', 'REDIS_URL', 'CACHE_REDIS_URL'])
+      for (const [i, url] of (env[name] ?? '').split(',').entries()) {
+        const p = placeholderProblem(
+          name === 'DB_REPLICA_URLS' ? `${name}[${i}] password` : `${name} password`,
+          urlPassword(url),
+        );
+        if (p && !problems.includes(p)) problems.push(p);
+      }
+  }
   if (problems.length) throw new ConfigValidationError(problems);
   return cfg;
 }

@@ -25,6 +25,9 @@ export class GrpcExceptionFilter implements RpcExceptionFilter {
       this.logger.error({ err: exception, requestId }, (exception as Error)?.stack ?? String(exception));
     const metadata = new Metadata();
     metadata.set('error-code', m.code);
+    // RESOURCE_EXHAUSTED from a rate limit says when to retry, as HTTP's Retry-After does.
+    const retryAfter = (exception as { retryAfterSeconds?: number }).retryAfterSeconds;
+    if (m.status === 429 && retryAfter) metadata.set('retry-after', String(retryAfter));
     if (requestId) metadata.set('x-request-id', requestId);
     // Which dependency a 503/UNAVAILABLE is about, as HTTP's details.dependency says it.
     const dependency = (m.details as { dependency?: unknown } | undefined)?.dependency;

@@ -51,6 +51,13 @@ export interface GrpcServerOptions {
   services: string[];
   /** How long close() waits for calls in flight before cutting them. */
   drainMs: number;
+  /**
+   * HTTP/2 keepalive: the server pings a connection idle this long and closes it (cancelling its
+   * streams) when no answer comes within `keepaliveTimeoutMs` — so a peer that vanished without
+   * closing (a dead NAT entry, a killed laptop) does not hold its long-lived streams forever.
+   */
+  keepaliveMs?: number;
+  keepaliveTimeoutMs?: number;
 }
 
 /** Where @grpc/reflection keeps the reflection protos it serves (build/proto/grpc/reflection/...). */
@@ -85,6 +92,7 @@ export class GrpcServer extends ServerGrpc {
   private readonly log = new Logger('Grpc');
   private readonly health: HealthImplementation;
   private readonly drainMs: number;
+  private readonly keepalive: grpc.ServerOptions;
   private readonly serviceNames: string[];
   private bound?: number;
   private sink?: GrpcCallSink;
@@ -110,6 +118,10 @@ export class GrpcServer extends ServerGrpc {
     super(options);
     this.health = health;
     this.drainMs = opts.drainMs;
+    this.keepalive = {
+      'grpc.keepalive_time_ms': opts.keepaliveMs ?? 30_000,
+      'grpc.keepalive_timeout_ms': opts.keepaliveTimeoutMs ?? 10_000,
+    };
     this.serviceNames = ['', ...opts.services];
   }
 
@@ -124,7 +136,7 @@ export class GrpcServer extends ServerGrpc {
   }
 
   override async createClient(): Promise<grpc.Server> {
-    const server = new grpc.Server({ interceptors: [this.callMetrics] });
+    const server = new grpc.Server({ ...this.keepalive, interceptors: [this.callMetrics] });
     this.bound = await new Promise<number>((resolve, reject) =>
       server.bindAsync(this.url, grpc.ServerCredentials.createInsecure(), (err, port) =>
         err ? reject(err) : resolve(port),

@@ -75,5 +75,68 @@ export class AuthResponseDto {
 }
 
 export class MeDto extends UserDto {
+  @ApiProperty({
+    example: false,
+    description: 'The owner followed a verification (or password-reset) link mailed to `email`',
+  })
+  emailVerified!: boolean;
   @ApiProperty({ example: '2026-11-23T09:40:00.000Z' }) createdAt!: string;
+}
+
+export class ConfirmEmailDto {
+  @ApiProperty({
+    description: 'The `token` query parameter of the link in the verification mail',
+    example: '0193a6a4-2f0e-7c41-9b1e-5d0c3f7a9e21.1767225600.q3Jx9sVtQy0m5n1cW0d9bq2mXzq8w2H5Jk7r4s6t8uA',
+    maxLength: 300,
+  })
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(300)
+  token!: string;
+}
+
+export class RequestPasswordResetDto {
+  @ApiProperty({ example: 'ada@example.com', maxLength: 254 })
+  @Transform(trim)
+  @IsEmail()
+  @MaxLength(254)
+  email!: string;
+}
+
+export class ConfirmPasswordResetDto {
+  @ApiProperty({
+    description: 'The `token` query parameter of the link in the password-reset mail',
+    example: 'Zq4nC1tq8QWm0b3v9yXkR2sT5uH7jL6pE0dG8fA3cB1',
+    maxLength: 200,
+  })
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(200)
+  token!: string;
+
+  @ApiProperty({ example: 'a new horse battery staple', minLength: 8, maxLength: 128 })
+  @IsString()
+  @MinLength(8)
+  @MaxLength(128)
+  password!: string;
+}
+
+export class ChangePasswordDto {
+  @ApiProperty({ example: 'correct horse battery staple', maxLength: 128 })
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(128)
+  currentPassword!: string;
+
+  @ApiProperty({ example: 'a new horse battery staple', minLength: 8, maxLength: 128 })
+  @IsString()
+  @MinLength(8)
+  @MaxLength(128)
+  newPassword!: string;
+}
+
+/** The answer of an accepted request whose effect happens later (a mail on its way). */
+export class AcceptedDto {
+  @ApiProperty({ example: 'If an account uses this email, a password-reset link is on its way.' })
+  message!: string;
 }

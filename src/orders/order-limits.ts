@@ -1,0 +1,167 @@
+import { Injectable, Logger } from '@nestjs/common';
+import type { ThrottlerStorageRecord } from '@nestjs/throttler/dist/throttler-storage-record.interface';
+import { withTimeout } from '../common/with-timeout';
+import { AppConfig } from '../infra/config/app-config';
+import { DbRouter } from '../infra/database/db-router.service';
+import { Statement } from '../infra/database/write-batch';
+import { RedisService } from '../infra/redis/redis.service';
+import { LocalThrottler, RateLimitedError, RedisThrottlerStorage } from '../infra/throttling';
+import type { StockLine } from '../inventory';
+import { SkuHoldLimitError, UnpaidOrderLimitError } from './order.errors';
+
+/** What one customer may hold in unpaid web orders. */
+export interface OrderCaps {
+  /** Open unpaid (PENDING_PAYMENT) web orders. */
+  maxUnpaidOrders: number;
+  /** Units of one SKU across those orders. */
+  maxUnpaidUnitsPerSku: number;
+}
+
+/**
+ * The caps of one customer. By default the configuration's (ORDER_MAX_UNPAID_ORDERS,
+ * ORDER_MAX_UNPAID_UNITS_PER_SKU) for everyone. This is the hook for caps that depend on the
+ * account — e.g. tighter ones until its email is verified: give this class a body that reads the
+ * user (OrdersModule imports UsersModule). It is asked once per order placed, outside the
+ * order's transaction; the caps it returns are enforced inside it.
+ */
+@Injectable()
+export class OrderCapsPolicy {
+  constructor(private readonly config: AppConfig) {}
+
+  capsFor(_userId: string): OrderCaps | Promise<OrderCaps> {
+    const { maxUnpaidOrders, maxUnpaidUnitsPerSku } = this.config.orders.limits;
+    return { maxUnpaidOrders, maxUnpaidUnitsPerSku };
+  }
+}
+
+/** The `order_holds` row that counts a customer's unpaid orders (not a valid SKU, sorts first). */
+const ORDERS_ROW = '*';
+const CAP_CONSTRAINT = 'chk_order_holds_cap';
+/** Bound on one rate-limiter round trip; past it (or with Redis down) this process counts alone. */
+const REDIS_BOUND_MS = 500;
+
+/** The CHECK (held <= cap) refused a raise: MySQL 8.4 errno 3819, MariaDB 10.11 errno 4025. */
+export function isCapViolation(err: unknown): boolean {
+  const e = err as { errno?: number; message?: string };
+  return (e?.errno === 3819 || e?.errno === 4025) && !!e.message?.includes(CAP_CONSTRAINT);
+}
+
+/**
+ * Denial of inventory (OWASP API6 / OAT-021), docs/decisions/0018-order-limits.md:
+ * - `admit`: orders placed per customer per window (Redis, shared by every instance; counted in
+ *   this process while Redis is unreachable), 429 RATE_LIMITED with Retry-After;
+ * - `holdStatements`: the customer's unpaid orders and unpaid units per SKU, raised in the
+ *   order's own WriteBatch. Each raise is an upsert of one `order_holds` row whose CHECK
+ *   (held <= cap) fails the statement — and so the whole batch, before its COMMIT, on the server —
+ *   when the order would pass a cap: no read-then-write, so N parallel orders of one customer
+ *   serialize on the customer's rows and at most the cap gets through; the order stays one round
+ *   trip. The rows are raised after the stock (same lock order in every transaction: stock rows
+ *   by SKU, then the customer's rows by SKU, '*' first);
+ * - `release`: an unpaid web order left PENDING_PAYMENT (paid, cancelled, expired), in that
+ *   transition's transaction, which alone wins the order's conditional UPDATE, so once.
+ * Flash-sale orders are not counted: their units are held by the sale (perUserLimit).
+ */
+@Injectable()
+export class OrderLimits {
+  private readonly logger = new Logger('OrderLimits');
+  private readonly storage: RedisThrottlerStorage;
+  private readonly local = new LocalThrottler();
+  private degraded = false;
+
+  constructor(
+    redis: RedisService,
+    private readonly db: DbRouter,
+    private readonly config: AppConfig,
+    private readonly policy: OrderCapsPolicy,
+  ) {
+    this.storage = new RedisThrottlerStorage(redis);
+  }
+
+  /** Counts an order attempt of `userId`; 429 RATE_LIMITED once over ORDER_RATE_LIMIT per window. */
+  async admit(userId: string): Promise<void> {
+    const { rateLimit, rateWindowMs } = this.config.orders.limits;
+    const r = await this.count(userId, rateWindowMs, rateLimit);
+    if (r.isBlocked)
+      throw new RateLimitedError(
+        Math.max(1, r.timeToBlockExpire),
+        `Too many orders: at most ${rateLimit} per ${Math.round(rateWindowMs / 1000)} s per customer; retry later`,
+      );
+  }
+
+  async capsFor(userId: string): Promise<OrderCaps> {
+    return this.policy.capsFor(userId);
+  }
+
+  /** An order that alone takes more of a SKU than a customer may hold is refused before any write. */
+  checkLines(lines: StockLine[], caps: OrderCaps): void {
+    const over = lines.find((l) => l.quantity > caps.maxUnpaidUnitsPerSku);
+    if (over) throw new SkuHoldLimitError(over.sku, caps.maxUnpaidUnitsPerSku, 0, over.quantity);
+  }
+
+  /**
+   * The raises of one order, for its WriteBatch (after the stock reservation). `lines` are merged
+   * and sorted by SKU (normalizeItems). A raise past its cap fails with the CHECK; its `explain`
+   * turns that into UNPAID_ORDER_LIMIT or SKU_HOLD_LIMIT.
+   */
+  holdStatements(userId: string, lines: StockLine[], caps: OrderCaps): Statement[] {
+    const raise = (sku: string, quantity: number, cap: number): Statement => ({
+      sql: `INSERT INTO order_holds (user_id, sku, held, cap) VALUES (?, ?, ?, ?)
+        ON DUPLICATE KEY UPDATE held = held + ?, cap = ?`,
+      params: [userId, sku, quantity, cap, quantity, cap],
+      explain: async (err, read) => {
+        if (!isCapViolation(err)) return undefined;
+        if (sku === ORDERS_ROW) return new UnpaidOrderLimitError(cap);
+        const rows: { held: number }[] = await read.query(
+          'SELECT held FROM order_holds WHERE user_id = ? AND sku = ?',
+          [userId, sku],
+        );
+        return new SkuHoldLimitError(sku, cap, Number(rows[0]?.held ?? 0), quantity);
+      },
+    });
+    return [
+      raise(ORDERS_ROW, 1, caps.maxUnpaidOrders),
+      ...lines.map((l) => raise(l.sku, l.quantity, caps.maxUnpaidUnitsPerSku)),
+    ];
+  }
+
+  /**
+   * Gives back what an unpaid web order held (it was paid, cancelled or expired). Joins the
+   * caller's transaction. Never below zero: orders placed before the holds existed release
+   * what they never raised.
+   */
+  async release(order: { userId: string; source: string; items: StockLine[] }): Promise<void> {
+    if (order.source !== 'web') return;
+    const bySku = new Map<string, number>();
+    for (const i of order.items) bySku.set(i.sku, (bySku.get(i.sku) ?? 0) + i.quantity);
+    const skus = [...bySku.keys()];
+    await this.db.transaction((em) =>
+      em.query(
+        `UPDATE order_holds SET held = GREATEST(held - CASE sku WHEN '${ORDERS_ROW}' THEN 1 ${skus
+          .map(() => 'WHEN ? THEN ?')
+          .join(' ')} ELSE 0 END, 0)
+         WHERE user_id = ? AND sku IN ('${ORDERS_ROW}'${skus.map(() => ', ?').join('')})`,
+        [...skus.flatMap((s) => [s, bySku.get(s)]), order.userId, ...skus],
+      ),
+    );
+  }
+
+  private async count(userId: string, windowMs: number, limit: number): Promise<ThrottlerStorageRecord> {
+    try {
+      const r = await withTimeout(
+        this.storage.increment(userId, windowMs, limit, windowMs, 'orders'),
+        REDIS_BOUND_MS,
+        'Redis order rate limit',
+      );
+      if (this.degraded) this.logger.log('order rate counted in Redis again');
+      this.degraded = false;
+      return r;
+    } catch (err) {
+      if (!this.degraded)
+        this.logger.warn(
+          `order rate counted in this process only while Redis is unreachable (${(err as Error).message})`,
+        );
+      this.degraded = true;
+      return this.local.increment(`orders:${userId}`, windowMs, limit, windowMs);
+    }
+  }
+}

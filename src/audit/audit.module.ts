@@ -4,6 +4,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { QUEUES, queueJobOptions } from '../infra/queue/queues';
 import { LoginAuditRow } from './login-audit.entity';
 import { LoginAuditProcessor } from './login-audit.processor';
+import { LoginAuditRepository } from './login-audit.repository';
 import { LoginAudit } from './login-audit.service';
 import { LoginAuditsController } from './login-audits.controller';
 
@@ -14,7 +15,7 @@ import { LoginAuditsController } from './login-audits.controller';
     BullModule.registerQueue({ name: QUEUES.audit, defaultJobOptions: queueJobOptions(QUEUES.audit) }),
   ],
   controllers: [LoginAuditsController],
-  providers: [LoginAudit, LoginAuditProcessor],
+  providers: [LoginAuditRepository, LoginAudit, LoginAuditProcessor],
   exports: [LoginAudit],
 })
 export class AuditModule {}

@@ -4,21 +4,15 @@ import type { Queue } from 'bull';
 import { newId } from '../common/ids';
 import { withTimeout } from '../common/with-timeout';
 import { ValidationFailedError } from '../common/errors/domain-error';
-import { DbRouter } from '../infra/database/db-router.service';
+import type { Keyset } from '../infra/database/keyset';
 import { QUEUES } from '../infra/queue/queues';
 import { traced } from '../infra/queue/worker-registry.service';
 import { LoginAuditRow } from './login-audit.entity';
-import type { LoginAuditItem, LoginAuditJob, LoginEvent } from './login-audit.types';
+import { LoginAuditRepository } from './login-audit.repository';
+import type { LoginAuditItem, LoginAuditJob, LoginAuditQuery, LoginEvent } from './login-audit.types';
 
 /** Bound on how long a login waits for a connected but unresponsive Redis to take the audit job. */
 const ENQUEUE_TIMEOUT_MS = 500;
-
-export interface LoginAuditQuery {
-  email?: string;
-  userId?: string;
-  cursor?: string;
-  limit?: number;
-}
 
 /**
  * The login trail: the auth flow records events here (a Bull job; the worker writes the row) and
@@ -32,7 +26,7 @@ export class LoginAudit {
 
   constructor(
     @InjectQueue(QUEUES.audit) private readonly queue: Queue<LoginAuditJob>,
-    private readonly db: DbRouter,
+    private readonly repo: LoginAuditRepository,
   ) {}
 
   async record(event: LoginEvent): Promise<void> {
@@ -54,7 +48,7 @@ export class LoginAudit {
    */
   private async writeDirectly(job: LoginAuditJob, queueErr: Error): Promise<void> {
     try {
-      await writeLoginAudit(this.db, job);
+      await this.repo.insertOnce(job);
       this.logger.warn(`login audit ${job.id} written directly, not queued (${queueErr.message})`);
     } catch (err) {
       this.logger.error(
@@ -68,19 +62,12 @@ export class LoginAudit {
   /** Newest first, keyset-paginated on (created_at DESC, id DESC). */
   async list(q: LoginAuditQuery): Promise<{ items: LoginAuditItem[]; nextCursor: string | null }> {
     const limit = Math.min(Math.max(q.limit ?? 50, 1), 200);
-    const qb = this.db.readRepo(LoginAuditRow).createQueryBuilder('a');
-    if (q.email) qb.andWhere('a.email = :email', { email: q.email.trim().toLowerCase() });
-    if (q.userId) qb.andWhere('a.userId = :userId', { userId: q.userId });
-    if (q.cursor) {
-      const c = decodeCursor(q.cursor);
-      // Spelled as an OR rather than a row comparison: both MySQL and MariaDB turn it into an index range.
-      qb.andWhere('(a.createdAt < :t OR (a.createdAt = :t AND a.id < :id))', { t: c.createdAt, id: c.id });
-    }
-    const rows = await qb
-      .orderBy('a.createdAt', 'DESC')
-      .addOrderBy('a.id', 'DESC')
-      .limit(limit + 1)
-      .getMany();
+    const rows = await this.repo.page({
+      email: q.email ? q.email.trim().toLowerCase() : undefined,
+      userId: q.userId,
+      after: q.cursor ? decodeCursor(q.cursor) : undefined,
+      limit: limit + 1,
+    });
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
     return {
@@ -88,27 +75,6 @@ export class LoginAudit {
       nextCursor: rows.length > limit && last ? encodeCursor(last) : null,
     };
   }
-}
-
-/** Writes one audit row; the row id comes from the job, so a retried job inserts nothing new. */
-export async function writeLoginAudit(db: DbRouter, job: LoginAuditJob): Promise<void> {
-  await db
-    .writeRepo(LoginAuditRow)
-    .createQueryBuilder()
-    .insert()
-    .orIgnore()
-    .values({
-      id: job.id,
-      userId: job.userId,
-      email: job.email.slice(0, 254),
-      event: job.event,
-      outcome: job.outcome,
-      reason: job.reason,
-      ip: job.ip.slice(0, 45),
-      userAgent: job.userAgent?.slice(0, 512) ?? null,
-      createdAt: new Date(job.at),
-    })
-    .execute();
 }
 
 const toItem = (r: LoginAuditRow): LoginAuditItem => ({
@@ -127,7 +93,7 @@ function encodeCursor(r: LoginAuditRow): string {
   return Buffer.from(`${r.createdAt.toISOString()}|${r.id}`).toString('base64url');
 }
 
-function decodeCursor(cursor: string): { createdAt: Date; id: string } {
+function decodeCursor(cursor: string): Keyset {
   const [t, id] = Buffer.from(cursor, 'base64url').toString().split('|');
   const createdAt = new Date(t ?? '');
   if (!id || !/^[0-9a-f-]{36}$/.test(id) || isNaN(createdAt.getTime()))

@@ -20,6 +20,14 @@ export interface LoginAuditJob extends LoginEvent {
   requestId?: string;
 }
 
+/** A listing of the trail (admin filters, or the caller's own). */
+export interface LoginAuditQuery {
+  email?: string;
+  userId?: string;
+  cursor?: string;
+  limit?: number;
+}
+
 export interface LoginAuditItem {
   id: string;
   userId: string | null;

@@ -1,7 +1,7 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { AuthUser, CurrentUser, Roles } from '../common/auth';
-import { LoginAuditPageDto, LoginAuditPageQuery, LoginAuditQueryDto } from './dto/login-audit.dto';
+import { LoginAuditPageDto, LoginAuditPageQuery, LoginAuditQueryDto } from './login-audit.dto';
 import { LoginAudit } from './login-audit.service';
 
 @ApiTags('audit')

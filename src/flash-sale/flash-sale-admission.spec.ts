@@ -16,14 +16,24 @@ const row = (userId: string, n: number, over: Partial<PersistedRow> = {}): Persi
   ...over,
 });
 
+type AdmissionInput = Parameters<typeof planAdmissions>[0];
+/** A sale of 10 units, 1 per user, nothing taken, no rows: each case states what differs. */
+const admit = (input: Partial<AdmissionInput>) =>
+  planAdmissions({
+    quantity: 10,
+    perUserLimit: 1,
+    unitsTaken: 0,
+    unitsReturned: 0,
+    existing: [],
+    entries: [],
+    ...input,
+  });
+
 describe('planAdmissions (what a stream entry becomes, against the database)', () => {
   it('accepts every entry of a consistent Redis with its own number', () => {
-    const plan = planAdmissions({
+    const plan = admit({
       quantity: 3,
-      perUserLimit: 1,
       unitsTaken: 1,
-      unitsReturned: 0,
-      existing: [],
       entries: [entry('a', 1), entry('b', 1)],
     });
     expect(plan.anomalies).toEqual([]);
@@ -34,12 +44,9 @@ describe('planAdmissions (what a stream entry becomes, against the database)', (
   });
 
   it('rejects a unit beyond the quantity (SOLD_OUT) and reports the anomaly', () => {
-    const plan = planAdmissions({
+    const plan = admit({
       quantity: 2,
-      perUserLimit: 1,
       unitsTaken: 2,
-      unitsReturned: 0,
-      existing: [],
       entries: [entry('c', 1)],
     });
     expect(plan.admissions[0]).toMatchObject({ accepted: false, reason: 'SOLD_OUT' });
@@ -47,23 +54,19 @@ describe('planAdmissions (what a stream entry becomes, against the database)', (
   });
 
   it('counts units Redis gave back (returned hash) as free again', () => {
-    const plan = planAdmissions({
+    const plan = admit({
       quantity: 2,
-      perUserLimit: 1,
       unitsTaken: 2,
       unitsReturned: 1,
-      existing: [],
       entries: [entry('c', 1), entry('d', 1)],
     });
     expect(plan.admissions.map((a) => a.accepted)).toEqual([true, false]);
   });
 
   it('gives a reused number the next free one; accepted when the user is under the limit', () => {
-    const plan = planAdmissions({
-      quantity: 10,
+    const plan = admit({
       perUserLimit: 2,
       unitsTaken: 1,
-      unitsReturned: 0,
       existing: [row('a', 1)],
       entries: [entry('a', 1)],
     });
@@ -72,11 +75,8 @@ describe('planAdmissions (what a stream entry becomes, against the database)', (
   });
 
   it('rejects a second unit beyond the per-user limit (LIMIT_REACHED), numbered after the first', () => {
-    const plan = planAdmissions({
-      quantity: 10,
-      perUserLimit: 1,
+    const plan = admit({
       unitsTaken: 1,
-      unitsReturned: 0,
       existing: [row('a', 1)],
       entries: [entry('a', 1)],
     });
@@ -84,9 +84,7 @@ describe('planAdmissions (what a stream entry becomes, against the database)', (
   });
 
   it('does not count a unit whose order Redis already gave back, nor a returned or rejected row', () => {
-    const plan = planAdmissions({
-      quantity: 10,
-      perUserLimit: 1,
+    const plan = admit({
       unitsTaken: 2,
       unitsReturned: 1,
       existing: [
@@ -101,11 +99,7 @@ describe('planAdmissions (what a stream entry becomes, against the database)', (
   });
 
   it('renumbers without an anomaly when the number is held by a LOST row', () => {
-    const plan = planAdmissions({
-      quantity: 10,
-      perUserLimit: 1,
-      unitsTaken: 0,
-      unitsReturned: 0,
+    const plan = admit({
       existing: [row('a', 1, { status: 'REJECTED', rejectReason: 'LOST' })],
       entries: [entry('a', 1)],
     });
@@ -114,12 +108,8 @@ describe('planAdmissions (what a stream entry becomes, against the database)', (
   });
 
   it('handles two entries of one batch with the same number (both stale)', () => {
-    const plan = planAdmissions({
-      quantity: 10,
+    const plan = admit({
       perUserLimit: 3,
-      unitsTaken: 0,
-      unitsReturned: 0,
-      existing: [],
       entries: [entry('a', 1), entry('a', 1)],
     });
     expect(plan.admissions.map((a) => a.n)).toEqual([1, 2]);

@@ -3,15 +3,15 @@ import Redis from 'ioredis';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { AppConfig } from '../infra/config/app-config';
-import { DbRouter } from '../infra/database/db-router.service';
 import { WorkerRegistry } from '../infra/queue/worker-registry.service';
 import { RedisService } from '../infra/redis/redis.service';
 import { FlashSaleDefinitions } from './flash-sale-definitions';
-import { FlashSalePersistence, PersistOutcome } from './flash-sale-persistence.service';
+import { FlashSalePersistence } from './flash-sale-persistence.service';
 import { FlashSaleRecovery } from './flash-sale-recovery.service';
 import { FlashSale } from './flash-sale.entity';
 import { FlashSaleMetrics } from './flash-sale.metrics';
 import { SALE_CREATED_CHANNEL, FlashSaleService } from './flash-sale.service';
+import type { PersistOutcome } from './flash-sale.types';
 import { FlashSaleStore, StreamEntry } from './flash-sale.store';
 
 const BLOCK_MS = 1000;
@@ -41,7 +41,6 @@ export class FlashSaleConsumer implements OnApplicationBootstrap, OnModuleDestro
     private readonly config: AppConfig,
     private readonly workers: WorkerRegistry,
     private readonly redis: RedisService,
-    private readonly db: DbRouter,
     private readonly store: FlashSaleStore,
     private readonly definitions: FlashSaleDefinitions,
     private readonly persistence: FlashSalePersistence,

@@ -3,6 +3,7 @@ import type { RedisService } from '../infra/redis/redis.service';
 import { FlashSaleDefinitions, SALE_CREATED_CHANNEL } from './flash-sale-definitions';
 import type { FlashSale } from './flash-sale.entity';
 import type { FlashSaleMetrics } from './flash-sale.metrics';
+import { FlashSaleRepository } from './flash-sale.repository';
 
 describe('FlashSaleDefinitions: unknown ids', () => {
   const rows = new Map<string, FlashSale>();
@@ -34,7 +35,7 @@ describe('FlashSaleDefinitions: unknown ids', () => {
   });
 
   it('looks an unknown id up once (replica, then primary), then answers from memory', async () => {
-    const defs = new FlashSaleDefinitions(db, redis, metrics);
+    const defs = new FlashSaleDefinitions(new FlashSaleRepository(db), redis, metrics);
     expect(await defs.find('u1')).toBeUndefined();
     expect(lookups).toBe(2);
     expect(defs.isKnownUnknown('u1')).toBe(true);
@@ -45,7 +46,7 @@ describe('FlashSaleDefinitions: unknown ids', () => {
   });
 
   it('forgets an unknown id when a sale with it is created here or on another instance', async () => {
-    const defs = new FlashSaleDefinitions(db, redis, metrics);
+    const defs = new FlashSaleDefinitions(new FlashSaleRepository(db), redis, metrics);
     await defs.onModuleInit();
     await defs.find('a');
     await defs.find('b');

@@ -1,9 +1,9 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { LRUCache } from 'lru-cache';
-import { DbRouter } from '../infra/database/db-router.service';
 import { RedisService } from '../infra/redis/redis.service';
 import { FlashSale } from './flash-sale.entity';
 import { FlashSaleMetrics } from './flash-sale.metrics';
+import { FlashSaleRepository } from './flash-sale.repository';
 
 /** Published (sale id) by the instance that created a sale. */
 export const SALE_CREATED_CHANNEL = 'flash-sale:created';
@@ -29,7 +29,7 @@ export class FlashSaleDefinitions implements OnModuleInit {
   private readonly unknown = new LRUCache<string, true>({ max: 10_000, ttl: UNKNOWN_TTL_MS });
 
   constructor(
-    private readonly db: DbRouter,
+    private readonly repo: FlashSaleRepository,
     private readonly redis: RedisService,
     private readonly metrics: FlashSaleMetrics,
   ) {}
@@ -52,18 +52,15 @@ export class FlashSaleDefinitions implements OnModuleInit {
     const hit = this.cache.get(id);
     if (hit) return hit;
     if (this.unknown.has(id)) return undefined;
-    // A replica may not have a sale created a few ms ago: fall back to the primary on a miss.
-    const sale =
-      (await this.db.read((em) => em.getRepository(FlashSale).findOneBy({ id }))) ??
-      (await this.db.primaryReader().getRepository(FlashSale).findOneBy({ id }));
+    const sale = await this.repo.findSale(id);
     this.metrics.definitionReads.inc({ found: sale ? 'true' : 'false' });
     if (sale) this.cache.set(id, sale);
     else this.unknown.set(id, true);
-    return sale ?? undefined;
+    return sale;
   }
 
   /** The sale with its current status, from the primary. */
   async fresh(id: string): Promise<FlashSale | undefined> {
-    return (await this.db.primaryReader().getRepository(FlashSale).findOneBy({ id })) ?? undefined;
+    return this.repo.freshSale(id);
   }
 }

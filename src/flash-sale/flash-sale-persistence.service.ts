@@ -1,20 +1,12 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { DbRouter } from '../infra/database/db-router.service';
 import { OrdersService } from '../orders';
-import { PersistedRow, planAdmissions } from './flash-sale-admission';
-import { RejectReason } from './flash-sale-reservation.entity';
+import { planAdmissions } from './flash-sale-admission';
 import { FlashSaleMetrics } from './flash-sale.metrics';
+import { FlashSaleRepository, NewReservation } from './flash-sale.repository';
 import { FlashSale } from './flash-sale.entity';
 import { FlashSaleStore, StreamEntry } from './flash-sale.store';
-
-/** What one batch became. */
-export interface PersistOutcome {
-  /** Entries handled now (accepted + rejected); entries persisted before are not counted. */
-  accepted: number;
-  rejected: number;
-  /** Evidence that Redis lost acknowledged writes (see planAdmissions); empty normally. */
-  anomalies: string[];
-}
+import type { PersistOutcome } from './flash-sale.types';
 
 /**
  * Turns a batch of stream entries into orders and reservation rows in ONE database transaction,
@@ -31,6 +23,7 @@ export class FlashSalePersistence {
 
   constructor(
     private readonly db: DbRouter,
+    private readonly repo: FlashSaleRepository,
     private readonly orders: OrdersService,
     private readonly store: FlashSaleStore,
     private readonly metrics: FlashSaleMetrics,
@@ -43,57 +36,35 @@ export class FlashSalePersistence {
       this.logger.error(`sale ${sale.id}: ${entries.length - valid.length} malformed stream entries skipped`);
     const none: PersistOutcome = { accepted: 0, rejected: 0, anomalies: [] };
     if (!valid.length) return none;
-    return this.db.transaction(async (em) => {
+    return this.db.transaction(async () => {
       // Every writer of this sale's reservations holds this lock: the reads below stay true
       // until the commit.
-      const [lock] = (await em.query('SELECT units_taken FROM flash_sales WHERE id = ? FOR UPDATE', [
-        sale.id,
-      ])) as { units_taken: number }[];
+      const lock = await this.repo.lockSale(sale.id);
       if (!lock) throw new Error(`sale ${sale.id} not found`);
-      const known = new Set(
-        (
-          (await em.query('SELECT reservation_id FROM flash_sale_reservations WHERE reservation_id IN (?)', [
-            valid.map((e) => e.reservationId),
-          ])) as { reservation_id: string }[]
-        ).map((r) => r.reservation_id),
-      );
+      const known = await this.repo.knownReservations(valid.map((e) => e.reservationId));
       const fresh = valid.filter((e) => !known.has(e.reservationId) && known.add(e.reservationId));
       if (!fresh.length) return none;
 
-      const rows = (await em.query(
-        `SELECT user_id, n, status, order_id, reject_reason FROM flash_sale_reservations
-          WHERE sale_id = ? AND user_id IN (?)`,
-        [sale.id, [...new Set(fresh.map((e) => e.userId))]],
-      )) as {
-        user_id: string;
-        n: number;
-        status: PersistedRow['status'];
-        order_id: string | null;
-        reject_reason: RejectReason | null;
-      }[];
-      const confirmed = rows.filter((r) => r.status === 'CONFIRMED' && r.order_id).map((r) => r.order_id!);
+      const rows = await this.repo.reservationsOf(sale.id, [...new Set(fresh.map((e) => e.userId))]);
+      const confirmed = rows.filter((r) => r.status === 'CONFIRMED' && r.orderId).map((r) => r.orderId!);
       const returned = await this.store.returnedInfo(sale.id, confirmed).catch(async () => {
         // Redis unreachable: decide from MySQL alone rather than hold the batch (entries read
         // before Redis died would otherwise be persisted only after it is back — and after a
         // loss, possibly after the rebuild counted without them). MySQL's RETURNED rows trail
         // Redis's returns by a moment, so this can only over-count the units held.
-        const [r] = (await em.query(
-          `SELECT COUNT(*) AS n FROM flash_sale_reservations WHERE sale_id = ? AND status = 'RETURNED'`,
-          [sale.id],
-        )) as { n: number }[];
-        return { count: Number(r.n), returned: new Set<string>() };
+        return { count: await this.repo.countReturned(sale.id), returned: new Set<string>() };
       });
       const plan = planAdmissions({
         quantity: sale.quantity,
         perUserLimit: sale.perUserLimit,
-        unitsTaken: Number(lock.units_taken),
+        unitsTaken: lock.unitsTaken,
         unitsReturned: returned.count,
         existing: rows.map((r) => ({
-          userId: r.user_id,
-          n: Number(r.n),
+          userId: r.userId,
+          n: r.n,
           status: r.status,
-          rejectReason: r.reject_reason,
-          returnedInRedis: !!r.order_id && returned.returned.has(r.order_id),
+          rejectReason: r.rejectReason,
+          returnedInRedis: !!r.orderId && returned.returned.has(r.orderId),
         })),
         entries: fresh,
       });
@@ -111,25 +82,22 @@ export class FlashSalePersistence {
           productName: sale.productName,
         })),
       );
-      const values = plan.admissions.map((a) => {
-        if (!a.accepted)
-          return [a.entry.reservationId, sale.id, a.entry.userId, a.n, null, 'REJECTED', a.reason];
-        const orderId = orderIds.get(a.entry.reservationId);
-        if (!orderId) throw new Error(`no order returned for reservation ${a.entry.reservationId}`);
-        return [a.entry.reservationId, sale.id, a.entry.userId, a.n, orderId, 'CONFIRMED', null];
-      });
-      // A plain INSERT: under the lock a duplicate cannot happen, and if it did, failing the
-      // batch (retried) is better than an order without its reservation row.
-      await em.query(
-        `INSERT INTO flash_sale_reservations (reservation_id, sale_id, user_id, n, order_id, status, reject_reason)
-         VALUES ?`,
-        [values],
+      await this.repo.insertReservations(
+        plan.admissions.map((a): NewReservation => {
+          const row = {
+            reservationId: a.entry.reservationId,
+            saleId: sale.id,
+            userId: a.entry.userId,
+            n: a.n,
+          };
+          if (!a.accepted)
+            return { ...row, orderId: null, status: 'REJECTED', rejectReason: a.reason ?? null };
+          const orderId = orderIds.get(a.entry.reservationId);
+          if (!orderId) throw new Error(`no order returned for reservation ${a.entry.reservationId}`);
+          return { ...row, orderId, status: 'CONFIRMED', rejectReason: null };
+        }),
       );
-      if (accepted.length)
-        await em.query('UPDATE flash_sales SET units_taken = units_taken + ? WHERE id = ?', [
-          accepted.length,
-          sale.id,
-        ]);
+      if (accepted.length) await this.repo.addUnitsTaken(sale.id, accepted.length);
 
       const renumbered = new Map<string, number>();
       for (const a of plan.admissions)

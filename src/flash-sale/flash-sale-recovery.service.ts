@@ -1,7 +1,6 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnModuleInit } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import Redlock, { ExecutionError, ResourceLockedError } from 'redlock';
-import { MoreThan } from 'typeorm';
 import { AppConfig } from '../infra/config/app-config';
 import { DbRouter } from '../infra/database/db-router.service';
 import { RedisService } from '../infra/redis/redis.service';
@@ -10,32 +9,13 @@ import { FlashSalePersistence } from './flash-sale-persistence.service';
 import { FlashSale } from './flash-sale.entity';
 import { FlashSaleNotFoundError } from './flash-sale.errors';
 import { FlashSaleMetrics } from './flash-sale.metrics';
+import { FlashSaleRepository, NewReservation } from './flash-sale.repository';
 import { FlashSaleStore } from './flash-sale.store';
+import type { RebuildReport } from './flash-sale.types';
 import { ReservationJournal } from './reservation-journal';
 import { SoldOutFlags } from './sold-out-flags';
 
 export const SALE_REBUILT_CHANNEL = 'flash-sale:rebuilt';
-
-/** What one rebuild found and wrote (logged, returned to callers such as the Cluster failover). */
-export interface RebuildReport {
-  saleId: string;
-  reason: string;
-  epoch: number;
-  /** The sale had no Redis state at all (Redis restarted empty). */
-  recreated: boolean;
-  /** Stream entries the database did not have yet, persisted by the rebuild (accepted/rejected). */
-  adopted: number;
-  rejected: number;
-  streamLength: number;
-  /** Units held by buyers (CONFIRMED reservations whose unit Redis has not given back). */
-  live: number;
-  stock: number;
-  /** Stock as Redis had it before (null without state): the difference is what the loss resold. */
-  stockBefore: number | null;
-  ms: number;
-  /** Milliseconds spent persisting the stream, reading MySQL, and committing to Redis. */
-  phases: { stream: number; database: number; commit: number };
-}
 
 /**
  * Recovery from a Redis that lost acknowledged writes (an AOF `everysec` crash, a failover to an
@@ -64,6 +44,7 @@ export class FlashSaleRecovery implements OnModuleInit, OnApplicationBootstrap {
   constructor(
     private readonly config: AppConfig,
     private readonly db: DbRouter,
+    private readonly repo: FlashSaleRepository,
     private readonly store: FlashSaleStore,
     private readonly definitions: FlashSaleDefinitions,
     private readonly persistence: FlashSalePersistence,
@@ -100,15 +81,7 @@ export class FlashSaleRecovery implements OnModuleInit, OnApplicationBootstrap {
    * a stream still draining).
    */
   async openSales(): Promise<FlashSale[]> {
-    return this.db
-      .primaryReader()
-      .getRepository(FlashSale)
-      .find({
-        where: [
-          { status: 'ACTIVE' },
-          { status: 'CLOSED', closedAt: MoreThan(new Date(Date.now() - 86_400_000)) },
-        ],
-      });
+    return this.repo.openSales(86_400_000);
   }
 
   /**
@@ -197,23 +170,12 @@ export class FlashSaleRecovery implements OnModuleInit, OnApplicationBootstrap {
     let streamLength = 0;
     let adopted = 0;
     let rejected = 0;
-    const reader = this.db.primaryReader();
     for (;;) {
       const page = await this.store.range(saleId, after, 1000);
       if (!page.length) break;
       after = page[page.length - 1].streamId;
       streamLength += page.length;
-      const ids = page.map((e) => e.reservationId).filter(Boolean);
-      const known = new Set(
-        ids.length
-          ? (
-              (await reader.query(
-                'SELECT reservation_id FROM flash_sale_reservations WHERE reservation_id IN (?)',
-                [ids],
-              )) as { reservation_id: string }[]
-            ).map((r) => r.reservation_id)
-          : [],
-      );
+      const known = await this.repo.knownReservations(page.map((e) => e.reservationId).filter(Boolean));
       const missing = page.filter((e) => !known.has(e.reservationId));
       for (let i = 0; i < missing.length; i += this.config.flashSale.batchSize) {
         const o = await this.persistence.persist(sale, missing.slice(i, i + this.config.flashSale.batchSize));
@@ -224,16 +186,13 @@ export class FlashSaleRecovery implements OnModuleInit, OnApplicationBootstrap {
 
     const tStream = Date.now();
     // 2. The counters, from the database (and what Redis still knows of returns in flight).
-    const [redisReturned, redisSeq, rows, [row]] = await Promise.all([
+    const [redisReturned, redisSeq, rows, row] = await Promise.all([
       this.store.hashEntries('returned', saleId),
       this.store.hashEntries('seq', saleId),
-      reader.query('SELECT user_id, n, status, order_id FROM flash_sale_reservations WHERE sale_id = ?', [
-        saleId,
-      ]) as Promise<{ user_id: string; n: number; status: string; order_id: string | null }[]>,
-      reader.query('SELECT status, released_quantity FROM flash_sales WHERE id = ?', [saleId]) as Promise<
-        { status: string; released_quantity: number | null }[]
-      >,
+      this.repo.allReservations(saleId),
+      this.repo.saleState(saleId),
     ]);
+    if (!row) throw new FlashSaleNotFoundError();
     const closed = row.status === 'CLOSED' || !!before?.closed;
     const held = new Map<string, number>();
     const seq = new Map<string, number>();
@@ -241,13 +200,13 @@ export class FlashSaleRecovery implements OnModuleInit, OnApplicationBootstrap {
     let accepted = 0;
     for (const [user, n] of redisSeq) seq.set(user, Number(n));
     for (const r of rows) {
-      seq.set(r.user_id, Math.max(seq.get(r.user_id) ?? 0, Number(r.n)));
+      seq.set(r.userId, Math.max(seq.get(r.userId) ?? 0, r.n));
       if (r.status === 'REJECTED') continue;
       accepted++;
       if (r.status === 'RETURNED') {
-        if (r.order_id && !returned.has(r.order_id)) returned.set(r.order_id, closed ? 'inventory' : 'sale');
-      } else if (!r.order_id || !returned.has(r.order_id)) {
-        held.set(r.user_id, (held.get(r.user_id) ?? 0) + 1);
+        if (r.orderId && !returned.has(r.orderId)) returned.set(r.orderId, closed ? 'inventory' : 'sale');
+      } else if (!r.orderId || !returned.has(r.orderId)) {
+        held.set(r.userId, (held.get(r.userId) ?? 0) + 1);
       }
     }
     let live = 0;
@@ -255,20 +214,14 @@ export class FlashSaleRecovery implements OnModuleInit, OnApplicationBootstrap {
     const closedStock = !closed
       ? 0
       : row.status === 'CLOSED'
-        ? Number(row.released_quantity ?? 0)
+        ? (row.releasedQuantity ?? 0)
         : (before?.closedStock ?? 0);
     const stock = closed ? 0 : Math.max(0, sale.quantity - live);
     const returnedAfterClose = closed ? Math.max(0, sale.quantity - closedStock - live) : 0;
     const tDatabase = Date.now();
     // 3. Commit in one script (staged hashes renamed over the live ones, state rewritten, unpaused).
     const [epoch] = await Promise.all([
-      this.db.transaction(async (em) => {
-        await em.query('UPDATE flash_sales SET redis_epoch = redis_epoch + 1 WHERE id = ?', [saleId]);
-        const [e] = (await em.query('SELECT redis_epoch FROM flash_sales WHERE id = ?', [saleId])) as {
-          redis_epoch: number;
-        }[];
-        return Number(e.redis_epoch);
-      }),
+      this.db.transaction(() => this.repo.nextEpoch(saleId)),
       this.store.stage(saleId, held, seq, returned),
     ]);
     const code = await this.store.commitRebuild(
@@ -335,35 +288,31 @@ export class FlashSaleRecovery implements OnModuleInit, OnApplicationBootstrap {
     const entries = this.journal.takeBefore(saleId, epoch);
     if (!entries.length) return;
     try {
-      const lost = await this.db.transaction(async (em) => {
-        await em.query('SELECT id FROM flash_sales WHERE id = ? FOR UPDATE', [saleId]);
+      const lost = await this.db.transaction(async () => {
+        await this.repo.lockSale(saleId);
         const known = new Set<string>();
-        for (let i = 0; i < entries.length; i += 1000) {
-          const ids = entries.slice(i, i + 1000).map((e) => e.reservationId);
-          for (const r of (await em.query(
-            'SELECT reservation_id FROM flash_sale_reservations WHERE reservation_id IN (?)',
-            [ids],
-          )) as { reservation_id: string }[])
-            known.add(r.reservation_id);
-        }
+        for (let i = 0; i < entries.length; i += 1000)
+          for (const id of await this.repo.knownReservations(
+            entries.slice(i, i + 1000).map((e) => e.reservationId),
+          ))
+            known.add(id);
         const missing = entries.filter((e) => !known.has(e.reservationId));
         if (!missing.length) return missing;
-        const users = [...new Set(missing.map((e) => e.userId))];
-        const max = new Map<string, number>();
-        for (const r of (await em.query(
-          'SELECT user_id, MAX(n) AS n FROM flash_sale_reservations WHERE sale_id = ? AND user_id IN (?) GROUP BY user_id',
-          [saleId, users],
-        )) as { user_id: string; n: number }[])
-          max.set(r.user_id, Number(r.n));
-        const values = missing.map((e) => {
-          const n = (max.get(e.userId) ?? 0) + 1;
-          max.set(e.userId, n);
-          return [e.reservationId, saleId, e.userId, n, null, 'REJECTED', 'LOST'];
-        });
-        await em.query(
-          `INSERT INTO flash_sale_reservations (reservation_id, sale_id, user_id, n, order_id, status, reject_reason)
-           VALUES ?`,
-          [values],
+        const max = await this.repo.maxNumbers(saleId, [...new Set(missing.map((e) => e.userId))]);
+        await this.repo.insertReservations(
+          missing.map((e): NewReservation => {
+            const n = (max.get(e.userId) ?? 0) + 1;
+            max.set(e.userId, n);
+            return {
+              reservationId: e.reservationId,
+              saleId,
+              userId: e.userId,
+              n,
+              orderId: null,
+              status: 'REJECTED',
+              rejectReason: 'LOST',
+            };
+          }),
         );
         // Their numbers must not be handed out again (Redis's sequences came from MySQL before).
         this.db.afterCommit(() => this.store.seqAtLeast(saleId, max));

@@ -1,68 +1,21 @@
 import { Injectable, Logger } from '@nestjs/common';
 import Redlock, { ExecutionError, ResourceLockedError } from 'redlock';
 import { DbRouter } from '../infra/database/db-router.service';
-import { affected } from '../infra/database/mysql-results';
 import { RedisService } from '../infra/redis/redis.service';
 import { InventoryService } from '../inventory';
 import { FlashSaleDefinitions } from './flash-sale-definitions';
 import { FlashSaleRecovery } from './flash-sale-recovery.service';
-import { RejectReason } from './flash-sale-reservation.entity';
 import { FlashSaleNotFoundError, ReconcileBusyError } from './flash-sale.errors';
 import { FlashSaleMetrics } from './flash-sale.metrics';
+import { FlashSaleRepository } from './flash-sale.repository';
 import { FlashSaleStore } from './flash-sale.store';
+import type { ReconcileReport } from './flash-sale.types';
 import { SoldOutFlags } from './sold-out-flags';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export interface ReconcileReport {
-  saleId: string;
-  checkedAt: string;
-  quantity: number;
-  redis: {
-    present: boolean;
-    stock: number;
-    closed: boolean;
-    closedStock: number;
-    returnedAfterClose: number;
-    /** Stream entries = units ever taken. */
-    reservations: number;
-    /** Units given back by expired/cancelled orders. */
-    returned: number;
-    /** Σ units held per user. */
-    held: number;
-    pending: number;
-    undelivered: number;
-    /** A rebuild from MySQL is in progress (purchases answer SALE_PAUSED). */
-    paused: boolean;
-    /** Rebuilds so far (the generation stamped in Redis). */
-    epoch: number;
-    /** Units taken before the last rebuild that the stream no longer holds. */
-    base: number;
-  };
-  database: {
-    /** Rows for reservations that became orders (confirmed + returned). */
-    reservations: number;
-    confirmed: number;
-    returned: number;
-    orders: number;
-    /** Reservations answered 202 that got no order because Redis had lost writes. */
-    rejected: number;
-    /** Rebuilds of the sale's Redis counters recorded in MySQL. */
-    rebuilds: number;
-  };
-  /**
-   * Every reservation that was answered 202 but got no order, with the reason (all mean that
-   * Redis lost acknowledged writes): SOLD_OUT — its unit had already been sold; LIMIT_REACHED —
-   * its buyer already held the per-user limit; LOST — Redis lost it before it was persisted.
-   * Together with the orders this is every 202 the database knows of.
-   */
-  rejected: { reservationId: string; userId: string; reason: RejectReason; at: string }[];
-  /** True when every reservation was delivered and acknowledged (the database comparison is exact). */
-  settled: boolean;
-  /** Units by which the counters disagree (0 = consistent). */
-  drift: number;
-  problems: string[];
-}
+/** At most this many rejected reservations are listed in a report. */
+const REJECTED_LISTED = 10_000;
 
 /**
  * What happens around a sale rather than in its burst: giving back units of unpaid orders,
@@ -75,6 +28,7 @@ export class FlashSaleSettlement {
 
   constructor(
     private readonly db: DbRouter,
+    private readonly repo: FlashSaleRepository,
     private readonly store: FlashSaleStore,
     private readonly definitions: FlashSaleDefinitions,
     private readonly inventory: InventoryService,
@@ -113,12 +67,8 @@ export class FlashSaleSettlement {
     }
     // Every instance drops its sold-out flag (also on a re-run: a lost broadcast is repeated).
     if (r.where === 'sale') await this.flags.broadcastRestock(sale.id);
-    await this.db.transaction(async (em) => {
-      const res = await em.query(
-        `UPDATE flash_sale_reservations SET status = 'RETURNED' WHERE order_id = ? AND status = 'CONFIRMED'`,
-        [evt.orderId],
-      );
-      if (affected(res) === 1 && r.where === 'inventory')
+    await this.db.transaction(async () => {
+      if ((await this.repo.markReturned(evt.orderId)) && r.where === 'inventory')
         await this.inventory.release([{ sku: sale.sku, quantity: 1 }], { orderId: sale.id });
     });
   }
@@ -142,13 +92,8 @@ export class FlashSaleSettlement {
         if (closed.code < 0)
           throw new Error(`sale ${saleId}: cannot close (${closed.code === -1 ? 'keys missing' : 'paused'})`);
         const remaining = closed.remaining ?? 0;
-        await this.db.transaction(async (em) => {
-          const res = await em.query(
-            `UPDATE flash_sales SET status = 'CLOSED', released_quantity = ?, closed_at = CURRENT_TIMESTAMP(3)
-             WHERE id = ? AND status = 'ACTIVE'`,
-            [remaining, saleId],
-          );
-          if (affected(res) === 1 && remaining > 0)
+        await this.db.transaction(async () => {
+          if ((await this.repo.closeSale(saleId, remaining)) && remaining > 0)
             await this.inventory.release([{ sku: sale.sku, quantity: remaining }], { orderId: saleId });
         });
         this.logger.log(`sale ${saleId} closed; ${remaining} unsold units released to inventory`);
@@ -178,40 +123,15 @@ export class FlashSaleSettlement {
   }
 
   private async compare(saleId: string, quantity: number): Promise<ReconcileReport> {
-    const reader = this.db.primaryReader();
-    const [state, stream, held, dbRows, saleRows, rejectedRows] = await Promise.all([
+    const [state, stream, held, counts, rebuilds, rejected] = await Promise.all([
       this.store.state(saleId),
       this.store.streamStats(saleId),
       this.store.totalHeld(saleId),
-      reader.query(
-        `SELECT COALESCE(SUM(status <> 'REJECTED'), 0) AS reservations,
-                COALESCE(SUM(status = 'CONFIRMED'), 0) AS confirmed,
-                COALESCE(SUM(status = 'RETURNED'), 0) AS returned,
-                COALESCE(SUM(status = 'REJECTED'), 0) AS rejected,
-                COUNT(DISTINCT order_id) AS orders
-           FROM flash_sale_reservations WHERE sale_id = ?`,
-        [saleId],
-      ) as Promise<Record<string, string | number>[]>,
-      reader.query('SELECT redis_epoch FROM flash_sales WHERE id = ?', [saleId]) as Promise<
-        { redis_epoch: number }[]
-      >,
-      reader.query(
-        `SELECT reservation_id, user_id, reject_reason, created_at FROM flash_sale_reservations
-          WHERE sale_id = ? AND status = 'REJECTED' ORDER BY id LIMIT 10000`,
-        [saleId],
-      ) as Promise<
-        { reservation_id: string; user_id: string; reject_reason: RejectReason; created_at: Date }[]
-      >,
+      this.repo.reservationCounts(saleId),
+      this.repo.epoch(saleId),
+      this.repo.rejectedReservations(saleId, REJECTED_LISTED),
     ]);
-    const d = dbRows[0];
-    const database = {
-      reservations: Number(d.reservations),
-      confirmed: Number(d.confirmed),
-      returned: Number(d.returned),
-      orders: Number(d.orders),
-      rejected: Number(d.rejected),
-      rebuilds: Number(saleRows[0]?.redis_epoch ?? 0),
-    };
+    const database = { ...counts, rebuilds };
     const redis = {
       present: !!state,
       stock: state?.stock ?? 0,
@@ -266,12 +186,7 @@ export class FlashSaleSettlement {
       quantity,
       redis,
       database,
-      rejected: rejectedRows.map((r) => ({
-        reservationId: r.reservation_id,
-        userId: r.user_id,
-        reason: r.reject_reason,
-        at: new Date(r.created_at).toISOString(),
-      })),
+      rejected: rejected.map((r) => ({ ...r, at: r.at.toISOString() })),
       settled,
       drift,
       problems,

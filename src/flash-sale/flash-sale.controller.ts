@@ -14,10 +14,11 @@ import {
   FlashSaleDto,
   PurchaseResultDto,
   ReservationCreatedDto,
-} from './create-flash-sale.dto';
+} from './flash-sale.dto';
 import { EdgeAnswer, EdgeRoutes } from '../infra/http/edge-routes';
 import { AccessTokens } from '../users';
-import { FlashSaleSettlement, ReconcileReport } from './flash-sale-settlement.service';
+import { FlashSaleSettlement } from './flash-sale-settlement.service';
+import type { ReconcileReport } from './flash-sale.types';
 import { SoldOutError } from './flash-sale.errors';
 import { FlashSaleService } from './flash-sale.service';
 

@@ -16,6 +16,7 @@ import { FlashSaleSettlement } from './flash-sale-settlement.service';
 import { FlashSaleController } from './flash-sale.controller';
 import { FlashSale } from './flash-sale.entity';
 import { FlashSaleMetrics } from './flash-sale.metrics';
+import { FlashSaleRepository } from './flash-sale.repository';
 import { FlashSaleService } from './flash-sale.service';
 import { FlashSaleStore } from './flash-sale.store';
 import { RedisDurabilityCheck } from './redis-durability.check';
@@ -40,6 +41,7 @@ import { UsersModule } from '../users/users.module';
   ],
   controllers: [FlashSaleController],
   providers: [
+    FlashSaleRepository,
     FlashSaleService,
     FlashSaleStore,
     FlashSaleDefinitions,

@@ -11,10 +11,10 @@ import { QUEUES } from '../infra/queue/queues';
 import { RedisService } from '../infra/redis/redis.service';
 import { RateLimitedError } from '../infra/throttling';
 import { InventoryService } from '../inventory';
-import { CreateFlashSaleDto, FlashSaleDto, PurchaseResultDto } from './create-flash-sale.dto';
+import { CreateFlashSaleDto, FlashSaleDto, PurchaseResultDto } from './flash-sale.dto';
 import { FlashSaleDefinitions, SALE_CREATED_CHANNEL } from './flash-sale-definitions';
 import { FlashSaleRecovery } from './flash-sale-recovery.service';
-import { FlashSaleReservation, RejectReason } from './flash-sale-reservation.entity';
+import { RejectReason } from './flash-sale-reservation.entity';
 import { FlashSale } from './flash-sale.entity';
 import {
   AlreadyPurchasedError,
@@ -24,6 +24,7 @@ import {
   SoldOutError,
 } from './flash-sale.errors';
 import { FlashSaleMetrics } from './flash-sale.metrics';
+import { FlashSaleRepository } from './flash-sale.repository';
 import { PURCHASE } from './flash-sale.scripts';
 import { FlashSaleStore } from './flash-sale.store';
 import { SoldOutFlags } from './sold-out-flags';
@@ -38,6 +39,7 @@ export class FlashSaleService {
 
   constructor(
     private readonly db: DbRouter,
+    private readonly repo: FlashSaleRepository,
     private readonly store: FlashSaleStore,
     private readonly flags: SoldOutFlags,
     private readonly definitions: FlashSaleDefinitions,
@@ -85,8 +87,8 @@ export class FlashSaleService {
       closedAt: null,
     });
     try {
-      await this.db.transaction(async (em) => {
-        await em.getRepository(FlashSale).insert(sale);
+      await this.db.transaction(async () => {
+        await this.repo.insertSale(sale);
         await this.inventory.reserve([{ sku: sale.sku, quantity: sale.quantity }], { orderId: sale.id });
         await this.store.init(sale.id, sale);
       });
@@ -227,10 +229,7 @@ export class FlashSaleService {
     if (!sale) throw new FlashSaleNotFoundError();
     const [counts, row] = await Promise.all([
       this.store.userCounts(saleId, userId).catch(() => undefined),
-      this.db
-        .primaryReader()
-        .getRepository(FlashSaleReservation)
-        .findOne({ where: { saleId, userId }, order: { n: 'DESC' } }),
+      this.repo.latestReservation(saleId, userId),
     ]);
     const seq = counts?.seq ?? 0;
     if (row && row.n >= seq) {

@@ -162,18 +162,9 @@ export class FlashSaleStore {
 
   /** Removes a sale's keys (a creation whose database transaction failed after init). */
   async drop(saleId: string): Promise<void> {
-    const k = this.keys(saleId);
-    await this.r.del(
-      k.state,
-      k.held,
-      k.seq,
-      k.stream,
-      k.returned,
-      k.soldout,
-      k.stagedHeld,
-      k.stagedSeq,
-      k.stagedReturned,
-    );
+    // Every key of the sale; attemptsPrefix names no key (the attempt counters expire on their own).
+    const { attemptsPrefix: _attempts, ...keys } = this.keys(saleId);
+    await this.r.del(...Object.values(keys));
   }
 
   async ensureGroup(saleId: string, client: Redis = this.r): Promise<void> {

@@ -4,6 +4,7 @@ import { NotificationsModule } from '../notifications/notifications.module';
 import { InventoryItem } from './inventory-item.entity';
 import { InventoryMovement } from './inventory-movement.entity';
 import { InventoryController } from './inventory.controller';
+import { InventoryRepository } from './inventory.repository';
 import { InventoryService } from './inventory.service';
 import { LowStockAlerts } from './low-stock-alerts';
 
@@ -11,7 +12,7 @@ import { LowStockAlerts } from './low-stock-alerts';
 @Module({
   imports: [TypeOrmModule.forFeature([InventoryItem, InventoryMovement]), NotificationsModule],
   controllers: [InventoryController],
-  providers: [InventoryService, LowStockAlerts],
+  providers: [InventoryRepository, InventoryService, LowStockAlerts],
   exports: [InventoryService],
 })
 export class InventoryModule {}

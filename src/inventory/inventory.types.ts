@@ -11,3 +11,10 @@ export interface StockView {
   available: number;
   lowStockThreshold: number;
 }
+
+/** A SKU whose available stock just went below its threshold (threshold read later if unknown). */
+export interface LowStockCrossing {
+  sku: string;
+  available: number;
+  lowStockThreshold?: number;
+}

@@ -1,17 +1,11 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { AppConfig } from '../infra/config/app-config';
-import { DbRouter } from '../infra/database/db-router.service';
 import { MailService } from '../notifications';
+import { InventoryRepository } from './inventory.repository';
+import type { LowStockCrossing } from './inventory.types';
 
 /** yyyymmddhh in UTC: one alert per SKU per hour. */
 export const alertHour = (d = new Date()): string => d.toISOString().slice(0, 13).replace(/[-T]/g, '');
-
-/** A SKU whose available stock just went below its threshold (threshold read later if unknown). */
-export interface LowStockCrossing {
-  sku: string;
-  available: number;
-  lowStockThreshold?: number;
-}
 
 /**
  * Low-stock alerts, sent only once the transaction that crossed the threshold has committed.
@@ -29,7 +23,7 @@ export class LowStockAlerts {
   private readonly logger = new Logger('LowStockAlerts');
 
   constructor(
-    private readonly db: DbRouter,
+    private readonly repo: InventoryRepository,
     private readonly config: AppConfig,
     private readonly mail: MailService,
   ) {}
@@ -40,16 +34,10 @@ export class LowStockAlerts {
     // The reservation path knows only the available count; the threshold is read here, after
     // the commit, so nothing extra runs while the stock row is locked.
     const missing = views.filter((v) => v.lowStockThreshold === undefined).map((v) => v.sku);
-    const thresholds = new Map<string, number>();
-    if (missing.length)
-      try {
-        const rows: { sku: string; t: number }[] = await this.db
-          .primaryReader()
-          .query('SELECT sku, low_stock_threshold AS t FROM inventory_items WHERE sku IN (?)', [missing]);
-        for (const r of rows) thresholds.set(r.sku, Number(r.t));
-      } catch (err) {
-        this.logger.warn(`low-stock thresholds not read: ${(err as Error).message}`);
-      }
+    const thresholds = await this.repo.thresholds(missing).catch((err: Error) => {
+      this.logger.warn(`low-stock thresholds not read: ${err.message}`);
+      return new Map<string, number>();
+    });
     for (const v of views) {
       const threshold = v.lowStockThreshold ?? thresholds.get(v.sku);
       if (threshold === undefined) {

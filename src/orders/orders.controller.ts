@@ -10,23 +10,14 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { AuthUser, CurrentUser, Roles } from '../common/auth';
-import { ValidationFailedError } from '../common/errors/domain-error';
 import { CreateOrderDto, QuoteOrderDto, SetOrderAddressDto } from './create-order.dto';
+import { checkIdempotencyKey } from './idempotency-key';
 import { AdminListOrdersQueryDto, ListOrdersQueryDto } from './list-orders.dto';
 import { OrderDto, OrderPageDto, QuoteDto } from './order.dto';
 import type { OrderView } from './orders.repository';
 import type { QuoteView } from './order-input';
 import { OrderPlacement } from './order-placement.service';
 import { OrderPage, OrdersService } from './orders.service';
-
-const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{1,128}$/;
-
-export function checkIdempotencyKey(key: string | undefined): string | undefined {
-  if (key === undefined || key === '') return undefined;
-  if (!IDEMPOTENCY_KEY.test(key))
-    throw new ValidationFailedError('Idempotency-Key must be 1-128 of A-Z a-z 0-9 . _ : -');
-  return key;
-}
 
 @ApiTags('orders')
 @ApiBearerAuth()

@@ -1,15 +1,12 @@
 import { Controller, UseFilters } from '@nestjs/common';
-import { GrpcMethod, RpcException } from '@nestjs/microservices';
-import { Metadata, ServerUnaryCall, status } from '@grpc/grpc-js';
-import { plainToInstance } from 'class-transformer';
-import { ValidationError, validate } from 'class-validator';
+import { GrpcMethod } from '@nestjs/microservices';
+import type { Metadata } from '@grpc/grpc-js';
 import { Observable, from, map, switchMap } from 'rxjs';
-import { AUTH_USER_KEY, AuthUser } from '../common/auth';
-import { UnauthenticatedError, ValidationFailedError } from '../common/errors/domain-error';
-import { isUuid } from '../common/uuid';
+import { ValidationFailedError } from '../common/errors/domain-error';
+import { GrpcCall, grpcCaller, grpcDto, grpcId, grpcTimestamp, grpcUnary } from '../infra/grpc/grpc-adapter';
 import { GrpcExceptionFilter } from '../infra/grpc/grpc-exception.filter';
 import { CreateOrderDto } from './create-order.dto';
-import { checkIdempotencyKey } from './orders.controller';
+import { checkIdempotencyKey } from './idempotency-key';
 import type { OrderView } from './orders.repository';
 import { OrderPlacement } from './order-placement.service';
 import { MAX_PAGE_SIZE, OrdersService } from './orders.service';
@@ -103,10 +100,7 @@ function createOrderBody(req: CreateOrderMessage): Record<string, unknown> {
   };
 }
 
-type Call = ServerUnaryCall<unknown, unknown>;
-
 export function toMessage(o: OrderView): OrderMessage {
-  const ms = new Date(o.createdAt).getTime();
   const money = (amount: number) => ({ currency_code: o.total.currency, amount_minor: amount });
   const b = o.breakdown;
   const a = o.shippingAddress;
@@ -125,7 +119,7 @@ export function toMessage(o: OrderView): OrderMessage {
       tax_rate_bp: i.taxRateBp,
     })),
     total: { currency_code: o.total.currency, amount_minor: o.total.amount },
-    created_at: { seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1e6 },
+    created_at: grpcTimestamp(o.createdAt),
     breakdown: {
       subtotal: money(b.subtotal),
       discount: money(b.discount),
@@ -154,42 +148,12 @@ export function toMessage(o: OrderView): OrderMessage {
   };
 }
 
-function caller(metadata: Metadata): AuthUser {
-  const user = (metadata as unknown as Record<string, AuthUser | undefined>)[AUTH_USER_KEY];
-  if (!user) throw new UnauthenticatedError();
-  return user;
-}
-
-function orderId(id: unknown): string {
-  if (typeof id !== 'string' || !isUuid(id))
-    throw new ValidationFailedError('id: must be an order id (UUID)');
-  return id.toLowerCase();
-}
-
-/** A call whose client gave up (cancelled, or its deadline passed) is not started. */
-function checkAlive(call: Call): void {
-  const deadline = call.getDeadline?.();
-  const ms = deadline instanceof Date ? deadline.getTime() : Number(deadline);
-  if (call.cancelled || (Number.isFinite(ms) && ms <= Date.now()))
-    throw new RpcException({
-      code: status.DEADLINE_EXCEEDED,
-      message: 'Deadline exceeded before the call started',
-    });
-}
-
-const flatten = (errors: ValidationError[], parent = ''): { field: string; errors: string[] }[] =>
-  errors.flatMap((e) => {
-    const field = parent ? `${parent}.${e.property}` : e.property;
-    return [
-      ...(e.constraints ? [{ field, errors: Object.values(e.constraints) }] : []),
-      ...flatten(e.children ?? [], field),
-    ];
-  });
+const orderId = (id: unknown): string => grpcId('id', id, 'an order id');
 
 /**
  * shop.orders.v1.OrderService: a thin adapter over OrdersService, the same service the REST
- * controller calls. Authentication is the global guard (metadata `authorization`); errors are
- * mapped by GrpcExceptionFilter; input is validated with the REST DTO classes.
+ * controller calls, through the gRPC adapter helper (caller, ids, the REST DTO classes, the
+ * deadline); errors are mapped by GrpcExceptionFilter.
  */
 @Controller()
 @UseFilters(GrpcExceptionFilter)
@@ -201,48 +165,66 @@ export class OrdersGrpcController {
   ) {}
 
   @GrpcMethod('OrderService', 'CreateOrder')
-  async createOrder(req: CreateOrderMessage, metadata: Metadata, call: Call): Promise<OrderMessage> {
-    const user = caller(metadata);
-    const dto = plainToInstance(CreateOrderDto, createOrderBody(req));
-    const problems = flatten(await validate(dto, { whitelist: true, forbidNonWhitelisted: true }));
-    if (problems.length)
-      throw new ValidationFailedError(`${problems[0].field}: ${problems[0].errors[0]}`, problems);
-    const key = checkIdempotencyKey(req.idempotency_key);
-    checkAlive(call);
-    return toMessage(await this.placement.create(user.id, dto, key));
+  createOrder(req: CreateOrderMessage, metadata: Metadata, call: GrpcCall): Promise<OrderMessage> {
+    return grpcUnary(
+      metadata,
+      call,
+      async () => ({
+        dto: await grpcDto(CreateOrderDto, createOrderBody(req)),
+        key: checkIdempotencyKey(req.idempotency_key),
+      }),
+      async ({ dto, key }, user) => toMessage(await this.placement.create(user.id, dto, key)),
+    );
   }
 
   @GrpcMethod('OrderService', 'GetOrder')
-  async getOrder(req: { id?: string }, metadata: Metadata, call: Call): Promise<OrderMessage> {
-    const user = caller(metadata);
-    const id = orderId(req.id);
-    checkAlive(call);
-    return toMessage(await this.orders.get(user.id, id));
+  getOrder(req: { id?: string }, metadata: Metadata, call: GrpcCall): Promise<OrderMessage> {
+    return this.byId(req, metadata, call, (userId, id) => this.orders.get(userId, id));
   }
 
   @GrpcMethod('OrderService', 'ListOrders')
-  async listOrders(
+  listOrders(
     req: { page_size?: number; page_token?: string },
     metadata: Metadata,
-    call: Call,
+    call: GrpcCall,
   ): Promise<{ orders: OrderMessage[]; next_page_token: string }> {
-    const user = caller(metadata);
-    const size = req.page_size ?? 0;
-    if (!Number.isInteger(size) || size < 0) throw new ValidationFailedError('page_size: must be 0 or more');
-    checkAlive(call);
-    const page = await this.orders.list(user.id, {
-      limit: size === 0 ? undefined : Math.min(size, MAX_PAGE_SIZE),
-      cursor: req.page_token || undefined,
-    });
-    return { orders: page.items.map(toMessage), next_page_token: page.nextCursor ?? '' };
+    return grpcUnary(
+      metadata,
+      call,
+      () => {
+        const size = req.page_size ?? 0;
+        if (!Number.isInteger(size) || size < 0)
+          throw new ValidationFailedError('page_size: must be 0 or more');
+        return {
+          limit: size === 0 ? undefined : Math.min(size, MAX_PAGE_SIZE),
+          cursor: req.page_token || undefined,
+        };
+      },
+      async (query, user) => {
+        const page = await this.orders.list(user.id, query);
+        return { orders: page.items.map(toMessage), next_page_token: page.nextCursor ?? '' };
+      },
+    );
   }
 
   @GrpcMethod('OrderService', 'CancelOrder')
-  async cancelOrder(req: { id?: string }, metadata: Metadata, call: Call): Promise<OrderMessage> {
-    const user = caller(metadata);
-    const id = orderId(req.id);
-    checkAlive(call);
-    return toMessage(await this.orders.cancel(user.id, id));
+  cancelOrder(req: { id?: string }, metadata: Metadata, call: GrpcCall): Promise<OrderMessage> {
+    return this.byId(req, metadata, call, (userId, id) => this.orders.cancel(userId, id));
+  }
+
+  /** A unary call on one of the caller's orders, by id. */
+  private byId(
+    req: { id?: string },
+    metadata: Metadata,
+    call: GrpcCall,
+    act: (userId: string, orderId: string) => Promise<OrderView>,
+  ): Promise<OrderMessage> {
+    return grpcUnary(
+      metadata,
+      call,
+      () => orderId(req.id),
+      async (id, user) => toMessage(await act(user.id, id)),
+    );
   }
 
   /** The order now, then on every status change; ends after a final status (or when the client leaves). */
@@ -255,7 +237,7 @@ export class OrdersGrpcController {
     // The peer address names the caller's connection (per-connection stream cap).
     const connection = call?.getPeer?.() ?? '';
     // Validation errors surface through the stream, so the filter maps them like the unary calls.
-    return from(Promise.resolve().then(() => ({ user: caller(metadata), id: orderId(req.id) }))).pipe(
+    return from(Promise.resolve().then(() => ({ user: grpcCaller(metadata), id: orderId(req.id) }))).pipe(
       switchMap(({ user, id }) => this.watchers.watch(user.id, id, connection)),
       map(toMessage),
     );

@@ -1,5 +1,6 @@
 /** The payments module's public API. */
-export { PaymentsService, type PaymentView, type RefundView } from './payments.service';
+export { PaymentsService } from './payments.service';
+export type { PaymentView, RefundView } from './payments.types';
 export { PaymentProvider, type WebhookEvent, type WebhookEventType } from './payment-provider';
 export { signWebhook } from './webhook-signature';
 export { PAYMENTS_GRPC } from './payments.grpc';

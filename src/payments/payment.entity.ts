@@ -1,8 +1,6 @@
 import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 import { CreatedAtColumn, UpdatedAtColumn } from '../infra/database/timestamp-columns';
-
-export type PaymentStatus =
-  'PENDING' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED' | 'REFUNDED' | 'PARTIALLY_REFUNDED';
+import type { PaymentStatus } from './payment-state';
 
 const bigint = { to: (v: number) => v, from: (v: string | number) => Number(v) };
 

@@ -4,15 +4,27 @@ import { ApiBearerAuth, ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@n
 import type { FastifyRequest } from 'fastify';
 import { AuthUser, CurrentUser, Public, Roles } from '../common/auth';
 import { InvalidSignatureError } from './webhook-signature';
-import { CreatePaymentDto, CreateRefundDto, PaymentDto, RefundDto, WebhookAckDto } from './dto/payments.dto';
-import { ConfirmPaymentDto } from './dto/payments.dto';
-import { PaymentView, PaymentsService, RefundView } from './payments.service';
+import {
+  ConfirmPaymentDto,
+  CreatePaymentDto,
+  CreateRefundDto,
+  PaymentDto,
+  RefundDto,
+  WebhookAckDto,
+} from './payments.dto';
+import { PaymentRefunds } from './payment-refunds.service';
+import { PaymentWebhooks } from './payment-webhooks.service';
+import { PaymentsService } from './payments.service';
+import type { PaymentView, RefundView } from './payments.types';
 
 @ApiTags('payments')
 @ApiBearerAuth()
 @Controller('payments')
 export class PaymentsController {
-  constructor(private readonly payments: PaymentsService) {}
+  constructor(
+    private readonly payments: PaymentsService,
+    private readonly paymentRefunds: PaymentRefunds,
+  ) {}
 
   @Post()
   @ApiOperation({ summary: 'Open a payment for one of your PENDING_PAYMENT orders (idempotent per order)' })
@@ -33,7 +45,7 @@ export class PaymentsController {
   @ApiOperation({ summary: 'Admin: refund all or part of a captured payment' })
   @ApiResponse({ status: 201, type: RefundDto })
   refund(@Param('id') id: string, @Body() dto: CreateRefundDto): Promise<RefundView> {
-    return this.payments.refund(id, dto);
+    return this.paymentRefunds.refund(id, dto);
   }
 
   @Get(':id/refunds')
@@ -41,14 +53,14 @@ export class PaymentsController {
   @ApiOperation({ summary: 'Admin: the refunds of a payment' })
   @ApiResponse({ status: 200, type: [RefundDto] })
   async refunds(@Param('id') id: string): Promise<{ items: RefundView[] }> {
-    return { items: await this.payments.refundsOf(id) };
+    return { items: await this.paymentRefunds.refundsOf(id) };
   }
 }
 
 @ApiTags('payments')
 @Controller('payments/webhooks')
 export class PaymentWebhooksController {
-  constructor(private readonly payments: PaymentsService) {}
+  constructor(private readonly webhooks: PaymentWebhooks) {}
 
   @Post('sandbox')
   @Public()
@@ -62,7 +74,7 @@ export class PaymentWebhooksController {
   async sandbox(@Req() req: RawBodyRequest<FastifyRequest>): Promise<WebhookAckDto> {
     // rawBody is the exact bytes received (NestFactory `rawBody: true`): the signature covers them.
     if (!req.rawBody) throw new InvalidSignatureError('The webhook must be a JSON body');
-    const r = await this.payments.handleWebhook(req.rawBody, req.headers);
+    const r = await this.webhooks.handle(req.rawBody, req.headers);
     return { received: true, eventId: r.eventId, outcome: r.outcome };
   }
 }

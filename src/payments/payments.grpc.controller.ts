@@ -1,11 +1,11 @@
 import { Controller, UseFilters } from '@nestjs/common';
 import { GrpcMethod } from '@nestjs/microservices';
 import type { Metadata } from '@grpc/grpc-js';
-import { AUTH_USER_KEY, AuthUser } from '../common/auth';
-import { UnauthenticatedError, ValidationFailedError } from '../common/errors/domain-error';
-import { isUuid } from '../common/uuid';
+import type { AuthUser } from '../common/auth';
+import { GrpcCall, grpcId, grpcTimestamp, grpcUnary } from '../infra/grpc/grpc-adapter';
 import { GrpcExceptionFilter } from '../infra/grpc/grpc-exception.filter';
-import { PaymentView, PaymentsService } from './payments.service';
+import { PaymentsService } from './payments.service';
+import type { PaymentView } from './payments.types';
 
 /** Wire shape of shop.payments.v1.Payment (snake_case as in the .proto; enums by name). */
 interface Money {
@@ -24,11 +24,6 @@ export interface PaymentMessage {
   updated_at: { seconds: number; nanos: number };
 }
 
-const timestamp = (iso: string) => {
-  const ms = Date.parse(iso);
-  return { seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1e6 };
-};
-
 export function toMessage(p: PaymentView): PaymentMessage {
   return {
     id: p.id,
@@ -38,25 +33,17 @@ export function toMessage(p: PaymentView): PaymentMessage {
     amount: { currency_code: p.currency, amount_minor: p.amount },
     refunded: { currency_code: p.currency, amount_minor: p.refundedAmount },
     provider: p.provider,
-    created_at: timestamp(p.createdAt),
-    updated_at: timestamp(p.updatedAt),
+    created_at: grpcTimestamp(p.createdAt),
+    updated_at: grpcTimestamp(p.updatedAt),
   };
 }
 
-function caller(metadata: Metadata): AuthUser {
-  const user = (metadata as unknown as Record<string, AuthUser | undefined>)[AUTH_USER_KEY];
-  if (!user) throw new UnauthenticatedError();
-  return user;
-}
-
-function uuid(field: string, v: unknown): string {
-  if (typeof v !== 'string' || !isUuid(v)) throw new ValidationFailedError(`${field}: must be a UUID`);
-  return v.toLowerCase();
-}
+const orderIdOf = (req: { order_id?: string }) => grpcId('order_id', req.order_id, 'an order id');
+const paymentIdOf = (req: { id?: string }) => grpcId('id', req.id, 'a payment id');
 
 /**
  * shop.payments.v1.PaymentService: a thin adapter over PaymentsService (the REST controller's
- * service). The global guard authenticates (metadata `authorization`); GrpcExceptionFilter maps errors.
+ * service), through the gRPC adapter helper (caller, ids, deadline); GrpcExceptionFilter maps errors.
  */
 @Controller()
 @UseFilters(GrpcExceptionFilter)
@@ -64,12 +51,28 @@ export class PaymentsGrpcController {
   constructor(private readonly payments: PaymentsService) {}
 
   @GrpcMethod('PaymentService', 'CreatePayment')
-  async createPayment(req: { order_id?: string }, metadata: Metadata): Promise<PaymentMessage> {
-    return toMessage(await this.payments.create(caller(metadata), uuid('order_id', req.order_id)));
+  createPayment(req: { order_id?: string }, metadata: Metadata, call: GrpcCall): Promise<PaymentMessage> {
+    return this.unary(metadata, call, req, orderIdOf, (id, u) => this.payments.create(u, id));
   }
 
   @GrpcMethod('PaymentService', 'GetPayment')
-  async getPayment(req: { id?: string }, metadata: Metadata): Promise<PaymentMessage> {
-    return toMessage(await this.payments.get(caller(metadata), uuid('id', req.id)));
+  getPayment(req: { id?: string }, metadata: Metadata, call: GrpcCall): Promise<PaymentMessage> {
+    return this.unary(metadata, call, req, paymentIdOf, (id, u) => this.payments.get(u, id));
+  }
+
+  /** A unary call on one id of `req`: the payment as the service answers it, on the wire. */
+  private unary<Q>(
+    metadata: Metadata,
+    call: GrpcCall,
+    req: Q,
+    idOf: (req: Q) => string,
+    act: (id: string, user: AuthUser) => Promise<PaymentView>,
+  ): Promise<PaymentMessage> {
+    return grpcUnary(
+      metadata,
+      call,
+      () => idOf(req),
+      async (id, user) => toMessage(await act(id, user)),
+    );
   }
 }

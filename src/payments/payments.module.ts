@@ -10,7 +10,11 @@ import { PaymentProvider } from './payment-provider';
 import { PaymentEntity } from './payment.entity';
 import { PaymentWebhooksController, PaymentsController } from './payments.controller';
 import { PaymentsGrpcController } from './payments.grpc.controller';
+import { PaymentReconciliation } from './payment-reconciliation.service';
+import { PaymentRefunds } from './payment-refunds.service';
+import { PaymentWebhooks } from './payment-webhooks.service';
 import { PaymentsProcessor } from './payments.processor';
+import { PaymentsRepository } from './payments.repository';
 import { PaymentsService } from './payments.service';
 import { ReceiptMailer } from './receipt-mailer';
 import { RefundEntity } from './refund.entity';
@@ -20,7 +24,8 @@ import { SandboxPsp } from './sandbox/sandbox-psp';
 
 /**
  * Payments: the provider port (bound to the sandbox here; a Stripe adapter would be bound the
- * same way), signed webhooks, refunds and the ledger. REST and gRPC adapters call PaymentsService.
+ * same way), signed webhooks, refunds and reconciliation, split along payment-state.ts; every
+ * statement is PaymentsRepository's. REST and gRPC adapters call the services.
  */
 @Module({
   imports: [
@@ -32,7 +37,11 @@ import { SandboxPsp } from './sandbox/sandbox-psp';
   ],
   controllers: [PaymentsController, PaymentWebhooksController, PaymentsGrpcController],
   providers: [
+    PaymentsRepository,
     PaymentsService,
+    PaymentWebhooks,
+    PaymentRefunds,
+    PaymentReconciliation,
     PaymentsProcessor,
     ReceiptMailer,
     SandboxPsp,

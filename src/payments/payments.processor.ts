@@ -4,7 +4,9 @@ import type { Queue } from 'bull';
 import { QUEUES } from '../infra/queue/queues';
 import { WorkerRegistry } from '../infra/queue/worker-registry.service';
 import { ORDER_EVENTS, OrderEventsBus } from '../orders';
-import { COMPLETE_REFUND_JOB, PaymentsService } from './payments.service';
+import { PaymentReconciliation } from './payment-reconciliation.service';
+import { COMPLETE_REFUND_JOB, PaymentRefunds } from './payment-refunds.service';
+import { PaymentsService } from './payments.service';
 
 export const RECONCILE_EVERY_MS = 60_000;
 
@@ -21,6 +23,8 @@ export class PaymentsProcessor implements OnModuleInit, OnApplicationBootstrap {
     @InjectQueue(QUEUES.payments) private readonly queue: Queue<{ refundId?: string }>,
     private readonly workers: WorkerRegistry,
     private readonly payments: PaymentsService,
+    private readonly refunds: PaymentRefunds,
+    private readonly reconciliation: PaymentReconciliation,
     private readonly orderEvents: OrderEventsBus,
   ) {}
 
@@ -28,11 +32,11 @@ export class PaymentsProcessor implements OnModuleInit, OnApplicationBootstrap {
     this.workers.process(
       this.queue,
       async (job) => {
-        if (job.data.refundId) await this.payments.completeRefund(job.data.refundId);
+        if (job.data.refundId) await this.refunds.complete(job.data.refundId);
       },
       { name: COMPLETE_REFUND_JOB },
     );
-    this.workers.process(this.queue, () => this.payments.reconcile(), { name: 'reconcile' });
+    this.workers.process(this.queue, () => this.reconciliation.reconcile(), { name: 'reconcile' });
     for (const type of [ORDER_EVENTS.paid, ORDER_EVENTS.expired, ORDER_EVENTS.cancelled])
       this.orderEvents.on(type, (e) => this.payments.closeOpenPayments(e.orderId, e.paymentId ?? undefined));
   }

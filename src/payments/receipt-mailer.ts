@@ -1,9 +1,8 @@
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
-import { DbRouter } from '../infra/database/db-router.service';
 import { MailService } from '../notifications';
 import { ORDER_EVENTS, OrderEventsBus } from '../orders';
 import { UsersService } from '../users';
-import { PaymentEntity } from './payment.entity';
+import { PaymentsRepository } from './payments.repository';
 
 /**
  * Sends the payment receipt once a capture is committed: right after the webhook's commit (fast
@@ -15,7 +14,7 @@ export class ReceiptMailer implements OnModuleInit {
   private readonly logger = new Logger('PaymentReceipts');
 
   constructor(
-    private readonly db: DbRouter,
+    private readonly repo: PaymentsRepository,
     private readonly users: UsersService,
     private readonly mail: MailService,
     private readonly orderEvents: OrderEventsBus,
@@ -30,7 +29,7 @@ export class ReceiptMailer implements OnModuleInit {
   /** `rethrow` lets the outbox retry when the mail could not be queued. */
   async sendFor(paymentId: string, opts: { rethrow?: boolean } = {}): Promise<void> {
     try {
-      const p = await this.db.writeRepo(PaymentEntity).findOneBy({ id: paymentId });
+      const p = await this.repo.find(paymentId);
       if (!p) return;
       const user = await this.users.findById(p.userId, { primary: true });
       if (!user) return;

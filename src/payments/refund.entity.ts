@@ -1,7 +1,7 @@
 import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 import { CreatedAtColumn, UpdatedAtColumn } from '../infra/database/timestamp-columns';
+import type { RefundStatus } from './payment-state';
 
-export type RefundStatus = 'PENDING' | 'SUCCEEDED' | 'FAILED';
 /** `requested`: an admin asked; `order_not_payable`: money captured for an order that had expired. */
 export type RefundReason = 'requested' | 'order_not_payable';
 

@@ -4,7 +4,7 @@ import { CaughtMail, MailCatcher } from '../../scripts/infra/mail-catcher';
 import { DbRouter } from '../../src/infra/database/db-router.service';
 import { MetricsService } from '../../src/infra/observability/metrics.service';
 import { OrdersService } from '../../src/orders';
-import { PaymentsService } from '../../src/payments/payments.service';
+import { PaymentReconciliation } from '../../src/payments/payment-reconciliation.service';
 import { SandboxPsp } from '../../src/payments/sandbox/sandbox-psp';
 import { RegisteredUser, adminToken, registerUser } from '../support/auth';
 import { TestApp, eventually, http, startApp } from '../support/test-app';
@@ -541,7 +541,7 @@ describe('payments: creation, signed webhooks, receipts, refunds and the sandbox
     // The amount stays reserved meanwhile: no second refund can take it.
     expect((await paymentOf(t, admin, payment.id)).refundedAmount).toBe(500);
     // Reconciliation and the retry job may both run it: the PSP pays once (same idempotency key).
-    await t.app.get(PaymentsService).reconcile({ refundAfterMs: 0, paymentAfterMs: 3_600_000 });
+    await t.app.get(PaymentReconciliation).reconcile({ refundAfterMs: 0, paymentAfterMs: 3_600_000 });
     await eventually(async () => {
       const list = await http('GET', t.api(`/payments/${payment.id}/refunds`), { token: admin });
       return list.body.items[0]?.status === 'SUCCEEDED';
@@ -597,7 +597,7 @@ describe('payments: creation, signed webhooks, receipts, refunds and the sandbox
     const payment = await openPayment(t, buyer.accessToken, order.id);
     // The PSP captured; its webhook never arrives (no delivery at all).
     await pspCaptures(t, payment.id);
-    const payments = t.app.get(PaymentsService);
+    const payments = t.app.get(PaymentReconciliation);
     // Not old enough yet: left alone.
     await payments.reconcile({ paymentAfterMs: 3_600_000 });
     expect((await paymentOf(t, buyer.accessToken, payment.id)).status).toBe('PENDING');
@@ -626,7 +626,7 @@ describe('payments: creation, signed webhooks, receipts, refunds and the sandbox
       ).getTime();
     const before = await changedAt();
     await sleep(20);
-    await t.app.get(PaymentsService).reconcile({ paymentAfterMs: 0 });
+    await t.app.get(PaymentReconciliation).reconcile({ paymentAfterMs: 0 });
     expect((await paymentOf(t, buyer.accessToken, payment.id)).status).toBe('PENDING');
     // Its age restarts: the next runs take the rows that waited longer first.
     expect(await changedAt()).toBeGreaterThan(before);

@@ -6,12 +6,25 @@ export interface FieldError {
   errors: string[];
 }
 
-function flatten(errors: ValidationError[], parent = ''): FieldError[] {
+function flatten(errors: readonly ValidationError[], parent = ''): FieldError[] {
   return errors.flatMap((e) => {
     const field = parent ? `${parent}.${e.property}` : e.property;
     const own = e.constraints ? [{ field, errors: Object.values(e.constraints) }] : [];
     return [...own, ...flatten(e.children ?? [], field)];
   });
+}
+
+/**
+ * class-validator's errors as the contract's VALIDATION_FAILED: the first problem in the message,
+ * one entry per field in `details` (HTTP bodies and queries, and gRPC requests: infra/grpc).
+ */
+export function validationFailed(errors: readonly ValidationError[]): ValidationFailedError {
+  const details = flatten(errors);
+  const first = details[0];
+  return new ValidationFailedError(
+    first ? `${first.field}: ${first.errors[0]}` : 'Validation failed',
+    details,
+  );
 }
 
 /**
@@ -52,13 +65,6 @@ export function createValidationPipe(): ValidationPipe {
     transform: true,
     transformOptions: { enableImplicitConversion: false },
     stopAtFirstError: false,
-    exceptionFactory: (errors) => {
-      const details = flatten(errors);
-      const first = details[0];
-      return new ValidationFailedError(
-        first ? `${first.field}: ${first.errors[0]}` : 'Validation failed',
-        details,
-      );
-    },
+    exceptionFactory: validationFailed,
   });
 }

@@ -1,25 +1,10 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Transform } from 'class-transformer';
-import { IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
-
-/** Strict: `Number('0x10')` is 16, `Number(' 1')` is 1. */
-const toInt = ({ value }: { value: unknown }) =>
-  typeof value === 'string' && /^\d{1,9}$/.test(value) ? Number(value) : value;
+import { IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import { PageCursor, PageLimit } from '../infra/http/page-query';
 
 export class LoginAuditPageQuery {
-  @ApiPropertyOptional({ description: 'nextCursor of the previous page' })
-  @IsOptional()
-  @IsString()
-  @MaxLength(200)
-  cursor?: string;
-
-  @ApiPropertyOptional({ minimum: 1, maximum: 200, default: 50 })
-  @IsOptional()
-  @Transform(toInt)
-  @IsInt()
-  @Min(1)
-  @Max(200)
-  limit?: number;
+  @PageCursor() cursor?: string;
+  @PageLimit(200, 50) limit?: number;
 }
 
 export class LoginAuditQueryDto extends LoginAuditPageQuery {

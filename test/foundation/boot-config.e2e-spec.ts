@@ -125,6 +125,7 @@ describe('boot: a missing or invalid variable stops the process, naming it', () 
         // An admin of its own: the run's database is shared, and the suites log in as the default admin.
         ADMIN_EMAIL: `boot-${randomBytes(4).toString('hex')}@test.local`,
         ADMIN_PASSWORD: randomBytes(12).toString('hex'),
+        PUBLIC_WEB_URL: 'https://shop.example',
         LOG_LEVEL: 'warn',
       },
       cwd,

@@ -335,6 +335,8 @@ async function main(): Promise<void> {
     // in every order's batch (docs/decisions/0018-order-limits.md) — not 409/429 answers.
     ORDER_MAX_UNPAID_ORDERS: '1000000',
     ORDER_MAX_UNPAID_UNITS_PER_SKU: '1000000',
+    ORDER_UNVERIFIED_MAX_UNPAID_ORDERS: '1000000',
+    ORDER_UNVERIFIED_MAX_UNPAID_UNITS_PER_SKU: '1000000',
     ORDER_RATE_LIMIT: '1000000000',
   };
 

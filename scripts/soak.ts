@@ -99,6 +99,8 @@ async function startOwnApp(): Promise<Target> {
     // (docs/decisions/0018-order-limits.md) would turn most into 409/429 and change the load.
     ORDER_MAX_UNPAID_ORDERS: '1000000',
     ORDER_MAX_UNPAID_UNITS_PER_SKU: '1000000',
+    ORDER_UNVERIFIED_MAX_UNPAID_ORDERS: '1000000',
+    ORDER_UNVERIFIED_MAX_UNPAID_UNITS_PER_SKU: '1000000',
     ORDER_RATE_LIMIT: '1000000000',
     APP_ROLE: 'all',
     PORT: String(port),

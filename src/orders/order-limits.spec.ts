@@ -1,5 +1,6 @@
 import { ValidationFailedError } from '../common/errors/domain-error';
-import { isCapViolation } from './order-limits';
+import type { AppConfig } from '../infra/config/app-config';
+import { OrderCapsPolicy, isCapViolation } from './order-limits';
 import { normalizeItems } from './orders.service';
 
 describe('normalizeItems: one SKU, one line, before every per-SKU limit', () => {
@@ -51,5 +52,40 @@ describe('isCapViolation', () => {
     );
     expect(isCapViolation({ errno: 1048, message: "Column 'delta_reserved' cannot be null" })).toBe(false);
     expect(isCapViolation(undefined)).toBe(false);
+  });
+});
+
+describe('OrderCapsPolicy: tighter caps until the email address is verified', () => {
+  const policy = (verified: [number, number], unverified: [number, number]) =>
+    new OrderCapsPolicy({
+      orders: {
+        limits: {
+          maxUnpaidOrders: verified[0],
+          maxUnpaidUnitsPerSku: verified[1],
+          unverified: { maxUnpaidOrders: unverified[0], maxUnpaidUnitsPerSku: unverified[1] },
+        },
+      },
+    } as unknown as AppConfig);
+
+  it('a verified customer gets the configured caps', () => {
+    expect(policy([5, 50], [2, 10]).capsFor({ id: 'u', emailVerified: true })).toEqual({
+      maxUnpaidOrders: 5,
+      maxUnpaidUnitsPerSku: 50,
+    });
+  });
+
+  it('an unverified one (or a token without the claim) the unverified caps', () => {
+    for (const emailVerified of [false, undefined])
+      expect(policy([5, 50], [2, 10]).capsFor({ id: 'u', emailVerified })).toEqual({
+        maxUnpaidOrders: 2,
+        maxUnpaidUnitsPerSku: 10,
+      });
+  });
+
+  it('never looser than the verified caps', () => {
+    expect(policy([1, 3], [2, 10]).capsFor({ id: 'u' })).toEqual({
+      maxUnpaidOrders: 1,
+      maxUnpaidUnitsPerSku: 3,
+    });
   });
 });

@@ -17,20 +17,35 @@ export interface OrderCaps {
   maxUnpaidUnitsPerSku: number;
 }
 
+/** Who places an order, as the transport's auth guard saw the caller. */
+export interface Customer {
+  id: string;
+  /**
+   * The access token's `ev` claim (decision 0019): at most one access-token lifetime behind, and
+   * only in the safe direction (a fresh verification shows at the next refresh). Missing = unverified.
+   */
+  emailVerified?: boolean;
+}
+
 /**
- * The caps of one customer. By default the configuration's (ORDER_MAX_UNPAID_ORDERS,
- * ORDER_MAX_UNPAID_UNITS_PER_SKU) for everyone. This is the hook for caps that depend on the
- * account — e.g. tighter ones until its email is verified: give this class a body that reads the
- * user (OrdersModule imports UsersModule). It is asked once per order placed, outside the
- * order's transaction; the caps it returns are enforced inside it.
+ * The caps of one customer (decisions 0018, 0019): the configuration's (ORDER_MAX_UNPAID_ORDERS,
+ * ORDER_MAX_UNPAID_UNITS_PER_SKU) for a verified email address; until it is verified, the tighter
+ * ORDER_UNVERIFIED_MAX_UNPAID_ORDERS / ORDER_UNVERIFIED_MAX_UNPAID_UNITS_PER_SKU (never looser
+ * than the verified ones) — a throwaway account costs a registration, a verified one a mailbox.
+ * Asked once per order placed, outside the order's transaction; the caps it returns are enforced
+ * inside it. Read from the token, so no database round trip on the order path.
  */
 @Injectable()
 export class OrderCapsPolicy {
   constructor(private readonly config: AppConfig) {}
 
-  capsFor(_userId: string): OrderCaps | Promise<OrderCaps> {
-    const { maxUnpaidOrders, maxUnpaidUnitsPerSku } = this.config.orders.limits;
-    return { maxUnpaidOrders, maxUnpaidUnitsPerSku };
+  capsFor(customer: Customer): OrderCaps {
+    const { maxUnpaidOrders, maxUnpaidUnitsPerSku, unverified } = this.config.orders.limits;
+    if (customer.emailVerified) return { maxUnpaidOrders, maxUnpaidUnitsPerSku };
+    return {
+      maxUnpaidOrders: Math.min(maxUnpaidOrders, unverified.maxUnpaidOrders),
+      maxUnpaidUnitsPerSku: Math.min(maxUnpaidUnitsPerSku, unverified.maxUnpaidUnitsPerSku),
+    };
   }
 }
 
@@ -88,8 +103,8 @@ export class OrderLimits {
       );
   }
 
-  async capsFor(userId: string): Promise<OrderCaps> {
-    return this.policy.capsFor(userId);
+  capsFor(customer: Customer): OrderCaps {
+    return this.policy.capsFor(customer);
   }
 
   /** An order that alone takes more of a SKU than a customer may hold is refused before any write. */

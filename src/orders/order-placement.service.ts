@@ -21,7 +21,7 @@ import {
   orderRequestHash,
   withoutNulls,
 } from './order-input';
-import { OrderCaps, OrderLimits } from './order-limits';
+import { Customer, OrderCaps, OrderLimits } from './order-limits';
 import { OrderNotFoundError } from './order.errors';
 import { newOrderOf, recordOf } from './order-records';
 import { OrderAddress, OrderView, OrdersRepository, toView } from './orders.repository';
@@ -51,17 +51,18 @@ export class OrderPlacement {
 
   /** Items as before, or `{items | fromCart, address, shippingMethod, couponCode, expectedTotal}`. */
   async create(
-    userId: string,
+    customer: Customer,
     input: CreateOrderInput | { sku: string; quantity: number }[],
     idempotencyKey?: string,
   ): Promise<OrderView> {
+    const userId = customer.id;
     const req: CreateOrderInput = Array.isArray(input) ? { items: input } : withoutNulls(input);
     const fromCart = checkLineSource(req);
     this.checkout.checkOptions(req);
     const given = fromCart ? undefined : normalizeItems(req.items!);
     // The customer's order rate and caps (decision 0018): counted before anything is read.
     await this.limits.admit(userId);
-    const caps = await this.limits.capsFor(userId);
+    const caps = await this.limits.capsFor(customer);
     if (given) this.limits.checkLines(given, caps);
     const key = idempotencyKey || undefined;
     let claim: { key: string; at: Date } | undefined;

@@ -89,7 +89,7 @@ export class OrdersController {
     @Body() body: CreateOrderDto,
     @Headers('idempotency-key') key?: string,
   ): Promise<OrderView> {
-    return this.placement.create(user.id, body, checkIdempotencyKey(key));
+    return this.placement.create(user, body, checkIdempotencyKey(key));
   }
 
   @Post('quote')

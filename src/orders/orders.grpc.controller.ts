@@ -173,7 +173,7 @@ export class OrdersGrpcController {
         dto: await grpcDto(CreateOrderDto, createOrderBody(req)),
         key: checkIdempotencyKey(req.idempotency_key),
       }),
-      async ({ dto, key }, user) => toMessage(await this.placement.create(user.id, dto, key)),
+      async ({ dto, key }, user) => toMessage(await this.placement.create(user, dto, key)),
     );
   }
 

@@ -1,5 +1,6 @@
 import { status } from '@grpc/grpc-js';
-import { adminToken, registerUser, RegisteredUser } from '../support/auth';
+import { DbRouter } from '../../src/infra/database/db-router.service';
+import { adminToken, login, registerUser, RegisteredUser } from '../support/auth';
 import { openFlashSale } from '../support/flash-sale';
 import { orderServiceClient, rpcError, unary } from '../support/grpc';
 import { TestApp, eventually, http, startApp } from '../support/test-app';
@@ -270,6 +271,40 @@ describe('order limits: one customer cannot hoard stock', () => {
     expect(op.responses['409'].description).toMatch(/UNPAID_ORDER_LIMIT/);
     expect(op.responses['429'].description).toMatch(/RATE_LIMITED/);
     expect(op.responses['429'].headers['Retry-After']).toBeDefined();
+  });
+
+  it('an unverified customer gets the tighter caps until the email address is verified (the token says so)', async () => {
+    const t = await startApp({
+      ...CAPS,
+      ORDER_UNVERIFIED_MAX_UNPAID_ORDERS: '1',
+      ORDER_UNVERIFIED_MAX_UNPAID_UNITS_PER_SKU: '2',
+    });
+    try {
+      const sku = uniqueSku('UNVERIFIED');
+      await createProduct(t, admin, [{ sku, price: 500, stockOnHand: 1000 }]);
+      const fresh = await registerUser(t);
+      const tooMany = await placeOrder(t, fresh.accessToken, [{ sku, quantity: 3 }]);
+      expect(tooMany.status).toBe(409);
+      expect(tooMany.body).toMatchObject({ code: 'SKU_HOLD_LIMIT', details: { limit: 2 } });
+      expect((await placeOrder(t, fresh.accessToken, [{ sku, quantity: 2 }])).status).toBe(201);
+      const second = await placeOrder(t, fresh.accessToken, [{ sku, quantity: 1 }]);
+      expect(second.status).toBe(409);
+      expect(second.body.code).toBe('UNPAID_ORDER_LIMIT');
+
+      // Verified (the flow itself is test/users/account-flows): the next token carries `ev`, and
+      // the configured caps apply — 3 orders, 10 units of the SKU.
+      await t.app
+        .get(DbRouter)
+        .execute('UPDATE users SET email_verified_at = UTC_TIMESTAMP(3) WHERE id = ?', [fresh.user.id]);
+      const verified = await login(t, fresh.email, fresh.password);
+      expect((await placeOrder(t, verified.accessToken, [{ sku, quantity: 5 }])).status).toBe(201);
+      expect((await placeOrder(t, verified.accessToken, [{ sku, quantity: 3 }])).status).toBe(201);
+      const fourth = await placeOrder(t, verified.accessToken, [{ sku, quantity: 1 }]);
+      expect(fourth.body.code).toBe('UNPAID_ORDER_LIMIT');
+      expect(await stockOf(t, admin, sku)).toMatchObject({ reserved: 10 });
+    } finally {
+      await t.close();
+    }
   });
 });
 

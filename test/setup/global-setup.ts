@@ -63,6 +63,8 @@ export default async function globalSetup(): Promise<void> {
     // order caps and rate are tested on their own apps (test/orders/order-limits.e2e-spec.ts).
     process.env.ORDER_MAX_UNPAID_ORDERS ??= '1000000';
     process.env.ORDER_MAX_UNPAID_UNITS_PER_SKU ??= '1000000';
+    process.env.ORDER_UNVERIFIED_MAX_UNPAID_ORDERS ??= '1000000';
+    process.env.ORDER_UNVERIFIED_MAX_UNPAID_UNITS_PER_SKU ??= '1000000';
     process.env.ORDER_RATE_LIMIT ??= '1000000000';
     // Suites register dozens of users at once (argon2, one hashing slot on 2 cores): on a loaded
     // machine the last would wait past the default 3 s and get AUTH_BUSY. Tested on its own apps.

@@ -107,6 +107,8 @@ export class AppConfig {
       /** Orders one customer may place per window (REST and gRPC together), then 429 with Retry-After. */
       rateLimit: number;
       rateWindowMs: number;
+      /** The caps of a customer whose email is not verified yet (at most the ones above). */
+      unverified: { maxUnpaidOrders: number; maxUnpaidUnitsPerSku: number };
     };
     /** WatchOrder streams (gRPC): per user and per connection on one instance, and the idle bound. */
     watch: { maxPerUser: number; maxPerConnection: number; idleMs: number };
@@ -213,6 +215,8 @@ export const ENV_DEFAULTS: Record<string, string> = {
   ORDER_MAX_UNPAID_UNITS_PER_SKU: '50',
   ORDER_RATE_LIMIT: '10',
   ORDER_RATE_WINDOW_SECONDS: '60',
+  ORDER_UNVERIFIED_MAX_UNPAID_ORDERS: '2',
+  ORDER_UNVERIFIED_MAX_UNPAID_UNITS_PER_SKU: '10',
   ORDER_WATCH_MAX_PER_USER: '20',
   ORDER_WATCH_MAX_PER_CONNECTION: '10',
   ORDER_WATCH_IDLE_SECONDS: '900',
@@ -478,6 +482,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
         maxUnpaidUnitsPerSku: int('ORDER_MAX_UNPAID_UNITS_PER_SKU', 1, 1000000),
         rateLimit: int('ORDER_RATE_LIMIT', 1, 1000000000),
         rateWindowMs: int('ORDER_RATE_WINDOW_SECONDS', 1, 86400) * 1000,
+        unverified: {
+          maxUnpaidOrders: int('ORDER_UNVERIFIED_MAX_UNPAID_ORDERS', 1, 1000000),
+          maxUnpaidUnitsPerSku: int('ORDER_UNVERIFIED_MAX_UNPAID_UNITS_PER_SKU', 1, 1000000),
+        },
       },
       watch: {
         maxPerUser: int('ORDER_WATCH_MAX_PER_USER', 1, 100000),

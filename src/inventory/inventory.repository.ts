@@ -227,6 +227,14 @@ export class InventoryRepository {
 
   /** SQL condition "this variant has stock"; `skuColumn` is a trusted column reference. */
   inStockSql(skuColumn: string): string {
-    return `EXISTS (SELECT 1 FROM inventory_items inv WHERE inv.sku = ${skuColumn} AND inv.on_hand > inv.reserved)`;
+    return inStockSql(skuColumn);
   }
+}
+
+/**
+ * SQL condition "this variant has stock", as a pure function so that statement builders (and the
+ * EXPLAIN suite) get the exact text the repository runs. `skuColumn` is a trusted column reference.
+ */
+export function inStockSql(skuColumn: string): string {
+  return `EXISTS (SELECT 1 FROM inventory_items inv WHERE inv.sku = ${skuColumn} AND inv.on_hand > inv.reserved)`;
 }

@@ -3,7 +3,7 @@ import { buildListingQuery, ListingParams } from '../../src/catalog/listing-quer
 import { newId } from '../../src/common/ids';
 import { loadConfig } from '../../src/infra/config/app-config';
 import { runMigrations } from '../../src/infra/database/migrate';
-import { InventoryService } from '../../src/inventory';
+import { inStockSql } from '../../src/inventory';
 import { sql, withDatabase } from '../setup/test-database';
 
 const PRODUCTS = 100_000;
@@ -12,7 +12,6 @@ const WORDS =
   'alpine linen merino cotton trail running kettle ceramic speaker wireless charger leather canvas wool denim'.split(
     ' ',
   );
-const inStockSql = (col: string) => InventoryService.prototype.inStockSql.call(null, col);
 
 interface PlanRow {
   table: string;

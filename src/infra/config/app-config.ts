@@ -80,6 +80,8 @@ export class AppConfig {
     hashQueueLimit: number;
     /** Longest wait for a hashing slot before 429 AUTH_BUSY. */
     hashMaxWaitMs: number;
+    /** Nice value (0–19) of the child process that runs argon2 (decision 0026). */
+    hashNice: number;
     /** The storefront's base URL: verification and reset links in mails point there. */
     publicWebUrl: string;
     emailVerificationTtlSeconds: number;
@@ -193,6 +195,7 @@ export const ENV_DEFAULTS: Record<string, string> = {
   PASSWORD_HASH_CONCURRENCY: '0',
   PASSWORD_HASH_QUEUE_LIMIT: '100',
   PASSWORD_HASH_MAX_WAIT_MS: '3000',
+  PASSWORD_HASH_NICE: '10',
   PUBLIC_WEB_URL: 'http://localhost:3000',
   EMAIL_VERIFICATION_TTL_SECONDS: '172800',
   PASSWORD_RESET_TTL_SECONDS: '1800',
@@ -458,6 +461,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
         int('PASSWORD_HASH_CONCURRENCY', 0, 256) || Math.max(1, Math.floor(availableParallelism() / 2)),
       hashQueueLimit: int('PASSWORD_HASH_QUEUE_LIMIT', 0, 100000),
       hashMaxWaitMs: int('PASSWORD_HASH_MAX_WAIT_MS', 1, 600000),
+      hashNice: int('PASSWORD_HASH_NICE', 0, 19),
       publicWebUrl: url('PUBLIC_WEB_URL', ['http:', 'https:']).replace(/\/+$/, ''),
       emailVerificationTtlSeconds: int('EMAIL_VERIFICATION_TTL_SECONDS', 1, 30 * 86400),
       passwordResetTtlSeconds: int('PASSWORD_RESET_TTL_SECONDS', 1, 86400),

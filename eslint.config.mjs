@@ -9,7 +9,6 @@ export default tseslint.config(
   ...tseslint.configs.recommended,
   prettier,
   {
-    languageOptions: { parserOptions: { projectService: false } },
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
       'no-restricted-syntax': [
@@ -19,6 +18,19 @@ export default tseslint.config(
           message: 'Read configuration through AppConfig (src/infra/config), not process.env.',
         },
       ],
+    },
+  },
+  {
+    // Type-aware rules (typescript-eslint's project service reads tsconfig.json, which covers src, test,
+    // scripts and bench): a promise is awaited, handled, or voided with a comment saying why it may
+    // run unobserved; no promise where a void callback is expected; a switch over a union names
+    // every member.
+    files: ['**/*.ts'],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+      '@typescript-eslint/switch-exhaustiveness-check': 'error',
     },
   },
   {

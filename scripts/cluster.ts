@@ -92,12 +92,22 @@ async function main(): Promise<void> {
     stopping = true;
     console.log('\nstopping (nginx, then every instance drains)...');
     abort.abort(); // infraUp spawns nothing more and stops waiting
-    if (cluster) await cluster.stop();
+    try {
+      if (cluster) await cluster.stop();
+    } catch (err) {
+      console.error(`  could not stop the cluster cleanly: ${(err as Error).message}`);
+      code ||= 1;
+    }
     await infraStarting?.catch(() => undefined);
-    if (started.size) await infraDown({ only: [...started], log });
+    if (started.size)
+      await infraDown({ only: [...started], log }).catch((err: Error) => {
+        console.error(`  could not stop ${[...started].join(', ')}: ${err.message}`);
+        code ||= 1;
+      });
     process.exit(code);
   };
   // Before anything starts: a Ctrl-C in any phase stops what this run started.
+  // `void stop(...)` here and below: stop() catches its own failures and ends the process.
   process.on('SIGINT', () => void stop(0));
   process.on('SIGTERM', () => void stop(0));
 
@@ -157,6 +167,7 @@ async function main(): Promise<void> {
   }
   if (stopping) return;
   const c = cluster;
+  // `exited` only resolves (the process's exit); these watch for the rest of the run.
   for (const i of [...c.apis, c.worker])
     void i.exited.then((e) => {
       if (stopping) return;
@@ -189,6 +200,7 @@ async function main(): Promise<void> {
       '',
     ].join('\n'),
   );
+  // Only resolves (nginx's exit): watches for the rest of the run.
   void c.nginx.exited.then(() => {
     if (stopping) return;
     console.error(`nginx exited; see ${c.nginx.paths.errorLog}`);

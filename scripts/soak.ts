@@ -492,6 +492,7 @@ function stop(code: number): Promise<void> {
 }
 
 // Installed before anything starts: a Ctrl-C (or SIGTERM to this pid) in any phase stops what was started.
+// `void stop(...)`: stop() catches its own failures and ends the process; nothing awaits a signal.
 process.on('SIGINT', () => {
   console.log('\ninterrupted: stopping...');
   void stop(130);

@@ -181,7 +181,7 @@ describe('gRPC shop.orders.v1.OrderService with a plain @grpc/grpc-js client', (
       call.on('data', (m: { status: string }) => {
         seen.push(m.status);
         if (seen.length === 1)
-          void http('POST', other.api(`/orders/${o.body.id}/cancel`), { token: alice.accessToken });
+          http('POST', other.api(`/orders/${o.body.id}/cancel`), { token: alice.accessToken }).catch(reject);
       });
       call.on('end', resolve);
       call.on('error', reject);

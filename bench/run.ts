@@ -20,7 +20,7 @@ import { Component, infraDown, infraUp } from '../scripts/infra/local-infra';
 import { freePort, jsonRequest as json } from '../scripts/lib/net';
 import { HttpLoad, LoadResult, httpLoad, loopLoad } from './lib/load';
 import { renderReport } from './lib/report';
-import { PURCHASE_SCRIPT } from '../src/flash-sale/flash-sale.scripts';
+import { PURCHASE_SCRIPT } from '../src/flash-sale/testing';
 
 const ROOT = join(__dirname, '..');
 const args = process.argv.slice(2);

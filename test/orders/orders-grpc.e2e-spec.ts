@@ -1,7 +1,7 @@
 import { status } from '@grpc/grpc-js';
 import { adminToken, registerUser, RegisteredUser } from '../support/auth';
 import { bearer, healthClient, listServices, orderServiceClient, rpcError, unary } from '../support/grpc';
-import { OrderWatchers } from '../../src/orders/order-watchers.service';
+import { OrderWatchers } from '../../src/orders/testing';
 import { TestApp, eventually, http, startApp } from '../support/test-app';
 import { createProduct, placeOrder, uniqueSku } from './builders';
 

@@ -4,8 +4,7 @@ import { CaughtMail, MailCatcher } from '../../scripts/infra/mail-catcher';
 import { DbRouter } from '../../src/infra/database/db-router.service';
 import { MetricsService } from '../../src/infra/observability/metrics.service';
 import { OrdersService } from '../../src/orders';
-import { PaymentReconciliation } from '../../src/payments/payment-reconciliation.service';
-import { SandboxPsp } from '../../src/payments/sandbox/sandbox-psp';
+import { PaymentReconciliation, SandboxPsp } from '../../src/payments/testing';
 import { RegisteredUser, adminToken, registerUser } from '../support/auth';
 import { TestApp, eventually, http, startApp } from '../support/test-app';
 import {

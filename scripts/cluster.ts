@@ -109,7 +109,7 @@ async function main(): Promise<void> {
   // Before anything starts: a Ctrl-C in any phase stops what this run started.
   // `void stop(...)` here and below: stop() catches its own failures and ends the process.
   process.on('SIGINT', () => void stop(0));
-  process.on('SIGTERM', () => void stop(0));
+  process.on('SIGTERM', () => void stop(0)); // as above
 
   // The same per-component decision as `npm run up` (scripts/infra/infra-plan.ts): a URL left
   // unset or naming the local infrastructure's own endpoint starts (or reuses) it.
@@ -167,15 +167,15 @@ async function main(): Promise<void> {
   }
   if (stopping) return;
   const c = cluster;
-  // `exited` only resolves (the process's exit); these watch for the rest of the run.
   for (const i of [...c.apis, c.worker])
+    // `exited` only resolves (the process's exit): a watch for the rest of the run.
     void i.exited.then((e) => {
       if (stopping) return;
       console.error(
         `${i.name} (pid ${i.pid}) exited (${e.signal ?? `code ${e.code}`})` +
           (i.role === 'api' && c.apis.some((a) => a.running) ? '; nginx routes around it' : ''),
       );
-      if (!c.apis.some((a) => a.running)) void stop(1);
+      if (!c.apis.some((a) => a.running)) void stop(1); // stop() catches its failures, then exits
     });
 
   const base = c.httpUrl;
@@ -204,7 +204,7 @@ async function main(): Promise<void> {
   void c.nginx.exited.then(() => {
     if (stopping) return;
     console.error(`nginx exited; see ${c.nginx.paths.errorLog}`);
-    void stop(1);
+    void stop(1); // stop() catches its failures, then exits
   });
 }
 

@@ -134,8 +134,8 @@ async function main(): Promise<void> {
 // initialisation takes seconds) or the migrations still stops what was started.
 // `void stop(...)`: stop() catches its own failures and ends the process; nothing awaits a signal.
 process.on('SIGINT', () => void stop(0));
-process.on('SIGTERM', () => void stop(0));
+process.on('SIGTERM', () => void stop(0)); // as above
 main().catch((err: Error) => {
   if (!run.stopping) console.error(err.message);
-  void stop(1);
+  void stop(1); // as above
 });

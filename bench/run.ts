@@ -20,7 +20,7 @@ import { Component, infraDown, infraUp } from '../scripts/infra/local-infra';
 import { freePort, jsonRequest as json } from '../scripts/lib/net';
 import { HttpLoad, LoadResult, httpLoad, loopLoad } from './lib/load';
 import { renderReport } from './lib/report';
-import { PURCHASE_SCRIPT } from '../src/flash-sale/flash-sale.scripts';
+import { PURCHASE_SCRIPT } from '../src/flash-sale/testing';
 
 const ROOT = join(__dirname, '..');
 const args = process.argv.slice(2);
@@ -1196,9 +1196,9 @@ function stop(code: number): Promise<void> {
 // Installed before anything starts: a Ctrl-C (or SIGTERM to this pid) in any phase stops what was started.
 process.on('SIGINT', () => {
   console.log('\ninterrupted: stopping...');
-  void stop(130);
+  void stop(130); // nothing awaits a signal; stop() catches its own failures and ends the process
 });
-process.on('SIGTERM', () => void stop(143));
+process.on('SIGTERM', () => void stop(143)); // as above
 main().then(
   () => stop(0),
   (err: Error) => {

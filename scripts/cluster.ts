@@ -92,14 +92,24 @@ async function main(): Promise<void> {
     stopping = true;
     console.log('\nstopping (nginx, then every instance drains)...');
     abort.abort(); // infraUp spawns nothing more and stops waiting
-    if (cluster) await cluster.stop();
+    try {
+      if (cluster) await cluster.stop();
+    } catch (err) {
+      console.error(`  could not stop the cluster cleanly: ${(err as Error).message}`);
+      code ||= 1;
+    }
     await infraStarting?.catch(() => undefined);
-    if (started.size) await infraDown({ only: [...started], log });
+    if (started.size)
+      await infraDown({ only: [...started], log }).catch((err: Error) => {
+        console.error(`  could not stop ${[...started].join(', ')}: ${err.message}`);
+        code ||= 1;
+      });
     process.exit(code);
   };
   // Before anything starts: a Ctrl-C in any phase stops what this run started.
+  // `void stop(...)` here and below: stop() catches its own failures and ends the process.
   process.on('SIGINT', () => void stop(0));
-  process.on('SIGTERM', () => void stop(0));
+  process.on('SIGTERM', () => void stop(0)); // as above
 
   // The same per-component decision as `npm run up` (scripts/infra/infra-plan.ts): a URL left
   // unset or naming the local infrastructure's own endpoint starts (or reuses) it.
@@ -158,13 +168,14 @@ async function main(): Promise<void> {
   if (stopping) return;
   const c = cluster;
   for (const i of [...c.apis, c.worker])
+    // `exited` only resolves (the process's exit): a watch for the rest of the run.
     void i.exited.then((e) => {
       if (stopping) return;
       console.error(
         `${i.name} (pid ${i.pid}) exited (${e.signal ?? `code ${e.code}`})` +
           (i.role === 'api' && c.apis.some((a) => a.running) ? '; nginx routes around it' : ''),
       );
-      if (!c.apis.some((a) => a.running)) void stop(1);
+      if (!c.apis.some((a) => a.running)) void stop(1); // stop() catches its failures, then exits
     });
 
   const base = c.httpUrl;
@@ -189,10 +200,11 @@ async function main(): Promise<void> {
       '',
     ].join('\n'),
   );
+  // Only resolves (nginx's exit): watches for the rest of the run.
   void c.nginx.exited.then(() => {
     if (stopping) return;
     console.error(`nginx exited; see ${c.nginx.paths.errorLog}`);
-    void stop(1);
+    void stop(1); // stop() catches its failures, then exits
   });
 }
 

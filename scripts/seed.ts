@@ -13,7 +13,7 @@ import { MultiBar, Presets } from 'cli-progress';
 import { Pool, createPool } from 'mysql2/promise';
 import { newId } from '../src/common/ids';
 import { appConfig } from '../src/infra/config/app-config';
-import { hashPassword } from '../src/users/passwords';
+import { hashPassword } from '../src/users/testing';
 import { resolveLocalInfra } from './infra/infra-plan';
 import { assertOwnInfra } from './infra/local-infra';
 

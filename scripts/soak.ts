@@ -494,9 +494,9 @@ function stop(code: number): Promise<void> {
 // Installed before anything starts: a Ctrl-C (or SIGTERM to this pid) in any phase stops what was started.
 process.on('SIGINT', () => {
   console.log('\ninterrupted: stopping...');
-  void stop(130);
+  void stop(130); // nothing awaits a signal; stop() catches its own failures and ends the process
 });
-process.on('SIGTERM', () => void stop(143));
+process.on('SIGTERM', () => void stop(143)); // as above
 main().then(
   (code) => stop(code),
   (err: Error) => {

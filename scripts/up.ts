@@ -96,7 +96,7 @@ async function main(): Promise<void> {
     },
   );
   run.app = child;
-  child.on('exit', (code) => void stop(code ?? 1));
+  child.on('exit', (code) => void stop(code ?? 1)); // stop() catches its failures, then exits
   const base = `http://localhost:${config.port}`;
   const waitReady = async () => {
     for (let i = 0; i < 240 && !run.stopping; i++) {
@@ -132,9 +132,10 @@ async function main(): Promise<void> {
 
 // Installed before anything starts: a Ctrl-C during the infrastructure's first start (datadir
 // initialisation takes seconds) or the migrations still stops what was started.
+// `void stop(...)`: stop() catches its own failures and ends the process; nothing awaits a signal.
 process.on('SIGINT', () => void stop(0));
-process.on('SIGTERM', () => void stop(0));
+process.on('SIGTERM', () => void stop(0)); // as above
 main().catch((err: Error) => {
   if (!run.stopping) console.error(err.message);
-  void stop(1);
+  void stop(1); // as above
 });

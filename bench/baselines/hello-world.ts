@@ -20,6 +20,14 @@ async function main(): Promise<void> {
     logger: false,
   });
   await app.listen({ port: Number(process.argv[2] ?? 3200), host: '127.0.0.1' });
-  process.on('SIGTERM', () => void app.close().then(() => process.exit(0)));
+  process.on('SIGTERM', () => {
+    app.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  });
 }
-void main();
+main().catch((err: Error) => {
+  console.error(`hello-world baseline failed to start: ${err.message}`);
+  process.exit(1);
+});

@@ -402,7 +402,13 @@ if (require.main === module) {
   const shutdown = (sig: string) => {
     console.log(`mail catcher: ${sig}, stopping`);
     setTimeout(() => process.exit(0), 3000).unref();
-    mc.stop().finally(() => process.exit(0));
+    mc.stop().then(
+      () => process.exit(0),
+      (err: Error) => {
+        console.error(`mail catcher: stop failed: ${err.message}`);
+        process.exit(1);
+      },
+    );
   };
   process.once('SIGTERM', () => shutdown('SIGTERM'));
   process.once('SIGINT', () => shutdown('SIGINT'));

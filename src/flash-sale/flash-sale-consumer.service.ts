@@ -55,6 +55,7 @@ export class FlashSaleConsumer implements OnApplicationBootstrap, OnModuleDestro
     this.metrics.lagSource = () => this.lags();
     await this.redis.subscribe(SALE_CREATED_CHANNEL, (saleId) => void this.track(saleId));
     await this.refresh();
+    // Fire and forget: refresh() catches and logs its own failures; the next tick tries again.
     this.refreshTimer = setInterval(() => void this.refresh(), REFRESH_MS);
     this.refreshTimer.unref();
     this.logger.log(`consuming flash-sale streams as ${this.consumerName}`);

@@ -66,6 +66,7 @@ export class FlashSaleRecovery implements OnModuleInit, OnApplicationBootstrap {
   async onApplicationBootstrap(): Promise<void> {
     await this.redis.subscribe(SALE_REBUILT_CHANNEL, (message) => {
       const { saleId, epoch } = JSON.parse(message) as { saleId: string; epoch: number };
+      // Fire and forget: sweep() never rejects (a failed sweep logs, restores the journal, retries).
       if (this.journal.seeEpoch(saleId, epoch)) void this.sweep(saleId, epoch);
     });
   }
@@ -73,7 +74,7 @@ export class FlashSaleRecovery implements OnModuleInit, OnApplicationBootstrap {
   /** The purchase path answered 202 (kept in the journal, see the class comment). */
   reserved(saleId: string, reservationId: string, userId: string, epoch: number): void {
     if (this.journal.add(saleId, { reservationId, userId, epoch, at: Date.now() }))
-      void this.sweep(saleId, epoch);
+      void this.sweep(saleId, epoch); // off the purchase path; never rejects (see sweepNow)
   }
 
   /**
@@ -333,7 +334,7 @@ export class FlashSaleRecovery implements OnModuleInit, OnApplicationBootstrap {
       this.logger.warn(
         `sale ${saleId}: recording lost reservations failed, retried later: ${(err as Error).message}`,
       );
-      setTimeout(() => void this.sweep(saleId, epoch), 2000).unref();
+      setTimeout(() => void this.sweep(saleId, epoch), 2000).unref(); // never rejects: this catch again
     }
   }
 }

@@ -135,6 +135,7 @@ export class AuthService implements OnModuleDestroy {
     if (needsRehash(user.passwordHash)) {
       const upgrade = this.upgradeHash(user.id, user.passwordHash, input.password);
       this.upgrades.add(upgrade);
+      // After the response, on purpose: upgradeHash catches and logs; onModuleDestroy awaits it.
       void upgrade.finally(() => this.upgrades.delete(upgrade));
     }
     return toProfile(user);

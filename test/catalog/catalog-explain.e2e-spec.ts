@@ -1,5 +1,5 @@
 import { Connection, createConnection } from 'mysql2/promise';
-import { buildListingQuery, ListingParams } from '../../src/catalog/listing-query';
+import { buildListingQuery, ListingParams } from '../../src/catalog/testing';
 import { newId } from '../../src/common/ids';
 import { loadConfig } from '../../src/infra/config/app-config';
 import { runMigrations } from '../../src/infra/database/migrate';
@@ -139,7 +139,7 @@ describe('catalog: every listing shape uses an index at 100k products (EXPLAIN)'
   async function withCursor(p: ListingParams): Promise<ListingParams> {
     const q = buildListingQuery(p, inStockSql)!;
     const [rows] = await conn.query(q.sql, q.params);
-    const { toPage } = await import('../../src/catalog/listing-query');
+    const { toPage } = await import('../../src/catalog/testing');
     const page = toPage(rows as never, q);
     expect(page.nextCursor).toBeTruthy();
     return { ...p, cursor: page.nextCursor! };

@@ -1,7 +1,7 @@
 import { getQueueToken } from '@nestjs/bull';
 import type { Job, Queue } from 'bull';
 import { MailCatcher } from '../../scripts/infra/mail-catcher';
-import { FlashSaleSettlement } from '../../src/flash-sale/flash-sale-settlement.service';
+import { FlashSaleSettlement } from '../../src/flash-sale/testing';
 import { DbRouter } from '../../src/infra/database/db-router.service';
 import { QUEUES } from '../../src/infra/queue/queues';
 import { BulkUser, adminToken, bulkUsers } from '../support/auth';

@@ -1,5 +1,5 @@
 import { DbRouter } from '../../src/infra/database/db-router.service';
-import { FlashSaleStore } from '../../src/flash-sale/flash-sale.store';
+import { FlashSaleStore } from '../../src/flash-sale/testing';
 import { createProduct, uniqueSku } from '../orders/builders';
 import { BulkUser, adminToken, bulkUsers } from '../support/auth';
 import { openFlashSale } from '../support/flash-sale';

@@ -85,7 +85,7 @@ describe('fault: SIGTERM under HTTP, gRPC and queue load', () => {
     const t0 = Date.now();
     let signalAt = Infinity;
     let stop = false;
-    exited.then(() => (stop = true));
+    void exited.then(() => (stop = true)); // `exited` only resolves: ends the load loops
     const web: Outcome[] = [];
     const rpc: (Outcome & { message?: string })[] = [];
     const httpLoad = closedLoop(

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { newId } from '../../src/common/ids';
-import { PURCHASE } from '../../src/flash-sale/flash-sale.scripts';
-import { FlashSaleStore } from '../../src/flash-sale/flash-sale.store';
+import { PURCHASE, FlashSaleStore } from '../../src/flash-sale/testing';
 import { loadConfig } from '../../src/infra/config/app-config';
 import { RedisService } from '../../src/infra/redis/redis.service';
 

@@ -4,7 +4,7 @@ import { newId } from '../../src/common/ids';
 import { DbRouter } from '../../src/infra/database/db-router.service';
 import { WriteBatch, guardRowCount } from '../../src/infra/database/write-batch';
 import { OrdersService } from '../../src/orders';
-import { OutboxRelay } from '../../src/orders/outbox.relay';
+import { OutboxRelay } from '../../src/orders/testing';
 import { TestApp, startApp } from '../support/test-app';
 
 /**

@@ -1,6 +1,6 @@
 import { request } from 'node:http';
-import { CatalogService } from '../../src/catalog/catalog.service';
-import { FlashSaleService } from '../../src/flash-sale/flash-sale.service';
+import { CatalogService } from '../../src/catalog';
+import { FlashSaleService } from '../../src/flash-sale';
 import { MetricsService } from '../../src/infra/observability/metrics.service';
 import { BulkUser, adminToken, bulkUsers } from '../support/auth';
 import { signJwt } from '../support/jwt';

@@ -1,7 +1,7 @@
 import { getQueueToken } from '@nestjs/bull';
 import type { Queue } from 'bull';
 import { QUEUES } from '../../src/infra/queue/queues';
-import { expiryJobId } from '../../src/orders/orders.service';
+import { expiryJobId } from '../../src/orders/testing';
 import { DbRouter } from '../../src/infra/database/db-router.service';
 import { ORDER_EVENTS, OrderEvent, OrderEventsBus } from '../../src/orders';
 import { adminToken, registerUser, RegisteredUser } from '../support/auth';

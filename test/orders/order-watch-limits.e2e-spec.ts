@@ -1,7 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import Redis from 'ioredis';
 import { RedisService } from '../../src/infra/redis/redis.service';
-import { OrderWatchers } from '../../src/orders/order-watchers.service';
+import { OrderWatchers } from '../../src/orders/testing';
 import { adminToken, registerUser, RegisteredUser } from '../support/auth';
 import { bearer, orderServiceClient } from '../support/grpc';
 import { TestApp, eventually, http, startApp } from '../support/test-app';

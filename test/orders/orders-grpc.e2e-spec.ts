@@ -1,7 +1,7 @@
 import { status } from '@grpc/grpc-js';
 import { adminToken, registerUser, RegisteredUser } from '../support/auth';
 import { bearer, healthClient, listServices, orderServiceClient, rpcError, unary } from '../support/grpc';
-import { OrderWatchers } from '../../src/orders/order-watchers.service';
+import { OrderWatchers } from '../../src/orders/testing';
 import { TestApp, eventually, http, startApp } from '../support/test-app';
 import { createProduct, placeOrder, uniqueSku } from './builders';
 
@@ -181,7 +181,7 @@ describe('gRPC shop.orders.v1.OrderService with a plain @grpc/grpc-js client', (
       call.on('data', (m: { status: string }) => {
         seen.push(m.status);
         if (seen.length === 1)
-          void http('POST', other.api(`/orders/${o.body.id}/cancel`), { token: alice.accessToken });
+          http('POST', other.api(`/orders/${o.body.id}/cancel`), { token: alice.accessToken }).catch(reject);
       });
       call.on('end', resolve);
       call.on('error', reject);

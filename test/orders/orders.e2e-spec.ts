@@ -1,7 +1,6 @@
 import { DbRouter } from '../../src/infra/database/db-router.service';
 import { OrdersService } from '../../src/orders';
-import { requestHash } from '../../src/orders/idempotency.store';
-import { normalizeItems } from '../../src/orders/orders.service';
+import { requestHash, normalizeItems } from '../../src/orders/testing';
 import { adminToken, registerUser, RegisteredUser } from '../support/auth';
 import { TestApp, eventually, http, startApp } from '../support/test-app';
 import { createProduct, placeOrder, stockOf, uniqueSku } from './builders';

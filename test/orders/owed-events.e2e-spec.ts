@@ -6,7 +6,7 @@ import { newId } from '../../src/common/ids';
 import { DbRouter } from '../../src/infra/database/db-router.service';
 import { QUEUES, queueJobOptions } from '../../src/infra/queue/queues';
 import { ORDER_EVENTS, OrderEventsBus } from '../../src/orders';
-import { OutboxHousekeeping } from '../../src/orders/outbox.housekeeping';
+import { OutboxHousekeeping } from '../../src/orders/testing';
 import { adminToken, registerUser, RegisteredUser } from '../support/auth';
 import { TestApp, eventually, http, startApp } from '../support/test-app';
 import { parseProm } from '../observability/prom-text';

@@ -4,8 +4,7 @@ import { CaughtMail, MailCatcher } from '../../scripts/infra/mail-catcher';
 import { DbRouter } from '../../src/infra/database/db-router.service';
 import { MetricsService } from '../../src/infra/observability/metrics.service';
 import { OrdersService } from '../../src/orders';
-import { PaymentReconciliation } from '../../src/payments/payment-reconciliation.service';
-import { SandboxPsp } from '../../src/payments/sandbox/sandbox-psp';
+import { PaymentReconciliation, SandboxPsp } from '../../src/payments/testing';
 import { RegisteredUser, adminToken, registerUser } from '../support/auth';
 import { TestApp, eventually, http, startApp } from '../support/test-app';
 import {
@@ -784,13 +783,16 @@ describe('payments: the sandbox retries a webhook the shop does not acknowledge'
           res.writeHead(503).end();
           return;
         }
-        void fetch(target, {
+        fetch(target, {
           method: 'POST',
           headers: { 'content-type': 'application/json', 'x-signature': String(req.headers['x-signature']) },
           body: Buffer.concat(chunks),
-        }).then(async (r) =>
-          res.writeHead(r.status, { 'content-type': 'application/json' }).end(await r.text()),
-        );
+        })
+          .then(async (r) =>
+            res.writeHead(r.status, { 'content-type': 'application/json' }).end(await r.text()),
+          )
+          // The shop unreachable: the delivery fails (the PSP retries), not an unhandled rejection.
+          .catch(() => res.destroy());
       });
     });
     await new Promise<void>((r) => flaky.listen(0, '127.0.0.1', () => r()));

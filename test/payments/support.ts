@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { RedisService } from '../../src/infra/redis/redis.service';
 import { signWebhook } from '../../src/payments';
-import { SandboxLedger } from '../../src/payments/sandbox/sandbox-ledger';
+import { SandboxLedger } from '../../src/payments/testing';
 import { TestApp, eventually, http } from '../support/test-app';
 
 export const CARDS = { success: '4242424242424242', declined: '4000000000000002' };

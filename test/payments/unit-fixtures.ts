@@ -1,10 +1,8 @@
 import { MetricsService } from '../../src/infra/observability/metrics.service';
 import type { OrderView } from '../../src/orders';
 import { OrdersService } from '../../src/orders';
-import type { PaymentProvider } from '../../src/payments/payment-provider';
-import { PaymentEntity } from '../../src/payments/payment.entity';
-import { PaymentsRepository } from '../../src/payments/payments.repository';
-import { RefundEntity } from '../../src/payments/refund.entity';
+import type { PaymentProvider } from '../../src/payments';
+import { PaymentEntity, PaymentsRepository, RefundEntity } from '../../src/payments/testing';
 import { automock, transactionStub } from '../support/unit-stubs';
 
 /** Builders and stubs for the payments services' unit specs (src/payments/*.spec.ts). */

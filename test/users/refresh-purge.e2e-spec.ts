@@ -3,8 +3,7 @@ import type { Queue } from 'bull';
 import { createHash } from 'node:crypto';
 import { DbRouter } from '../../src/infra/database/db-router.service';
 import { QUEUES } from '../../src/infra/queue/queues';
-import { PURGE_GRACE_SECONDS } from '../../src/users/refresh-tokens.service';
-import { PURGE_EVERY_MS, PURGE_REFRESH_TOKENS_JOB } from '../../src/users/users-housekeeping.processor';
+import { PURGE_GRACE_SECONDS, PURGE_EVERY_MS, PURGE_REFRESH_TOKENS_JOB } from '../../src/users/testing';
 import { login, registerUser } from '../support/auth';
 import { TestApp, eventually, http, startApp } from '../support/test-app';
 

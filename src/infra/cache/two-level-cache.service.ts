@@ -249,6 +249,7 @@ export class TwoLevelCache implements OnModuleInit, OnApplicationBootstrap, OnMo
 
   async onApplicationBootstrap(): Promise<void> {
     await this.sync(true);
+    // Fire and forget: sync() catches its failures (trips the breaker); the next tick tries again.
     this.syncTimer = setInterval(() => void this.sync(false), SYNC_MS).unref();
   }
 
@@ -437,7 +438,7 @@ export class TwoLevelCache implements OnModuleInit, OnApplicationBootstrap, OnMo
       // stored it after our delete: delete once more when the fresh window has passed.
       const timer = setTimeout(() => {
         this.delayedDeletes.delete(timer);
-        void this.deleteL2(keys);
+        void this.deleteL2(keys); // nobody waits on this second delete; deleteL2 catches and logs
       }, this.freshWindowMs).unref();
       this.delayedDeletes.set(timer, keys);
     }

@@ -84,6 +84,7 @@ export class DbRouter implements OnModuleInit, BeforeApplicationShutdown, OnAppl
   async onModuleInit(): Promise<void> {
     await this.warnUnlessUtc();
     await this.checkReplicas();
+    // Fire and forget: each replica's check() catches its errors (the replica is marked down).
     this.timer = setInterval(() => void this.checkReplicas(), this.config.db.replicaCheckIntervalMs);
     this.timer.unref();
   }

@@ -77,6 +77,7 @@ export class SemiSyncMonitor implements OnModuleInit, OnApplicationShutdown {
       this.logger.log(
         'semi-synchronous replication is off on the primary: an acknowledged write may be lost with it (docs/operations.md)',
       );
+    // Fire and forget: look() swallows a failed read (the primary's health is readiness's business).
     this.timer = setInterval(() => void this.check(), this.config.db.replicaCheckIntervalMs);
     this.timer.unref();
   }

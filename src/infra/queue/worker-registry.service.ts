@@ -40,8 +40,16 @@ export class WorkerRegistry {
     if (!this.enabled) return;
     const run = (job: Job<T>) =>
       requestContext.run({ requestId: jobRequestId(queue, job) }, () => handler(job));
-    if (opts.name) void queue.process(opts.name, opts.concurrency ?? 1, run);
-    else void queue.process(opts.concurrency ?? 1, run);
+    const concurrency = opts.concurrency ?? 1;
+    // Settles only when the queue closes. It rejects when consuming cannot start (Redis not
+    // answering Bull's startup commands) or a processing loop dies: logged, never an unhandled
+    // rejection (which would end the process, API included under APP_ROLE=all).
+    (opts.name ? queue.process(opts.name, concurrency, run) : queue.process(concurrency, run)).catch(
+      (err: Error) =>
+        this.logger.error(
+          `queue ${queue.name}${opts.name ? `:${opts.name}` : ''} stopped consuming: ${err.message}`,
+        ),
+    );
     this.observe(queue);
     this.stopBeforeInfraCloses(queue);
     this.logger.log(

@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import Redis from 'ioredis';
 import { freePort } from '../../scripts/lib/net';
-import { eventually } from './test-app';
 
 const run = promisify(execFile);
 
@@ -26,6 +25,7 @@ export interface ClusterNodeInfo {
  * `redis-cli --cluster create`. `cluster-require-full-coverage no`: while one master is down,
  * the slots of the others keep answering (what a shop running several sales wants).
  * A short node timeout keeps an automatic failover after a killed master within a few seconds.
+ * Used by the e2e suites and by the bench's cluster scenario.
  */
 export class TestRedisCluster {
   readonly procs = new Map<number, ChildProcess>();
@@ -83,13 +83,16 @@ export class TestRedisCluster {
 
   /** A plain connection to one node (no cluster redirections). */
   node(port: number): Redis {
-    return new Redis({
+    const r = new Redis({
       port,
       host: '127.0.0.1',
       lazyConnect: true,
       maxRetriesPerRequest: 0,
       retryStrategy: () => null,
     });
+    // A node still starting or killed: connect() rejects, which is enough.
+    r.on('error', () => undefined);
+    return r;
   }
 
   async onNode<T>(port: number, fn: (r: Redis) => Promise<T>): Promise<T> {
@@ -203,6 +206,17 @@ export class TestRedisCluster {
     for (const p of this.procs.values()) p.kill('SIGKILL');
     await new Promise((r) => setTimeout(r, 100));
     rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** Polls `fn` until it returns a truthy value (self-contained: the bench uses this file too). */
+async function eventually<T>(fn: () => Promise<T | undefined>, timeoutMs: number, stepMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn().catch(() => undefined);
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, stepMs));
   }
 }
 

@@ -91,7 +91,9 @@ export class RedisService implements OnModuleDestroy {
         // Never auto-pipelined on a cluster: ioredis re-sends a pipeline after MOVED/ASK only when
         // every command in it got the same redirection, and an automatic pipeline mixes commands
         // of many slots of one node — after a failover or a resharding its callers would get the
-        // bare MOVED errors (seen in test/redis/redis-cluster.e2e-spec.ts). Decision 0025.
+        // bare MOVED errors and 500s (seen in test/redis/redis-cluster.e2e-spec.ts, with it on:
+        // purchases answered 500 at a CLUSTER FAILOVER, cache fills lost). It costs throughput:
+        // the bench's cluster scenario shows it. Decision 0025.
         enableAutoPipelining: false,
         clusterRetryStrategy: (n: number) => Math.min(n * 100, 1000),
         slotsRefreshTimeout: 5000,

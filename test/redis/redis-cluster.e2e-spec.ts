@@ -241,14 +241,14 @@ describe('redis: a Redis Cluster of 3 masters + 3 replicas', () => {
   it('fails the sale’s master over (CLUSTER FAILOVER, then SIGKILL) mid-sale: no unit oversold, no buyer with two, every 202 an order or reported, every answer bounded', async () => {
     // Fewer units than buyers: the sale sells out around or after the second failover, so "never
     // more orders than units" is tested at the edge.
-    const QUANTITY = 700;
+    const QUANTITY = 1_200;
     const sku = uniqueSku('CL-FO');
     await createProduct(t, admin, [{ sku, price: 20_000, stockOnHand: QUANTITY }]);
     const saleId = await openFlashSale(t, admin, { sku, price: 9_900, quantity: QUANTITY });
     const slot = await saleSlot(saleId);
     const first = await cluster.masterOfSlot(slot);
     // Buyers come back: a buyer who bought must hear ALREADY_PURCHASED, whatever failed over.
-    const buyers = await bulkUsers(t, 800, 'failover');
+    const buyers = await bulkUsers(t, 1_300, 'failover');
     const bound = t.config.redis.commandTimeoutMs;
 
     const t0 = Date.now();

@@ -21,6 +21,7 @@ import { freePort, jsonRequest as json } from '../scripts/lib/net';
 import { HttpLoad, LoadResult, httpLoad, loopLoad } from './lib/load';
 import { renderReport } from './lib/report';
 import { PURCHASE_SCRIPT } from '../src/flash-sale/testing';
+import { TestRedisCluster } from '../test/support/redis-cluster';
 
 const ROOT = join(__dirname, '..');
 const args = process.argv.slice(2);
@@ -1136,6 +1137,157 @@ async function main(): Promise<void> {
         },
         { baseline: 'baseline: order tx, raw mysql2' },
       );
+  }
+
+  // ---- Redis Cluster: two concurrent sales on 3 masters vs the same two on one Redis ----
+  // A second api instance (same database) runs against a private 3-master Redis Cluster (the
+  // tests' helper, AOF on); two sales whose slots are on different masters are hammered at once
+  // on the Redis path (each buyer already holds its unit: every request runs the purchase
+  // script). The same load then runs against the ordinary instance and its one Redis. Reported:
+  // requests/s and each Redis node's commands/s (INFO total_commands_processed), so a reader sees
+  // keys and load on every master. Decision 0025.
+  if (want('cluster: two sales') && adminToken) {
+    const cluster = await TestRedisCluster.start(3, 0);
+    const clPort = await freePort();
+    const clApp = start(
+      process.execPath,
+      [join(ROOT, 'dist', 'main.js')],
+      {
+        ...env,
+        PORT: String(clPort),
+        GRPC_PORT: String(await freePort()),
+        REDIS_URL: cluster.url,
+        REDIS_PREFIX: `benchcl${Date.now().toString(36)}`,
+      },
+      'app-cluster',
+    );
+    try {
+      await waitHttp(`http://127.0.0.1:${clPort}/health/ready`);
+      const clApi = (p: string) => `http://127.0.0.1:${clPort}/api/v1${p}`;
+      const opsOf = async (ports: number[]) =>
+        new Map(
+          await Promise.all(
+            ports.map(async (port) => {
+              const r = new Redis({ port, host: '127.0.0.1', lazyConnect: true });
+              try {
+                await r.connect();
+                const m = /total_commands_processed:(\d+)/.exec(await r.info('stats'));
+                return [port, Number(m?.[1] ?? 0)] as const;
+              } finally {
+                r.disconnect();
+              }
+            }),
+          ),
+        );
+      /** Two sales on `base` (on different masters when `masterOf` says where a sale lives). */
+      const twoSales = async (
+        base: (p: string) => string,
+        token: string,
+        masterOf?: (saleId: string) => Promise<number>,
+      ): Promise<string[]> => {
+        const clSku = `BENCH-CL-${randomUUID().slice(0, 8)}`;
+        await json(
+          'POST',
+          base('/products'),
+          {
+            name: 'Bench cluster tee',
+            variants: [{ sku: clSku, price: 2000, currency: 'EUR', stockOnHand: 1_000_000 }],
+          },
+          token,
+        );
+        const ids: string[] = [];
+        const masters = new Set<number>();
+        for (let i = 0; i < 12 && ids.length < 2; i++) {
+          const res = await json(
+            'POST',
+            base('/flash-sales'),
+            {
+              sku: clSku,
+              price: 999,
+              quantity: 1000,
+              perUserLimit: 1,
+              startsAt: new Date(Date.now() - 1000).toISOString(),
+              endsAt: new Date(Date.now() + 3600_000).toISOString(),
+            },
+            token,
+          );
+          const id = res.body?.id as string | undefined;
+          if (!id) throw new Error(`create sale: ${res.status} ${JSON.stringify(res.body)}`);
+          const m = masterOf ? await masterOf(id) : ids.length;
+          if (!masters.has(m)) {
+            masters.add(m);
+            ids.push(id);
+          }
+        }
+        return ids;
+      };
+      const twoSaleLoad = async (base: (p: string) => string, saleIds: string[], nodes: number[]) => {
+        const buyer = customerToken(randomUUID());
+        for (const id of saleIds) await json('POST', base(`/flash-sales/${id}/purchase`), undefined, buyer);
+        const t1 = Date.now();
+        const before = await opsOf(nodes);
+        const results = await Promise.all(
+          saleIds.map((id, i) =>
+            httpLoad({
+              name: `cluster-sale-${i}`,
+              url: base(`/flash-sales/${id}/purchase`),
+              method: 'POST',
+              headers: { authorization: `Bearer ${buyer}` },
+              connections: CONNECTIONS / 2,
+              durationSec: DURATION,
+              warmupSec: WARMUP,
+            }),
+          ),
+        );
+        const after = await opsOf(nodes);
+        const sec = (Date.now() - t1) / 1000;
+        const perNode = nodes.map(
+          (n) => `:${n} ${Math.round(((after.get(n) ?? 0) - (before.get(n) ?? 0)) / sec)}`,
+        );
+        const combined: LoadResult = {
+          name: 'two sales',
+          rps: results.reduce((a, r) => a + r.rps, 0),
+          p50: Math.max(...results.map((r) => r.p50)),
+          p99: Math.max(...results.map((r) => r.p99)),
+          errors: results.reduce((a, r) => a + r.errors, 0),
+          non2xx: results.reduce((a, r) => a + r.non2xx, 0),
+          requests: results.reduce((a, r) => a + r.requests, 0),
+        };
+        return { combined, perNode, perSale: results.map((r) => r.rps) };
+      };
+
+      const clAdmin = (
+        await json('POST', clApi('/auth/login'), { email: env.ADMIN_EMAIL, password: env.ADMIN_PASSWORD })
+      ).body?.accessToken as string;
+      const masters = (await cluster.masters()).map((m) => m.port);
+      const clSales = await twoSales(clApi, clAdmin, async (id) => {
+        const slot = await cluster.keyslot(`x:{fs:${id}}:state`);
+        return (await cluster.masterOfSlot(slot)).port;
+      });
+      await run(
+        'cluster: two sales on a 3-master Redis Cluster',
+        async () => {
+          const r = await twoSaleLoad(clApi, clSales, masters);
+          const keys = await cluster.keysPerMaster();
+          const note = `Redis path, 2 sales × ${CONNECTIONS / 2} connections; per sale ${r.perSale.join(' / ')} req/s; commands/s per master ${r.perNode.join(', ')}; keys per master ${[...keys.values()].join(' / ')}`;
+          console.log(`\n    ${note}`);
+          return { ...r.combined, note } as LoadResult & { note: string };
+        },
+        {},
+        clApp,
+      );
+      const redisUrl = new URL(infra.endpoints.redisUrl);
+      const oneSales = await twoSales(api, adminToken);
+      await run('cluster: the same two sales on one Redis', async () => {
+        const r = await twoSaleLoad(api, oneSales, [Number(redisUrl.port || 6379)]);
+        const note = `Redis path, 2 sales × ${CONNECTIONS / 2} connections; per sale ${r.perSale.join(' / ')} req/s; commands/s of the one Redis ${r.perNode.join(', ')}`;
+        console.log(`\n    ${note}`);
+        return { ...r.combined, note } as LoadResult & { note: string };
+      });
+    } finally {
+      clApp.kill('SIGTERM');
+      await cluster.stop();
+    }
   }
 
   for (const r of rows) {

@@ -1,7 +1,7 @@
-import { BullModule } from '@nestjs/bull';
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { QUEUES, queueJobOptions } from '../infra/queue/queues';
+import { QUEUES } from '../infra/queue/queues';
+import { registerQueues } from '../infra/queue/register-queues';
 import { LoginAuditRow } from './login-audit.entity';
 import { LoginAuditProcessor } from './login-audit.processor';
 import { LoginAuditRepository } from './login-audit.repository';
@@ -10,10 +10,7 @@ import { LoginAuditsController } from './login-audits.controller';
 
 /** The login trail: `audit` queue, its consumer, and the admin/user listings. */
 @Module({
-  imports: [
-    TypeOrmModule.forFeature([LoginAuditRow]),
-    BullModule.registerQueue({ name: QUEUES.audit, defaultJobOptions: queueJobOptions(QUEUES.audit) }),
-  ],
+  imports: [TypeOrmModule.forFeature([LoginAuditRow]), registerQueues(QUEUES.audit)],
   controllers: [LoginAuditsController],
   providers: [LoginAuditRepository, LoginAudit, LoginAuditProcessor],
   exports: [LoginAudit],

@@ -1,8 +1,8 @@
 import { Module, OnModuleInit } from '@nestjs/common';
-import { BullModule } from '@nestjs/bull';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { CatalogModule } from '../catalog/catalog.module';
-import { QUEUES, queueJobOptions } from '../infra/queue/queues';
+import { QUEUES } from '../infra/queue/queues';
+import { registerQueues } from '../infra/queue/register-queues';
 import { InventoryModule } from '../inventory/inventory.module';
 import { ORDER_EVENTS, OrderEventsBus } from '../orders';
 import { OrdersModule } from '../orders/orders.module';
@@ -30,10 +30,7 @@ import { UsersModule } from '../users/users.module';
 @Module({
   imports: [
     TypeOrmModule.forFeature([FlashSale, FlashSaleReservation]),
-    BullModule.registerQueue({
-      name: QUEUES.flashSale,
-      defaultJobOptions: queueJobOptions(QUEUES.flashSale),
-    }),
+    registerQueues(QUEUES.flashSale),
     CatalogModule,
     InventoryModule,
     OrdersModule,

@@ -409,10 +409,11 @@ export class FlashSaleStore {
     saleId: string,
   ): Promise<{ length: number; returned: number; pending: number; lag: number }> {
     const k = this.keys(saleId);
-    const [length, returned, groups] = await Promise.all([
+    const [length, returned, groups, last] = await Promise.all([
       this.r.xlen(k.stream),
       this.r.hlen(k.returned),
       this.r.xinfo('GROUPS', k.stream).catch(() => [] as unknown[]),
+      this.r.xrevrange(k.stream, '+', '-', 'COUNT', 1),
     ]);
     let pending = 0;
     let lag = 0;
@@ -422,7 +423,12 @@ export class FlashSaleStore {
       if (info.name !== CONSUMER_GROUP) continue;
       pending = Number(info.pending ?? 0);
       // `lag` (Redis 7): entries not yet delivered to the group; null when it cannot be computed.
-      lag = info.lag === null || info.lag === undefined ? length : Number(info.lag);
+      // The counter it derives from is not exact on a replica promoted by a failover (Redis 7.0
+      // keeps reporting a lag there although the group was delivered the last entry): nothing is
+      // undelivered once the group's last delivered id is the stream's last entry.
+      const lastId = last[0]?.[0];
+      if (!lastId || compareStreamIds(String(info['last-delivered-id']), lastId) >= 0) lag = 0;
+      else lag = info.lag === null || info.lag === undefined ? length : Number(info.lag);
     }
     return { length, returned, pending, lag };
   }
@@ -473,6 +479,13 @@ export class FlashSaleStore {
   async ack(saleId: string, streamIds: string[]): Promise<void> {
     if (streamIds.length) await this.r.xack(this.keys(saleId).stream, CONSUMER_GROUP, ...streamIds);
   }
+}
+
+/** Orders two stream ids (`<ms>-<seq>`). */
+function compareStreamIds(a: string, b: string): number {
+  const [am, as] = a.split('-').map(BigInt);
+  const [bm, bs] = b.split('-').map(BigInt);
+  return am !== bm ? (am < bm ? -1 : 1) : as === bs ? 0 : (as ?? 0n) < (bs ?? 0n) ? -1 : 1;
 }
 
 function isNoScript(err: unknown): boolean {

@@ -1,6 +1,6 @@
-import { BullModule } from '@nestjs/bull';
 import { Module } from '@nestjs/common';
-import { QUEUES, queueJobOptions } from '../infra/queue/queues';
+import { QUEUES } from '../infra/queue/queues';
+import { registerQueues } from '../infra/queue/register-queues';
 import { MailTemplatesService } from './mail-templates';
 import { MailTransport } from './mail-transport';
 import { MailProcessor } from './mail.processor';
@@ -8,9 +8,7 @@ import { MailService } from './mail.service';
 
 /** Email: the `email` queue, templates, SMTP transport and its consumer. Use MailService. */
 @Module({
-  imports: [
-    BullModule.registerQueue({ name: QUEUES.email, defaultJobOptions: queueJobOptions(QUEUES.email) }),
-  ],
+  imports: [registerQueues(QUEUES.email)],
   providers: [MailService, MailTemplatesService, MailTransport, MailProcessor],
   exports: [MailService],
 })

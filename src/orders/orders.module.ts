@@ -1,4 +1,3 @@
-import { BullModule } from '@nestjs/bull';
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AddressesModule } from '../addresses/addresses.module';
@@ -8,7 +7,8 @@ import { CheckoutModule } from '../checkout/checkout.module';
 import { CouponsModule } from '../coupons/coupons.module';
 import { InventoryModule } from '../inventory/inventory.module';
 import { NotificationsModule } from '../notifications/notifications.module';
-import { QUEUES, queueJobOptions } from '../infra/queue/queues';
+import { QUEUES } from '../infra/queue/queues';
+import { registerQueues } from '../infra/queue/register-queues';
 import { UsersModule } from '../users/users.module';
 import { IdempotencyStore } from './idempotency.store';
 import { IdempotencyKeyEntity, OrderEntity, OrderItemEntity, OutboxEntity } from './order.entity';
@@ -31,10 +31,7 @@ import { OutboxWriter } from './outbox.writer';
 @Module({
   imports: [
     TypeOrmModule.forFeature([OrderEntity, OrderItemEntity, IdempotencyKeyEntity, OutboxEntity]),
-    BullModule.registerQueue(
-      { name: QUEUES.orders, defaultJobOptions: queueJobOptions(QUEUES.orders) },
-      { name: QUEUES.outbox, defaultJobOptions: queueJobOptions(QUEUES.outbox) },
-    ),
+    registerQueues(QUEUES.orders, QUEUES.outbox),
     InventoryModule,
     CatalogModule,
     CheckoutModule,

@@ -1,7 +1,7 @@
-import { BullModule } from '@nestjs/bull';
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { QUEUES, queueJobOptions } from '../infra/queue/queues';
+import { QUEUES } from '../infra/queue/queues';
+import { registerQueues } from '../infra/queue/register-queues';
 import { NotificationsModule } from '../notifications/notifications.module';
 import { OrdersModule } from '../orders';
 import { UsersModule } from '../users/users.module';
@@ -30,7 +30,7 @@ import { SandboxPsp } from './sandbox/sandbox-psp';
 @Module({
   imports: [
     TypeOrmModule.forFeature([PaymentEntity, PaymentEventEntity, RefundEntity]),
-    BullModule.registerQueue({ name: QUEUES.payments, defaultJobOptions: queueJobOptions(QUEUES.payments) }),
+    registerQueues(QUEUES.payments),
     OrdersModule,
     UsersModule,
     NotificationsModule,

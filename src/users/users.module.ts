@@ -1,9 +1,9 @@
-import { BullModule } from '@nestjs/bull';
 import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuditModule } from '../audit/audit.module';
-import { QUEUES, queueJobOptions } from '../infra/queue/queues';
+import { QUEUES } from '../infra/queue/queues';
+import { registerQueues } from '../infra/queue/register-queues';
 import { NotificationsModule } from '../notifications/notifications.module';
 import { AccessTokens } from './access-tokens.service';
 import { AccountLimits } from './account-limits';
@@ -35,7 +35,7 @@ import { UsersService } from './users.service';
 @Module({
   imports: [
     TypeOrmModule.forFeature([User, RefreshToken, PasswordResetToken]),
-    BullModule.registerQueue({ name: QUEUES.users, defaultJobOptions: queueJobOptions(QUEUES.users) }),
+    registerQueues(QUEUES.users),
     AuditModule,
     NotificationsModule,
   ],

@@ -3,9 +3,11 @@
  * the nginx template and its compose rendering, the MySQL init files, the Dockerfile and the
  * Grafana dashboard (its queries name only metrics the code registers).
  *
- * Kubernetes objects and the compose file are validated against the vendored JSON schemas in
- * ./schemas (subsets of the Kubernetes 1.30 API and of the Compose Specification: required
- * fields, types, and every field name an object may have, so a misspelt field fails), then
+ * Kubernetes objects are validated against the full upstream Kubernetes API schemas compiled by
+ * `kubernetes-models` (4.x), plus a strict unknown-field check on top (those validators accept
+ * unknown properties: every field is probed against the same schemas, so a misspelt field
+ * fails); kustomization.yaml and the compose file against the vendored JSON schemas in
+ * ./schemas (subsets of the Kustomize and Compose Specifications). Then everything is
  * cross-checked: selectors against pod labels, probes against declared ports, Services,
  * Ingresses, HPA and PDB against the objects they point at, env names against what the app
  * reads, and the values themselves against the app's own config validation.
@@ -17,6 +19,12 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { parse, parseAllDocuments } from 'yaml';
+import { Deployment } from 'kubernetes-models/apps/v1';
+import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2';
+import { Job } from 'kubernetes-models/batch/v1';
+import { Ingress } from 'kubernetes-models/networking.k8s.io/v1';
+import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
+import { ConfigMap, Namespace, Secret, Service } from 'kubernetes-models/v1';
 import { ConfigValidationError, ENV_DEFAULTS, loadConfig } from '../../src/infra/config/app-config';
 
 type Obj = Record<string, any>;
@@ -84,18 +92,75 @@ const schema = (id: string): ValidateFunction => {
   return v;
 };
 const K8S_SCHEMA_BASE = 'https://schemas.nest-commerce.local/k8s/';
-/** The apiVersion/kind pairs these manifests may use, each with its vendored schema. */
-const KIND_SCHEMAS: Record<string, string> = {
-  'v1/Namespace': 'namespace.json',
-  'v1/ConfigMap': 'configmap.json',
-  'v1/Secret': 'secret.json',
-  'v1/Service': 'service.json',
-  'apps/v1/Deployment': 'deployment.json',
-  'batch/v1/Job': 'job.json',
-  'networking.k8s.io/v1/Ingress': 'ingress.json',
-  'autoscaling/v2/HorizontalPodAutoscaler': 'hpa.json',
-  'policy/v1/PodDisruptionBudget': 'pdb.json',
+/** The apiVersion/kind pairs these manifests may use, each with its upstream model (kubernetes-models). */
+const KIND_MODELS: Record<string, new (data: any) => { validate(): void }> = {
+  'v1/Namespace': Namespace,
+  'v1/ConfigMap': ConfigMap,
+  'v1/Secret': Secret,
+  'v1/Service': Service,
+  'apps/v1/Deployment': Deployment,
+  'batch/v1/Job': Job,
+  'networking.k8s.io/v1/Ingress': Ingress,
+  'autoscaling/v2/HorizontalPodAutoscaler': HorizontalPodAutoscaler,
+  'policy/v1/PodDisruptionBudget': PodDisruptionBudget,
 };
+
+interface SchemaError {
+  instancePath: string;
+  message?: string;
+  params?: unknown;
+}
+
+/** What the upstream schema of `obj`'s kind says about it ([] when it is valid). */
+function upstreamErrors(obj: Obj): SchemaError[] {
+  const Model = KIND_MODELS[`${obj.apiVersion}/${obj.kind}`];
+  if (!Model) return [{ instancePath: '', message: `no model for ${obj.apiVersion}/${obj.kind}` }];
+  try {
+    new Model(obj).validate();
+    return [];
+  } catch (err) {
+    const errors = (err as { errors?: SchemaError[] }).errors;
+    if (!errors) throw err;
+    return errors;
+  }
+}
+
+/** A value no Kubernetes field accepts (no field is an array of arrays). */
+const PROBE = [[[]]];
+const pointer = (p: string[]): string =>
+  p.map((k) => `/${k.replace(/~/g, '~0').replace(/\//g, '~1')}`).join('');
+
+/**
+ * Fields of `obj` the upstream schema does not know. kubernetes-models' validators accept unknown
+ * properties (as the API server does, silently dropping them), so each field is probed: replaced
+ * by a value no field accepts, the object must fail validation at that field — a known field (or
+ * a key of a map such as labels or data) is checked there, an unknown one is not. Known fields
+ * are walked into.
+ */
+function unknownFields(obj: Obj): string[] {
+  const out: string[] = [];
+  const walk = (value: unknown, at: string[]): void => {
+    if (Array.isArray(value)) return value.forEach((v, i) => walk(v, [...at, String(i)]));
+    if (!value || typeof value !== 'object') return;
+    for (const [key, child] of Object.entries(value as Obj)) {
+      // The model sets these two itself; the allowed pairs are checked on their own.
+      if (!at.length && (key === 'apiVersion' || key === 'kind')) continue;
+      const p = [...at, key];
+      const probed = structuredClone(obj);
+      let cursor: Obj = probed;
+      for (const k of at) cursor = cursor[k];
+      cursor[key] = PROBE;
+      const ptr = pointer(p);
+      const known = upstreamErrors(probed).some(
+        (e) => e.instancePath === ptr || e.instancePath.startsWith(`${ptr}/`),
+      );
+      if (known) walk(child, p);
+      else out.push(p.join('.'));
+    }
+  };
+  walk(obj, []);
+  return out;
+}
 
 function errorsOf(v: ValidateFunction): string {
   return (v.errors ?? [])
@@ -312,18 +377,36 @@ describe('deploy/k8s manifests', () => {
 
   it('every document uses an allowed apiVersion/kind pair', () => {
     const pairs = DOCS.map((d) => `${d.obj.apiVersion}/${d.obj.kind}`);
-    expect(pairs.filter((p) => !KIND_SCHEMAS[p])).toEqual([]);
+    expect(pairs.filter((p) => !KIND_MODELS[p])).toEqual([]);
     // the kinds this deployment is made of, each present
-    expect(new Set(pairs)).toEqual(new Set(Object.keys(KIND_SCHEMAS)));
+    expect(new Set(pairs)).toEqual(new Set(Object.keys(KIND_MODELS)));
   });
 
   it.each(DOCS.map((d) => [d.label, d] as const))(
-    '%s validates against the vendored schema of its kind',
+    '%s validates against the upstream Kubernetes schema of its kind, with no field it does not know',
     (_label, d) => {
-      const v = schema(K8S_SCHEMA_BASE + KIND_SCHEMAS[`${d.obj.apiVersion}/${d.obj.kind}`]);
-      expect(v(d.obj) ? '' : errorsOf(v)).toBe('');
+      const errors = upstreamErrors(d.obj).map(
+        (e) => `${e.instancePath || '/'} ${e.message} ${JSON.stringify(e.params)}`,
+      );
+      expect(errors).toEqual([]);
+      expect(unknownFields(d.obj)).toEqual([]);
     },
   );
+
+  it('the strict check catches a misspelt field, a field at the wrong level and a wrong type', () => {
+    const api = DOCS.find((d) => d.obj.kind === 'Deployment')!.obj;
+    const broken = structuredClone(api);
+    broken.spec.replica = 2; // misspelt
+    broken.spec.template.spec.containers[0].readinesProbe = {}; // misspelt
+    broken.metadata.selector = {}; // wrong level
+    broken.spec.template.metadata.labels.extra = 'ok'; // a map key: allowed
+    expect(unknownFields(broken).sort()).toEqual(
+      ['metadata.selector', 'spec.replica', 'spec.template.spec.containers.0.readinesProbe'].sort(),
+    );
+    const wrongType = structuredClone(api);
+    wrongType.spec.replicas = 'two';
+    expect(upstreamErrors(wrongType).map((e) => e.instancePath)).toContain('/spec/replicas');
+  });
 
   it('object names are unique per kind and namespaced objects name no namespace but nest-commerce', () => {
     const keys = DOCS.map((d) => `${d.obj.kind}/${d.obj.metadata.name}`);

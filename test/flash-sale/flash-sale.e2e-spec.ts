@@ -1,7 +1,7 @@
-import Redis from 'ioredis';
 import { randomBytes } from 'node:crypto';
 import { newId } from '../../src/common/ids';
 import { DbRouter } from '../../src/infra/database/db-router.service';
+import { RedisService } from '../../src/infra/redis/redis.service';
 import { FlashSaleDefinitions, FlashSalePersistence, FlashSaleStore } from '../../src/flash-sale/testing';
 import { FlashSaleService } from '../../src/flash-sale';
 import { BulkUser, adminToken, bulkUsers } from '../support/auth';
@@ -309,7 +309,7 @@ describe('flash sale: 100 units, 300 users x 5 concurrent attempts, two instance
     );
     const store = a.app.get(FlashSaleStore);
     // Lose the sale's state, as a Redis restarted without its AOF would.
-    const redis = new Redis(a.config.redis.url);
+    const redis = RedisService.createClient(a.config.redis.url);
     try {
       await redis.del(store.keys(saleId).state, store.keys(saleId).held, store.keys(saleId).seq);
     } finally {
@@ -341,7 +341,7 @@ describe('flash sale: 100 units, 300 users x 5 concurrent attempts, two instance
     const store = a.app.get(FlashSaleStore);
     const k = store.keys(saleId);
     const keys = [k.state, k.held, k.seq, k.stream, k.returned, k.soldout];
-    const redis = new Redis(a.config.redis.url);
+    const redis = RedisService.createClient(a.config.redis.url);
     const drained = () =>
       eventually(async () => {
         const s = await store.streamStats(saleId);
@@ -425,7 +425,7 @@ describe('flash sale: a consumer killed mid-batch loses nothing and duplicates n
 
     // A worker reads all 60 entries, commits the first batch of 25 and dies before XACK.
     const store = api.app.get(FlashSaleStore);
-    const dead = new Redis(api.config.redis.url);
+    const dead = RedisService.createClient(api.config.redis.url);
     const entries = await store.readGroup(dead, saleId, 'dead-worker', 100, 100);
     dead.disconnect();
     expect(entries).toHaveLength(60);

@@ -13,6 +13,23 @@ describe('mapError: a dependency that does not answer is 503 UNAVAILABLE naming 
     ],
     ['ioredis connection closed', new Error('Connection is closed.'), 'redis'],
     [
+      'Redis Cluster: redirections not followed during a failover',
+      new Error('Too many Cluster redirections. Last error: Error: Connection is closed.'),
+      'redis',
+    ],
+    ['Redis Cluster: slot without a master', new Error('CLUSTERDOWN The cluster is down'), 'redis'],
+    ['Redis Cluster: slot moved under a pipeline', new Error('MOVED 5611 127.0.0.1:41367'), 'redis'],
+    [
+      'Redis Cluster: keys migrating',
+      new Error('TRYAGAIN Multiple keys request during rehashing of slot'),
+      'redis',
+    ],
+    [
+      'Redis Cluster: write to a demoted master',
+      new Error("READONLY You can't write against a read only replica."),
+      'redis',
+    ],
+    [
       'ioredis retries exhausted',
       Object.assign(new Error('Reached the max retries per request limit'), {
         name: 'MaxRetriesPerRequestError',

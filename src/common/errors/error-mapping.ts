@@ -73,10 +73,11 @@ const UNAVAILABLE_ERRNOS = new Set([
 /**
  * What ioredis says when Redis does not answer: a command past REDIS_COMMAND_TIMEOUT_MS, a
  * connection that is closed or (re)connecting with no offline queue, a socket replaced after
- * silence. mysql2 says "Pool is closed".
+ * silence; on a Redis Cluster also a slot whose master is failing over (CLUSTERDOWN, TRYAGAIN,
+ * a redirection the client could not follow, a write that reached a demoted master). mysql2 says "Pool is closed".
  */
 const REDIS_DOWN =
-  /Command timed out|Connection is closed|Stream isn't writeable|Socket timeout|All sentinels are unreachable|None of startup nodes is available|Cluster isn't ready/;
+  /Command timed out|Connection is closed|Stream isn't writeable|Socket timeout|All sentinels are unreachable|None of startup nodes is available|Cluster isn't ready|Too many Cluster redirections|Failed to refresh slots cache|^(CLUSTERDOWN|TRYAGAIN|MOVED|ASK|LOADING|MASTERDOWN) |^READONLY You can't write against a read only replica/;
 
 export function isUnavailableError(err: unknown): boolean {
   if (!err || typeof err !== 'object') return false;

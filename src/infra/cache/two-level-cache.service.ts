@@ -54,6 +54,14 @@ export const BUDGET_WINDOW_MS = 10_000;
 export const BUDGET_WINDOWS = Math.ceil(OPEN_MAX_TTL_MS / BUDGET_WINDOW_MS) + 1;
 /** Larger serialized values are not written to Redis (L1 still holds them). */
 export const MAX_L2_VALUE_BYTES = 256 * 1024;
+/**
+ * On a Redis Cluster the L2 entries are spread over this many hash tags (`{c0}` … `{c15}`, the
+ * shard is a hash of the entry's key), each with its own copy of the fence and its own share of
+ * the open-key budget: the store script checks the fence and the budget atomically with the
+ * write, so they must live in the entry's slot. Decision 0025. One Redis has one shard (the key
+ * names of before).
+ */
+export const CLUSTER_CACHE_SHARDS = 16;
 /** Redis's own bytes per key besides key and value (dict and expiry entries, object headers), counted against the budget. */
 export const ENTRY_OVERHEAD_BYTES = 96;
 
@@ -110,6 +118,21 @@ interface ScriptedRedis extends Redis {
     windowMs: number,
   ): Promise<[number, string]>;
   ncCacheFence(fenceKey: string, v: number, pos: string): Promise<string | null>;
+}
+
+/** The shard of an entry: FNV-1a of its key, modulo the shard count. */
+function shardOf(key: string, shards: number): number {
+  if (shards === 1) return 0;
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+  return (h >>> 0) % shards;
+}
+
+/** The fence with the highest version among the shards' copies (null when none is set). */
+function newestFence(texts: (string | null | undefined)[]): string | null {
+  let best: string | null = null;
+  for (const t of texts) if (t && (best === null || parseFence(t).v > parseFence(best).v)) best = t;
+  return best;
 }
 
 const parseFence = (text: string | null | undefined): Fence => {
@@ -174,10 +197,16 @@ export class TwoLevelCache implements OnModuleInit, OnApplicationBootstrap, OnMo
   readonly freshWindowMs: number;
   /** Bytes of open-key entries all instances together may write per BUDGET_WINDOW_MS. */
   readonly windowAllowance: number;
-  private readonly fenceKey: string;
+  /** Per shard (one on a single Redis): the fence copy and the open-key budget of its slot. */
+  private readonly fenceKeys: string[];
+  private readonly budgetKeys: string[];
   private readonly fenceSeqKey: string;
-  private readonly budgetKey: string;
   private readonly gensKey: string;
+  /** The tag of each shard's keys (`{c<n>}:` on a cluster, '' on one Redis). */
+  private readonly shardTags: string[];
+  /** Open-key bytes one shard may take per window (the allowance split over the shards). */
+  private readonly shardAllowance: number;
+  private readonly deletes;
 
   constructor(
     private readonly redis: RedisService,
@@ -202,6 +231,11 @@ export class TwoLevelCache implements OnModuleInit, OnApplicationBootstrap, OnMo
       'shop_cache_l2_budget_bytes',
       'Open-key cache budget in Redis: limit (CACHE_REDIS_BUDGET_MB), window_allowance and window_used (bytes written in the current window, as last seen)',
       ['kind'],
+    );
+    this.deletes = metrics.counter(
+      'shop_cache_l2_deletes_total',
+      'Cache entries deleted from Redis after a write, by result: deleted, failed (left to their TTL and the delayed second delete)',
+      ['result'],
     );
     this.windowAllowance = Math.floor(config.redis.cacheBudgetBytes / BUDGET_WINDOWS);
     this.budgetUsed.set({ kind: 'limit' }, config.redis.cacheBudgetBytes);
@@ -235,9 +269,12 @@ export class TwoLevelCache implements OnModuleInit, OnApplicationBootstrap, OnMo
       },
     );
     this.freshWindowMs = Math.max(1000, config.db.replicaMaxLagSeconds * 1000);
-    this.fenceKey = redis.key('cache', 'fence');
+    const shards = config.redis.cacheCluster ? CLUSTER_CACHE_SHARDS : 1;
+    this.shardTags = Array.from({ length: shards }, (_, i) => (shards > 1 ? `{c${i}}:` : ''));
+    this.shardAllowance = Math.floor(this.windowAllowance / shards);
+    this.fenceKeys = this.shardTags.map((tag) => redis.key('cache', `${tag}fence`));
+    this.budgetKeys = this.shardTags.map((tag) => redis.key('cache', `${tag}budget`));
     this.fenceSeqKey = redis.key('cache', 'fence-seq');
-    this.budgetKey = redis.key('cache', 'budget');
     this.gensKey = redis.key('cache', 'gens');
   }
 
@@ -261,13 +298,13 @@ export class TwoLevelCache implements OnModuleInit, OnApplicationBootstrap, OnMo
   async sync(logFailure = false): Promise<void> {
     if (!this.l2Usable()) return;
     try {
-      const [gens, fence] = await withTimeout(
-        Promise.all([this.l2.hgetall(this.gensKey), this.l2.get(this.fenceKey)]),
+      const [gens, ...fences] = await withTimeout(
+        Promise.all([this.l2.hgetall(this.gensKey), ...this.fenceKeys.map((k) => this.l2.get(k))]),
         WRITE_TIMEOUT_MS,
         'cache sync',
       );
       for (const [ns, gen] of Object.entries(gens)) this.setGeneration(ns, Number(gen));
-      this.adoptFence(fence, true);
+      this.adoptFence(newestFence(fences), true);
     } catch (err) {
       this.tripped(err);
       if (logFailure) this.logger.warn(`cache generations not loaded: ${(err as Error).message}`);
@@ -317,7 +354,7 @@ export class TwoLevelCache implements OnModuleInit, OnApplicationBootstrap, OnMo
   }
 
   private async fill(ns: string, full: string, key: string, ttl: CacheTtl, load: Loader): Promise<string> {
-    const l2key = this.redis.key('cache', full);
+    const l2key = this.l2Key(full);
     const stored = await this.l2Get(l2key);
     if (stored !== undefined) {
       this.hits.inc({ tier: 'l2' });
@@ -361,16 +398,17 @@ export class TwoLevelCache implements OnModuleInit, OnApplicationBootstrap, OnMo
     if (bytes > MAX_L2_VALUE_BYTES) return void this.writes.inc({ result: 'too_large' });
     if (!this.l2Usable()) return void this.writes.inc({ result: 'failed' });
     const cost = open ? bytes + Buffer.byteLength(l2key) + ENTRY_OVERHEAD_BYTES : 0;
+    const shard = this.shardOfL2Key(l2key);
     withTimeout(
       this.l2.ncCacheStore(
         l2key,
-        this.fenceKey,
-        this.budgetKey,
+        this.fenceKeys[shard],
+        this.budgetKeys[shard],
         value,
         open ? Math.min(ttlMs, OPEN_MAX_TTL_MS) : ttlMs,
         fenceV,
         cost,
-        this.windowAllowance,
+        this.shardAllowance,
         BUDGET_WINDOW_MS,
       ),
       WRITE_TIMEOUT_MS,
@@ -464,12 +502,14 @@ export class TwoLevelCache implements OnModuleInit, OnApplicationBootstrap, OnMo
       this.fence = { v: this.fence.v, pos }; // Redis away: this instance at least reads past its own write
       return;
     }
+    // Every shard's copy moves before the written keys are deleted (afterWrite), so a fill that
+    // read under the old version is refused by its shard's script or deleted afterwards.
     const now = await withTimeout(
-      this.l2.ncCacheFence(this.fenceKey, v, pos),
+      Promise.all(this.fenceKeys.map((k) => this.l2.ncCacheFence(k, v, pos))),
       WRITE_TIMEOUT_MS,
       'cache fence',
     ).catch((err: unknown) => void this.tripped(err));
-    this.adoptFence(now ?? `${v}|${pos}`, now !== undefined);
+    this.adoptFence(now ? newestFence(now) : `${v}|${pos}`, now !== undefined);
   }
 
   /** `authoritative`: Redis's current fence (replaces ours); else a broadcast (taken when newer). */
@@ -511,13 +551,52 @@ export class TwoLevelCache implements OnModuleInit, OnApplicationBootstrap, OnMo
     ).catch((err: Error) => this.logger.warn(`cache invalidation not broadcast: ${err.message}`));
   }
 
+  /**
+   * Deletes entries from L2: one DEL per shard (a DEL over keys of several slots is refused on a
+   * Redis Cluster with CROSSSLOT), all shards at once. A failed group is counted
+   * (shop_cache_l2_deletes_total{result="failed"}) and logged with what it left behind; its
+   * entries are left to their TTL and, without GTIDs, to the delayed second delete.
+   */
   private async deleteL2(keys: string[]): Promise<void> {
     if (!keys.length || !this.l2Usable()) return;
-    const full = keys.map((k) => this.redis.key('cache', this.l1Key(k.slice(0, k.indexOf(':')), k)));
-    await withTimeout(this.l2.del(...full), WRITE_TIMEOUT_MS, 'cache delete').catch((err: Error) => {
-      this.tripped(err);
-      this.logger.warn(`L2 delete failed: ${err.message}`);
+    const groups = new Map<number, string[]>();
+    for (const k of keys) {
+      const l2key = this.l2Key(this.l1Key(k.slice(0, k.indexOf(':')), k));
+      const shard = this.shardOfL2Key(l2key);
+      groups.set(shard, [...(groups.get(shard) ?? []), l2key]);
+    }
+    const results = await Promise.allSettled(
+      [...groups.values()].map((group) =>
+        withTimeout(this.l2.del(...group), WRITE_TIMEOUT_MS, 'cache delete'),
+      ),
+    );
+    const failed: string[] = [];
+    let firstError: Error | undefined;
+    [...groups.values()].forEach((group, i) => {
+      const r = results[i];
+      if (r.status === 'fulfilled') return void this.deletes.inc({ result: 'deleted' }, group.length);
+      this.deletes.inc({ result: 'failed' }, group.length);
+      failed.push(...group);
+      firstError ??= r.reason as Error;
     });
+    if (firstError) {
+      this.tripped(firstError);
+      this.logger.warn(
+        `L2 delete failed for ${failed.length} of ${keys.length} entries (${failed.slice(0, 5).join(', ')}${failed.length > 5 ? ', …' : ''}): ${firstError.message}`,
+      );
+    }
+  }
+
+  /** The Redis key of an L2 entry (`full` as in L1: `<ns>:g<gen>:<rest>`), in its shard's slot. */
+  private l2Key(full: string): string {
+    return this.redis.key('cache', `${this.shardTags[shardOf(full, this.shardTags.length)]}${full}`);
+  }
+
+  /** The shard an L2 key was built in (its tag follows `<prefix>:cache:`). */
+  private shardOfL2Key(l2key: string): number {
+    if (this.shardTags.length === 1) return 0;
+    const m = /:cache:\{c(\d+)\}:/.exec(l2key);
+    return m ? Number(m[1]) : 0;
   }
 
   private onBroadcast(msg: string): void {
@@ -548,12 +627,12 @@ export class TwoLevelCache implements OnModuleInit, OnApplicationBootstrap, OnMo
 
   /** A value of namespace `ns` from Redis only (no L1: entries are shared by every instance as written). */
   sharedGet(ns: string, key: string): Promise<string | undefined> {
-    return this.l2Get(this.redis.key('cache', this.l1Key(ns, `${ns}:${key}`)));
+    return this.l2Get(this.l2Key(this.l1Key(ns, `${ns}:${key}`)));
   }
 
   /** Stores a value of an open namespace (budgeted, TTL ≤ OPEN_MAX_TTL_MS) unless the fence moved past `fenceV`. */
   sharedSet(ns: string, key: string, value: string, ttlMs: number, fenceV: number): void {
-    this.store(this.redis.key('cache', this.l1Key(ns, `${ns}:${key}`)), value, ttlMs, true, fenceV);
+    this.store(this.l2Key(this.l1Key(ns, `${ns}:${key}`)), value, ttlMs, true, fenceV);
   }
 
   sharedDelete(ns: string, key: string): Promise<void> {

@@ -27,6 +27,21 @@ const PRODUCTION: NodeJS.ProcessEnv = {
 };
 
 describe('loadConfig', () => {
+  it('on a Redis Cluster takes a plain REDIS_PREFIX and refuses one with a hash tag (it would put every key in one slot)', () => {
+    const cluster = { ...DEV, REDIS_URL: 'redis+cluster://10.0.0.1:7000,10.0.0.2:7000' };
+    const cfg = loadConfig({ ...cluster, REDIS_PREFIX: 'shop' });
+    expect([cfg.redis.cluster, cfg.redis.cacheCluster, cfg.redis.prefix]).toEqual([true, true, 'shop']);
+    expect(problemsOf({ ...cluster, REDIS_PREFIX: '{nc}' })).toEqual([
+      expect.stringMatching(/^REDIS_PREFIX: "\{nc\}" must not contain braces on a Redis Cluster/),
+    ]);
+    expect(
+      problemsOf({ ...DEV, CACHE_REDIS_URL: 'redis+cluster://10.0.0.1:7000', REDIS_PREFIX: 'a{b}' }),
+    ).toEqual([expect.stringMatching(/^REDIS_PREFIX: .* must not contain braces/)]);
+    // One Redis: braces are allowed as before, and nothing is tagged per queue or cache shard.
+    const single = loadConfig({ ...DEV, REDIS_PREFIX: '{nc}' });
+    expect([single.redis.cluster, single.redis.cacheCluster]).toEqual([false, false]);
+  });
+
   it('accepts an otherwise empty environment in development: every default points at the local infrastructure', () => {
     const cfg = loadConfig(DEV);
     expect(cfg.env).toBe('development');

@@ -46,6 +46,10 @@ export class AppConfig {
   redis!: {
     url: string;
     cacheUrl: string;
+    /** REDIS_URL names a Redis Cluster: queues and cache shards get their own hash tags. */
+    cluster: boolean;
+    /** CACHE_REDIS_URL (or REDIS_URL when it is unset) names a Redis Cluster. */
+    cacheCluster: boolean;
     prefix: string;
     /** Redis memory the cache may fill with entries whose keys come from requests (CACHE_REDIS_BUDGET_MB). */
     cacheBudgetBytes: number;
@@ -391,9 +395,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const redisUrl = redisUrlOf('REDIS_URL');
   const cacheRaw = env.CACHE_REDIS_URL ? redisUrlOf('CACHE_REDIS_URL') : redisUrl;
   const prefix = get('REDIS_PREFIX');
-  if (redisUrl.startsWith('redis+cluster://') && !/^\{[^{}]+\}/.test(prefix))
+  // Keys carry their own hash tags (one per entity: a sale, a queue, a cache shard, a throttled
+  // caller; docs/decisions/0025). A tag in the prefix would come first and pull every key into
+  // one slot, so a cluster of N masters would hold everything on one.
+  if (
+    (redisUrl.startsWith('redis+cluster://') || cacheRaw.startsWith('redis+cluster://')) &&
+    /[{}]/.test(prefix)
+  )
     problems.push(
-      `REDIS_PREFIX: "${prefix}" must start with a hash tag such as {nc} on a Redis Cluster (keys used together must share a slot)`,
+      `REDIS_PREFIX: "${prefix}" must not contain braces on a Redis Cluster (a hash tag in the prefix would put every key in one slot; keys carry their own tags)`,
     );
   if (!/^[A-Za-z0-9_.:{}-]{1,64}$/.test(prefix))
     problems.push(`REDIS_PREFIX: "${prefix}" must match [A-Za-z0-9_.:{}-]{1,64}`);
@@ -441,6 +451,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     redis: {
       url: redisUrl,
       cacheUrl: cacheRaw,
+      cluster: redisUrl.startsWith('redis+cluster://'),
+      cacheCluster: cacheRaw.startsWith('redis+cluster://'),
       prefix,
       cacheBudgetBytes: int('CACHE_REDIS_BUDGET_MB', 1, 1024 * 1024) * 1024 * 1024,
       commandTimeoutMs: int('REDIS_COMMAND_TIMEOUT_MS', 100, 60000),

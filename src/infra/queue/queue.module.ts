@@ -11,8 +11,8 @@ import { WorkerRegistry } from './worker-registry.service';
 
 /**
  * Bull's Redis connection and defaults. Owning modules register their queue with
- * `BullModule.registerQueue({ name: QUEUES.x })` and attach handlers through WorkerRegistry.
- * The prefix carries REDIS_PREFIX; wrap it in braces (e.g. `{nc}`) on Redis Cluster.
+ * `registerQueues(QUEUES.x)` (register-queues.ts: job defaults, and on a Redis Cluster a prefix
+ * with the queue's own hash tag) and attach handlers through WorkerRegistry.
  */
 /** Bull's clients per app instance (Bull closes only clients it created itself; these are closed below). */
 const ownClients = new WeakMap<AppConfig, Set<Redis>>();
@@ -27,7 +27,7 @@ const ownClients = new WeakMap<AppConfig, Set<Redis>>();
         // non-blocking command), `subscriber` and the blocking `bclient` (workers' BRPOPLPUSH).
         // `client` gets the command bounds of decision 0014, so a queue.add against a Redis that
         // does not answer fails within REDIS_COMMAND_TIMEOUT_MS; the other two must wait. On a
-        // Redis Cluster they are Cluster clients (Bull needs the hash-tagged prefix checked at boot).
+        // Redis Cluster they are Cluster clients (each queue's prefix carries its own hash tag).
         createClient: (type: 'client' | 'subscriber' | 'bclient') => {
           const c = RedisService.createClient(
             config.redis.url,

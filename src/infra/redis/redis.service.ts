@@ -73,8 +73,9 @@ export class RedisService implements OnModuleDestroy {
   /**
    * A new client with {@link connectionOptions}. For `redis+cluster://` it is an ioredis
    * `Cluster` (slot-aware, follows MOVED/ASK and failovers); it answers the same commands, Lua
-   * scripts and pub/sub as a single-node client for keys that share a hash tag, which every key
-   * of this app does on a cluster (REDIS_PREFIX must carry one, e.g. `{nc}`).
+   * scripts and pub/sub as a single-node client for keys that share a hash tag: every multi-key
+   * command or script of this app names keys of one tag (a sale, a queue, a cache shard, a
+   * throttled caller; decision 0025).
    */
   static createClient(url: string, extra: RedisOptions = {}): Redis {
     const cluster = clusterNodesFromUrl(url);
@@ -83,10 +84,17 @@ export class RedisService implements OnModuleDestroy {
         url,
         extra,
       );
+      void enableAutoPipelining;
       return new Cluster(cluster.nodes, {
         redisOptions: perNode,
         enableOfflineQueue: enableOfflineQueue ?? true,
-        enableAutoPipelining: enableAutoPipelining ?? false,
+        // Never auto-pipelined on a cluster: ioredis re-sends a pipeline after MOVED/ASK only when
+        // every command in it got the same redirection, and an automatic pipeline mixes commands
+        // of many slots of one node — after a failover or a resharding its callers would get the
+        // bare MOVED errors and 500s (seen in test/redis/redis-cluster.e2e-spec.ts, with it on:
+        // purchases answered 500 at a CLUSTER FAILOVER, cache fills lost). It costs throughput:
+        // the bench's cluster scenario shows it. Decision 0025.
+        enableAutoPipelining: false,
         clusterRetryStrategy: (n: number) => Math.min(n * 100, 1000),
         slotsRefreshTimeout: 5000,
       }) as unknown as Redis;
@@ -143,6 +151,15 @@ export class RedisService implements OnModuleDestroy {
 
   key(...parts: (string | number)[]): string {
     return [this.config.redis.prefix, ...parts].join(':');
+  }
+
+  /**
+   * `name` as a hash tag on a Redis Cluster (`{name}`), as is on one Redis: for a group of keys
+   * that scripts use together and that had untagged names before clusters were supported, so
+   * their names on one Redis stay what they were (decision 0025).
+   */
+  clusterTag(name: string): string {
+    return this.config.redis.cluster ? `{${name}}` : name;
   }
 
   async subscribe(channel: string, handler: Handler): Promise<void> {

@@ -74,12 +74,13 @@ export type RefundResult =
 export class SandboxLedger {
   constructor(private readonly redis: RedisService) {}
 
+  /** The sandbox's keys share one tag on a Redis Cluster: its scripts read a fault flag with an intent. */
   private pi(paymentId: string): string {
-    return this.redis.key('sandbox', 'pi', paymentId);
+    return this.redis.key(this.redis.clusterTag('sandbox'), 'pi', paymentId);
   }
 
   private fault(op: SandboxFault): string {
-    return this.redis.key('sandbox', 'fault', op);
+    return this.redis.key(this.redis.clusterTag('sandbox'), 'fault', op);
   }
 
   async create(
@@ -121,7 +122,7 @@ export class SandboxLedger {
       REFUND,
       4,
       this.pi(paymentId),
-      this.redis.key('sandbox', 're', idempotencyKey),
+      this.redis.key(this.redis.clusterTag('sandbox'), 're', idempotencyKey),
       this.fault('refund'),
       this.fault('refund-declined'),
       amount,

@@ -65,6 +65,11 @@ describe('catalog cache: a flood of distinct listing queries cannot starve queue
       const buyers = await bulkUsers(t, 6000, 'flood-buy');
       const customers = await bulkUsers(t, 6000, 'flood-order');
 
+      // The flood's last key still answers a full page (20 items, ~11 KB): the prices lie above
+      // every minPrice it asks for.
+      const last = await http('GET', t.api(`/products?brand=${brand}&minPrice=${FLOOD}&limit=20`));
+      expect(last.body.items).toHaveLength(20);
+
       const before = await usedMemory();
       let peak = before;
       let aborted = false;

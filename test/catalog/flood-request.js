@@ -1,10 +1,9 @@
 // autocannon setupRequest for the catalog flood (test/catalog/catalog-flood.e2e-spec.ts), loaded in
-// autocannon's worker threads (a function cannot cross into a worker; a file can). Every request
-// asks for a listing key never asked before: minPrice is unique per worker thread and request.
+// autocannon's worker thread (a function cannot cross into a worker; a file can). Every request
+// asks for a listing key never asked before: minPrice counts up from 0 (the suite runs ONE worker,
+// and its products are priced above every minPrice it reaches, so every page is full).
 // The brand arrives as the request's path: `/api/v1/products?brand=<brand>&limit=20`.
-/* global require, module */
-// eslint-disable-next-line @typescript-eslint/no-require-imports -- CommonJS, required by autocannon's worker
-const { threadId } = require('node:worker_threads');
+/* global module */
 
 let n = 0;
-module.exports = (req) => ({ ...req, path: `${req.path}&minPrice=${threadId * 10_000_000 + n++}` });
+module.exports = (req) => ({ ...req, path: `${req.path}&minPrice=${n++}` });

@@ -17,6 +17,7 @@ import { OrderExpiryProcessor } from './order-expiry.processor';
 import { OrderCapsPolicy, OrderLimits } from './order-limits';
 import { OrderNotifications } from './order-notifications';
 import { OrderWatchers } from './order-watchers.service';
+import { OrdersSubscriptions } from './orders.subscriptions';
 import { AdminOrdersController, OrdersController } from './orders.controller';
 import { OrdersGrpcController } from './orders.grpc.controller';
 import { OrdersRepository } from './orders.repository';
@@ -58,6 +59,7 @@ import { OutboxWriter } from './outbox.writer';
     OrderExpiryProcessor,
     OrderWatchers,
     OrderNotifications,
+    OrdersSubscriptions,
     OrderLimits,
     OrderCapsPolicy,
   ],

@@ -14,14 +14,19 @@ import { InventoryService } from '../inventory';
 import { IdempotencyStore } from './idempotency.store';
 import { ORDER_EVENTS } from './order-events';
 import { OrderLimits } from './order-limits';
-import { IllegalTransitionError, OrderStatus, sourcesOf } from './order-state';
+import { IllegalTransitionError, sourcesOf } from './order-state';
 import { OrderNotFoundError } from './order.errors';
 import { linesOf, recordOf } from './order-records';
-import {
-  NewOrder,
+import type {
+  FlashSaleOrderRow,
+  ListQuery,
   OrderAddress,
+  OrderPage,
   OrderRecord,
   OrderView,
+} from './orders.types';
+import {
+  NewOrder,
   OrdersRepository,
   pricingValues,
   PRICING_COLUMNS,
@@ -36,30 +41,6 @@ export { MAX_ORDER_LINES, MAX_LINE_QUANTITY };
 export { normalizeItems } from './order-input';
 export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
-
-export interface ListQuery {
-  cursor?: string;
-  limit?: number;
-  status?: OrderStatus;
-  from?: Date;
-  to?: Date;
-}
-
-export interface OrderPage {
-  items: OrderView[];
-  nextCursor: string | null;
-}
-
-export interface FlashSaleOrderRow {
-  reservationId: string;
-  userId: string;
-  flashSaleId: string;
-  sku: string;
-  quantity: number;
-  unitPrice: number;
-  currency: string;
-  productName: string;
-}
 
 export const expiryJobId = (orderId: string): string => `expire:${orderId}`;
 

@@ -4,7 +4,7 @@ import { DbRouter } from '../infra/database/db-router.service';
 import { Statement, WriteBatch, runStatements } from '../infra/database/write-batch';
 import { newId } from '../common/ids';
 import { OrderEvent, OrderEventType } from './order-events';
-import type { OrderRecord } from './orders.repository';
+import type { OrderRecord } from './orders.types';
 import { OutboxRelay } from './outbox.relay';
 
 export interface OutboxEntry {

@@ -26,7 +26,7 @@ import {
   RefreshDto,
   RegisterDto,
   RequestPasswordResetDto,
-} from './dto/auth.dto';
+} from './auth.dto';
 
 const AUTH_BUSY = { AUTH_BUSY: 'Too many sign-ins are being processed right now; retry shortly' };
 export const RESET_ACCEPTED = 'If an account uses this email, a password-reset link is on its way.';

@@ -3,7 +3,7 @@ import { ApiAcceptedResponse, ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTag
 import { AuthUser, CurrentUser } from '../common/auth';
 import { ApiErrorResponse } from '../infra/http/openapi-errors';
 import type { AuthResult } from './auth.service';
-import { AcceptedDto, AuthResponseDto, ChangePasswordDto, MeDto } from './dto/auth.dto';
+import { AcceptedDto, AuthResponseDto, ChangePasswordDto, MeDto } from './auth.dto';
 import { EmailVerification } from './email-verification.service';
 import { PasswordFlows } from './password-flows.service';
 import { UsersService } from './users.service';

@@ -1,3 +1,4 @@
+import type { PostalAddress } from '../addresses';
 import type { Breakdown, PricedLine } from '../checkout';
 import type { OrderStatus } from './order-state';
 
@@ -22,29 +23,10 @@ export interface OrderItemView {
 }
 
 /** A postal address as the order copied it (the address book's fields). */
-export interface OrderAddress {
-  fullName: string;
-  company?: string | null;
-  line1: string;
-  line2?: string | null;
-  city: string;
-  region?: string | null;
-  postalCode: string;
-  country: string;
-  phone?: string | null;
-}
+export type OrderAddress = PostalAddress;
 
 /** The order's price, all in minor units of `currency`; `total` equals the order's `total.amount`. */
-export interface OrderBreakdown {
-  subtotal: number;
-  discount: number;
-  shipping: number;
-  tax: number;
-  /** True: prices include tax (shown, not added). False: tax was added to the total. */
-  taxIncluded: boolean;
-  total: number;
-  currency: string;
-}
+export type OrderBreakdown = Breakdown;
 
 export interface OrderView {
   id: string;

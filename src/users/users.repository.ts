@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { IsNull } from 'typeorm';
+import { EntityTarget, IsNull, ObjectLiteral } from 'typeorm';
+import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import { DbRouter } from '../infra/database/db-router.service';
-import { affected, isDuplicate } from '../infra/database/mysql-results';
+import { affected, unlessDuplicate } from '../infra/database/mysql-results';
 import { PasswordResetToken } from './password-reset-token.entity';
 import { RefreshToken } from './refresh-token.entity';
 import { User } from './user.entity';
@@ -30,13 +31,7 @@ export class UsersRepository {
 
   /** Inserts the user; false when the email is taken (the unique index decides races). */
   async insert(user: User): Promise<boolean> {
-    try {
-      await this.db.writeRepo(User).insert(user);
-      return true;
-    } catch (err) {
-      if (isDuplicate(err)) return false;
-      throw err;
-    }
+    return unlessDuplicate(() => this.db.writeRepo(User).insert(user));
   }
 
   /** By the normalized email, on the primary (a just-registered user can log in at once). */
@@ -61,65 +56,52 @@ export class UsersRepository {
 
   /** Marks the address verified if it is still `email` and not verified yet; true when it did. */
   async markEmailVerified(id: string, email: string, now: Date): Promise<boolean> {
-    const res = await this.db
-      .writeRepo(User)
-      .createQueryBuilder()
-      .update()
-      .set({ emailVerifiedAt: now, updatedAt: now })
-      .where('id = :id AND email = :email AND email_verified_at IS NULL', { id, email })
-      .execute();
-    return res.affected === 1;
+    return this.update(
+      User,
+      { emailVerifiedAt: now, updatedAt: now },
+      'id = :id AND email = :email AND email_verified_at IS NULL',
+      { id, email },
+    );
   }
 
   /** Sets `next` only while the hash is still `previous`; true when it did. */
   async replaceHash(id: string, previous: string, next: string): Promise<boolean> {
-    const res = await this.db
-      .writeRepo(User)
-      .createQueryBuilder()
-      .update()
-      .set({ passwordHash: next, updatedAt: new Date() })
-      .where('id = :id AND password_hash = :previous', { id, previous })
-      .execute();
-    return res.affected === 1;
+    return this.update(
+      User,
+      { passwordHash: next, updatedAt: new Date() },
+      'id = :id AND password_hash = :previous',
+      { id, previous },
+    );
   }
 
   /** Locks the account until `until` unless it is locked longer already. */
   async lock(id: string, until: Date): Promise<void> {
-    await this.db
-      .writeRepo(User)
-      .createQueryBuilder()
-      .update()
-      .set({ lockedUntil: until, updatedAt: new Date() })
-      .where('id = :id AND (locked_until IS NULL OR locked_until < :until)', { id, until })
-      .execute();
+    await this.update(
+      User,
+      { lockedUntil: until, updatedAt: new Date() },
+      'id = :id AND (locked_until IS NULL OR locked_until < :until)',
+      { id, until },
+    );
   }
 
   /** A changed password (the owner knew the current one). */
   async setPassword(id: string, hash: string, now: Date): Promise<void> {
-    await this.db
-      .writeRepo(User)
-      .createQueryBuilder()
-      .update()
-      .set({ passwordHash: hash, updatedAt: now })
-      .where('id = :id', { id })
-      .execute();
+    await this.update(User, { passwordHash: hash, updatedAt: now }, 'id = :id', { id });
   }
 
   /** A reset password: the lock is lifted and the address counts as verified (the link proved it). */
   async setResetPassword(id: string, hash: string, now: Date): Promise<void> {
-    await this.db
-      .writeRepo(User)
-      .createQueryBuilder()
-      .update()
-      .set({
+    await this.update(
+      User,
+      {
         passwordHash: hash,
         lockedUntil: null,
         emailVerifiedAt: () => 'COALESCE(email_verified_at, :now)',
         updatedAt: now,
-      })
-      .where('id = :id', { id })
-      .setParameter('now', now)
-      .execute();
+      },
+      'id = :id',
+      { id, now },
+    );
   }
 
   // ---- refresh_tokens ------------------------------------------------------------------------
@@ -135,14 +117,12 @@ export class UsersRepository {
 
   /** Marks the token rotated if it is still live (not rotated, revoked or expired); true when it did. */
   async rotateRefreshToken(id: string, now: Date): Promise<boolean> {
-    const res = await this.db
-      .writeRepo(RefreshToken)
-      .createQueryBuilder()
-      .update()
-      .set({ rotatedAt: now })
-      .where('id = :id AND rotated_at IS NULL AND revoked_at IS NULL AND expires_at > :now', { id, now })
-      .execute();
-    return res.affected === 1;
+    return this.update(
+      RefreshToken,
+      { rotatedAt: now },
+      'id = :id AND rotated_at IS NULL AND revoked_at IS NULL AND expires_at > :now',
+      { id, now },
+    );
   }
 
   /** Revokes the live tokens of one family, or of every family of a user. */
@@ -173,25 +153,19 @@ export class UsersRepository {
 
   /** Spends the token if it is unused and unexpired; true when it did (of two concurrent uses, one). */
   async spendResetToken(id: string, now: Date): Promise<boolean> {
-    const res = await this.db
-      .writeRepo(PasswordResetToken)
-      .createQueryBuilder()
-      .update()
-      .set({ usedAt: now })
-      .where('id = :id AND used_at IS NULL AND expires_at > :now', { id, now })
-      .execute();
-    return res.affected === 1;
+    return this.update(
+      PasswordResetToken,
+      { usedAt: now },
+      'id = :id AND used_at IS NULL AND expires_at > :now',
+      { id, now },
+    );
   }
 
   /** Voids the user's pending reset links. */
   async voidResetTokensOf(userId: string, now: Date): Promise<void> {
-    await this.db
-      .writeRepo(PasswordResetToken)
-      .createQueryBuilder()
-      .update()
-      .set({ usedAt: now })
-      .where('user_id = :userId AND used_at IS NULL', { userId })
-      .execute();
+    await this.update(PasswordResetToken, { usedAt: now }, 'user_id = :userId AND used_at IS NULL', {
+      userId,
+    });
   }
 
   /** Deletes up to 1000 reset tokens that expired before `cutoff`; answers how many. */
@@ -202,5 +176,22 @@ export class UsersRepository {
         [cutoff],
       ),
     );
+  }
+
+  /** One conditional UPDATE of `entity`'s table, in the open transaction if any; true when its WHERE matched one row. */
+  private async update<E extends ObjectLiteral>(
+    entity: EntityTarget<E>,
+    set: QueryDeepPartialEntity<E>,
+    where: string,
+    params: ObjectLiteral,
+  ): Promise<boolean> {
+    const res = await this.db
+      .writeRepo(entity)
+      .createQueryBuilder()
+      .update()
+      .set(set)
+      .where(where, params)
+      .execute();
+    return res.affected === 1;
   }
 }

@@ -147,6 +147,33 @@ export class OrdersRepository {
     ];
   }
 
+  /**
+   * Flash-sale orders, PENDING_PAYMENT, one multi-row INSERT IGNORE: a reservation that has its
+   * order already (the unique reservation id) is skipped, after waiting for that order's commit.
+   * Their items are inserted by the caller for the orders that are really new ({@link findByReservations}).
+   */
+  async insertFlashSaleOrders(em: EntityManager, orders: NewOrder[]): Promise<void> {
+    await em.query(
+      `INSERT IGNORE INTO orders (id, user_id, status, total_minor, currency, source, flash_sale_id,
+           reservation_id, expires_at, created_at, updated_at, ${PRICING_COLUMNS})
+         VALUES ${orders
+           .map(() => `(?, ?, 'PENDING_PAYMENT', ?, ?, 'flash_sale', ?, ?, ?, ?, ?, ${PRICING_PLACEHOLDERS})`)
+           .join(', ')}`,
+      orders.flatMap((o) => [
+        o.id,
+        o.userId,
+        o.total,
+        o.currency,
+        o.flashSaleId,
+        o.reservationId,
+        o.expiresAt,
+        o.createdAt,
+        o.createdAt,
+        ...pricingValues(o),
+      ]),
+    );
+  }
+
   async insertItems(em: EntityManager, orders: NewOrder[]): Promise<void> {
     await runStatements(em, this.itemStatements(orders));
   }

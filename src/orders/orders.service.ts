@@ -25,14 +25,7 @@ import type {
   OrderRecord,
   OrderView,
 } from './orders.types';
-import {
-  NewOrder,
-  OrdersRepository,
-  pricingValues,
-  PRICING_COLUMNS,
-  PRICING_PLACEHOLDERS,
-  toView,
-} from './orders.repository';
+import { NewOrder, OrdersRepository, toView } from './orders.repository';
 import { OutboxWriter } from './outbox.writer';
 import { withTimeout } from '../common/with-timeout';
 import { MAX_LINE_QUANTITY, MAX_ORDER_LINES } from '../common/order-size';
@@ -286,25 +279,7 @@ export class OrdersService {
         };
       });
       // INSERT IGNORE on the unique reservation id: a duplicate waits for the first to commit, then is skipped.
-      await em.query(
-        `INSERT IGNORE INTO orders (id, user_id, status, total_minor, currency, source, flash_sale_id,
-           reservation_id, expires_at, created_at, updated_at, ${PRICING_COLUMNS})
-         VALUES ${candidates
-           .map(() => `(?, ?, 'PENDING_PAYMENT', ?, ?, 'flash_sale', ?, ?, ?, ?, ?, ${PRICING_PLACEHOLDERS})`)
-           .join(', ')}`,
-        candidates.flatMap((o) => [
-          o.id,
-          o.userId,
-          o.total,
-          o.currency,
-          o.flashSaleId,
-          o.reservationId,
-          o.expiresAt,
-          o.createdAt,
-          o.createdAt,
-          ...pricingValues(o),
-        ]),
-      );
+      await this.repo.insertFlashSaleOrders(em, candidates);
       const ids = await this.repo.findByReservations(
         em,
         rows.map((r) => r.reservationId),

@@ -4,17 +4,7 @@ import { NotFoundError } from '../common/errors/domain-error';
 import { EmailTakenError } from './auth.errors';
 import { User, UserRole } from './user.entity';
 import { UsersRepository } from './users.repository';
-
-/** What other modules may know about a user (never the password hash). */
-export interface UserProfile {
-  id: string;
-  email: string;
-  name: string;
-  role: UserRole;
-  /** The owner proved they receive mail at `email` (a verification or reset link). */
-  emailVerified: boolean;
-  createdAt: Date;
-}
+import type { UserProfile } from './users.types';
 
 export const toProfile = (u: User): UserProfile => ({
   id: u.id,

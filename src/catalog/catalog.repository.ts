@@ -94,6 +94,17 @@ const toDetail = (rows: DetailRow[]): ProductDetail => {
   };
 };
 
+const toVariantPrice = (r: VariantPriceRow): VariantPrice => ({
+  sku: r.sku,
+  productId: r.product_id,
+  productName: r.name,
+  price: Number(r.price_minor),
+  currency: r.currency,
+  active: r.status === 'active',
+  categoryId: r.category_id,
+  categoryIds: r.category_ids ? r.category_ids.split(',') : [],
+});
+
 /**
  * Every statement on `categories`, `products`, `product_variants` and `product_categories` (the
  * listing rows). Writes run in the caller's transaction (DbRouter.execute joins it); reads the
@@ -158,19 +169,7 @@ export class CatalogRepository {
            FROM product_variants v JOIN products p ON p.id = v.product_id WHERE v.sku = ?`,
       [sku],
     );
-    const r = rows[0];
-    return (
-      r && {
-        sku: r.sku,
-        productId: r.product_id,
-        productName: r.name,
-        price: Number(r.price_minor),
-        currency: r.currency,
-        active: r.status === 'active',
-        categoryId: r.category_id,
-        categoryIds: r.category_ids ? r.category_ids.split(',') : [],
-      }
-    );
+    return rows[0] && toVariantPrice(rows[0]);
   }
 
   // ---- writes (in the caller's transaction) --------------------------------------------------

@@ -1,3 +1,4 @@
+import { OutboxRepository } from './outbox.repository';
 import { BullModule } from '@nestjs/bull';
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
@@ -51,6 +52,7 @@ import { OutboxWriter } from './outbox.writer';
     OrderPlacement,
     OrdersRepository,
     IdempotencyStore,
+    OutboxRepository,
     OutboxWriter,
     OutboxRelay,
     OutboxProcessor,

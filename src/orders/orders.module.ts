@@ -1,3 +1,4 @@
+import { OrderHoldsRepository } from './order-holds.repository';
 import { OutboxRepository } from './outbox.repository';
 import { BullModule } from '@nestjs/bull';
 import { Module } from '@nestjs/common';
@@ -62,6 +63,7 @@ import { OutboxWriter } from './outbox.writer';
     OrderWatchers,
     OrderNotifications,
     OrdersSubscriptions,
+    OrderHoldsRepository,
     OrderLimits,
     OrderCapsPolicy,
   ],

@@ -1,26 +1,8 @@
-import {
-  Body,
-  Controller,
-  Delete,
-  Get,
-  Header,
-  HttpCode,
-  OnModuleInit,
-  Param,
-  Patch,
-  Post,
-  Query,
-  UseInterceptors,
-} from '@nestjs/common';
+import { AdminOnly, CreateRoute, DeleteRoute, UpdateRoute } from '../infra/http/admin-routes';
+import { Body, Controller, Get, Header, OnModuleInit, Param, Query, UseInterceptors } from '@nestjs/common';
 import { CacheTTL } from '@nestjs/cache-manager';
-import {
-  ApiBearerAuth,
-  ApiCreatedResponse,
-  ApiNoContentResponse,
-  ApiOkResponse,
-  ApiTags,
-} from '@nestjs/swagger';
-import { Public, Roles } from '../common/auth';
+import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { Public } from '../common/auth';
 import { ValidationFailedError } from '../common/errors/domain-error';
 import { HttpCacheInterceptor } from '../infra/cache/http-cache.interceptor';
 import { EdgeRoutes } from '../infra/http/edge-routes';
@@ -92,35 +74,26 @@ export class CatalogController implements OnModuleInit {
     return this.catalog.categoriesJson();
   }
 
-  @Roles('admin')
-  @ApiBearerAuth()
-  @Post('categories')
-  @ApiCreatedResponse({ description: 'The created category' })
+  @AdminOnly()
+  @CreateRoute({ description: 'The created category' }, 'categories')
   createCategory(@Body() body: CreateCategoryDto): Promise<CategoryNode> {
     return this.catalog.createCategory(body);
   }
 
-  @Roles('admin')
-  @ApiBearerAuth()
-  @Post('products')
-  @ApiCreatedResponse({ type: ProductDetailDto })
+  @AdminOnly()
+  @CreateRoute({ type: ProductDetailDto }, 'products')
   create(@Body() body: CreateProductDto): Promise<ProductDetail> {
     return this.catalog.createProduct(body);
   }
 
-  @Roles('admin')
-  @ApiBearerAuth()
-  @Patch('products/:id')
-  @ApiOkResponse({ type: ProductDetailDto })
+  @AdminOnly()
+  @UpdateRoute({ type: ProductDetailDto }, 'products/:id')
   update(@Param('id') id: string, @Body() body: UpdateProductDto): Promise<ProductDetail> {
     return this.catalog.updateProduct(id, body);
   }
 
-  @Roles('admin')
-  @ApiBearerAuth()
-  @Delete('products/:id')
-  @HttpCode(204)
-  @ApiNoContentResponse({ description: 'Archived: gone from listings and detail' })
+  @AdminOnly()
+  @DeleteRoute({ description: 'Archived: gone from listings and detail' }, 'products/:id')
   async archive(@Param('id') id: string): Promise<void> {
     await this.catalog.archiveProduct(id);
   }

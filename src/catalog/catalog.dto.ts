@@ -1,3 +1,4 @@
+import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
 import {
@@ -29,6 +30,17 @@ const toInt = ({ value }: { value: unknown }) =>
 const toBool = ({ value }: { value: unknown }) =>
   value === 'true' ? true : value === 'false' ? false : value;
 
+/** A price bound of a listing query: minor units, inclusive. */
+const PriceBound = (): PropertyDecorator =>
+  applyDecorators(
+    ApiPropertyOptional({ description: 'Minor units, inclusive' }),
+    IsOptional(),
+    Transform(toInt),
+    IsInt(),
+    Min(0),
+    Max(MAX_PRICE),
+  );
+
 export class ListProductsQuery {
   @ApiPropertyOptional({ description: 'Full-text search over name and description', example: 'cotton shirt' })
   @IsOptional()
@@ -50,20 +62,10 @@ export class ListProductsQuery {
   @MaxLength(120)
   brand?: string;
 
-  @ApiPropertyOptional({ description: 'Minor units, inclusive' })
-  @IsOptional()
-  @Transform(toInt)
-  @IsInt()
-  @Min(0)
-  @Max(MAX_PRICE)
+  @PriceBound()
   minPrice?: number;
 
-  @ApiPropertyOptional({ description: 'Minor units, inclusive' })
-  @IsOptional()
-  @Transform(toInt)
-  @IsInt()
-  @Min(0)
-  @Max(MAX_PRICE)
+  @PriceBound()
   maxPrice?: number;
 
   @ApiPropertyOptional({ description: 'Only products with a variant in stock', example: true })

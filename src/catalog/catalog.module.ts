@@ -3,6 +3,7 @@ import { CacheModule } from '../infra/cache/cache.module';
 import { AppConfig } from '../infra/config/app-config';
 import { InventoryModule } from '../inventory/inventory.module';
 import { CatalogController } from './catalog.controller';
+import { CatalogRepository } from './catalog.repository';
 import { CatalogService } from './catalog.service';
 import { DemoCatalogSeeder } from './demo-catalog';
 
@@ -10,7 +11,7 @@ import { DemoCatalogSeeder } from './demo-catalog';
 @Module({
   imports: [CacheModule, InventoryModule],
   controllers: [CatalogController],
-  providers: [CatalogService, DemoCatalogSeeder],
+  providers: [CatalogRepository, CatalogService, DemoCatalogSeeder],
   exports: [CatalogService, DemoCatalogSeeder],
 })
 export class CatalogModule implements OnApplicationBootstrap {

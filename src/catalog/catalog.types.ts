@@ -1,3 +1,5 @@
+import type { ListingItem } from './listing-query';
+
 export type ProductStatus = 'draft' | 'active' | 'archived';
 
 /** What orders need to price a line: authoritative (read on the primary). */
@@ -56,4 +58,13 @@ export interface CategoryNode {
   name: string;
   slug: string;
   children: CategoryNode[];
+}
+
+/** A category row without its children (the service builds the tree). */
+export type CategoryRecord = Omit<CategoryNode, 'children'>;
+
+/** One page of the product listing. */
+export interface ListingPage {
+  items: ListingItem[];
+  nextCursor: string | null;
 }

@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { DomainError } from '../common/errors/domain-error';
-import { DbRouter } from '../infra/database/db-router.service';
+import { CatalogRepository } from './catalog.repository';
 import { CatalogService } from './catalog.service';
 import type { CreateProductInput } from './catalog.types';
 
@@ -81,14 +81,13 @@ export class DemoCatalogSeeder {
   private readonly logger = new Logger('DemoCatalog');
 
   constructor(
-    private readonly db: DbRouter,
+    private readonly repo: CatalogRepository,
     private readonly catalog: CatalogService,
   ) {}
 
   async seed(): Promise<{ categories: number; products: number }> {
     const created = { categories: 0, products: 0 };
-    const idOf = async (slug: string): Promise<string | undefined> =>
-      (await this.db.primaryReader().query('SELECT id FROM categories WHERE slug = ?', [slug]))[0]?.id;
+    const idOf = (slug: string): Promise<string | undefined> => this.repo.categoryIdBySlug(slug);
     for (const c of CATEGORIES) {
       if (await idOf(c.slug)) continue;
       await this.skipDuplicate(async () => {
@@ -101,8 +100,7 @@ export class DemoCatalogSeeder {
       });
     }
     for (const { category, ...p } of PRODUCTS) {
-      const exists = await this.db.primaryReader().query('SELECT 1 FROM products WHERE slug = ?', [p.slug]);
-      if (exists.length) continue;
+      if (await this.repo.productSlugExists(p.slug)) continue;
       await this.skipDuplicate(async () => {
         await this.catalog.createProduct({ ...p, categoryId: await idOf(category) });
         created.products++;

@@ -60,14 +60,7 @@ export function splitRefund(
  */
 export function refundSplitOf(
   order: {
-    breakdown: {
-      subtotal: number;
-      discount: number;
-      shipping: number;
-      tax: number;
-      taxIncluded: boolean;
-      total: number;
-    };
+    breakdown: Omit<Breakdown, 'currency'>;
     items: { tax: number }[];
   },
   amount: number,

@@ -1,13 +1,6 @@
-import { ApiErrorCodes } from '../infra/http/openapi-errors';
-import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
-import {
-  ApiBearerAuth,
-  ApiCreatedResponse,
-  ApiNoContentResponse,
-  ApiOkResponse,
-  ApiOperation,
-  ApiTags,
-} from '@nestjs/swagger';
+import { CreateRoute, DeleteRoute, UpdateRoute } from '../infra/http/admin-routes';
+import { Body, Controller, Get, Param, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Roles } from '../common/auth';
 import { CouponDto, CouponPageDto, CreateCouponDto, ListCouponsQuery, UpdateCouponDto } from './coupon.dto';
 import type { CouponView } from './coupon.types';
@@ -33,27 +26,26 @@ export class AdminCouponsController {
     return this.coupons.get(id);
   }
 
-  @Post()
-  @ApiOperation({ summary: 'Create a coupon (admin); 409 COUPON_CODE_TAKEN' })
-  @ApiErrorCodes({ 409: ['COUPON_CODE_TAKEN'] })
-  @ApiCreatedResponse({ type: CouponDto })
+  @CreateRoute({
+    type: CouponDto,
+    summary: 'Create a coupon (admin); 409 COUPON_CODE_TAKEN',
+    conflicts: ['COUPON_CODE_TAKEN'],
+  })
   create(@Body() body: CreateCouponDto): Promise<CouponView> {
     return this.coupons.create(body);
   }
 
-  @Patch(':id')
-  @ApiOperation({ summary: 'Change a coupon (admin); the usage counter moves only with orders' })
-  @ApiOkResponse({ type: CouponDto })
+  @UpdateRoute({
+    type: CouponDto,
+    summary: 'Change a coupon (admin); the usage counter moves only with orders',
+  })
   update(@Param('id') id: string, @Body() body: UpdateCouponDto): Promise<CouponView> {
     return this.coupons.update(id, body);
   }
 
-  @Delete(':id')
-  @HttpCode(204)
-  @ApiOperation({
+  @DeleteRoute({
     summary: 'Deactivate a coupon (admin); orders that used it keep it, cancellations still give uses back',
   })
-  @ApiNoContentResponse()
   async remove(@Param('id') id: string): Promise<void> {
     await this.coupons.deactivate(id);
   }

@@ -243,6 +243,19 @@ export class CouponsRepository {
       }
     );
   }
+
+  /** Whether the coupon is active and when it ends, read by `read` (a failed batch's explanation reads the primary). */
+  async standing(
+    read: Querier,
+    couponId: string,
+  ): Promise<{ active: boolean; endsAt: Date | null } | undefined> {
+    const rows = (await read.query('SELECT active, ends_at FROM coupons WHERE id = ?', [couponId])) as {
+      active: number;
+      ends_at: Date | null;
+    }[];
+    const c = rows[0];
+    return c && { active: Number(c.active) === 1, endsAt: c.ends_at ? new Date(c.ends_at) : null };
+  }
 }
 
 function values(c: Required<CouponInput>): unknown[] {

@@ -85,14 +85,9 @@ export class CouponsService {
       async (kind, read) => {
         if (kind === 'customer_limit') return new CouponLimitReachedError(d.code, d.perCustomerLimit);
         // The counter did not move: used up, or deactivated / ended since the quote.
-        const rows = (await read.query(
-          'SELECT active, ends_at, used, usage_limit FROM coupons WHERE id = ?',
-          [d.couponId],
-        )) as { active: number; ends_at: Date | null; used: number; usage_limit: number | null }[];
-        const c = rows[0];
-        if (!c || Number(c.active) !== 1) return new CouponNotApplicableError(d.code, 'it is not active');
-        if (c.ends_at && new Date(c.ends_at) <= now)
-          return new CouponNotApplicableError(d.code, 'it has ended');
+        const c = await this.repo.standing(read, d.couponId);
+        if (!c?.active) return new CouponNotApplicableError(d.code, 'it is not active');
+        if (c.endsAt && c.endsAt <= now) return new CouponNotApplicableError(d.code, 'it has ended');
         return new CouponExhaustedError(d.code);
       },
     );

@@ -1,10 +1,9 @@
-import { Module, OnModuleInit } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { CatalogModule } from '../catalog/catalog.module';
 import { QUEUES } from '../infra/queue/queues';
 import { registerQueues } from '../infra/queue/register-queues';
 import { InventoryModule } from '../inventory/inventory.module';
-import { ORDER_EVENTS, OrderEventsBus } from '../orders';
 import { OrdersModule } from '../orders/orders.module';
 import { FlashSaleCloseProcessor } from './flash-sale-close.processor';
 import { FlashSaleConsumer } from './flash-sale-consumer.service';
@@ -19,6 +18,7 @@ import { FlashSaleMetrics } from './flash-sale.metrics';
 import { FlashSaleRepository } from './flash-sale.repository';
 import { FlashSaleService } from './flash-sale.service';
 import { FlashSaleStore } from './flash-sale.store';
+import { FlashSaleSubscriptions } from './flash-sale.subscriptions';
 import { RedisDurabilityCheck } from './redis-durability.check';
 import { SoldOutFlags } from './sold-out-flags';
 import { UsersModule } from '../users/users.module';
@@ -50,20 +50,8 @@ import { UsersModule } from '../users/users.module';
     FlashSaleMetrics,
     SoldOutFlags,
     RedisDurabilityCheck,
+    FlashSaleSubscriptions,
   ],
   exports: [FlashSaleService],
 })
-export class FlashSaleModule implements OnModuleInit {
-  constructor(
-    private readonly events: OrderEventsBus,
-    private readonly settlement: FlashSaleSettlement,
-  ) {}
-
-  onModuleInit(): void {
-    // An unpaid flash order that expires or is cancelled gives its unit back to the sale.
-    const giveBack = (e: { orderId: string; flashSaleId: string | null; userId: string }) =>
-      this.settlement.returnUnit(e);
-    this.events.on(ORDER_EVENTS.expired, giveBack);
-    this.events.on(ORDER_EVENTS.cancelled, giveBack);
-  }
-}
+export class FlashSaleModule {}

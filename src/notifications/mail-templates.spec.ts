@@ -11,20 +11,10 @@ describe('MailTemplatesService', () => {
   });
 
   it('formats money from minor units with the currency’s own decimals', () => {
-    const r = templates.render('payment-receipt', {
-      orderId: 'o',
-      paymentId: 'p',
-      amount: 1234,
-      currency: 'EUR',
-    });
-    expect(r.text).toContain('€12.34');
-    const jpy = templates.render('payment-receipt', {
-      orderId: 'o',
-      paymentId: 'p',
-      amount: 1234,
-      currency: 'JPY',
-    });
-    expect(jpy.text).toContain('¥1,234');
+    const receipt = (currency: string) =>
+      templates.render('payment-receipt', { orderId: 'o', paymentId: 'p', amount: 1234, currency });
+    expect(receipt('EUR').text).toContain('€12.34');
+    expect(receipt('JPY').text).toContain('¥1,234');
   });
 
   it('keeps header injection out of the subject', () => {

@@ -4,7 +4,7 @@ import type { Queue } from 'bull';
 import { QUEUES } from '../infra/queue/queues';
 import { WorkerRegistry, traced } from '../infra/queue/worker-registry.service';
 import { IdempotencyStore } from './idempotency.store';
-import { ORDER_EVENTS, OrderEvent, OrderEventsBus } from './order-events';
+import type { OrderEvent } from './order-events';
 import { OrdersService, expiryJobId } from './orders.service';
 
 export const SWEEP_EVERY_MS = 30_000;
@@ -26,11 +26,9 @@ export class OrderExpiryProcessor implements OnModuleInit, OnApplicationBootstra
     private readonly workers: WorkerRegistry,
     private readonly orders: OrdersService,
     private readonly idempotency: IdempotencyStore,
-    private readonly bus: OrderEventsBus,
   ) {}
 
   onModuleInit(): void {
-    this.bus.on(ORDER_EVENTS.created, (e) => this.schedule(e));
     this.workers.process(
       this.queue,
       async (job) => {
@@ -46,11 +44,11 @@ export class OrderExpiryProcessor implements OnModuleInit, OnApplicationBootstra
   }
 
   /**
-   * One delayed job per unpaid order, from its `order.created` event: a failure fails the
+   * One delayed job per unpaid order, from its `order.created` event (OrdersSubscriptions): a failure fails the
    * outbox job, which is retried, so every committed order gets its job (the jobId dedupes
    * repeats). Until then, or if it is lost later, the sweeper expires overdue orders.
    */
-  private async schedule(e: OrderEvent): Promise<void> {
+  async schedule(e: OrderEvent): Promise<void> {
     if (!e.expiresAt || e.status !== 'PENDING_PAYMENT') return;
     await this.queue.add('expire', traced({ orderId: e.orderId }), {
       jobId: expiryJobId(e.orderId),

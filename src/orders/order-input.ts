@@ -1,9 +1,8 @@
 import { ConflictError, ValidationFailedError } from '../common/errors/domain-error';
 import { MAX_LINE_QUANTITY, MAX_ORDER_LINES } from '../common/order-size';
-import type { CheckoutOptions, Breakdown, PricedLine } from '../checkout';
+import type { CheckoutOptions } from '../checkout';
 import type { StockLine } from '../inventory';
 import { requestHash } from './idempotency.store';
-import type { OrderAddress } from './orders.repository';
 
 /**
  * What `POST /orders` (and gRPC CreateOrder) takes: its lines (`items`, or `fromCart`), and the
@@ -14,16 +13,6 @@ export interface CreateOrderInput extends CheckoutOptions {
   items?: { sku: string; quantity: number }[];
   fromCart?: boolean;
   expectedTotal?: number;
-}
-
-/** A price quote: the order it would be, not placed. */
-export interface QuoteView {
-  items: PricedLine[];
-  breakdown: Breakdown;
-  taxCountry: string;
-  shippingAddress: OrderAddress | null;
-  shippingMethod: { code: string; name: string } | null;
-  coupon: { code: string } | null;
 }
 
 /** 409 ADDRESS_NOT_AWAITED: the order has its address (or is no longer unpaid). */

@@ -2,12 +2,14 @@ import { Injectable, Logger } from '@nestjs/common';
 import type { ThrottlerStorageRecord } from '@nestjs/throttler/dist/throttler-storage-record.interface';
 import { withTimeout } from '../common/with-timeout';
 import { AppConfig } from '../infra/config/app-config';
-import { DbRouter } from '../infra/database/db-router.service';
 import { Statement } from '../infra/database/write-batch';
 import { RedisService } from '../infra/redis/redis.service';
 import { LocalThrottler, RateLimitedError, RedisThrottlerStorage } from '../infra/throttling';
 import type { StockLine } from '../inventory';
+import { ORDERS_ROW, OrderHoldsRepository } from './order-holds.repository';
 import { SkuHoldLimitError, UnpaidOrderLimitError } from './order.errors';
+
+export { isCapViolation } from './order-holds.repository';
 
 /** What one customer may hold in unpaid web orders. */
 export interface OrderCaps {
@@ -49,17 +51,8 @@ export class OrderCapsPolicy {
   }
 }
 
-/** The `order_holds` row that counts a customer's unpaid orders (not a valid SKU, sorts first). */
-const ORDERS_ROW = '*';
-const CAP_CONSTRAINT = 'chk_order_holds_cap';
 /** Bound on one rate-limiter round trip; past it (or with Redis down) this process counts alone. */
 const REDIS_BOUND_MS = 500;
-
-/** The CHECK (held <= cap) refused a raise: MySQL 8.4 errno 3819, MariaDB 10.11 errno 4025. */
-export function isCapViolation(err: unknown): boolean {
-  const e = err as { errno?: number; message?: string };
-  return (e?.errno === 3819 || e?.errno === 4025) && !!e.message?.includes(CAP_CONSTRAINT);
-}
 
 /**
  * Denial of inventory (OWASP API6 / OAT-021), docs/decisions/0018-order-limits.md:
@@ -85,7 +78,7 @@ export class OrderLimits {
 
   constructor(
     redis: RedisService,
-    private readonly db: DbRouter,
+    private readonly holds: OrderHoldsRepository,
     private readonly config: AppConfig,
     private readonly policy: OrderCapsPolicy,
   ) {
@@ -119,20 +112,12 @@ export class OrderLimits {
    * turns that into UNPAID_ORDER_LIMIT or SKU_HOLD_LIMIT.
    */
   holdStatements(userId: string, lines: StockLine[], caps: OrderCaps): Statement[] {
-    const raise = (sku: string, quantity: number, cap: number): Statement => ({
-      sql: `INSERT INTO order_holds (user_id, sku, held, cap) VALUES (?, ?, ?, ?)
-        ON DUPLICATE KEY UPDATE held = held + ?, cap = ?`,
-      params: [userId, sku, quantity, cap, quantity, cap],
-      explain: async (err, read) => {
-        if (!isCapViolation(err)) return undefined;
-        if (sku === ORDERS_ROW) return new UnpaidOrderLimitError(cap);
-        const rows: { held: number }[] = await read.query(
-          'SELECT held FROM order_holds WHERE user_id = ? AND sku = ?',
-          [userId, sku],
-        );
-        return new SkuHoldLimitError(sku, cap, Number(rows[0]?.held ?? 0), quantity);
-      },
-    });
+    const raise = (sku: string, quantity: number, cap: number): Statement =>
+      this.holds.raiseStatement(userId, sku, quantity, cap, async (held) =>
+        sku === ORDERS_ROW
+          ? new UnpaidOrderLimitError(cap)
+          : new SkuHoldLimitError(sku, cap, await held(), quantity),
+      );
     return [
       raise(ORDERS_ROW, 1, caps.maxUnpaidOrders),
       ...lines.map((l) => raise(l.sku, l.quantity, caps.maxUnpaidUnitsPerSku)),
@@ -148,16 +133,7 @@ export class OrderLimits {
     if (order.source !== 'web') return;
     const bySku = new Map<string, number>();
     for (const i of order.items) bySku.set(i.sku, (bySku.get(i.sku) ?? 0) + i.quantity);
-    const skus = [...bySku.keys()];
-    await this.db.transaction((em) =>
-      em.query(
-        `UPDATE order_holds SET held = GREATEST(held - CASE sku WHEN '${ORDERS_ROW}' THEN 1 ${skus
-          .map(() => 'WHEN ? THEN ?')
-          .join(' ')} ELSE 0 END, 0)
-         WHERE user_id = ? AND sku IN ('${ORDERS_ROW}'${skus.map(() => ', ?').join('')})`,
-        [...skus.flatMap((s) => [s, bySku.get(s)]), order.userId, ...skus],
-      ),
-    );
+    await this.holds.release(order.userId, bySku);
   }
 
   private async count(userId: string, windowMs: number, limit: number): Promise<ThrottlerStorageRecord> {

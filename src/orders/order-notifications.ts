@@ -1,24 +1,22 @@
-import { Injectable, OnModuleInit } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { MailService } from '../notifications';
 import { UsersService } from '../users';
-import { ORDER_EVENTS, OrderEvent, OrderEventsBus } from './order-events';
+import type { OrderEvent } from './order-events';
 import { OrdersService } from './orders.service';
 
-/** Order confirmation mail, once per order (the mail queue dedupes on `order-confirmation:<orderId>`). */
+/**
+ * Order confirmation mail, once per order (the mail queue dedupes on `order-confirmation:<orderId>`),
+ * on `order.created` (OrdersSubscriptions).
+ */
 @Injectable()
-export class OrderNotifications implements OnModuleInit {
+export class OrderNotifications {
   constructor(
-    private readonly bus: OrderEventsBus,
     private readonly orders: OrdersService,
     private readonly users: UsersService,
     private readonly mail: MailService,
   ) {}
 
-  onModuleInit(): void {
-    this.bus.on(ORDER_EVENTS.created, (e) => this.confirm(e));
-  }
-
-  private async confirm(e: OrderEvent): Promise<void> {
+  async confirm(e: OrderEvent): Promise<void> {
     const [order, user] = await Promise.all([
       this.orders.getForSystem(e.orderId),
       this.users.findById(e.userId, { primary: true }),

@@ -15,7 +15,6 @@ import { ORDER_EVENTS } from './order-events';
 import {
   AddressNotAwaitedError,
   CreateOrderInput,
-  QuoteView,
   checkLineSource,
   normalizeItems,
   orderRequestHash,
@@ -24,7 +23,8 @@ import {
 import { Customer, OrderCaps, OrderLimits } from './order-limits';
 import { OrderNotFoundError } from './order.errors';
 import { newOrderOf, recordOf } from './order-records';
-import { OrderAddress, OrderView, OrdersRepository, toView } from './orders.repository';
+import { OrdersRepository, toView } from './orders.repository';
+import type { OrderAddress, OrderView, QuoteView } from './orders.types';
 import { OutboxWriter } from './outbox.writer';
 
 /**

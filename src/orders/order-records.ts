@@ -1,6 +1,7 @@
 import type { PricedOrder } from '../checkout';
 import type { StockLine } from '../inventory';
-import type { NewOrder, OrderRecord } from './orders.repository';
+import type { NewOrder } from './orders.repository';
+import type { OrderRecord } from './orders.types';
 
 /** The stock lines of an order. */
 export const linesOf = (o: OrderRecord): StockLine[] =>

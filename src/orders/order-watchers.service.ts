@@ -5,9 +5,9 @@ import { DomainError } from '../common/errors/domain-error';
 import { AppConfig } from '../infra/config/app-config';
 import { MetricsService } from '../infra/observability/metrics.service';
 import { RedisService } from '../infra/redis/redis.service';
-import { ORDER_EVENTS, OrderEventsBus } from './order-events';
+import type { OrderEvent } from './order-events';
 import { isFinal } from './order-state';
-import type { OrderView } from './orders.repository';
+import type { OrderView } from './orders.types';
 import { OrdersService } from './orders.service';
 
 const CHANNEL = 'orders:changed';
@@ -68,12 +68,7 @@ export class OrderWatchers implements OnModuleInit, BeforeApplicationShutdown {
     private readonly orders: OrdersService,
     private readonly config: AppConfig,
     metrics: MetricsService,
-    bus: OrderEventsBus,
   ) {
-    for (const type of Object.values(ORDER_EVENTS))
-      bus.on(type, (e) =>
-        this.redis.client.publish(this.redis.key('ch', CHANNEL), e.orderId).then(() => undefined),
-      );
     this.reads = metrics.counter(
       'shop_order_watch_reads_total',
       'Orders re-read for WatchOrder streams after a change broadcast (one read shared by every stream of the order on this instance)',
@@ -87,6 +82,11 @@ export class OrderWatchers implements OnModuleInit, BeforeApplicationShutdown {
 
   async onModuleInit(): Promise<void> {
     await this.redis.subscribe(CHANNEL, (orderId) => this.changed(orderId));
+  }
+
+  /** An order changed (every order event, OrdersSubscriptions): every instance re-reads it for its streams. */
+  async broadcast(e: OrderEvent): Promise<void> {
+    await this.redis.client.publish(this.redis.key('ch', CHANNEL), e.orderId);
   }
 
   /**

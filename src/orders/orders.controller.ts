@@ -10,14 +10,20 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { AuthUser, CurrentUser, Roles } from '../common/auth';
-import { CreateOrderDto, QuoteOrderDto, SetOrderAddressDto } from './create-order.dto';
+import {
+  AdminListOrdersQueryDto,
+  CreateOrderDto,
+  ListOrdersQueryDto,
+  OrderDto,
+  OrderPageDto,
+  QuoteDto,
+  QuoteOrderDto,
+  SetOrderAddressDto,
+} from './orders.dto';
 import { checkIdempotencyKey } from './idempotency-key';
-import { AdminListOrdersQueryDto, ListOrdersQueryDto } from './list-orders.dto';
-import { OrderDto, OrderPageDto, QuoteDto } from './order.dto';
-import type { OrderView } from './orders.repository';
-import type { QuoteView } from './order-input';
+import type { OrderPage, OrderView, QuoteView } from './orders.types';
 import { OrderPlacement } from './order-placement.service';
-import { OrderPage, OrdersService } from './orders.service';
+import { OrdersService } from './orders.service';
 
 @ApiTags('orders')
 @ApiBearerAuth()

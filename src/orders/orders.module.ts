@@ -1,3 +1,5 @@
+import { OrderHoldsRepository } from './order-holds.repository';
+import { OutboxRepository } from './outbox.repository';
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AddressesModule } from '../addresses/addresses.module';
@@ -17,6 +19,7 @@ import { OrderExpiryProcessor } from './order-expiry.processor';
 import { OrderCapsPolicy, OrderLimits } from './order-limits';
 import { OrderNotifications } from './order-notifications';
 import { OrderWatchers } from './order-watchers.service';
+import { OrdersSubscriptions } from './orders.subscriptions';
 import { AdminOrdersController, OrdersController } from './orders.controller';
 import { OrdersGrpcController } from './orders.grpc.controller';
 import { OrdersRepository } from './orders.repository';
@@ -47,6 +50,7 @@ import { OutboxWriter } from './outbox.writer';
     OrderPlacement,
     OrdersRepository,
     IdempotencyStore,
+    OutboxRepository,
     OutboxWriter,
     OutboxRelay,
     OutboxProcessor,
@@ -55,6 +59,8 @@ import { OutboxWriter } from './outbox.writer';
     OrderExpiryProcessor,
     OrderWatchers,
     OrderNotifications,
+    OrdersSubscriptions,
+    OrderHoldsRepository,
     OrderLimits,
     OrderCapsPolicy,
   ],

@@ -4,71 +4,7 @@ import type { EntityManager } from 'typeorm';
 import { DbRouter } from '../infra/database/db-router.service';
 import { affected } from '../infra/database/mysql-results';
 import type { OrderStatus } from './order-state';
-
-export interface OrderItemView {
-  sku: string;
-  productName: string;
-  quantity: number;
-  unitPrice: number;
-  currency: string;
-  /** unitPrice × quantity. */
-  lineTotal: number;
-  /** This line's share of the coupon's discount. */
-  discount: number;
-  /** Tax of (lineTotal − discount) at taxRateBp, rounded half up for the line (docs/checkout.md). */
-  tax: number;
-  taxRateBp: number;
-}
-
-/** A postal address as the order copied it (the address book's fields). */
-export interface OrderAddress {
-  fullName: string;
-  company?: string | null;
-  line1: string;
-  line2?: string | null;
-  city: string;
-  region?: string | null;
-  postalCode: string;
-  country: string;
-  phone?: string | null;
-}
-
-/** The order's price, all in minor units of `currency`; `total` equals the order's `total.amount`. */
-export interface OrderBreakdown {
-  subtotal: number;
-  discount: number;
-  shipping: number;
-  tax: number;
-  /** True: prices include tax (shown, not added). False: tax was added to the total. */
-  taxIncluded: boolean;
-  total: number;
-  currency: string;
-}
-
-export interface OrderView {
-  id: string;
-  userId: string;
-  status: OrderStatus;
-  items: OrderItemView[];
-  total: { amount: number; currency: string };
-  createdAt: string;
-  source: 'web' | 'flash_sale';
-  breakdown: OrderBreakdown;
-  /** The country the tax was computed for (the address's, or the shop's home country). */
-  taxCountry: string | null;
-  shippingAddress: OrderAddress | null;
-  shippingMethod: { code: string; name: string } | null;
-  coupon: { code: string } | null;
-  /** A flash-sale order of a buyer with no default address: give one (PUT /orders/:id/address) before paying. */
-  awaitingAddress: boolean;
-}
-
-/** An order as stored, with what the service needs beyond the public view. */
-export interface OrderRecord extends OrderView {
-  flashSaleId: string | null;
-  reservationId: string | null;
-  paymentId: string | null;
-}
+import type { OrderAddress, OrderRecord, OrderView } from './orders.types';
 
 export interface NewOrderItem {
   sku: string;
@@ -209,6 +145,33 @@ export class OrdersRepository {
       },
       ...this.itemStatements([o]),
     ];
+  }
+
+  /**
+   * Flash-sale orders, PENDING_PAYMENT, one multi-row INSERT IGNORE: a reservation that has its
+   * order already (the unique reservation id) is skipped, after waiting for that order's commit.
+   * Their items are inserted by the caller for the orders that are really new ({@link findByReservations}).
+   */
+  async insertFlashSaleOrders(em: EntityManager, orders: NewOrder[]): Promise<void> {
+    await em.query(
+      `INSERT IGNORE INTO orders (id, user_id, status, total_minor, currency, source, flash_sale_id,
+           reservation_id, expires_at, created_at, updated_at, ${PRICING_COLUMNS})
+         VALUES ${orders
+           .map(() => `(?, ?, 'PENDING_PAYMENT', ?, ?, 'flash_sale', ?, ?, ?, ?, ?, ${PRICING_PLACEHOLDERS})`)
+           .join(', ')}`,
+      orders.flatMap((o) => [
+        o.id,
+        o.userId,
+        o.total,
+        o.currency,
+        o.flashSaleId,
+        o.reservationId,
+        o.expiresAt,
+        o.createdAt,
+        o.createdAt,
+        ...pricingValues(o),
+      ]),
+    );
   }
 
   async insertItems(em: EntityManager, orders: NewOrder[]): Promise<void> {

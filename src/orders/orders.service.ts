@@ -14,20 +14,18 @@ import { InventoryService } from '../inventory';
 import { IdempotencyStore } from './idempotency.store';
 import { ORDER_EVENTS } from './order-events';
 import { OrderLimits } from './order-limits';
-import { IllegalTransitionError, OrderStatus, sourcesOf } from './order-state';
+import { IllegalTransitionError, sourcesOf } from './order-state';
 import { OrderNotFoundError } from './order.errors';
 import { linesOf, recordOf } from './order-records';
-import {
-  NewOrder,
+import type {
+  FlashSaleOrderRow,
+  ListQuery,
   OrderAddress,
+  OrderPage,
   OrderRecord,
   OrderView,
-  OrdersRepository,
-  pricingValues,
-  PRICING_COLUMNS,
-  PRICING_PLACEHOLDERS,
-  toView,
-} from './orders.repository';
+} from './orders.types';
+import { NewOrder, OrdersRepository, toView } from './orders.repository';
 import { OutboxWriter } from './outbox.writer';
 import { withTimeout } from '../common/with-timeout';
 import { MAX_LINE_QUANTITY, MAX_ORDER_LINES } from '../common/order-size';
@@ -36,30 +34,6 @@ export { MAX_ORDER_LINES, MAX_LINE_QUANTITY };
 export { normalizeItems } from './order-input';
 export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
-
-export interface ListQuery {
-  cursor?: string;
-  limit?: number;
-  status?: OrderStatus;
-  from?: Date;
-  to?: Date;
-}
-
-export interface OrderPage {
-  items: OrderView[];
-  nextCursor: string | null;
-}
-
-export interface FlashSaleOrderRow {
-  reservationId: string;
-  userId: string;
-  flashSaleId: string;
-  sku: string;
-  quantity: number;
-  unitPrice: number;
-  currency: string;
-  productName: string;
-}
 
 export const expiryJobId = (orderId: string): string => `expire:${orderId}`;
 
@@ -305,25 +279,7 @@ export class OrdersService {
         };
       });
       // INSERT IGNORE on the unique reservation id: a duplicate waits for the first to commit, then is skipped.
-      await em.query(
-        `INSERT IGNORE INTO orders (id, user_id, status, total_minor, currency, source, flash_sale_id,
-           reservation_id, expires_at, created_at, updated_at, ${PRICING_COLUMNS})
-         VALUES ${candidates
-           .map(() => `(?, ?, 'PENDING_PAYMENT', ?, ?, 'flash_sale', ?, ?, ?, ?, ?, ${PRICING_PLACEHOLDERS})`)
-           .join(', ')}`,
-        candidates.flatMap((o) => [
-          o.id,
-          o.userId,
-          o.total,
-          o.currency,
-          o.flashSaleId,
-          o.reservationId,
-          o.expiresAt,
-          o.createdAt,
-          o.createdAt,
-          ...pricingValues(o),
-        ]),
-      );
+      await this.repo.insertFlashSaleOrders(em, candidates);
       const ids = await this.repo.findByReservations(
         em,
         rows.map((r) => r.reservationId),

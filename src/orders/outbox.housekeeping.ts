@@ -1,10 +1,9 @@
+import { OutboxRepository } from './outbox.repository';
 import { InjectQueue } from '@nestjs/bull';
 import { Injectable, Logger, OnApplicationBootstrap, OnModuleInit } from '@nestjs/common';
 import type { Queue } from 'bull';
 import { idTime } from '../common/ids';
 import { AppConfig } from '../infra/config/app-config';
-import { DbRouter } from '../infra/database/db-router.service';
-import { affected } from '../infra/database/mysql-results';
 import { MetricsService } from '../infra/observability/metrics.service';
 import { QueueMetrics } from '../infra/queue/queue-metrics';
 import { QUEUES } from '../infra/queue/queues';
@@ -32,22 +31,14 @@ export class OutboxHousekeeping implements OnModuleInit, OnApplicationBootstrap 
   constructor(
     @InjectQueue(QUEUES.orders) private readonly queue: Queue,
     private readonly workers: WorkerRegistry,
-    private readonly db: DbRouter,
+    private readonly repo: OutboxRepository,
     private readonly config: AppConfig,
     private readonly queueMetrics: QueueMetrics,
     metrics: MetricsService,
   ) {
     // One read per scrape serves both gauges; the index (handled_at, published_at) holds the id.
     let reading: Promise<{ n: number; oldest: string | null }> | undefined;
-    const read = () =>
-      (reading ??= this.db
-        .primaryReader()
-        .query('SELECT COUNT(*) AS n, MIN(id) AS oldest FROM outbox WHERE handled_at IS NULL')
-        .then((rows: { n: number | string; oldest: string | null }[]) => ({
-          n: Number(rows[0].n),
-          oldest: rows[0].oldest,
-        }))
-        .finally(() => (reading = undefined)));
+    const read = () => (reading ??= this.repo.owed().finally(() => (reading = undefined)));
     metrics.gauge(
       'shop_outbox_owed_events',
       'Order events committed to the outbox whose handlers have not all succeeded yet (pending, retrying or dead letters)',
@@ -80,35 +71,20 @@ export class OutboxHousekeeping implements OnModuleInit, OnApplicationBootstrap 
     const { outboxRetentionMs, deadLetterRetentionMs } = this.config.queues;
     let handled = 0;
     for (let i = 0; i < PURGE_MAX_BATCHES; i++) {
-      const n = affected(
-        await this.db.execute(
-          'DELETE FROM outbox WHERE handled_at < NOW(3) - INTERVAL ? MICROSECOND LIMIT ?',
-          [outboxRetentionMs * 1000, PURGE_BATCH],
-        ),
-      );
+      const n = await this.repo.purgeHandled(outboxRetentionMs, PURGE_BATCH);
       handled += n;
       if (n < PURGE_BATCH) break;
     }
     let givenUp = 0;
     for (let i = 0; i < PURGE_MAX_BATCHES; i++) {
-      const rows: { id: string; type: string; aggregate_id: string; payload: unknown }[] = await this.db
-        .primaryReader()
-        .query(
-          `SELECT id, type, aggregate_id, payload FROM outbox
-            WHERE handled_at IS NULL AND created_at < NOW(3) - INTERVAL ? MICROSECOND LIMIT ?`,
-          [deadLetterRetentionMs * 1000, 500],
-        );
+      const rows = await this.repo.owedOlderThan(deadLetterRetentionMs, 500);
       if (!rows.length) break;
       for (const r of rows)
         this.logger.error(
-          `outbox event given up after DEAD_LETTER_RETENTION_HOURS: ${r.id} (${r.type} of order ${r.aggregate_id}); ` +
-            `payload: ${typeof r.payload === 'string' ? r.payload : JSON.stringify(r.payload)}`,
+          `outbox event given up after DEAD_LETTER_RETENTION_HOURS: ${r.id} (${r.type} of order ${r.aggregateId}); ` +
+            `payload: ${r.payload}`,
         );
-      const n = affected(
-        await this.db.execute('DELETE FROM outbox WHERE id IN (?) AND handled_at IS NULL', [
-          rows.map((r) => r.id),
-        ]),
-      );
+      const n = await this.repo.deleteOwed(rows.map((r) => r.id));
       givenUp += n;
       this.queueMetrics.givenUp.labels(QUEUES.outbox).inc(n);
       if (rows.length < 500) break;

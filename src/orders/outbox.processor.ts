@@ -1,7 +1,7 @@
+import { OutboxRepository } from './outbox.repository';
 import { InjectQueue } from '@nestjs/bull';
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import type { Queue } from 'bull';
-import { DbRouter } from '../infra/database/db-router.service';
 import { QUEUES } from '../infra/queue/queues';
 import { WorkerRegistry } from '../infra/queue/worker-registry.service';
 import { OrderEventsBus } from './order-events';
@@ -27,7 +27,7 @@ export class OutboxProcessor implements OnModuleInit {
     @InjectQueue(QUEUES.outbox) private readonly queue: Queue<OutboxJob>,
     private readonly workers: WorkerRegistry,
     private readonly bus: OrderEventsBus,
-    private readonly db: DbRouter,
+    private readonly repo: OutboxRepository,
   ) {}
 
   onModuleInit(): void {
@@ -56,13 +56,9 @@ export class OutboxProcessor implements OnModuleInit {
     const batch = this.pending;
     this.pending = [];
     if (!batch.length) return;
-    this.db
-      .execute('UPDATE outbox SET handled_at = NOW(3) WHERE id IN (?) AND handled_at IS NULL', [
-        batch.map((b) => b.id),
-      ])
-      .then(
-        () => batch.forEach((b) => b.resolve()),
-        (err: unknown) => batch.forEach((b) => b.reject(err)),
-      );
+    this.repo.markHandled(batch.map((b) => b.id)).then(
+      () => batch.forEach((b) => b.resolve()),
+      (err: unknown) => batch.forEach((b) => b.reject(err)),
+    );
   }
 }

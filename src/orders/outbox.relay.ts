@@ -1,8 +1,8 @@
+import { OutboxRepository } from './outbox.repository';
 import { InjectQueue } from '@nestjs/bull';
 import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import type { Queue } from 'bull';
 import { AppConfig } from '../infra/config/app-config';
-import { DbRouter } from '../infra/database/db-router.service';
 import { QUEUES } from '../infra/queue/queues';
 import { WorkerRegistry } from '../infra/queue/worker-registry.service';
 import type { OrderEvent } from './order-events';
@@ -42,7 +42,7 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
 
   constructor(
     private readonly config: AppConfig,
-    private readonly db: DbRouter,
+    private readonly repo: OutboxRepository,
     private readonly workers: WorkerRegistry,
     @InjectQueue(QUEUES.outbox) private readonly queue: Queue<OutboxJob>,
   ) {}
@@ -75,22 +75,15 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
   async pass(): Promise<void> {
     try {
       for (;;) {
-        const rows: { id: string; payload: string | OrderEvent }[] = await this.db
-          .primaryReader()
-          .query('SELECT id, payload FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT ?', [BATCH]);
+        const rows = await this.repo.unpublished(BATCH);
         if (!rows.length) break;
-        const events = rows.map((r) =>
-          typeof r.payload === 'string' ? (JSON.parse(r.payload) as OrderEvent) : r.payload,
-        );
+        const events = rows.map((r) => r.event);
         await withTimeout(
           this.queue.addBulk(events.map((event) => ({ data: { event }, opts: { jobId: event.eventId } }))),
           ADD_TIMEOUT_MS,
           'Redis',
         );
-        await this.db.execute(
-          'UPDATE outbox SET published_at = NOW(3) WHERE id IN (?) AND published_at IS NULL',
-          [rows.map((r) => r.id)],
-        );
+        await this.repo.markPublished(rows.map((r) => r.id));
         if (rows.length < BATCH) break;
       }
       if (Date.now() >= this.nextOwedCheck) {
@@ -113,18 +106,12 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
    */
   async republishLost(): Promise<number> {
     const { redriveIntervalMs, deadLetterRetentionMs } = this.config.queues;
-    const rows: { id: string; payload: string | OrderEvent }[] = await this.db.primaryReader().query(
-      `SELECT id, payload FROM outbox
-        WHERE handled_at IS NULL AND published_at < NOW(3) - INTERVAL ? MICROSECOND
-          AND created_at >= NOW(3) - INTERVAL ? MICROSECOND
-        ORDER BY published_at LIMIT ?`,
-      [redriveIntervalMs * 1000, deadLetterRetentionMs * 1000, BATCH],
-    );
+    const rows = await this.repo.owedPublishedBefore(redriveIntervalMs, deadLetterRetentionMs, BATCH);
     if (!rows.length) return 0;
     const lost: OrderEvent[] = [];
     for (const r of rows) {
       const job = await withTimeout(this.queue.getJob(r.id), ADD_TIMEOUT_MS, 'Redis');
-      if (!job) lost.push(typeof r.payload === 'string' ? (JSON.parse(r.payload) as OrderEvent) : r.payload);
+      if (!job) lost.push(r.event);
     }
     if (lost.length) {
       await withTimeout(
@@ -140,9 +127,7 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
             .join(', '),
       );
     }
-    await this.db.execute('UPDATE outbox SET published_at = NOW(3) WHERE id IN (?) AND handled_at IS NULL', [
-      rows.map((r) => r.id),
-    ]);
+    await this.repo.markRepublished(rows.map((r) => r.id));
     return lost.length;
   }
 

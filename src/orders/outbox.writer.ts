@@ -4,8 +4,9 @@ import { DbRouter } from '../infra/database/db-router.service';
 import { Statement, WriteBatch, runStatements } from '../infra/database/write-batch';
 import { newId } from '../common/ids';
 import { OrderEvent, OrderEventType } from './order-events';
-import type { OrderRecord } from './orders.repository';
+import type { OrderRecord } from './orders.types';
 import { OutboxRelay } from './outbox.relay';
+import { OutboxRepository } from './outbox.repository';
 
 export interface OutboxEntry {
   type: OrderEventType;
@@ -24,6 +25,7 @@ export class OutboxWriter {
   constructor(
     private readonly db: DbRouter,
     private readonly relay: OutboxRelay,
+    private readonly repo: OutboxRepository,
   ) {}
 
   /** In a `DbRouter.transaction` callback. */
@@ -64,10 +66,6 @@ export class OutboxWriter {
       ...(expiresAt ? { expiresAt: expiresAt.toISOString() } : {}),
       occurredAt: now.toISOString(),
     }));
-    const sql = `INSERT INTO outbox (id, aggregate_id, type, payload, created_at) VALUES ${events
-      .map(() => '(?, ?, ?, ?, ?)')
-      .join(', ')}`;
-    const params = events.flatMap((e) => [e.eventId, e.orderId, e.type, JSON.stringify(e), now]);
-    return { events, statements: [{ sql, params }] };
+    return { events, statements: [this.repo.insertStatement(events, now)] };
   }
 }

@@ -16,6 +16,7 @@ import { PaymentWebhooks } from './payment-webhooks.service';
 import { PaymentsProcessor } from './payments.processor';
 import { PaymentsRepository } from './payments.repository';
 import { PaymentsService } from './payments.service';
+import { PaymentsSubscriptions } from './payments.subscriptions';
 import { ReceiptMailer } from './receipt-mailer';
 import { RefundEntity } from './refund.entity';
 import { SandboxLedger } from './sandbox/sandbox-ledger';
@@ -44,6 +45,7 @@ import { SandboxPsp } from './sandbox/sandbox-psp';
     PaymentReconciliation,
     PaymentsProcessor,
     ReceiptMailer,
+    PaymentsSubscriptions,
     SandboxPsp,
     SandboxLedger,
     { provide: PaymentProvider, useClass: SandboxProvider },

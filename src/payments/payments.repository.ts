@@ -3,7 +3,7 @@ import { EntityTarget, In, IsNull, ObjectLiteral, Raw } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import { isUuid } from '../common/uuid';
 import { DbRouter } from '../infra/database/db-router.service';
-import { affected, isDuplicate } from '../infra/database/mysql-results';
+import { affected, unlessDuplicate } from '../infra/database/mysql-results';
 import { PaymentEventEntity, PaymentEventOutcome } from './payment-event.entity';
 import {
   OPEN_AT_PROVIDER,
@@ -203,13 +203,7 @@ export class PaymentsRepository {
     entity: EntityTarget<E>,
     row: QueryDeepPartialEntity<E>,
   ): Promise<boolean> {
-    try {
-      await this.db.writeRepo(entity).insert(row);
-      return true;
-    } catch (err) {
-      if (isDuplicate(err)) return false;
-      throw err;
-    }
+    return unlessDuplicate(() => this.db.writeRepo(entity).insert(row));
   }
 
   /** One statement per table: rows still PENDING after their turn run after the ones behind them. */

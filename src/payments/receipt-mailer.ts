@@ -1,30 +1,23 @@
-import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { MailService } from '../notifications';
-import { ORDER_EVENTS, OrderEventsBus } from '../orders';
 import { UsersService } from '../users';
 import { PaymentsRepository } from './payments.repository';
 
 /**
  * Sends the payment receipt once a capture is committed: right after the webhook's commit (fast
- * path) and again from the order's `order.paid` outbox event (survives a crash in between).
+ * path) and again from the order's `order.paid` outbox event (PaymentsSubscriptions: survives a
+ * crash in between).
  * MailService's dedupe key `payment-receipt:<paymentId>` makes every call after the first a no-op.
  */
 @Injectable()
-export class ReceiptMailer implements OnModuleInit {
+export class ReceiptMailer {
   private readonly logger = new Logger('PaymentReceipts');
 
   constructor(
     private readonly repo: PaymentsRepository,
     private readonly users: UsersService,
     private readonly mail: MailService,
-    private readonly orderEvents: OrderEventsBus,
   ) {}
-
-  onModuleInit(): void {
-    this.orderEvents.on(ORDER_EVENTS.paid, async (e) => {
-      if (e.paymentId) await this.sendFor(e.paymentId, { rethrow: true });
-    });
-  }
 
   /** `rethrow` lets the outbox retry when the mail could not be queued. */
   async sendFor(paymentId: string, opts: { rethrow?: boolean } = {}): Promise<void> {

@@ -1,13 +1,6 @@
-import { ApiErrorCodes } from '../infra/http/openapi-errors';
-import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
-import {
-  ApiBearerAuth,
-  ApiCreatedResponse,
-  ApiNoContentResponse,
-  ApiOkResponse,
-  ApiOperation,
-  ApiTags,
-} from '@nestjs/swagger';
+import { CreateRoute, DeleteRoute, UpdateRoute } from '../infra/http/admin-routes';
+import { Body, Controller, Get, Param, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Public, Roles } from '../common/auth';
 import {
   AvailableShippingQuery,
@@ -47,25 +40,24 @@ export class AdminShippingController {
     return { items: await this.shipping.all() };
   }
 
-  @Post()
-  @ApiOperation({ summary: 'Create a shipping method (admin); 409 SHIPPING_METHOD_CODE_TAKEN' })
-  @ApiErrorCodes({ 409: ['SHIPPING_METHOD_CODE_TAKEN'] })
-  @ApiCreatedResponse({ type: ShippingMethodDto })
+  @CreateRoute({
+    type: ShippingMethodDto,
+    summary: 'Create a shipping method (admin); 409 SHIPPING_METHOD_CODE_TAKEN',
+    conflicts: ['SHIPPING_METHOD_CODE_TAKEN'],
+  })
   create(@Body() body: CreateShippingMethodDto): Promise<ShippingMethodView> {
     return this.shipping.create(body);
   }
 
-  @Patch(':id')
-  @ApiOperation({ summary: 'Change a shipping method (admin); past orders keep what they were charged' })
-  @ApiOkResponse({ type: ShippingMethodDto })
+  @UpdateRoute({
+    type: ShippingMethodDto,
+    summary: 'Change a shipping method (admin); past orders keep what they were charged',
+  })
   update(@Param('id') id: string, @Body() body: UpdateShippingMethodDto): Promise<ShippingMethodView> {
     return this.shipping.update(id, body);
   }
 
-  @Delete(':id')
-  @HttpCode(204)
-  @ApiOperation({ summary: 'Delete a shipping method (admin)' })
-  @ApiNoContentResponse()
+  @DeleteRoute({ summary: 'Delete a shipping method (admin)' })
   async remove(@Param('id') id: string): Promise<void> {
     await this.shipping.delete(id);
   }

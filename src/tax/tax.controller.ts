@@ -1,13 +1,6 @@
-import { ApiErrorCodes } from '../infra/http/openapi-errors';
-import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post } from '@nestjs/common';
-import {
-  ApiBearerAuth,
-  ApiCreatedResponse,
-  ApiNoContentResponse,
-  ApiOkResponse,
-  ApiOperation,
-  ApiTags,
-} from '@nestjs/swagger';
+import { CreateRoute, DeleteRoute, UpdateRoute } from '../infra/http/admin-routes';
+import { Body, Controller, Get, Param } from '@nestjs/common';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Roles } from '../common/auth';
 import { CreateTaxRateDto, TaxRateDto, TaxRateListDto, UpdateTaxRateDto } from './tax.dto';
 import { TaxService } from './tax.service';
@@ -31,25 +24,24 @@ export class AdminTaxController {
     };
   }
 
-  @Post()
-  @ApiOperation({ summary: 'Create a tax rate for a country (and category) (admin); 409 TAX_RATE_EXISTS' })
-  @ApiErrorCodes({ 409: ['TAX_RATE_EXISTS'] })
-  @ApiCreatedResponse({ type: TaxRateDto })
+  @CreateRoute({
+    type: TaxRateDto,
+    summary: 'Create a tax rate for a country (and category) (admin); 409 TAX_RATE_EXISTS',
+    conflicts: ['TAX_RATE_EXISTS'],
+  })
   create(@Body() body: CreateTaxRateDto): Promise<TaxRateView> {
     return this.tax.create(body);
   }
 
-  @Patch(':id')
-  @ApiOperation({ summary: 'Change a tax rate (admin); placed orders keep the tax they were charged' })
-  @ApiOkResponse({ type: TaxRateDto })
+  @UpdateRoute({
+    type: TaxRateDto,
+    summary: 'Change a tax rate (admin); placed orders keep the tax they were charged',
+  })
   update(@Param('id') id: string, @Body() body: UpdateTaxRateDto): Promise<TaxRateView> {
     return this.tax.update(id, body);
   }
 
-  @Delete(':id')
-  @HttpCode(204)
-  @ApiOperation({ summary: 'Delete a tax rate (admin)' })
-  @ApiNoContentResponse()
+  @DeleteRoute({ summary: 'Delete a tax rate (admin)' })
   async remove(@Param('id') id: string): Promise<void> {
     await this.tax.delete(id);
   }

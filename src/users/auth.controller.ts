@@ -2,9 +2,7 @@ import { Body, Controller, HttpCode, Post, Req, UseGuards } from '@nestjs/common
 import {
   ApiAcceptedResponse,
   ApiBearerAuth,
-  ApiCreatedResponse,
   ApiNoContentResponse,
-  ApiOkResponse,
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
@@ -18,7 +16,9 @@ import { PasswordFlows } from './password-flows.service';
 import { RegisterThrottleGuard } from './register-throttle.guard';
 import {
   AcceptedDto,
-  AuthResponseDto,
+  ACCOUNT_LOCKED,
+  AUTH_BUSY,
+  SessionAnswer,
   ConfirmEmailDto,
   ConfirmPasswordResetDto,
   LoginDto,
@@ -26,9 +26,8 @@ import {
   RefreshDto,
   RegisterDto,
   RequestPasswordResetDto,
-} from './dto/auth.dto';
+} from './auth.dto';
 
-const AUTH_BUSY = { AUTH_BUSY: 'Too many sign-ins are being processed right now; retry shortly' };
 export const RESET_ACCEPTED = 'If an account uses this email, a password-reset link is on its way.';
 
 @ApiTags('auth')
@@ -44,8 +43,7 @@ export class AuthController {
   @Public()
   @UseGuards(RegisterThrottleGuard)
   @Post('register')
-  @HttpCode(201)
-  @ApiCreatedResponse({ type: AuthResponseDto })
+  @SessionAnswer(201)
   @ApiErrorResponse(
     429,
     'Too many registrations from this client (IPv6: per /56), or hashing is saturated; Retry-After',
@@ -60,14 +58,13 @@ export class AuthController {
 
   @Public()
   @Post('login')
-  @HttpCode(200)
-  @ApiOkResponse({ type: AuthResponseDto })
+  @SessionAnswer(200)
   @ApiErrorResponse(401, 'Unknown email or wrong password (one answer for both)', {
     INVALID_CREDENTIALS: 'Invalid email or password',
   })
   @ApiErrorResponse(429, 'A brake engaged; Retry-After says when to try again', {
     RATE_LIMITED: 'Too many failed logins for this account from this address; retry later',
-    ACCOUNT_LOCKED: 'This account is temporarily locked after too many failed logins',
+    ...ACCOUNT_LOCKED,
     ...AUTH_BUSY,
   })
   login(@Body() dto: LoginDto, @Req() req: FastifyRequest): Promise<AuthResult> {
@@ -77,8 +74,7 @@ export class AuthController {
   /** Exchanges a refresh token for a new pair; the presented token is spent. */
   @Public()
   @Post('refresh')
-  @HttpCode(200)
-  @ApiOkResponse({ type: AuthResponseDto })
+  @SessionAnswer(200)
   refresh(@Body() dto: RefreshDto): Promise<AuthResult> {
     return this.auth.refreshTokens(dto.refreshToken);
   }

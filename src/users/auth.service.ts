@@ -11,7 +11,8 @@ import { EmailVerification } from './email-verification.service';
 import { PasswordHasher } from './password-hasher.service';
 import { needsRehash } from './passwords';
 import { RefreshTokens } from './refresh-tokens.service';
-import { UserProfile, UsersService, normalizeEmail, toProfile } from './users.service';
+import { UsersService, normalizeEmail, toProfile } from './users.service';
+import type { UserProfile } from './users.types';
 
 export interface AuthResult {
   user: { id: string; email: string; name: string; role: UserProfile['role'] };

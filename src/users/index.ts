@@ -1,4 +1,5 @@
 /** The users module's public API. */
-export { UsersService, type UserProfile } from './users.service';
+export { UsersService } from './users.service';
+export type { UserProfile } from './users.types';
 export { AccessTokens } from './access-tokens.service';
 export type { UserRole } from './user.entity';

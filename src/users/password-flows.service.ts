@@ -2,7 +2,6 @@ import { InjectQueue } from '@nestjs/bull';
 import { Injectable, Logger } from '@nestjs/common';
 import type { Queue } from 'bull';
 import { createHash, randomBytes, randomInt } from 'node:crypto';
-import type { EntityManager } from 'typeorm';
 import { requestContext } from '../common/context/request-context';
 import { UnauthenticatedError, UnavailableError } from '../common/errors/domain-error';
 import { newId } from '../common/ids';
@@ -18,7 +17,7 @@ import { LoginAttempts } from './login-attempts.service';
 import { PasswordHasher } from './password-hasher.service';
 import { PasswordResetToken } from './password-reset-token.entity';
 import { RefreshTokens } from './refresh-tokens.service';
-import { User } from './user.entity';
+import { UsersRepository } from './users.repository';
 import { UsersService, toProfile } from './users.service';
 
 export const PASSWORD_RESET_REQUEST_JOB = 'password-reset-request';
@@ -51,6 +50,7 @@ export class PasswordFlows {
   constructor(
     @InjectQueue(QUEUES.users) private readonly queue: Queue,
     private readonly db: DbRouter,
+    private readonly repo: UsersRepository,
     private readonly users: UsersService,
     private readonly hasher: PasswordHasher,
     private readonly attempts: LoginAttempts,
@@ -110,7 +110,7 @@ export class PasswordFlows {
       usedAt: null,
       createdAt: now,
     };
-    await this.db.writeRepo(PasswordResetToken).insert(row);
+    await this.repo.insertResetToken(row);
     await this.mail.send({
       template: 'password-reset',
       to: user.email,
@@ -131,36 +131,16 @@ export class PasswordFlows {
    */
   async confirmReset(token: string, password: string, client: ClientInfo): Promise<void> {
     await this.limits.takeResetAttempt(client.ip);
-    const row = await this.db
-      .primaryReader()
-      .getRepository(PasswordResetToken)
-      .findOneBy({ tokenHash: sha256(token) });
+    const row = await this.repo.findResetToken(sha256(token));
     if (!row) throw new ResetTokenError('invalid');
     if (row.usedAt) throw new ResetTokenError('used');
     if (row.expiresAt.getTime() <= Date.now()) throw new ResetTokenError('expired');
     const hash = await this.hasher.hash(password);
-    await this.db.transaction(async (em) => {
+    await this.db.transaction(async () => {
       const now = new Date();
-      const spent = await em
-        .createQueryBuilder()
-        .update(PasswordResetToken)
-        .set({ usedAt: now })
-        .where('id = :id AND used_at IS NULL AND expires_at > :now', { id: row.id, now })
-        .execute();
-      if (spent.affected !== 1) throw new ResetTokenError('used');
-      await em
-        .createQueryBuilder()
-        .update(User)
-        .set({
-          passwordHash: hash,
-          lockedUntil: null,
-          emailVerifiedAt: () => 'COALESCE(email_verified_at, :now)',
-          updatedAt: now,
-        })
-        .where('id = :id', { id: row.userId })
-        .setParameter('now', now)
-        .execute();
-      await this.afterPasswordSet(em, row.userId, now);
+      if (!(await this.repo.spendResetToken(row.id, now))) throw new ResetTokenError('used');
+      await this.repo.setResetPassword(row.userId, hash, now);
+      await this.afterPasswordSet(row.userId, now);
     });
     await this.attempts.unlock(row.userId);
     await this.notify(row.userId, 'reset');
@@ -194,16 +174,11 @@ export class PasswordFlows {
     }
     await this.attempts.verifiedPassword(user.id);
     const hash = await this.hasher.hash(next);
-    const refreshToken = await this.db.transaction(async (em) => {
+    const refreshToken = await this.db.transaction(async () => {
       const now = new Date();
-      await em
-        .createQueryBuilder()
-        .update(User)
-        .set({ passwordHash: hash, updatedAt: now })
-        .where('id = :id', { id: user.id })
-        .execute();
-      await this.afterPasswordSet(em, user.id, now);
-      return this.refresh.issue(user.id, undefined, em);
+      await this.repo.setPassword(user.id, hash, now);
+      await this.afterPasswordSet(user.id, now);
+      return this.refresh.issue(user.id);
     });
     await this.notify(user.id, 'change');
     const profile = toProfile(user);
@@ -212,23 +187,13 @@ export class PasswordFlows {
 
   /** Deletes reset tokens that expired more than a day ago (the hourly users housekeeping). */
   async purgeExpired(): Promise<number> {
-    const res = (await this.db.transaction((em) =>
-      em.query('DELETE FROM password_reset_tokens WHERE expires_at < ? ORDER BY expires_at LIMIT 1000', [
-        new Date(Date.now() - PURGE_GRACE_MS),
-      ]),
-    )) as { affectedRows?: number };
-    return res.affectedRows ?? 0;
+    return this.db.transaction(() => this.repo.purgeResetTokens(new Date(Date.now() - PURGE_GRACE_MS)));
   }
 
   /** In the password's transaction: pending reset links are void and every session ends. */
-  private async afterPasswordSet(em: EntityManager, userId: string, now: Date): Promise<void> {
-    await em
-      .createQueryBuilder()
-      .update(PasswordResetToken)
-      .set({ usedAt: now })
-      .where('user_id = :userId AND used_at IS NULL', { userId })
-      .execute();
-    await this.refresh.revokeAllOf(userId, em);
+  private async afterPasswordSet(userId: string, now: Date): Promise<void> {
+    await this.repo.voidResetTokensOf(userId, now);
+    await this.refresh.revokeAllOf(userId);
   }
 
   /** The owner hears of every change of their password; a mail that cannot be queued only logs. */

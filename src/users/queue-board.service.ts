@@ -13,7 +13,7 @@ import { AccessTokens } from './access-tokens.service';
 import { InvalidCredentialsError } from './auth.errors';
 import { AuthService } from './auth.service';
 import { clientInfo } from './client-info';
-import type { UserProfile } from './users.service';
+import type { UserProfile } from './users.types';
 
 export const QUEUE_BOARD_PATH = '/admin/queues';
 /** A verified Basic credential is remembered briefly: the UI loads assets and polls the API. */

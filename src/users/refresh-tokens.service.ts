@@ -1,11 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { createHash, randomBytes } from 'node:crypto';
-import { EntityManager, IsNull } from 'typeorm';
 import { newId } from '../common/ids';
 import { AppConfig } from '../infra/config/app-config';
 import { DbRouter } from '../infra/database/db-router.service';
 import { InvalidRefreshTokenError, RefreshTokenReusedError, TokenExpiredError } from './auth.errors';
-import { RefreshToken } from './refresh-token.entity';
+import { UsersRepository } from './users.repository';
 
 const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
 
@@ -26,15 +25,18 @@ const PURGE_BATCH = 1000;
 export class RefreshTokens {
   constructor(
     private readonly db: DbRouter,
+    private readonly repo: UsersRepository,
     private readonly config: AppConfig,
   ) {}
 
-  /** Issues a token for a new family (login/register) or the next one of `familyId` (rotation). */
-  async issue(userId: string, familyId: string = newId(), em?: EntityManager): Promise<string> {
+  /**
+   * Issues a token for a new family (login/register) or the next one of `familyId` (rotation); in
+   * the caller's transaction when one is open.
+   */
+  async issue(userId: string, familyId: string = newId()): Promise<string> {
     const token = randomBytes(32).toString('base64url');
     const now = new Date();
-    const repo = em ? em.getRepository(RefreshToken) : this.db.writeRepo(RefreshToken);
-    await repo.insert({
+    await this.repo.insertRefreshToken({
       id: newId(),
       userId,
       familyId,
@@ -54,29 +56,20 @@ export class RefreshTokens {
    */
   async rotate(token: string): Promise<{ userId: string; refreshToken: string }> {
     const hash = sha256(token);
-    const row = await this.db.primaryReader().getRepository(RefreshToken).findOneBy({ tokenHash: hash });
+    const row = await this.repo.findRefreshToken({ tokenHash: hash });
     if (!row) throw new InvalidRefreshTokenError();
     if (row.revokedAt) throw new InvalidRefreshTokenError('Refresh token revoked', 'REFRESH_TOKEN_REVOKED');
     if (row.rotatedAt) return this.reused(row.familyId);
     if (row.expiresAt.getTime() <= Date.now()) throw new TokenExpiredError('Refresh token');
 
-    const next = await this.db.transaction(async (em) => {
-      const res = await em
-        .createQueryBuilder()
-        .update(RefreshToken)
-        .set({ rotatedAt: new Date() })
-        .where('id = :id AND rotated_at IS NULL AND revoked_at IS NULL AND expires_at > :now', {
-          id: row.id,
-          now: new Date(),
-        })
-        .execute();
-      if (res.affected !== 1) return undefined;
-      return this.issue(row.userId, row.familyId, em);
+    const next = await this.db.transaction(async () => {
+      if (!(await this.repo.rotateRefreshToken(row.id, new Date()))) return undefined;
+      return this.issue(row.userId, row.familyId);
     });
     if (next) return { userId: row.userId, refreshToken: next };
 
     // Lost the race, or the token was revoked/expired meanwhile.
-    const now = await this.db.primaryReader().getRepository(RefreshToken).findOneBy({ id: row.id });
+    const now = await this.repo.findRefreshToken({ id: row.id });
     if (now?.revokedAt) throw new InvalidRefreshTokenError('Refresh token revoked', 'REFRESH_TOKEN_REVOKED');
     if (now?.rotatedAt) return this.reused(row.familyId);
     throw new TokenExpiredError('Refresh token');
@@ -84,23 +77,17 @@ export class RefreshTokens {
 
   /** Ends one session (the family of `token`) if it belongs to `userId`; unknown tokens are ignored. */
   async revokeSession(userId: string, token: string): Promise<void> {
-    const row = await this.db
-      .primaryReader()
-      .getRepository(RefreshToken)
-      .findOneBy({ tokenHash: sha256(token), userId });
+    const row = await this.repo.findRefreshToken({ tokenHash: sha256(token), userId });
     if (row) await this.revokeFamily(row.familyId);
   }
 
   /**
    * Ends every session of `userId`. Revocations run as transactions: READ COMMITTED, and retried
-   * on a deadlock with the purge; inside the caller's transaction when `em` is given (a password
-   * change or reset revokes together with the new hash).
+   * on a deadlock with the purge; inside the caller's transaction when one is open (a password
+   * change or reset revokes together with the new hash: the nested call joins it).
    */
-  async revokeAllOf(userId: string, em?: EntityManager): Promise<void> {
-    const revoke = (m: EntityManager) =>
-      m.getRepository(RefreshToken).update({ userId, revokedAt: IsNull() }, { revokedAt: new Date() });
-    if (em) await revoke(em);
-    else await this.db.transaction(revoke);
+  async revokeAllOf(userId: string): Promise<void> {
+    await this.db.transaction(() => this.repo.revokeRefreshTokens({ userId }));
   }
 
   /**
@@ -116,13 +103,7 @@ export class RefreshTokens {
     let purged = 0;
     for (let i = 0; i < maxBatches; i++) {
       // READ COMMITTED, retried on a deadlock (a family revocation locking the same rows).
-      const res = (await this.db.transaction((em) =>
-        em.query('DELETE FROM refresh_tokens WHERE expires_at < ? ORDER BY expires_at, id LIMIT ?', [
-          cutoff,
-          PURGE_BATCH,
-        ]),
-      )) as { affectedRows?: number };
-      const deleted = res.affectedRows ?? 0;
+      const deleted = await this.db.transaction(() => this.repo.purgeRefreshTokens(cutoff, PURGE_BATCH));
       purged += deleted;
       if (deleted < PURGE_BATCH) break;
     }
@@ -130,9 +111,7 @@ export class RefreshTokens {
   }
 
   private async revokeFamily(familyId: string): Promise<void> {
-    await this.db.transaction((em) =>
-      em.getRepository(RefreshToken).update({ familyId, revokedAt: IsNull() }, { revokedAt: new Date() }),
-    );
+    await this.db.transaction(() => this.repo.revokeRefreshTokens({ familyId }));
   }
 
   private async reused(familyId: string): Promise<never> {

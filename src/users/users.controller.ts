@@ -3,7 +3,7 @@ import { ApiAcceptedResponse, ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTag
 import { AuthUser, CurrentUser } from '../common/auth';
 import { ApiErrorResponse } from '../infra/http/openapi-errors';
 import type { AuthResult } from './auth.service';
-import { AcceptedDto, AuthResponseDto, ChangePasswordDto, MeDto } from './dto/auth.dto';
+import { ACCOUNT_LOCKED, AUTH_BUSY, AcceptedDto, ChangePasswordDto, MeDto, SessionAnswer } from './auth.dto';
 import { EmailVerification } from './email-verification.service';
 import { PasswordFlows } from './password-flows.service';
 import { UsersService } from './users.service';
@@ -48,20 +48,19 @@ export class UsersController {
   }
 
   @Post('me/password')
-  @HttpCode(200)
+  @SessionAnswer(200)
   @ApiOperation({
     summary: 'Change the password (the current one is required)',
     description:
       'Every session of the account ends (all refresh tokens are revoked); the answer is a new session. ' +
       'Wrong current passwords count towards the account lock like wrong login passwords.',
   })
-  @ApiOkResponse({ type: AuthResponseDto })
   @ApiErrorResponse(403, 'The current password is wrong', {
     INVALID_CURRENT_PASSWORD: 'The current password is not correct',
   })
   @ApiErrorResponse(429, 'The account is locked, or hashing is saturated; Retry-After', {
-    ACCOUNT_LOCKED: 'This account is temporarily locked after too many failed logins',
-    AUTH_BUSY: 'Too many sign-ins are being processed right now; retry shortly',
+    ...ACCOUNT_LOCKED,
+    ...AUTH_BUSY,
   })
   changePassword(@CurrentUser() caller: AuthUser, @Body() dto: ChangePasswordDto): Promise<AuthResult> {
     return this.passwords.change(caller.id, dto.currentPassword, dto.newPassword);

@@ -24,6 +24,7 @@ import { RefreshTokens } from './refresh-tokens.service';
 import { User } from './user.entity';
 import { UsersController } from './users.controller';
 import { UsersHousekeepingProcessor } from './users-housekeeping.processor';
+import { UsersRepository } from './users.repository';
 import { UsersService } from './users.service';
 
 /**
@@ -41,6 +42,7 @@ import { UsersService } from './users.service';
   ],
   controllers: [AuthController, UsersController],
   providers: [
+    UsersRepository,
     UsersService,
     AuthService,
     AccessTokens,

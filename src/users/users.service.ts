@@ -1,21 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { newId } from '../common/ids';
 import { NotFoundError } from '../common/errors/domain-error';
-import { DbRouter } from '../infra/database/db-router.service';
-import { isDuplicate } from '../infra/database/mysql-results';
 import { EmailTakenError } from './auth.errors';
 import { User, UserRole } from './user.entity';
-
-/** What other modules may know about a user (never the password hash). */
-export interface UserProfile {
-  id: string;
-  email: string;
-  name: string;
-  role: UserRole;
-  /** The owner proved they receive mail at `email` (a verification or reset link). */
-  emailVerified: boolean;
-  createdAt: Date;
-}
+import { UsersRepository } from './users.repository';
+import type { UserProfile } from './users.types';
 
 export const toProfile = (u: User): UserProfile => ({
   id: u.id,
@@ -35,7 +24,7 @@ export const normalizeEmail = (email: string): string => email.normalize('NFKC')
 
 @Injectable()
 export class UsersService {
-  constructor(private readonly db: DbRouter) {}
+  constructor(private readonly repo: UsersRepository) {}
 
   /** Inserts a user; the unique email index decides races (→ EMAIL_TAKEN). */
   async create(input: {
@@ -58,36 +47,27 @@ export class UsersService {
       createdAt: now,
       updatedAt: now,
     });
-    try {
-      await this.db.writeRepo(User).insert(user);
-    } catch (err) {
-      if (isDuplicate(err)) throw new EmailTakenError();
-      throw err;
-    }
+    if (!(await this.repo.insert(user))) throw new EmailTakenError();
     return toProfile(user);
   }
 
   /** For authentication decisions: read on the primary so a just-registered user can log in at once. */
   async findCredentials(email: string): Promise<User | null> {
-    return this.db
-      .primaryReader()
-      .getRepository(User)
-      .findOneBy({ email: normalizeEmail(email) });
+    return this.repo.findByEmail(normalizeEmail(email));
   }
 
   /** With the password hash, by id (password change): on the primary. */
   async findCredentialsById(id: string): Promise<User | null> {
-    return this.db.primaryReader().getRepository(User).findOneBy({ id });
+    return this.repo.findById(id);
   }
 
   async findById(id: string, opts: { primary?: boolean } = {}): Promise<UserProfile | null> {
-    const repo = opts.primary ? this.db.primaryReader().getRepository(User) : this.db.readRepo(User);
-    const u = await repo.findOneBy({ id });
+    const u = await this.repo.findById(id, opts.primary ? 'primary' : 'reader');
     return u ? toProfile(u) : null;
   }
 
   async getById(id: string): Promise<UserProfile> {
-    const u = await this.db.read((em) => em.getRepository(User).findOneBy({ id }));
+    const u = await this.repo.findById(id, 'failover');
     if (!u) throw new NotFoundError('User', 'USER_NOT_FOUND');
     return toProfile(u);
   }
@@ -98,11 +78,7 @@ export class UsersService {
    * `emailVerified` claim says the same as of its issue (at most JWT_ACCESS_TTL_SECONDS old).
    */
   async isEmailVerified(id: string): Promise<boolean> {
-    const u = await this.db
-      .primaryReader()
-      .getRepository(User)
-      .findOne({ where: { id }, select: { id: true, emailVerifiedAt: true } });
-    return !!u?.emailVerifiedAt;
+    return !!(await this.repo.emailVerifiedAt(id));
   }
 
   /**
@@ -110,15 +86,7 @@ export class UsersService {
    * changed (already verified, or the account's address is another one now).
    */
   async markEmailVerified(id: string, email: string): Promise<boolean> {
-    const now = new Date();
-    const res = await this.db
-      .writeRepo(User)
-      .createQueryBuilder()
-      .update()
-      .set({ emailVerifiedAt: now, updatedAt: now })
-      .where('id = :id AND email = :email AND email_verified_at IS NULL', { id, email })
-      .execute();
-    return res.affected === 1;
+    return this.repo.markEmailVerified(id, email, new Date());
   }
 
   async existsByEmail(email: string): Promise<boolean> {
@@ -130,24 +98,11 @@ export class UsersService {
    * (a password changed meanwhile is never overwritten); false when it was not.
    */
   async replaceHash(id: string, previous: string, next: string): Promise<boolean> {
-    const res = await this.db
-      .writeRepo(User)
-      .createQueryBuilder()
-      .update()
-      .set({ passwordHash: next, updatedAt: new Date() })
-      .where('id = :id AND password_hash = :previous', { id, previous })
-      .execute();
-    return res.affected === 1;
+    return this.repo.replaceHash(id, previous, next);
   }
 
   /** Refuses logins to the account until `until` (brute force on it); never shortens a lock. */
   async lock(id: string, until: Date): Promise<void> {
-    await this.db
-      .writeRepo(User)
-      .createQueryBuilder()
-      .update()
-      .set({ lockedUntil: until, updatedAt: new Date() })
-      .where('id = :id AND (locked_until IS NULL OR locked_until < :until)', { id, until })
-      .execute();
+    await this.repo.lock(id, until);
   }
 }

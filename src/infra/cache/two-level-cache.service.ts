@@ -1,11 +1,21 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
-import Redis from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import type { EntityManager } from 'typeorm';
 import { withTimeout } from '../../common/with-timeout';
 import { AppConfig } from '../config/app-config';
 import { MetricsService } from '../observability/metrics.service';
 import { RedisService } from '../redis/redis.service';
+import {
+  BUDGET_WINDOWS,
+  BUDGET_WINDOW_MS,
+  ENTRY_OVERHEAD_BYTES,
+  Fence,
+  MAX_L2_VALUE_BYTES,
+  OPEN_MAX_TTL_MS,
+  ScriptedRedis,
+  cacheRedis,
+  parseFence,
+} from './cache-redis';
 import { FencedReads } from './fenced-reads';
 
 /** Runs a read where the cache says (a replica that has applied the last write, or the primary). */
@@ -29,12 +39,6 @@ export interface CacheTtl {
   open?: boolean;
 }
 
-/** The last catalog write's replication position, versioned (see decision 0015). */
-export interface Fence {
-  v: number;
-  pos: string;
-}
-
 const NEGATIVE = '\u0000404';
 const CHANNEL = 'cache-invalidate';
 /** A cache read waits this long for Redis, then counts as a miss. */
@@ -46,14 +50,6 @@ const BREAK_MS = 1000;
 /** How often generations and the fence are re-read from Redis (covers a lost broadcast). */
 const SYNC_MS = 1000;
 
-/** Longest Redis TTL of an entry with an open key (and the budget's accounting horizon). */
-export const OPEN_MAX_TTL_MS = 60_000;
-/** The budget is spent per window of this length (a Redis-clock window shared by every instance). */
-export const BUDGET_WINDOW_MS = 10_000;
-/** Windows whose writes can be alive at once: entries written in window k expire before window k + 7 ends. */
-export const BUDGET_WINDOWS = Math.ceil(OPEN_MAX_TTL_MS / BUDGET_WINDOW_MS) + 1;
-/** Larger serialized values are not written to Redis (L1 still holds them). */
-export const MAX_L2_VALUE_BYTES = 256 * 1024;
 /**
  * On a Redis Cluster the L2 entries are spread over this many hash tags (`{c0}` … `{c15}`, the
  * shard is a hash of the entry's key), each with its own copy of the fence and its own share of
@@ -62,63 +58,6 @@ export const MAX_L2_VALUE_BYTES = 256 * 1024;
  * names of before).
  */
 export const CLUSTER_CACHE_SHARDS = 16;
-/** Redis's own bytes per key besides key and value (dict and expiry entries, object headers), counted against the budget. */
-export const ENTRY_OVERHEAD_BYTES = 96;
-
-/**
- * Stores a value unless the fence moved since the fill began (it may have read an older row) or
- * the open-key budget of the current window is spent. One script, so the check and the write
- * are atomic across instances; TIME makes every instance use Redis's clock for the window.
- * Replies {1, used} stored, {2, used} over budget, {0, fence} fence moved.
- */
-const STORE_SCRIPT = `
-if redis.replicate_commands then pcall(redis.replicate_commands) end
-local f = redis.call('GET', KEYS[2])
-local v = 0
-if f then v = tonumber(string.match(f, '^(%d+)')) or 0 end
-if v ~= tonumber(ARGV[3]) then return {0, f or ''} end
-local bytes = tonumber(ARGV[4])
-local used = 0
-if bytes > 0 then
-  local t = redis.call('TIME')
-  local w = math.floor((tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)) / tonumber(ARGV[6]))
-  local cur = redis.call('HMGET', KEYS[3], 'w', 'used')
-  if tonumber(cur[1]) == w then used = tonumber(cur[2]) or 0 end
-  if used + bytes > tonumber(ARGV[5]) then return {2, tostring(used)} end
-  used = used + bytes
-  redis.call('HSET', KEYS[3], 'w', w, 'used', used)
-  redis.call('PEXPIRE', KEYS[3], tonumber(ARGV[6]) * 2)
-end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-return {1, tostring(used)}
-`;
-
-/** Replaces the fence when the version is newer; replies the fence as it now is. */
-const FENCE_SCRIPT = `
-local f = redis.call('GET', KEYS[1])
-local v = 0
-if f then v = tonumber(string.match(f, '^(%d+)')) or 0 end
-if tonumber(ARGV[1]) > v then
-  f = ARGV[1] .. '|' .. ARGV[2]
-  redis.call('SET', KEYS[1], f)
-end
-return f
-`;
-
-interface ScriptedRedis extends Redis {
-  ncCacheStore(
-    key: string,
-    fenceKey: string,
-    budgetKey: string,
-    value: string,
-    ttlMs: number,
-    fenceV: number,
-    cost: number,
-    allowance: number,
-    windowMs: number,
-  ): Promise<[number, string]>;
-  ncCacheFence(fenceKey: string, v: number, pos: string): Promise<string | null>;
-}
 
 /** The shard of an entry: FNV-1a of its key, modulo the shard count. */
 function shardOf(key: string, shards: number): number {
@@ -134,11 +73,6 @@ function newestFence(texts: (string | null | undefined)[]): string | null {
   for (const t of texts) if (t && (best === null || parseFence(t).v > parseFence(best).v)) best = t;
   return best;
 }
-
-const parseFence = (text: string | null | undefined): Fence => {
-  const i = text ? text.indexOf('|') : -1;
-  return i > 0 ? { v: Number(text!.slice(0, i)), pos: text!.slice(i + 1) } : { v: 0, pos: '' };
-};
 
 /**
  * Two-level read-through cache of serialized JSON: L1 an in-process LRU (bounded, short TTL),
@@ -240,34 +174,7 @@ export class TwoLevelCache implements OnModuleInit, OnApplicationBootstrap, OnMo
     this.windowAllowance = Math.floor(config.redis.cacheBudgetBytes / BUDGET_WINDOWS);
     this.budgetUsed.set({ kind: 'limit' }, config.redis.cacheBudgetBytes);
     this.budgetUsed.set({ kind: 'window_allowance' }, this.windowAllowance);
-    this.ownL2 = config.redis.cacheUrl !== config.redis.url;
-    const l2 = this.ownL2
-      ? (() => {
-          const r = RedisService.createClient(config.redis.cacheUrl, {
-            ...RedisService.commandBounds(config.redis.commandTimeoutMs),
-            maxRetriesPerRequest: 1,
-            enableOfflineQueue: false,
-            connectionName: 'nest-commerce:cache',
-          });
-          r.on('error', () => undefined);
-          return r;
-        })()
-      : redis.client;
-    if (typeof (l2 as unknown as Record<string, unknown>).ncCacheStore !== 'function') {
-      l2.defineCommand('ncCacheStore', { numberOfKeys: 3, lua: STORE_SCRIPT });
-      l2.defineCommand('ncCacheFence', { numberOfKeys: 1, lua: FENCE_SCRIPT });
-    }
-    this.l2 = l2 as ScriptedRedis;
-    metrics.gauge(
-      'shop_cache_redis_used_memory_bytes',
-      "used_memory of the cache's Redis (INFO memory; the queue Redis too unless CACHE_REDIS_URL is set), read on scrape",
-      [],
-      async function (this: import('prom-client').Gauge) {
-        if (l2.status !== 'ready') return;
-        const m = /used_memory:(\d+)/.exec(await l2.info('memory'));
-        if (m) this.set(Number(m[1]));
-      },
-    );
+    ({ l2: this.l2, own: this.ownL2 } = cacheRedis(redis, config, metrics));
     this.freshWindowMs = Math.max(1000, config.db.replicaMaxLagSeconds * 1000);
     const shards = config.redis.cacheCluster ? CLUSTER_CACHE_SHARDS : 1;
     this.shardTags = Array.from({ length: shards }, (_, i) => (shards > 1 ? `{c${i}}:` : ''));

@@ -18,3 +18,14 @@ export function isDuplicate(err: unknown): err is { code?: string; sqlMessage?: 
   const e = err as { code?: string; driverError?: { code?: string } } | undefined;
   return (e?.code ?? e?.driverError?.code) === 'ER_DUP_ENTRY';
 }
+
+/** Runs an INSERT; false when a unique or primary key refused it (any other error fails). */
+export async function unlessDuplicate(insert: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await insert();
+    return true;
+  } catch (err) {
+    if (isDuplicate(err)) return false;
+    throw err;
+  }
+}

@@ -1,4 +1,5 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { HttpCode, applyDecorators } from '@nestjs/common';
+import { ApiCreatedResponse, ApiOkResponse, ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsEmail, IsNotEmpty, IsOptional, IsString, MaxLength, MinLength } from 'class-validator';
 
@@ -140,3 +141,16 @@ export class AcceptedDto {
   @ApiProperty({ example: 'If an account uses this email, a password-reset link is on its way.' })
   message!: string;
 }
+
+/** The 429 codes every route that verifies a password may answer (examples for the OpenAPI document). */
+export const AUTH_BUSY = { AUTH_BUSY: 'Too many sign-ins are being processed right now; retry shortly' };
+export const ACCOUNT_LOCKED = {
+  ACCOUNT_LOCKED: 'This account is temporarily locked after too many failed logins',
+};
+
+/** A route that answers a new session (AuthResponseDto) with `status`: register 201, login/refresh/password change 200. */
+export const SessionAnswer = (status: 200 | 201): MethodDecorator =>
+  applyDecorators(
+    HttpCode(status),
+    (status === 201 ? ApiCreatedResponse : ApiOkResponse)({ type: AuthResponseDto }),
+  );

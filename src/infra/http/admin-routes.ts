@@ -1,0 +1,51 @@
+import { Delete, HttpCode, Patch, Post, Type, applyDecorators } from '@nestjs/common';
+import {
+  ApiBearerAuth,
+  ApiCreatedResponse,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiOperation,
+} from '@nestjs/swagger';
+import { Roles } from '../../common/auth';
+import { ApiErrorCodes } from './openapi-errors';
+
+/**
+ * The decorators every admin write route repeated, in one place (the admin CRUD controllers of
+ * catalog, coupons, shipping and tax). Each adds what the route's OpenAPI entry says: its summary
+ * (when given), its answer, and for a create the 409 codes a unique key can answer.
+ */
+
+/** Only admins (the class-level `@Roles('admin')` does the same for a whole controller). */
+export const AdminOnly = (): MethodDecorator & ClassDecorator =>
+  applyDecorators(Roles('admin'), ApiBearerAuth());
+
+interface RouteDoc {
+  /** The answer's schema, or a description when it has none. */
+  type?: Type<unknown>;
+  description?: string;
+  summary?: string;
+}
+
+const operation = (summary?: string) => (summary ? [ApiOperation({ summary })] : []);
+
+/** `POST path` answering 201 with the created resource; `conflicts`: its 409 codes. */
+export const CreateRoute = (doc: RouteDoc & { conflicts?: string[] }, path?: string): MethodDecorator =>
+  applyDecorators(
+    Post(path),
+    ...operation(doc.summary),
+    ...(doc.conflicts ? [ApiErrorCodes({ 409: doc.conflicts })] : []),
+    ApiCreatedResponse(doc.type ? { type: doc.type } : { description: doc.description }),
+  );
+
+/** `PATCH path` (`:id` by default) answering 200 with the changed resource. */
+export const UpdateRoute = (doc: RouteDoc, path = ':id'): MethodDecorator =>
+  applyDecorators(Patch(path), ...operation(doc.summary), ApiOkResponse({ type: doc.type }));
+
+/** `DELETE path` (`:id` by default) answering 204. */
+export const DeleteRoute = (doc: Omit<RouteDoc, 'type'>, path = ':id'): MethodDecorator =>
+  applyDecorators(
+    Delete(path),
+    HttpCode(204),
+    ...operation(doc.summary),
+    ApiNoContentResponse(doc.description ? { description: doc.description } : undefined),
+  );

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { PinoLogger } from 'nestjs-pino';
-import type { Logger } from 'pino';
+import pino, { type Logger } from 'pino';
+import { logDestination } from './logger.module';
 import { AppConfig } from '../config/app-config';
 
 /**
@@ -19,6 +20,9 @@ import { AppConfig } from '../config/app-config';
 export class AccessLog {
   readonly enabled: boolean;
   private logger?: Logger;
+  /** `,"pid":…,"hostname":"…"`: the root logger's bindings, as pino writes them on every line. */
+  private base?: string;
+  private destination?: pino.DestinationStream;
 
   constructor(config: AppConfig) {
     this.enabled = config.httpLog;
@@ -26,15 +30,14 @@ export class AccessLog {
 
   record(method: string, url: string, statusCode: number, elapsedMs: number, requestId: string): void {
     if (!this.enabled || url.startsWith('/health')) return;
-    // The root's req/res serializers (pino-http's) expect Node's objects: these are ready ones.
-    const log = (this.logger ??= (PinoLogger.root as Logger | undefined)?.child(
-      {},
-      { serializers: { req: same, res: same } },
-    ));
-    if (!log || !log.isLevelEnabled('info')) return;
+    const root = PinoLogger.root as Logger | undefined;
+    if (!root || !root.isLevelEnabled('info')) return;
     const responseTime = Math.round(elapsedMs);
-    if (statusCode >= 500)
-      log.info(
+    if (statusCode >= 500) {
+      // The rare error line goes through pino itself (the error serializer). The root's req/res
+      // serializers (pino-http's) expect Node's objects: these are ready ones.
+      this.logger ??= root.child({}, { serializers: { req: same, res: same } });
+      this.logger.info(
         {
           requestId,
           req: { method, url },
@@ -44,8 +47,17 @@ export class AccessLog {
         },
         'request errored',
       );
-    else
-      log.info({ requestId, req: { method, url }, res: { statusCode }, responseTime }, 'request completed');
+      return;
+    }
+    // Every other line is assembled here, byte for byte what pino writes for
+    // root.info({requestId, req, res, responseTime}, 'request completed') (test/observability):
+    // at thousands of lines a second pino's generic path (mixin, redaction, serializers) cost
+    // as much as the edge's own answer.
+    this.base ??= (root as unknown as Record<symbol, string>)[pino.symbols.chindingsSym];
+    this.destination ??= logDestination();
+    this.destination.write(
+      `{"level":30,"time":${Date.now()}${this.base},"requestId":${JSON.stringify(requestId)},"req":{"method":"${method}","url":${JSON.stringify(url)}},"res":{"statusCode":${statusCode}},"responseTime":${responseTime},"msg":"request completed"}\n`,
+    );
   }
 }
 

@@ -28,15 +28,32 @@ export function requestIdMixin(merge: object, _level: number, logger: Logger): {
 
 let destination: pino.DestinationStream | undefined;
 
+/** Lines are collected up to this many bytes before a write(2)... */
+const LOG_BUFFER_BYTES = 16 * 1024 - 512;
+/** ...or until this long has passed: no line waits longer than this to reach stdout. */
+const LOG_FLUSH_MS = 200;
+
 /**
  * stdout through one asynchronous pino destination per process (SonicBoom, `sync: false`): a
- * log line is appended to a buffer and written by the next write(2), so under load many lines go
- * out in one write and no request waits for the terminal or pipe. pino flushes it synchronously
- * at exit (also on process.exit). One per process: every app instance in it (the e2e tests build
- * several) shares it, so lines of two writers never interleave.
+ * log line is appended to a buffer that is written once it holds LOG_BUFFER_BYTES or every
+ * LOG_FLUSH_MS, so under load dozens of lines go out in one write and no request waits for the
+ * terminal or pipe. pino flushes it synchronously at exit (also on process.exit and fatal
+ * errors); only a SIGKILL can lose the last LOG_FLUSH_MS of lines. One per process: every app
+ * instance in it (the e2e tests build several) shares it, so lines of two writers never interleave.
  */
 export function logDestination(): pino.DestinationStream {
-  return (destination ??= pino.destination({ dest: 1, sync: false }));
+  if (!destination) {
+    const d = pino.destination({ dest: 1, sync: false, minLength: LOG_BUFFER_BYTES });
+    setInterval(() => {
+      try {
+        if ((d as unknown as { _len?: number })._len !== 0) d.flush();
+      } catch {
+        /* destroyed (stdout closed): nothing more can be written */
+      }
+    }, LOG_FLUSH_MS).unref();
+    destination = d;
+  }
+  return destination;
 }
 
 /** pino JSON logs; every line carries the request id (also inside jobs, see WorkerRegistry). */

@@ -354,8 +354,9 @@ async function main(): Promise<void> {
     // As shipped (.env.example, compose, k8s): info level with the access log on, one line per
     // request on stdout — which goes to a file, as a container runtime's log driver takes it.
     // The same scenarios against an instance with HTTP_LOG=false are reported beside some rows.
-    LOG_LEVEL: 'info',
-    HTTP_LOG: 'true',
+    // BENCH_LOG_LEVEL / BENCH_HTTP_LOG override them for A/B comparisons.
+    LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
+    HTTP_LOG: process.env.BENCH_HTTP_LOG ?? 'true',
     DB_POOL_SIZE: String(POOL),
     SEED_DEMO_DATA: 'false',
     // The flash-sale scenarios hammer with one user: lift the per-user bot limit so they measure
@@ -429,10 +430,12 @@ async function main(): Promise<void> {
   );
   // As deployed: the api instance serves, a separate worker instance runs the queues, the outbox
   // relay and the flash-sale consumers. Its CPU is reported beside the server's (same 2 cores).
+  // BENCH_WORKER_NODE_ARGS (e.g. `--cpu-prof`) profiles the worker the same way.
+  const workerArgs = (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const startWorker = () =>
     start(
       process.execPath,
-      [join(ROOT, 'dist', 'main.js')],
+      [...workerArgs, join(ROOT, 'dist', 'main.js')],
       { ...env, APP_ROLE: 'worker', PORT: String(WORKER_PORT) },
       'worker',
     );
@@ -1246,7 +1249,7 @@ function stop(code: number): Promise<void> {
   owned.stopping ??= (async () => {
     owned.abort.abort(); // infraUp spawns nothing more and stops waiting
     // A profiled app (--cpu-prof) writes its profile only once its graceful shutdown is done.
-    const grace = process.env.BENCH_APP_NODE_ARGS ? 30000 : 10000;
+    const grace = process.env.BENCH_APP_NODE_ARGS || process.env.BENCH_WORKER_NODE_ARGS ? 30000 : 10000;
     await Promise.all(
       children.map(async (c) => {
         if (c.exitCode !== null || c.signalCode !== null) return;

@@ -7,8 +7,18 @@
  */
 import { ChildProcess, execSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
@@ -39,6 +49,9 @@ const CONNECTIONS = 50;
 const POOL = 20;
 // Free ports picked at start: a second checkout's bench, or anything else, may hold any fixed one.
 let APP_PORT = 0;
+/** A second api instance with access logs off (HTTP_LOG=false), measured beside the shipped one. */
+let QUIET_PORT = 0;
+let QUIET_GRPC_PORT = 0;
 let WORKER_PORT = 0;
 let GRPC_PORT = 0;
 let HELLO_PORT = 0;
@@ -200,13 +213,29 @@ async function mysqlPid(target: { host: string; port: number; user: string; pass
   }
 }
 
+/** The app processes' stdout files (their logs), removed at the end unless BENCH_KEEP_LOGS is set. */
+const logFiles: string[] = [];
+
 function start(cmd: string, argv: string[], env: NodeJS.ProcessEnv, log: string): ChildProcess {
-  const c = spawn(cmd, argv, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const out: string[] = [];
-  c.stdout!.on('data', (d) => out.push(String(d)));
-  c.stderr!.on('data', (d) => out.push(String(d)));
+  // stdout (the JSON logs, access lines included) to a file, as a log driver would take it; only
+  // the tail of stderr is kept, for the exit message.
+  const file = join(tmpdir(), `nc-bench-${process.pid}-${log}.log`);
+  const fd = openSync(file, 'w');
+  logFiles.push(file);
+  const c = spawn(cmd, argv, { env, stdio: ['ignore', fd, 'pipe'] });
+  closeSync(fd);
+  let out = '';
+  c.stderr!.on('data', (d) => (out = (out + String(d)).slice(-3000)));
   c.on('exit', (code) => {
-    if (code && code !== 143) console.error(`${log} exited ${code}:\n${out.join('').slice(-3000)}`);
+    if (code && code !== 143) {
+      let tail = '';
+      try {
+        tail = readFileSync(file, 'utf8').slice(-3000);
+      } catch {
+        /* gone */
+      }
+      console.error(`${log} exited ${code}:\n${tail}${out}`);
+    }
   });
   children.push(c);
   return c;
@@ -255,7 +284,9 @@ async function main(): Promise<void> {
   console.log(
     `bench: ${QUICK ? 'quick' : 'full'} run, ${DURATION}s per scenario, ${CONNECTIONS} connections`,
   );
-  [APP_PORT, WORKER_PORT, GRPC_PORT, HELLO_PORT] = [
+  [APP_PORT, WORKER_PORT, GRPC_PORT, HELLO_PORT, QUIET_PORT, QUIET_GRPC_PORT] = [
+    await freePort(),
+    await freePort(),
     await freePort(),
     await freePort(),
     await freePort(),
@@ -321,8 +352,12 @@ async function main(): Promise<void> {
     ADMIN_EMAIL: 'admin@bench.local',
     ADMIN_PASSWORD: 'bench-admin-password',
     PUBLIC_WEB_URL: 'http://shop.bench.local',
-    LOG_LEVEL: 'warn',
-    HTTP_LOG: 'false',
+    // As shipped (.env.example, compose, k8s): info level with the access log on, one line per
+    // request on stdout — which goes to a file, as a container runtime's log driver takes it.
+    // The same scenarios against an instance with HTTP_LOG=false are reported beside some rows.
+    // BENCH_LOG_LEVEL / BENCH_HTTP_LOG override them for A/B comparisons.
+    LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
+    HTTP_LOG: process.env.BENCH_HTTP_LOG ?? 'true',
     DB_POOL_SIZE: String(POOL),
     SEED_DEMO_DATA: 'false',
     // The flash-sale scenarios hammer with one user: lift the per-user bot limit so they measure
@@ -388,12 +423,20 @@ async function main(): Promise<void> {
   // BENCH_APP_NODE_ARGS (e.g. `--prof`) profiles the app under the same load.
   const appArgs = (process.env.BENCH_APP_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const app = start(process.execPath, [...appArgs, join(ROOT, 'dist', 'main.js')], env, 'app');
+  const quiet = start(
+    process.execPath,
+    [join(ROOT, 'dist', 'main.js')],
+    { ...env, HTTP_LOG: 'false', PORT: String(QUIET_PORT), GRPC_PORT: String(QUIET_GRPC_PORT) },
+    'app-logs-off',
+  );
   // As deployed: the api instance serves, a separate worker instance runs the queues, the outbox
   // relay and the flash-sale consumers. Its CPU is reported beside the server's (same 2 cores).
+  // BENCH_WORKER_NODE_ARGS (e.g. `--cpu-prof`) profiles the worker the same way.
+  const workerArgs = (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const startWorker = () =>
     start(
       process.execPath,
-      [join(ROOT, 'dist', 'main.js')],
+      [...workerArgs, join(ROOT, 'dist', 'main.js')],
       { ...env, APP_ROLE: 'worker', PORT: String(WORKER_PORT) },
       'worker',
     );
@@ -407,6 +450,7 @@ async function main(): Promise<void> {
     });
   await waitHttp(`http://127.0.0.1:${HELLO_PORT}/`);
   await waitHttp(`http://127.0.0.1:${APP_PORT}/health/ready`);
+  await waitHttp(`http://127.0.0.1:${QUIET_PORT}/health/ready`);
   await waitHttp(`http://127.0.0.1:${WORKER_PORT}/health/ready`);
   const others: Others = {
     worker: worker.pid,
@@ -421,6 +465,8 @@ async function main(): Promise<void> {
     redis: await redisPid(infra.endpoints.redisUrl),
   };
   const api = (p: string) => `http://127.0.0.1:${APP_PORT}/api/v1${p}`;
+  const quietApi = (p: string) => `http://127.0.0.1:${QUIET_PORT}/api/v1${p}`;
+  const LOGS_OFF = ', logs off (HTTP_LOG=false)';
 
   const pool = createPool({ ...admin, database: BENCH_DB, connectionLimit: POOL });
   const adminLogin = await json('POST', api('/auth/login'), {
@@ -457,7 +503,9 @@ async function main(): Promise<void> {
       const before = bracket ? (await bracket()).rps : undefined;
       const cpu = cpuMeter(
         server?.pid,
-        server === app ? { ...others, worker: worker.pid } : { ...others, worker: undefined },
+        server === app || server === quiet
+          ? { ...others, worker: worker.pid }
+          : { ...others, worker: undefined },
       );
       const r = await fn();
       const { serverPct, serverSysPct, loadPct, othersPct } = cpu();
@@ -644,6 +692,13 @@ async function main(): Promise<void> {
       baseline: 'baseline: nest+fastify hello-world',
       target: 0.8,
     });
+    await json('GET', quietApi(`/products/${productId}`));
+    await run(
+      `catalog detail (warm cache)${LOGS_OFF}`,
+      load({ name: 'detail-quiet', url: quietApi(`/products/${productId}`) }),
+      { baseline: 'baseline: nest+fastify hello-world', target: 0.9 },
+      quiet,
+    );
     await run('catalog search page', load({ name: 'search', url: api('/products?limit=20&sort=newest') }), {
       baseline: 'baseline: nest+fastify hello-world',
     });
@@ -710,6 +765,20 @@ async function main(): Promise<void> {
           target: 0.85,
         },
       );
+      // The same sold-out sale on the instance without access logs (its own sold-out flag is set
+      // by its first refused purchase).
+      await json('POST', quietApi(`/flash-sales/${soldOut.body.id}/purchase`), undefined, other);
+      await run(
+        `flash purchase, sold-out path${LOGS_OFF}`,
+        load({
+          name: 'flash-soldout-quiet',
+          url: quietApi(`/flash-sales/${soldOut.body.id}/purchase`),
+          method: 'POST',
+          headers: { authorization: `Bearer ${other}` },
+        }),
+        { baseline: 'baseline: nest+fastify hello-world', target: 0.9 },
+        quiet,
+      );
     } else {
       rows.push({
         name: 'flash sale',
@@ -730,11 +799,10 @@ async function main(): Promise<void> {
   // back (HGETALL, priced from the catalog cache). 500 carts keep every line under its 1000 cap.
   if (productId) {
     const carts = Array.from({ length: 500 }, () => `Bearer ${customerToken(randomUUID())}`);
-    await run(
-      'cart add + read (POST /cart/items, GET /cart)',
+    const cartLoad = (name: string, url: string) =>
       load({
-        name: 'cart',
-        url: api('/cart'),
+        name,
+        url,
         requests: carts.flatMap((authorization): NonNullable<HttpLoad['requests']> => [
           {
             method: 'POST' as const,
@@ -744,8 +812,17 @@ async function main(): Promise<void> {
           },
           { method: 'GET' as const, path: '/api/v1/cart', headers: { authorization } },
         ]),
-      }),
+      });
+    const cartName = 'cart add + read (POST /cart/items, GET /cart)';
+    await run(cartName, cartLoad('cart', api('/cart')), {
+      baseline: 'baseline: nest+fastify hello-world',
+      target: 0.5,
+    });
+    await run(
+      `${cartName}${LOGS_OFF}`,
+      cartLoad('cart-quiet', quietApi('/cart')),
       { baseline: 'baseline: nest+fastify hello-world', target: 0.5 },
+      quiet,
     );
   }
 
@@ -1315,6 +1392,8 @@ async function main(): Promise<void> {
     writeFileSync(join(dir, `${name}.svg`), svg);
   }
   console.log(`\n${markdown}\nwritten to bench/results/${date}.{json,md,svg} in ${meta.totalSec}s`);
+  const logged = logFiles.reduce((n, f) => n + (existsSync(f) ? statSync(f).size : 0), 0);
+  console.log(`the apps wrote ${(logged / 1e6).toFixed(1)} MB of logs`);
   await pool.end();
 }
 
@@ -1322,7 +1401,7 @@ function stop(code: number): Promise<void> {
   owned.stopping ??= (async () => {
     owned.abort.abort(); // infraUp spawns nothing more and stops waiting
     // A profiled app (--cpu-prof) writes its profile only once its graceful shutdown is done.
-    const grace = process.env.BENCH_APP_NODE_ARGS ? 30000 : 10000;
+    const grace = process.env.BENCH_APP_NODE_ARGS || process.env.BENCH_WORKER_NODE_ARGS ? 30000 : 10000;
     await Promise.all(
       children.map(async (c) => {
         if (c.exitCode !== null || c.signalCode !== null) return;
@@ -1333,6 +1412,13 @@ function stop(code: number): Promise<void> {
       }),
     );
     await owned.infraUp?.catch(() => undefined);
+    if (!process.env.BENCH_KEEP_LOGS)
+      for (const f of logFiles)
+        try {
+          unlinkSync(f);
+        } catch {
+          /* gone */
+        }
     if (owned.infra.size) {
       console.log(`stopping the local ${[...owned.infra].join(', ')} this run started`);
       await infraDown({ only: [...owned.infra], log: () => undefined }).catch((err: Error) => {

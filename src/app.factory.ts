@@ -25,6 +25,8 @@ import { ORDERS_GRPC } from './orders';
 import { PAYMENTS_GRPC } from './payments';
 import { Lifecycle } from './infra/lifecycle.service';
 import { MetricsService } from './infra/observability/metrics.service';
+import { AccessLog } from './infra/observability/access-log';
+import type { JsonParser } from './infra/http/edge-routes';
 
 const OUTSIDE_PREFIX = ['health', 'health/ready', 'metrics'];
 
@@ -59,6 +61,7 @@ export async function createApp(
 
   const fastify = app.getHttpAdapter().getInstance();
   const metrics = app.get(MetricsService);
+  const accessLog = app.get(AccessLog);
 
   // Swagger UI's page links its assets relative to /docs: served at /docs/ they would resolve
   // under /docs/docs/ (a blank page). One canonical address instead.
@@ -74,12 +77,9 @@ export async function createApp(
     requestContext.run({ requestId: String(req.id) }, done);
   });
   fastify.addHook('onResponse', (req, reply, done) => {
-    metrics.observeHttp(
-      req.method,
-      req.routeOptions?.url ?? 'unmatched',
-      reply.statusCode,
-      reply.elapsedTime / 1000,
-    );
+    const ms = reply.elapsedTime;
+    metrics.observeHttp(req.method, req.routeOptions?.url ?? 'unmatched', reply.statusCode, ms / 1000);
+    accessLog.record(req.method, req.url, reply.statusCode, ms, String(req.id));
     done();
   });
   // Errors raised by Fastify itself before Nest sees the request (body parsing, limits) reach
@@ -112,11 +112,21 @@ export async function createApp(
     // The hot routes' edge (in front of Fastify) answers with what the pipeline puts on every
     // response without an Origin: the security set and CORS's Vary and exposed headers.
     const edge = app.get(EdgeRoutes);
-    edge.install(fastify.server, {
-      ...SECURITY_HEADERS,
-      vary: 'Origin',
-      'access-control-expose-headers': CORS_EXPOSED_HEADERS.join(', '),
-    });
+    // Bodies the edge reads are parsed by the same function Nest installs for application/json.
+    const { onProtoPoisoning, onConstructorPoisoning } = fastify.initialConfig;
+    const parseJson = fastify.getDefaultJsonParser(
+      onProtoPoisoning || 'error',
+      onConstructorPoisoning || 'error',
+    ) as unknown as JsonParser;
+    edge.install(
+      fastify.server,
+      {
+        ...SECURITY_HEADERS,
+        vary: 'Origin',
+        'access-control-expose-headers': CORS_EXPOSED_HEADERS.join(', '),
+      },
+      parseJson,
+    );
     // Once Fastify starts closing it answers 503 + Connection: close; the edge steps aside for it.
     fastify.addHook('preClose', (done) => {
       edge.close();

@@ -31,7 +31,7 @@ describe('foundation: boot, conventions, health and docs', () => {
       expect.objectContaining({ name: 'replica-1', state: 'up', lagSeconds: expect.any(Number) }),
     ]);
     expect(ready.body.reads).toBe('replicas');
-    // Every Bull queue with its counts.
+    // Every Bull queue with its counts, its backlog limit and whether it is under backpressure.
     expect(Object.keys(ready.body.queues).sort()).toEqual(Object.values(QUEUES).sort());
     for (const q of Object.values<Record<string, unknown>>(ready.body.queues))
       expect(q).toEqual({
@@ -40,6 +40,8 @@ describe('foundation: boot, conventions, health and docs', () => {
         active: expect.any(Number),
         failed: expect.any(Number),
         delayed: expect.any(Number),
+        limit: t.config.queues.backlogLimit,
+        backpressure: false,
       });
   });
 

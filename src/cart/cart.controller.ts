@@ -1,8 +1,11 @@
 import { ApiErrorCodes } from '../infra/http/openapi-errors';
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, OnModuleInit, Param, Post, Put } from '@nestjs/common';
 import { ApiBearerAuth, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { AuthUser, CurrentUser } from '../common/auth';
-import { MAX_LINE_QUANTITY, MAX_ORDER_LINES } from '../common/order-size';
+import { MAX_LINE_QUANTITY, MAX_ORDER_LINES, SKU_PATTERN } from '../common/order-size';
+import { EdgeAnswer, EdgeRoutes } from '../infra/http/edge-routes';
+import { createValidationPipe } from '../infra/http/validation.pipe';
+import { AccessTokens } from '../users';
 import { AddCartItemDto, CartDto, SetCartItemDto } from './cart.dto';
 import { CartService } from './cart.service';
 import type { CartView } from './cart.types';
@@ -10,8 +13,46 @@ import type { CartView } from './cart.types';
 @ApiTags('cart')
 @ApiBearerAuth()
 @Controller('cart')
-export class CartController {
-  constructor(private readonly cart: CartService) {}
+export class CartController implements OnModuleInit {
+  /** The global pipe's rules (ValidationPipe), for bodies the edge reads. */
+  private readonly pipe = createValidationPipe();
+
+  constructor(
+    private readonly cart: CartService,
+    private readonly edge: EdgeRoutes,
+    private readonly tokens: AccessTokens,
+  ) {}
+
+  /**
+   * Reading the cart and adding to it at the HTTP edge (EdgeRoutes): a shopper's page loads call
+   * them on every visit, and each is one Redis round trip plus prices from the L1 catalog cache,
+   * so the pipeline's own cost would be most of theirs. A caller without a valid bearer token is
+   * left to the pipeline (the guard's 401); otherwise the edge calls the same service methods as
+   * `get` and `add` below. The added item is checked with the global ValidationPipe's rules: a
+   * body that is exactly `{sku, quantity}` with valid values passes a direct check, anything else
+   * goes through that pipe itself, so a refusal is the pipeline's VALIDATION_FAILED word for word.
+   */
+  onModuleInit(): void {
+    this.edge.add('GET', 'cart', (_param, req, ctx) => {
+      const user = this.tokens.fromAuthorization(req.headers.authorization);
+      if (!user) return undefined;
+      ctx.userId = user.id;
+      ctx.role = user.role;
+      return this.cart.get(user.id).then(ok);
+    });
+    this.edge.addWithBody('POST', 'cart/items', (_param, req, ctx) => {
+      const user = this.tokens.fromAuthorization(req.headers.authorization);
+      if (!user) return undefined;
+      ctx.userId = user.id;
+      ctx.role = user.role;
+      return async (body) => {
+        const item = isPlainItem(body)
+          ? body
+          : ((await this.pipe.transform(body, { type: 'body', metatype: AddCartItemDto })) as AddCartItemDto);
+        return ok(await this.cart.add(user.id, item.sku, item.quantity));
+      };
+    });
+  }
 
   @Get()
   @ApiOperation({
@@ -66,4 +107,23 @@ export class CartController {
   async clear(@CurrentUser() user: AuthUser): Promise<void> {
     await this.cart.clear(user.id);
   }
+}
+
+const ok = (view: CartView): EdgeAnswer => ({ status: 200, body: JSON.stringify(view) });
+
+/** `{sku, quantity}` and nothing else, both valid as AddCartItemDto says (what the pipe would pass unchanged). */
+function isPlainItem(body: unknown): body is AddCartItemDto {
+  if (typeof body !== 'object' || body === null || Object.getPrototypeOf(body) !== Object.prototype)
+    return false;
+  const keys = Object.keys(body);
+  if (keys.length !== 2) return false;
+  const { sku, quantity } = body as Record<string, unknown>;
+  return (
+    typeof sku === 'string' &&
+    SKU_PATTERN.test(sku) &&
+    typeof quantity === 'number' &&
+    Number.isInteger(quantity) &&
+    quantity >= 1 &&
+    quantity <= MAX_LINE_QUANTITY
+  );
 }

@@ -6,6 +6,7 @@ import { Lifecycle } from './lifecycle.service';
 import { AppLoggerModule } from './observability/logger.module';
 import { InfraMetrics } from './observability/infra-metrics';
 import { MetricsService } from './observability/metrics.service';
+import { AccessLog } from './observability/access-log';
 import { QueueModule } from './queue/queue.module';
 import { RedisModule } from './redis/redis.module';
 import { ThrottlingModule } from './throttling/throttling.module';
@@ -14,10 +15,11 @@ import { ThrottlingModule } from './throttling/throttling.module';
 @Global()
 @Module({
   imports: [AppLoggerModule, DatabaseModule, RedisModule, QueueModule, ThrottlingModule, CacheModule],
-  providers: [Lifecycle, MetricsService, InfraMetrics, EdgeRoutes],
+  providers: [Lifecycle, MetricsService, InfraMetrics, EdgeRoutes, AccessLog],
   exports: [
     Lifecycle,
     MetricsService,
+    AccessLog,
     EdgeRoutes,
     DatabaseModule,
     RedisModule,

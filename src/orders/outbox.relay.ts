@@ -5,6 +5,7 @@ import type { Queue } from 'bull';
 import { AppConfig } from '../infra/config/app-config';
 import { QUEUES } from '../infra/queue/queues';
 import { WorkerRegistry } from '../infra/queue/worker-registry.service';
+import { QueueHealth } from '../infra/queue/queue-health.service';
 import type { OrderEvent } from './order-events';
 import { withTimeout } from '../common/with-timeout';
 
@@ -29,6 +30,11 @@ export interface OutboxJob {
  * flush) is published again; one whose job failed for good is left to DeadLetters, which
  * re-drives it. Owed rows older than DEAD_LETTER_RETENTION_HOURS are the retention purge's.
  * Runs in worker roles; `nudge()` lets the process that just committed skip the poll delay.
+ *
+ * Backpressure (issue 26): while the outbox queue or a queue its handlers feed (mail, order
+ * expiry) holds QUEUE_BACKLOG_LIMIT waiting jobs or more, the relay publishes nothing: the events
+ * stay owed in MySQL (on disk, not in Redis's memory) and go out once the backlog is below the
+ * limit again. Nothing is dropped; order events wait, and `shop_outbox_owed_events` shows them.
  */
 @Injectable()
 export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -39,12 +45,14 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
   private stopped = false;
   private lastError = '';
   private nextOwedCheck = 0;
+  private held?: string;
 
   constructor(
     private readonly config: AppConfig,
     private readonly repo: OutboxRepository,
     private readonly workers: WorkerRegistry,
     @InjectQueue(QUEUES.outbox) private readonly queue: Queue<OutboxJob>,
+    private readonly queueHealth: QueueHealth,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -74,6 +82,16 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
   /** One relay pass: publishes what is pending, in batches, until nothing is left or a batch fails. */
   async pass(): Promise<void> {
     try {
+      const over = await this.queueHealth.overLimit(QUEUES.outbox, QUEUES.email, QUEUES.orders);
+      if (over !== this.held) {
+        if (over)
+          this.logger.warn(
+            `queue ${over} holds ${this.queueHealth.limit}+ waiting jobs (QUEUE_BACKLOG_LIMIT): order events stay in the outbox until it drains`,
+          );
+        else this.logger.log('queue backlogs below QUEUE_BACKLOG_LIMIT: publishing order events again');
+        this.held = over;
+      }
+      if (over) return;
       for (;;) {
         const rows = await this.repo.unpublished(BATCH);
         if (!rows.length) break;

@@ -2,6 +2,7 @@ import { request } from 'node:http';
 import { CatalogService } from '../../src/catalog';
 import { FlashSaleService } from '../../src/flash-sale';
 import { MetricsService } from '../../src/infra/observability/metrics.service';
+import { Reflector } from '@nestjs/core';
 import { BulkUser, adminToken, bulkUsers } from '../support/auth';
 import { signJwt } from '../support/jwt';
 import { JsonResponse, TestApp, http, startApp } from '../support/test-app';
@@ -213,5 +214,79 @@ describe('HTTP edge: hot routes answered in front of the pipeline, identically',
     const unknown = await http('POST', path, { token: users[6].token });
     expect(unknown.status).toBe(404);
     expect(typeof unknown.body.requestId).toBe('string');
+  });
+
+  it('reads and adds to the cart at the edge exactly as the controller does', async () => {
+    const { sku } = await createProduct(a, admin, { name: 'Edge cart', price: 1250, stock: 100 });
+    // The pipeline's guard reads its route metadata through the Reflector; the edge never does.
+    const guard = jest.spyOn(Reflector.prototype, 'getAllAndOverride');
+    spies.push(guard);
+    const calls = () => guard.mock.calls.length;
+    const [u, v] = [users[6], users[7]];
+    const add = (user: BulkUser, body: unknown, query = '', headers: Record<string, string> = {}) =>
+      http('POST', a.api(`/cart/items${query}`), { token: user.token, body, headers });
+    const read = (user: BulkUser, query = '') => http('GET', a.api(`/cart${query}`), { token: user.token });
+
+    // Empty carts, then one unit added, each at the edge (no guard) and through the pipeline.
+    const emptyEdge = await read(u);
+    expect(calls()).toBe(0);
+    const emptyPipeline = await read(v, '?via=pipeline');
+    const afterPipeline = calls();
+    expect(afterPipeline).toBeGreaterThan(0);
+    expect(emptyEdge.status).toBe(200);
+    expect(emptyEdge.body).toEqual(emptyPipeline.body);
+    expect(headerMap(emptyEdge)).toEqual(headerMap(emptyPipeline));
+
+    const before = await metricCount(a, '/api/v1/cart/items', 200);
+    const addedEdge = await add(u, { sku, quantity: 2 });
+    expect(calls()).toBe(afterPipeline);
+    const addedPipeline = await add(v, { sku, quantity: 2 }, '?via=pipeline');
+    expect(calls()).toBeGreaterThan(afterPipeline);
+    expect(addedEdge.status).toBe(200);
+    expect(addedEdge.body).toEqual(addedPipeline.body);
+    expect(addedEdge.body.items[0]).toMatchObject({ sku, quantity: 2, unitPrice: 1250, lineTotal: 2500 });
+    expect(headerMap(addedEdge)).toEqual(headerMap(addedPipeline));
+    expect(await metricCount(a, '/api/v1/cart/items', 200)).toBe(before + 2);
+    // The charset spelled out is JSON too; the cart as read back is the same either way.
+    const charset = await add(u, { sku, quantity: 1 }, '', {
+      'content-type': 'application/json; charset=utf-8',
+    });
+    expect(charset.status).toBe(200);
+    expect(charset.body.totalQuantity).toBe(3);
+    expect((await read(u)).body).toEqual((await read(u, '?via=pipeline')).body);
+
+    // Refusals: the same status and error body from the edge and from the pipeline.
+    const bad: { body?: unknown; raw?: string }[] = [
+      { body: { sku, quantity: 0 } },
+      { body: { sku, quantity: '1' } },
+      { body: { sku: 'not a sku!', quantity: 1 } },
+      { body: { sku, quantity: 1, price: 1 } },
+      { body: { sku } },
+      { body: [] },
+      { body: null },
+      { raw: '{"sku":' },
+      { raw: '' },
+      { raw: '{"__proto__":{"x":1},"sku":"A","quantity":1}' },
+      { body: { sku: 'NO-SUCH-SKU', quantity: 1 } },
+      { body: { sku, quantity: 1_000_000_000 } },
+    ];
+    for (const b of bad) {
+      const opts = { token: u.token, ...(b.raw !== undefined ? { raw: b.raw } : { body: b.body }) };
+      const n = calls();
+      const edge = await http('POST', a.api('/cart/items'), opts);
+      expect(calls()).toBe(n); // answered at the edge
+      const pipeline = await http('POST', a.api('/cart/items?via=pipeline'), opts);
+      expect([edge.status, withoutRequestId(edge.body)]).toEqual([
+        pipeline.status,
+        withoutRequestId(pipeline.body),
+      ]);
+      expect(edge.status).toBeGreaterThanOrEqual(400);
+      expect(headerMap(edge)).toEqual(headerMap(pipeline));
+    }
+
+    // No or a bad token: the pipeline's 401 (before the body is even looked at).
+    const anon = await http('POST', a.api('/cart/items'), { body: { sku, quantity: 1 } });
+    expect(anon.status).toBe(401);
+    expect((await http('GET', a.api('/cart'))).status).toBe(401);
   });
 });

@@ -143,6 +143,12 @@ export class AppConfig {
     retryMaxDelayMs: number;
     /** How often dead letters are re-driven and owed outbox events whose job is gone are published again. */
     redriveIntervalMs: number;
+    /**
+     * Waiting jobs per queue that its Redis memory allows (QUEUE_BACKLOG_LIMIT; a Bull job with
+     * its hash and list entries is ~1–2 KB, so the default 50,000 is ~50–100 MB per queue). Past
+     * it the queue is under backpressure: metric, alert, readiness detail, and its feeders hold.
+     */
+    backlogLimit: number;
     /** A dead letter (or an owed outbox event) older than this is given up: logged with its payload and deleted. */
     deadLetterRetentionMs: number;
     /** Handled outbox rows are deleted this long after they were handled. */
@@ -237,6 +243,7 @@ export const ENV_DEFAULTS: Record<string, string> = {
   SEED_DEMO_DATA: 'false',
   QUEUE_RETRY_MAX_DELAY_MS: '60000',
   QUEUE_REDRIVE_INTERVAL_MS: '60000',
+  QUEUE_BACKLOG_LIMIT: '50000',
   DEAD_LETTER_RETENTION_HOURS: '720',
   OUTBOX_RETENTION_HOURS: '168',
 };
@@ -523,6 +530,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     queues: {
       retryMaxDelayMs: int('QUEUE_RETRY_MAX_DELAY_MS', 1000, 3600000),
       redriveIntervalMs: int('QUEUE_REDRIVE_INTERVAL_MS', 1000, 86400000),
+      backlogLimit: int('QUEUE_BACKLOG_LIMIT', 1, 10_000_000),
       deadLetterRetentionMs: int('DEAD_LETTER_RETENTION_HOURS', 1, 87600) * 3600_000,
       outboxRetentionMs: int('OUTBOX_RETENTION_HOURS', 1, 87600) * 3600_000,
     },

@@ -1,7 +1,7 @@
-import { Module, RequestMethod } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
 import type { IncomingMessage } from 'node:http';
-import type { Logger } from 'pino';
+import pino, { type Logger } from 'pino';
 import { requestContext } from '../../common/context/request-context';
 import { AppConfig } from '../config/app-config';
 
@@ -14,9 +14,10 @@ const boundRequestId = new WeakMap<Logger, boolean>();
  * unless the logger is pino-http's request child, which already has it as a binding (pino
  * would otherwise write the key twice, and a duplicate key makes some log stores reject the line).
  */
-export function requestIdMixin(_merge: object, _level: number, logger: Logger): { requestId?: string } {
+export function requestIdMixin(merge: object, _level: number, logger: Logger): { requestId?: string } {
   const ctx = requestContext.get();
-  if (!ctx) return {};
+  // A line that names its request itself (the access log's) keeps that one key.
+  if (!ctx || 'requestId' in merge) return {};
   let bound = boundRequestId.get(logger);
   if (bound === undefined) {
     bound = 'requestId' in logger.bindings();
@@ -25,35 +26,69 @@ export function requestIdMixin(_merge: object, _level: number, logger: Logger): 
   return bound ? {} : { requestId: ctx.requestId };
 }
 
+let destination: pino.DestinationStream | undefined;
+
+/** Lines are collected up to this many bytes before a write(2)... */
+const LOG_BUFFER_BYTES = 16 * 1024 - 512;
+/** ...or until this long has passed: no line waits longer than this to reach stdout. */
+const LOG_FLUSH_MS = 200;
+
+/**
+ * stdout through one asynchronous pino destination per process (SonicBoom, `sync: false`): a
+ * log line is appended to a buffer that is written once it holds LOG_BUFFER_BYTES or every
+ * LOG_FLUSH_MS, so under load dozens of lines go out in one write and no request waits for the
+ * terminal or pipe. pino flushes it synchronously at exit (also on process.exit and fatal
+ * errors); only a SIGKILL can lose the last LOG_FLUSH_MS of lines. One per process: every app
+ * instance in it (the e2e tests build several) shares it, so lines of two writers never interleave.
+ */
+export function logDestination(): pino.DestinationStream {
+  if (!destination) {
+    const d = pino.destination({ dest: 1, sync: false, minLength: LOG_BUFFER_BYTES });
+    setInterval(() => {
+      try {
+        if ((d as unknown as { _len?: number })._len !== 0) d.flush();
+      } catch {
+        /* destroyed (stdout closed): nothing more can be written */
+      }
+    }, LOG_FLUSH_MS).unref();
+    destination = d;
+  }
+  return destination;
+}
+
 /** pino JSON logs; every line carries the request id (also inside jobs, see WorkerRegistry). */
 @Module({
   imports: [
     LoggerModule.forRootAsync({
       inject: [AppConfig],
       useFactory: (config: AppConfig) => ({
-        // With HTTP_LOG off the per-request pino-http middleware is not installed at all (it cost
-        // ~25% of a trivial route's throughput); log lines still carry the request id via mixin.
-        // Every route, in path-to-regexp 8's syntax (nestjs-pino's default '*' draws two
-        // LegacyRouteConverter warnings at every boot).
-        forRoutes: config.httpLog ? [{ path: '{*path}', method: RequestMethod.ALL }] : [],
-        pinoHttp: {
-          level: config.logLevel,
-          autoLogging: config.httpLog
-            ? { ignore: (req: IncomingMessage) => (req.url ?? '').startsWith('/health') }
-            : false,
-          genReqId: (req: IncomingMessage) => String(req.headers['x-request-id'] ?? ''),
-          customAttributeKeys: { reqId: 'requestId' },
-          quietReqLogger: true,
-          mixin: requestIdMixin,
-          redact: {
-            paths: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-signature"]'],
-            censor: '[redacted]',
+        // The per-request pino-http middleware is not installed (it cost ~25% of a trivial
+        // route's throughput, and the HTTP edge bypasses it): the access line (HTTP_LOG) is
+        // AccessLog's, written from the onResponse hook and the edge; log lines carry the request
+        // id via the mixin. nestjs-pino still builds pino-http's logger: PinoLogger.root.
+        forRoutes: [],
+        pinoHttp: [
+          {
+            level: config.logLevel,
+            autoLogging: false,
+            genReqId: (req: IncomingMessage) => String(req.headers['x-request-id'] ?? ''),
+            customAttributeKeys: { reqId: 'requestId' },
+            quietReqLogger: true,
+            mixin: requestIdMixin,
+            redact: {
+              paths: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-signature"]'],
+              censor: '[redacted]',
+            },
+            serializers: {
+              req: (req: { method: string; url: string; id: string }) => ({
+                method: req.method,
+                url: req.url,
+              }),
+              res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+            },
           },
-          serializers: {
-            req: (req: { method: string; url: string; id: string }) => ({ method: req.method, url: req.url }),
-            res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
-          },
-        },
+          logDestination(),
+        ],
       }),
     }),
   ],

@@ -43,6 +43,14 @@ export class QueueMetrics {
       },
     );
     metrics.gauge(
+      'shop_queue_backlog_limit',
+      'QUEUE_BACKLOG_LIMIT: waiting jobs per queue its Redis memory allows; at or past it the queue is under backpressure and its feeders hold back',
+      ['queue'],
+      async function () {
+        for (const [queue] of await self.snapshot()) this.set({ queue }, health.limit);
+      },
+    );
+    metrics.gauge(
       'shop_queue_up',
       '1 when the queue counts could be read from Redis within the scrape bound, else 0',
       ['queue'],

@@ -71,7 +71,10 @@ export async function createApp(
     void reply.redirect(`/docs${q < 0 ? '' : req.url.slice(q)}`, 301);
   });
   // Every request runs in its own context (request id, caller, read-your-writes state).
+  // When the request began, for the line of a request its client abandons (onRequestAbort).
+  fastify.decorateRequest('ncStartedAt', 0);
   fastify.addHook('onRequest', (req, reply, done) => {
+    (req as unknown as { ncStartedAt: number }).ncStartedAt = performance.now();
     void reply.headers(req.url.startsWith('/docs') ? DOCS_HEADERS : SECURITY_HEADERS);
     void reply.header('x-request-id', req.id);
     requestContext.run({ requestId: String(req.id) }, done);
@@ -80,6 +83,12 @@ export async function createApp(
     const ms = reply.elapsedTime;
     metrics.observeHttp(req.method, req.routeOptions?.url ?? 'unmatched', reply.statusCode, ms / 1000);
     accessLog.record(req.method, req.url, reply.statusCode, ms, String(req.id));
+    done();
+  });
+  // A client that leaves before its answer gets no onResponse: its line comes from here.
+  fastify.addHook('onRequestAbort', (req, done) => {
+    const started = (req as unknown as { ncStartedAt: number }).ncStartedAt;
+    accessLog.aborted(req.method, req.url, started ? performance.now() - started : 0, String(req.id));
     done();
   });
   // Errors raised by Fastify itself before Nest sees the request (body parsing, limits) reach

@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { logDestination } from '../../src/infra/observability/logger.module';
 import { Reflector } from '@nestjs/core';
 import { CatalogService } from '../../src/catalog';
@@ -59,7 +60,7 @@ describe('access log (HTTP_LOG=true): one line per request, at the edge too', ()
         expect(l.indexOf('\n')).toBe(l.length - 1);
         return JSON.parse(l) as Record<string, any>;
       })
-      .filter((l) => l.msg === 'request completed' || l.msg === 'request errored');
+      .filter((l) => ['request completed', 'request errored', 'request aborted'].includes(l.msg));
 
   it('keeps the edge on and logs each edge and pipeline answer once, with status and duration', async () => {
     const guard = jest.spyOn(Reflector.prototype, 'getAllAndOverride');
@@ -115,5 +116,36 @@ describe('access log (HTTP_LOG=true): one line per request, at the edge too', ()
       expect(JSON.stringify(line).split('"requestId":').length).toBe(2);
     }
     expect(lines.some((l) => l.includes('"url":"/health'))).toBe(false);
+  });
+
+  it('logs a request whose client leaves before the answer once, as aborted', async () => {
+    // Half a body, then the client goes away: the pipeline never answers, onResponse never runs.
+    const id = `access-log-${process.pid}-aborted`;
+    const port = Number(new URL(a.url).port);
+    await new Promise<void>((resolve, reject) => {
+      const socket = connect(port, '127.0.0.1', () => {
+        socket.write(
+          `POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n` +
+            `Content-Length: 200\r\nx-request-id: ${id}\r\n\r\n{"email":"a`,
+        );
+        setTimeout(() => {
+          socket.destroy();
+          resolve();
+        }, 200);
+      });
+      socket.on('error', reject);
+    });
+    const deadline = Date.now() + 5000;
+    while (accessLines(id).length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 300)); // and no second line after it
+    const found = accessLines(id);
+    expect(found).toHaveLength(1);
+    expect(found[0]).toMatchObject({
+      requestId: id,
+      req: { method: 'POST', url: '/api/v1/auth/login' },
+      err: { message: 'Aborted' },
+      msg: 'request aborted',
+    });
+    expect(found[0].responseTime).toBeGreaterThanOrEqual(150);
   });
 });

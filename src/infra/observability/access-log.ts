@@ -59,6 +59,22 @@ export class AccessLog {
       `{"level":30,"time":${Date.now()}${this.base},"requestId":${JSON.stringify(requestId)},"req":{"method":"${method}","url":${JSON.stringify(url)}},"res":{"statusCode":${statusCode}},"responseTime":${responseTime},"msg":"request completed"}\n`,
     );
   }
+
+  /**
+   * A request whose client went away before the answer (Fastify's onRequestAbort; no onResponse
+   * follows): logged as pino-http logged it, "request aborted" with an `Aborted` error, so the
+   * access log still has one line per request.
+   */
+  aborted(method: string, url: string, elapsedMs: number, requestId: string): void {
+    if (!this.enabled || url.startsWith('/health')) return;
+    const root = PinoLogger.root as Logger | undefined;
+    if (!root || !root.isLevelEnabled('info')) return;
+    this.logger ??= root.child({}, { serializers: { req: same, res: same } });
+    this.logger.info(
+      { requestId, req: { method, url }, err: new Error('Aborted'), responseTime: Math.round(elapsedMs) },
+      'request aborted',
+    );
+  }
 }
 
 const same = <T>(v: T): T => v;

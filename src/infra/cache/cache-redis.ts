@@ -6,7 +6,7 @@ import { RedisService } from '../redis/redis.service';
 /**
  * The cache's Redis side (decision 0015): the open-key budget's constants, the two Lua scripts
  * (a fill stored only under an unmoved fence and within the budget; a fence moved only forward),
- * and the connection they run on. TwoLevelCache is their one user.
+ * the connection they run on and its breaker. TwoLevelCache and its collaborators are their users.
  */
 
 /** The last catalog write's replication position, versioned (see decision 0015). */
@@ -30,6 +30,25 @@ export const BUDGET_WINDOWS = Math.ceil(OPEN_MAX_TTL_MS / BUDGET_WINDOW_MS) + 1;
 export const MAX_L2_VALUE_BYTES = 256 * 1024;
 /** Redis's own bytes per key besides key and value (dict and expiry entries, object headers), counted against the budget. */
 export const ENTRY_OVERHEAD_BYTES = 96;
+/** After a Redis call timed out, the cache leaves Redis alone this long (then tries again). */
+const BREAK_MS = 1000;
+
+/** Whether the cache may ask its Redis now: connected, and no call timed out in the last BREAK_MS. */
+export class L2Breaker {
+  private skipUntil = 0;
+
+  constructor(private readonly l2: Redis) {}
+
+  /** Redis is connected and has not just failed to answer. */
+  usable(): boolean {
+    return this.l2.status === 'ready' && Date.now() >= this.skipUntil;
+  }
+
+  /** A timed-out call: Redis accepts connections but does not answer; stop asking for BREAK_MS. */
+  tripped(err: unknown): void {
+    if (/did not answer/.test((err as Error)?.message ?? '')) this.skipUntil = Date.now() + BREAK_MS;
+  }
+}
 
 /**
  * Stores a value unless the fence moved since the fill began (it may have read an older row) or

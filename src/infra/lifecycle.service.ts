@@ -1,4 +1,5 @@
 import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
+import { logSynchronously } from './observability/logger.module';
 
 /**
  * Readiness of this instance. It turns false as soon as shutdown begins, so load balancers
@@ -23,6 +24,8 @@ export class Lifecycle implements BeforeApplicationShutdown {
   }
 
   beforeApplicationShutdown(signal?: string): void {
+    // The drain's lines must reach stdout even though the process ends by its re-raised signal.
+    if (signal) logSynchronously();
     if (!this.draining) this.logger.log(`shutdown${signal ? ` on ${signal}` : ''}: not ready, draining`);
     this.draining = true;
   }

@@ -38,7 +38,9 @@ const LOG_FLUSH_MS = 200;
  * log line is appended to a buffer that is written once it holds LOG_BUFFER_BYTES or every
  * LOG_FLUSH_MS, so under load dozens of lines go out in one write and no request waits for the
  * terminal or pipe. pino flushes it synchronously at exit (also on process.exit and fatal
- * errors); only a SIGKILL can lose the last LOG_FLUSH_MS of lines. One per process: every app
+ * errors). A graceful shutdown ends with Nest re-raising the signal, which kills the process
+ * without an exit event: so shutdown switches the destination to synchronous writes first
+ * ({@link logSynchronously}). Only a SIGKILL can lose the last LOG_FLUSH_MS of lines. One per process: every app
  * instance in it (the e2e tests build several) shares it, so lines of two writers never interleave.
  */
 export function logDestination(): pino.DestinationStream {
@@ -54,6 +56,24 @@ export function logDestination(): pino.DestinationStream {
     destination = d;
   }
   return destination;
+}
+
+/**
+ * From now on every line is written before the call that logs it returns, and what is buffered
+ * is written now. Called when shutdown begins (Lifecycle): the process may then end by its
+ * re-raised signal, which runs no exit handler, and the drain's lines are the ones an operator
+ * needs. Idempotent.
+ */
+export function logSynchronously(): void {
+  if (!destination) return;
+  const d = destination as unknown as { sync: boolean; minLength: number; flushSync(): void };
+  d.minLength = 0;
+  d.sync = true;
+  try {
+    d.flushSync();
+  } catch {
+    /* an asynchronous write still in flight finishes on its own; later lines are synchronous */
+  }
 }
 
 /** pino JSON logs; every line carries the request id (also inside jobs, see WorkerRegistry). */

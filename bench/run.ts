@@ -31,7 +31,7 @@ import { freePort, jsonRequest as json } from '../scripts/lib/net';
 import { HttpLoad, LoadResult, httpLoad, loopLoad } from './lib/load';
 import { renderReport } from './lib/report';
 import { PURCHASE_SCRIPT } from '../src/flash-sale/testing';
-import { TestRedisCluster } from '../test/support/redis-cluster';
+import { LocalRedisCluster } from '../scripts/infra/redis-cluster';
 
 const ROOT = join(__dirname, '..');
 const args = process.argv.slice(2);
@@ -1224,7 +1224,7 @@ async function main(): Promise<void> {
   // requests/s and each Redis node's commands/s (INFO total_commands_processed), so a reader sees
   // keys and load on every master. Decision 0025.
   if (want('cluster: two sales') && adminToken) {
-    const cluster = await TestRedisCluster.start(3, 0);
+    const cluster = await LocalRedisCluster.start(3, 0);
     const clPort = await freePort();
     const clApp = start(
       process.execPath,

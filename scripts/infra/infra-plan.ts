@@ -96,6 +96,7 @@ export const RESOLVER_VARIABLES = [
   'INFRA_ENGINE',
   'INFRA_REPLICA_SOURCE_PORT',
   'INFRA_SEMI_SYNC_TIMEOUT_MS',
+  'INFRA_REDIS_CLUSTER_PORT',
   ...Object.values(PORT_VARS)
     .flat()
     .map((v) => v.name),

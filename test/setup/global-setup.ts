@@ -11,15 +11,29 @@ import { MysqlTarget, loadConfig } from '../../src/infra/config/app-config';
 import { runMigrations } from '../../src/infra/database/migrate';
 import { resolveLocalInfra } from '../../scripts/infra/infra-plan';
 import { infraDown, infraUp } from '../../scripts/infra/local-infra';
+import { TestRedisCluster } from '../support/redis-cluster';
 import { sql, waitForReplication, withDatabase } from './test-database';
 
 // One file per jest process (setup and teardown run in it), so concurrent runs never drop each other's database.
 export const STATE_FILE = join(__dirname, '..', '..', '.local', `test-run-${process.pid}.json`);
 
-export default async function globalSetup(): Promise<void> {
+/**
+ * The Redis Cluster of the `e2e-cluster` project (3 masters + 3 replicas, AOF, free ports), kept on
+ * globalThis for the global teardown (jest runs both in this process).
+ */
+export const CLUSTER_KEY = Symbol.for('nest-commerce.test.redisCluster');
+type WithCluster = { [CLUSTER_KEY]?: TestRedisCluster };
+
+export default async function globalSetup(globalConfig: { selectProjects?: string[] }): Promise<void> {
   // Servers this run spawned: stopped again if the setup fails after starting them.
   const started = new Set<string>();
   let created: { target: MysqlTarget; database: string } | undefined;
+  // Started beside the other servers when this run includes the cluster project.
+  const cluster =
+    !globalConfig.selectProjects || globalConfig.selectProjects.includes('e2e-cluster')
+      ? TestRedisCluster.start(3, 1)
+      : undefined;
+  cluster?.catch(() => undefined); // awaited below; a failure there must not go unhandled meanwhile
   try {
     // Same resolver as `npm run up` (each component the environment or .env does not name
     // elsewhere, on the same INFRA_* ports); the tests bring their own SMTP servers.
@@ -76,6 +90,12 @@ export default async function globalSetup(): Promise<void> {
     // the bound itself is proven by src/infra/database/pool-acquire.spec.ts.
     process.env.DB_ACQUIRE_TIMEOUT_MS ??= '30000';
     process.env.TEST_DATABASE = database;
+    if (cluster) {
+      const c = await cluster;
+      (globalThis as WithCluster)[CLUSTER_KEY] = c;
+      process.env.TEST_REDIS_CLUSTER_URL = c.url;
+      console.log(`redis cluster (project e2e-cluster): ${c.url}`);
+    }
     mkdirSync(join(STATE_FILE, '..'), { recursive: true });
     writeFileSync(
       STATE_FILE,
@@ -89,6 +109,7 @@ export default async function globalSetup(): Promise<void> {
     );
   } catch (err) {
     // Jest runs no global teardown when the setup fails: undo here what this run did.
+    await cluster?.then((c) => c.stop()).catch(() => undefined);
     if (created && !process.env.KEEP_TEST_DB)
       await sql(created.target, `DROP DATABASE IF EXISTS \`${created.database}\``).catch(() => undefined);
     if (started.size && !process.env.KEEP_INFRA)

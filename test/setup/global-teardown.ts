@@ -3,7 +3,8 @@ import { dirname, join } from 'node:path';
 import Redis from 'ioredis';
 import { parseMysqlUrl } from '../../src/infra/config/app-config';
 import { infraDown } from '../../scripts/infra/local-infra';
-import { STATE_FILE } from './global-setup';
+import type { TestRedisCluster } from '../support/redis-cluster';
+import { CLUSTER_KEY, STATE_FILE } from './global-setup';
 import { sql } from './test-database';
 
 /**
@@ -11,6 +12,10 @@ import { sql } from './test-database';
  * no other run of this checkout is still using them.
  */
 export default async function globalTeardown(): Promise<void> {
+  const holder = globalThis as { [CLUSTER_KEY]?: TestRedisCluster };
+  const cluster = holder[CLUSTER_KEY];
+  delete holder[CLUSTER_KEY];
+  await cluster?.stop();
   if (!existsSync(STATE_FILE)) return;
   const state = JSON.parse(readFileSync(STATE_FILE, 'utf8')) as {
     database: string;

@@ -151,5 +151,5 @@ describe('fault: Redis killed and restarted from its AOF during a flash sale and
         `${ordersDuringOutage.length} ${JSON.stringify(countBy(ordersDuringOutage, (o) => o.status))} ` +
         `(${latency(ordersDuringOutage)}); orders expected ${created.length}, found ${orderRows.length}`,
     );
-  });
+  }, 180_000); // a hang guard only: a loaded machine stretches the fault's phases past the default 60 s
 });

@@ -55,7 +55,8 @@ export class CartService {
   /** Adds `quantity` of a SKU that is for sale now (404 SKU_NOT_FOUND, 409 SKU_INACTIVE, CART_FULL, CART_LINE_LIMIT). */
   async add(userId: string, sku: string, quantity: number): Promise<CartView> {
     checkLine(sku, quantity, 1);
-    const [variant] = await this.catalog.findVariantsBySkus([sku]);
+    const [variant] =
+      this.catalog.cachedVariantsBySkus([sku]) ?? (await this.catalog.findVariantsBySkus([sku]));
     if (!variant) throw new CartSkuNotFoundError(sku);
     if (!variant.active) throw new CartSkuInactiveError(sku);
     return this.view(await this.apply(userId, sku, 'add', quantity));
@@ -120,50 +121,60 @@ export class CartService {
     throw new CartLineLimitError(sku, this.maxQuantity, res.current);
   }
 
-  private async view(lines: Map<string, number>): Promise<CartView> {
+  /**
+   * The cart priced from the catalog now: synchronously when this instance's L1 cache holds
+   * every price (the common case: no promise, no parse), else through the cache's async path.
+   */
+  private view(lines: Map<string, number>): CartView | Promise<CartView> {
     const skus = [...lines.keys()].sort();
-    const variants = new Map<string, VariantPrice>(
-      (await this.catalog.findVariantsBySkus(skus)).map((v) => [v.sku, v]),
-    );
-    const items: CartLineView[] = skus.map((sku) => {
-      const quantity = lines.get(sku)!;
-      const v = variants.get(sku);
-      if (!v)
-        return {
-          sku,
-          quantity,
-          productId: null,
-          productName: null,
-          unitPrice: null,
-          lineTotal: null,
-          currency: null,
-          available: false,
-          problem: 'UNKNOWN_SKU',
-        };
+    const cached = this.catalog.cachedVariantsBySkus(skus);
+    return cached
+      ? priced(lines, skus, cached)
+      : this.catalog.findVariantsBySkus(skus).then((found) => priced(lines, skus, found));
+  }
+}
+
+/** The view of `lines` (SKUs in `skus` order) with the prices found (SKUs absent: no longer sold). */
+function priced(lines: Map<string, number>, skus: string[], found: VariantPrice[]): CartView {
+  const variants = new Map<string, VariantPrice>(found.map((v) => [v.sku, v]));
+  const items: CartLineView[] = skus.map((sku) => {
+    const quantity = lines.get(sku)!;
+    const v = variants.get(sku);
+    if (!v)
       return {
         sku,
         quantity,
-        productId: v.productId,
-        productName: v.productName,
-        unitPrice: v.price,
-        lineTotal: v.price * quantity,
-        currency: v.currency,
-        available: v.active,
-        problem: v.active ? null : 'INACTIVE',
+        productId: null,
+        productName: null,
+        unitPrice: null,
+        lineTotal: null,
+        currency: null,
+        available: false,
+        problem: 'UNKNOWN_SKU',
       };
-    });
-    const available = items.filter((i) => i.available);
-    const currencies = [...new Set(available.map((i) => i.currency!))];
     return {
-      items,
-      subtotal:
-        currencies.length === 1
-          ? { amount: available.reduce((s, i) => s + i.lineTotal!, 0), currency: currencies[0] }
-          : null,
-      totalQuantity: items.reduce((s, i) => s + i.quantity, 0),
-      orderable: items.length > 0 && available.length === items.length && currencies.length === 1,
+      sku,
+      quantity,
+      productId: v.productId,
+      productName: v.productName,
+      unitPrice: v.price,
+      lineTotal: v.price * quantity,
+      currency: v.currency,
+      available: v.active,
+      problem: v.active ? null : 'INACTIVE',
     };
-  }
+  });
+  const available = items.filter((i) => i.available);
+  const currencies = [...new Set(available.map((i) => i.currency!))];
+  return {
+    items,
+    subtotal:
+      currencies.length === 1
+        ? { amount: available.reduce((s, i) => s + i.lineTotal!, 0), currency: currencies[0] }
+        : null,
+    totalQuantity: items.reduce((s, i) => s + i.quantity, 0),
+    orderable: items.length > 0 && available.length === items.length && currencies.length === 1,
+  };
 }
 
 function checkLine(sku: string, quantity: number, min: number): void {

@@ -56,6 +56,15 @@ describe('CatalogService', () => {
       }
       return stored.get(key)!;
     });
+    // The same entries, parsed (the real cache keeps the parsed form beside its L1 entry).
+    cache.getParsed.mockImplementation(async (key, ttl, load) => {
+      const raw = await cache.get(key, ttl, load);
+      return raw === null ? null : JSON.parse(raw);
+    });
+    cache.peekParsed.mockImplementation((key) => {
+      const raw = stored.get(key);
+      return raw === undefined ? undefined : raw === null ? null : JSON.parse(raw);
+    });
     cache.read.mockImplementation((fn) => fn(em));
     cache.afterWrite.mockImplementation(async (change) => {
       events.push(`afterWrite ${JSON.stringify(change)}`);
@@ -180,6 +189,16 @@ describe('CatalogService', () => {
         ['price:GONE', CATALOG_TTL.price],
         ['price:TSHIRT-M', CATALOG_TTL.price],
       ]);
+    });
+
+    it('answers from L1 alone only when it holds every SKU (found or not), loading nothing', async () => {
+      const { service, repo } = build();
+      repo.variantPrice.mockImplementation(async (sku) => (sku === 'GONE' ? undefined : aPrice(sku)));
+      expect(service.cachedVariantsBySkus(['TSHIRT-S'])).toBeUndefined();
+      await service.findVariantsBySkus(['TSHIRT-S', 'GONE']);
+      expect(service.cachedVariantsBySkus(['TSHIRT-S', 'GONE', 'TSHIRT-S'])).toEqual([aPrice('TSHIRT-S')]);
+      expect(service.cachedVariantsBySkus(['TSHIRT-S', 'TSHIRT-M'])).toBeUndefined();
+      expect(repo.variantPrice).toHaveBeenCalledTimes(2);
     });
   });
 

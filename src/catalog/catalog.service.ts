@@ -118,10 +118,29 @@ export class CatalogService {
     const unique = [...new Set(skus)];
     const found = await Promise.all(
       unique.map((sku) =>
-        this.cache.get(`price:${sku}`, CATALOG_TTL.price, () => this.repo.variantPrice(sku)),
+        this.cache.getParsed<VariantPrice>(`price:${sku}`, CATALOG_TTL.price, () =>
+          this.repo.variantPrice(sku),
+        ),
       ),
     );
-    return found.filter((v): v is string => v !== null).map((v) => JSON.parse(v) as VariantPrice);
+    return found.filter((v): v is VariantPrice => v !== null);
+  }
+
+  /**
+   * {@link findVariantsBySkus} answered from this instance's L1 cache alone, synchronously, when
+   * it holds every one of the SKUs (found or "not found"); else undefined and nothing is loaded.
+   * The same entries, so the same prices and the same invalidation. The objects are frozen.
+   */
+  cachedVariantsBySkus(skus: readonly string[]): VariantPrice[] | undefined {
+    const out: VariantPrice[] = [];
+    for (let i = 0; i < skus.length; i++) {
+      const sku = skus[i];
+      if (skus.indexOf(sku) < i) continue;
+      const v = this.cache.peekParsed<VariantPrice>(`price:${sku}`);
+      if (v === undefined) return undefined;
+      if (v !== null) out.push(v);
+    }
+    return out;
   }
 
   // ---- writes ------------------------------------------------------------------------------

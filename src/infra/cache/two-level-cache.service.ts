@@ -85,7 +85,14 @@ export class TwoLevelCache implements OnModuleInit, OnApplicationBootstrap, OnMo
     max: 20_000,
     maxSize: 64 * 1024 * 1024,
     sizeCalculation: (v) => v.length + 1,
+    // An entry's parsed form (getParsed/peekParsed) leaves with it: never more of them than L1 holds.
+    dispose: (_v, k) => this.parsed.delete(k),
   });
+  /**
+   * Parsed forms of L1 entries read through getParsed/peekParsed, by L1 key, with the exact string
+   * they were parsed from: handed out again only while L1 still holds that same string.
+   */
+  private readonly parsed = new Map<string, { raw: string; value: unknown }>();
   private readonly inflight = new Map<string, Promise<string>>();
   private syncTimer?: NodeJS.Timeout;
   private readonly hits;
@@ -210,6 +217,41 @@ export class TwoLevelCache implements OnModuleInit, OnApplicationBootstrap, OnMo
     if (local === undefined || local === NEGATIVE) return undefined;
     this.l1Hits.inc();
     return local;
+  }
+
+  /**
+   * Like {@link get}, the value parsed (JSON.parse) and deep-frozen: callers share it. While the
+   * L1 entry stays the same string, later calls get the same object without parsing again (a
+   * price read on every cart request costs a lookup, not a parse). `null`: "not found".
+   */
+  async getParsed<T>(key: string, ttl: CacheTtl, load: Loader): Promise<T | null> {
+    const hit = this.peekParsed<T>(key);
+    if (hit !== undefined) return hit;
+    const raw = await this.get(key, ttl, load);
+    return raw === null ? null : this.parse<T>(this.inv.l1Key(key.slice(0, key.indexOf(':')), key), raw);
+  }
+
+  /**
+   * {@link getParsed} when this instance's L1 holds the key (a hit, counted as one): the parsed
+   * value, `null` for a cached "not found", or `undefined` when L1 does not hold it — nothing is
+   * loaded and nothing asynchronous happens.
+   */
+  peekParsed<T>(key: string): T | null | undefined {
+    const full = this.inv.l1Key(key.slice(0, key.indexOf(':')), key);
+    const local = this.l1.get(full);
+    if (local === undefined) return undefined;
+    this.l1Hits.inc();
+    return local === NEGATIVE ? null : this.parse<T>(full, local);
+  }
+
+  private parse<T>(full: string, raw: string): T {
+    const memo = this.parsed.get(full);
+    if (memo && memo.raw === raw) return memo.value as T;
+    const value = deepFreeze(JSON.parse(raw) as T);
+    // Only for what L1 holds now (dispose drops it with the entry); a value L1 did not keep
+    // (a fill raced by an invalidation) is parsed for this caller only.
+    if (this.l1.peek(full) === raw) this.parsed.set(full, { raw, value });
+    return value;
   }
 
   /** An uncached read that must not be older than the last write (see FencedReads). */
@@ -353,4 +395,12 @@ export class TwoLevelCache implements OnModuleInit, OnApplicationBootstrap, OnMo
     await this.inv.flushDelayedDeletes();
     if (this.ownL2) this.l2.disconnect();
   }
+}
+
+function deepFreeze<T>(v: T): T {
+  if (typeof v === 'object' && v !== null && !Object.isFrozen(v)) {
+    Object.freeze(v);
+    for (const x of Object.values(v as object)) deepFreeze(x);
+  }
+  return v;
 }

@@ -34,6 +34,12 @@ import { PURCHASE_SCRIPT } from '../src/flash-sale/testing';
 import { LocalRedisCluster } from '../scripts/infra/redis-cluster';
 
 const ROOT = join(__dirname, '..');
+/**
+ * The checkout whose built app (dist/) is measured: this one, or BENCH_APP_ROOT — e.g. a detached
+ * worktree of an older commit, built there — so that two commits are compared under the same
+ * harness (scenarios, processes beside the app, load generator). Its migrations run from there too.
+ */
+const APP_ROOT = process.env.BENCH_APP_ROOT ?? ROOT;
 const args = process.argv.slice(2);
 const QUICK = args.includes('--quick');
 const ONLY = args
@@ -247,7 +253,7 @@ const customerToken = (sub: string): string =>
 
 /** dist/main.js exists and is newer than every file under src/ (the build would change nothing). */
 function distIsCurrent(): boolean {
-  const main = join(ROOT, 'dist', 'main.js');
+  const main = join(APP_ROOT, 'dist', 'main.js');
   if (!existsSync(main)) return false;
   const built = statSync(main).mtimeMs;
   const newest = (dir: string): number =>
@@ -255,7 +261,7 @@ function distIsCurrent(): boolean {
       const p = join(dir, e.name);
       return Math.max(m, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
     }, 0);
-  return newest(join(ROOT, 'src')) < built;
+  return newest(join(APP_ROOT, 'src')) < built;
 }
 
 async function bootstrapQuery(
@@ -379,9 +385,10 @@ async function main(): Promise<void> {
   if (distIsCurrent()) console.log('dist/ is newer than src/: not rebuilding');
   else {
     console.log('building (npm run build)...');
-    execSync('npm run build', { cwd: ROOT, stdio: 'ignore' });
+    execSync('npm run build', { cwd: APP_ROOT, stdio: 'ignore' });
   }
-  execSync('node dist/infra/database/migrate.js', { cwd: ROOT, env, stdio: 'ignore' });
+  if (APP_ROOT !== ROOT) console.log(`measuring the app built in ${APP_ROOT} (BENCH_APP_ROOT)`);
+  execSync('node dist/infra/database/migrate.js', { cwd: APP_ROOT, env, stdio: 'ignore' });
   let seedNote = '';
   if (SEED_ORDERS > 0) {
     console.log(`seeding ${SEED_ORDERS} orders (npm run seed)...`);
@@ -422,10 +429,10 @@ async function main(): Promise<void> {
   );
   // BENCH_APP_NODE_ARGS (e.g. `--prof`) profiles the app under the same load.
   const appArgs = (process.env.BENCH_APP_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const app = start(process.execPath, [...appArgs, join(ROOT, 'dist', 'main.js')], env, 'app');
+  const app = start(process.execPath, [...appArgs, join(APP_ROOT, 'dist', 'main.js')], env, 'app');
   const quiet = start(
     process.execPath,
-    [join(ROOT, 'dist', 'main.js')],
+    [join(APP_ROOT, 'dist', 'main.js')],
     { ...env, HTTP_LOG: 'false', PORT: String(QUIET_PORT), GRPC_PORT: String(QUIET_GRPC_PORT) },
     'app-logs-off',
   );
@@ -436,7 +443,7 @@ async function main(): Promise<void> {
   const startWorker = () =>
     start(
       process.execPath,
-      [...workerArgs, join(ROOT, 'dist', 'main.js')],
+      [...workerArgs, join(APP_ROOT, 'dist', 'main.js')],
       { ...env, APP_ROLE: 'worker', PORT: String(WORKER_PORT) },
       'worker',
     );
@@ -825,6 +832,16 @@ async function main(): Promise<void> {
       quiet,
     );
   }
+
+  // The instance with access logs off has served its last scenario: it is stopped, so that it
+  // takes no CPU from the rest (on 2 cores an idle api instance is not free: it receives every
+  // order's read-your-writes broadcast and runs its timers). The order scenarios are measured
+  // against one api instance, as their raw-mysql2 baseline is one client.
+  await new Promise<void>((resolve) => {
+    if (quiet.exitCode !== null || quiet.signalCode !== null) return resolve();
+    quiet.once('exit', () => resolve());
+    quiet.kill('SIGTERM');
+  });
 
   // ---- login ----
   await run(
@@ -1228,7 +1245,7 @@ async function main(): Promise<void> {
     const clPort = await freePort();
     const clApp = start(
       process.execPath,
-      [join(ROOT, 'dist', 'main.js')],
+      [join(APP_ROOT, 'dist', 'main.js')],
       {
         ...env,
         PORT: String(clPort),

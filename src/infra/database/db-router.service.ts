@@ -55,6 +55,12 @@ export class DbRouter implements OnModuleInit, BeforeApplicationShutdown, OnAppl
   private rr = 0;
   private timer?: NodeJS.Timeout;
   private checking?: Promise<unknown>;
+  /**
+   * Primary connections whose session has the batches' innodb_lock_wait_timeout (commitBatch
+   * sets it with the first batch a connection carries; mysql2's pool hands out the same
+   * connection objects again, and a replaced connection is a new object).
+   */
+  private readonly lockWaitSet = new WeakSet<object>();
   /** After-commit hooks that returned a promise and have not settled yet (awaited on shutdown). */
   private readonly runningHooks = new Set<Promise<unknown>>();
 
@@ -259,22 +265,26 @@ export class DbRouter implements OnModuleInit, BeforeApplicationShutdown, OnAppl
     // MySQL gives up waiting for a row lock before the client gives up on the query: a client
     // timeout on a batch that ends in COMMIT leaves its outcome unknown (the server may still
     // commit it), a lock-wait error leaves none (the batch stopped before its COMMIT; retried).
+    // The setting is the session's: sent once per pooled connection (the first batch it carries),
+    // not with every batch — a statement less per order.
     const lockWaitSec = Math.max(1, Math.floor(this.config.db.queryTimeoutMs / 2000));
-    const prefix = [
-      ...(this.config.db.queryTimeoutMs > 0 ? [`SET SESSION innodb_lock_wait_timeout = ${lockWaitSec}`] : []),
-      'START TRANSACTION',
-    ];
-    const sql = [...prefix, ...statements.map((s) => s.sql), ...(checked ? [] : ['COMMIT'])].join(';\n');
-    const first = prefix.length; // results before the batch's own statements
+    const setLockWait = `SET SESSION innodb_lock_wait_timeout = ${lockWaitSec};\n`;
+    const body = ['START TRANSACTION', ...statements.map((s) => s.sql), ...(checked ? [] : ['COMMIT'])].join(
+      ';\n',
+    );
     const params = statements.flatMap((s) => s.params);
     const results = await this.withRetries(opts.retries, async () => {
       const conn = await (
         this.primary.driver as unknown as { obtainMasterConnection(): Promise<RawConnection> }
       ).obtainMasterConnection();
       const tx: Querier = { query: (q, p) => rawQuery(conn, q, p, this.config.db.queryTimeoutMs) };
+      const setsLockWait = this.config.db.queryTimeoutMs > 0 && !this.lockWaitSet.has(conn);
+      const first = setsLockWait ? 2 : 1; // results before the batch's own statements
       let usable = true;
       try {
-        const res = (await tx.query(sql, params)) as WriteResult[];
+        const res = (await tx.query(setsLockWait ? setLockWait + body : body, params)) as WriteResult[];
+        // The SET ran (it comes first; a failure later in the batch does not undo it).
+        if (setsLockWait) this.lockWaitSet.add(conn);
         if (checked) {
           for (let i = 0; i < statements.length; i++) await statements[i].check?.(res[first + i], tx);
           await tx.query('COMMIT');
@@ -286,6 +296,7 @@ export class DbRouter implements OnModuleInit, BeforeApplicationShutdown, OnAppl
         if (isTimeout(err)) usable = false;
         else await tx.query('ROLLBACK').catch(() => (usable = false));
         const done = (err as { completedStatements?: number }).completedStatements;
+        if (setsLockWait && done !== undefined && done >= 1) this.lockWaitSet.add(conn);
         const failed = done !== undefined ? statements[done - first] : undefined;
         if (usable && failed?.explain) {
           // The statement that failed says what it means (a guard: which line was short).

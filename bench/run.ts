@@ -26,7 +26,7 @@ import Redis from 'ioredis';
 import { createPool } from 'mysql2/promise';
 import { JwtService } from '@nestjs/jwt';
 import { resolveLocalInfra } from '../scripts/infra/infra-plan';
-import { Component, infraDown, infraUp } from '../scripts/infra/local-infra';
+import { Component, infraDown, infraProcesses, infraUp } from '../scripts/infra/local-infra';
 import { freePort, jsonRequest as json } from '../scripts/lib/net';
 import { HttpLoad, LoadResult, httpLoad, loopLoad } from './lib/load';
 import { renderReport } from './lib/report';
@@ -80,6 +80,9 @@ interface Row extends LoadResult {
   ratio?: number;
   target?: number;
   note?: string;
+  /** The follow-up drain: CPU per order (µs) of the worker (its start subtracted) and of the SMTP sink. */
+  workerCpuUsPerOrder?: number;
+  smtpSinkCpuUsPerOrder?: number;
 }
 
 const children: ChildProcess[] = [];
@@ -144,6 +147,12 @@ function procCpuSec(pid: number): { user: number; sys: number } | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** A process's CPU time (user + system) in seconds so far, or undefined. */
+function cpuSec(pid: number | undefined): number | undefined {
+  const c = pid ? procCpuSec(pid) : undefined;
+  return c && c.user + c.sys;
 }
 
 /** The processes besides the measured server whose CPU each scenario reports. */
@@ -459,6 +468,11 @@ async function main(): Promise<void> {
   await waitHttp(`http://127.0.0.1:${APP_PORT}/health/ready`);
   await waitHttp(`http://127.0.0.1:${QUIET_PORT}/health/ready`);
   await waitHttp(`http://127.0.0.1:${WORKER_PORT}/health/ready`);
+  // What a worker's start costs (nothing to drain yet): the drain scenario, which restarts the
+  // worker, subtracts it to report the CPU each order's follow-up costs.
+  const workerBootCpu = cpuSec(worker.pid);
+  // The SMTP sink (the local mail catcher; unknown when the servers are elsewhere or in Docker).
+  const smtpSinkPid = infraProcesses().mail.find((p) => procCpuSec(p));
   const others: Others = {
     worker: worker.pid,
     mysql: (
@@ -973,11 +987,22 @@ async function main(): Promise<void> {
             'SELECT COUNT(*) AS n FROM outbox WHERE published_at IS NULL',
           )) as unknown as [{ n: number }[]];
           const t0 = Date.now();
+          const sink0 = cpuSec(smtpSinkPid);
           worker = startWorker();
           workerUp = true;
           await waitHttp(`http://127.0.0.1:${WORKER_PORT}/health/ready`);
           await settle(false);
           const sec = (Date.now() - t0) / 1000;
+          // CPU per order (µs): the worker's from its start to the drained queues, less what a
+          // start costs (measured on the first worker); the SMTP sink's over the same time.
+          const workerCpu = cpuSec(worker.pid);
+          const sink1 = cpuSec(smtpSinkPid);
+          const perOrder = (cpu: number) => Math.round((cpu * 1e6) / Math.max(1, Number(n)));
+          const workerUs =
+            workerCpu !== undefined && workerBootCpu !== undefined
+              ? perOrder(Math.max(0, workerCpu - workerBootCpu))
+              : undefined;
+          const sinkUs = sink0 !== undefined && sink1 !== undefined ? perOrder(sink1 - sink0) : undefined;
           return {
             name: 'follow-up-drain',
             rps: Math.round(Number(n) / sec),
@@ -985,8 +1010,13 @@ async function main(): Promise<void> {
             p99: 0,
             errors: 0,
             non2xx: 0,
-            note: `${n} orders' events relayed and handled (expiry job, confirmation mail) by one restarted worker in ${sec.toFixed(1)} s, boot included`,
-          } as LoadResult & { note: string };
+            requests: Number(n),
+            workerCpuUsPerOrder: workerUs,
+            smtpSinkCpuUsPerOrder: sinkUs,
+            note:
+              `${n} orders' events relayed and handled (expiry job, confirmation mail) by one restarted worker in ${sec.toFixed(1)} s, boot included; ` +
+              `CPU per order: worker ${workerUs ?? '?'} µs (its start, ${workerBootCpu?.toFixed(2) ?? '?'} s, subtracted), SMTP sink ${sinkUs ?? '?'} µs`,
+          } as LoadResult & Pick<Row, 'note' | 'workerCpuUsPerOrder' | 'smtpSinkCpuUsPerOrder'>;
         },
         {},
       );

@@ -23,7 +23,11 @@ export interface OrderEvent {
   flashSaleId: string | null;
   reservationId: string | null;
   paymentId: string | null;
-  items: { sku: string; quantity: number }[];
+  /**
+   * The order's lines. `name`, `unitPrice` (minor units) and `currency` are what the order copied
+   * when it was placed (they never change): events written before they were carried lack them.
+   */
+  items: { sku: string; quantity: number; name?: string; unitPrice?: number; currency?: string }[];
   total: { amount: number; currency: string };
   /** `order.created`: when the unpaid order expires (its delayed expiry job is scheduled from this event). */
   expiresAt?: string;

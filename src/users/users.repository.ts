@@ -34,6 +34,12 @@ export class UsersRepository {
     return unlessDuplicate(() => this.db.writeRepo(User).insert(user));
   }
 
+  /** Address and name of each of `ids` that exists, in one read of the primary (the mail handlers' batch). */
+  async contacts(ids: string[]): Promise<{ id: string; email: string; name: string }[]> {
+    if (!ids.length) return [];
+    return this.db.primaryReader().query('SELECT id, email, name FROM users WHERE id IN (?)', [ids]);
+  }
+
   /** By the normalized email, on the primary (a just-registered user can log in at once). */
   async findByEmail(email: string): Promise<User | null> {
     return this.db.primaryReader().getRepository(User).findOneBy({ email });

@@ -66,6 +66,15 @@ export class UsersService {
     return u ? toProfile(u) : null;
   }
 
+  /**
+   * Where to mail each of `ids` (address and name), read on the primary in one statement; an
+   * unknown id is absent from the map.
+   */
+  async contacts(ids: string[]): Promise<Map<string, { email: string; name: string }>> {
+    const rows = await this.repo.contacts([...new Set(ids)]);
+    return new Map(rows.map((r) => [r.id, { email: r.email, name: r.name }]));
+  }
+
   async getById(id: string): Promise<UserProfile> {
     const u = await this.repo.findById(id, 'failover');
     if (!u) throw new NotFoundError('User', 'USER_NOT_FOUND');

@@ -1,5 +1,5 @@
 import { InjectQueue } from '@nestjs/bull';
-import { Injectable, Logger, OnApplicationBootstrap, OnModuleInit } from '@nestjs/common';
+import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import type { Queue } from 'bull';
 import { QUEUES } from '../infra/queue/queues';
 import { WorkerRegistry, traced } from '../infra/queue/worker-registry.service';
@@ -18,7 +18,7 @@ export const SWEEP_EVERY_MS = 30_000;
  * - `sweep` (repeatable): expires overdue orders whose job was lost, purges old idempotency keys.
  */
 @Injectable()
-export class OrderExpiryProcessor implements OnModuleInit, OnApplicationBootstrap {
+export class OrderExpiryProcessor implements OnModuleInit {
   private readonly logger = new Logger('OrderExpiry');
 
   constructor(
@@ -36,11 +36,7 @@ export class OrderExpiryProcessor implements OnModuleInit, OnApplicationBootstra
       },
       { name: 'expire', concurrency: 10 },
     );
-    this.workers.process(this.queue, () => this.sweep(), { name: 'sweep' });
-  }
-
-  onApplicationBootstrap(): void {
-    this.workers.repeat(this.queue, 'sweep', SWEEP_EVERY_MS, 'orders-sweep');
+    this.workers.periodic(this.queue, 'sweep', SWEEP_EVERY_MS, 'orders-sweep', () => this.sweep());
   }
 
   /**

@@ -6,26 +6,6 @@ export class OrderNotFoundError extends NotFoundError {
   }
 }
 
-export class SkuNotFoundError extends DomainError {
-  constructor(skus: string[]) {
-    super('not_found', 'SKU_NOT_FOUND', `Unknown SKU: ${skus.join(', ')}`, { skus });
-  }
-}
-
-export class SkuInactiveError extends ConflictError {
-  constructor(skus: string[]) {
-    super('SKU_INACTIVE', `Not for sale: ${skus.join(', ')}`, { skus });
-  }
-}
-
-export class MixedCurrenciesError extends DomainError {
-  constructor(currencies: string[]) {
-    super('unprocessable', 'MIXED_CURRENCIES', `One order cannot mix currencies (${currencies.join(', ')})`, {
-      currencies,
-    });
-  }
-}
-
 export class IdempotencyKeyReusedError extends DomainError {
   constructor() {
     super(

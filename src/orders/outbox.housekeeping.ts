@@ -1,6 +1,6 @@
 import { OutboxRepository } from './outbox.repository';
 import { InjectQueue } from '@nestjs/bull';
-import { Injectable, Logger, OnApplicationBootstrap, OnModuleInit } from '@nestjs/common';
+import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import type { Queue } from 'bull';
 import { idTime } from '../common/ids';
 import { AppConfig } from '../infra/config/app-config';
@@ -25,7 +25,7 @@ const PURGE_MAX_BATCHES = 100;
  *   scraped: events committed whose handlers have not all succeeded yet.
  */
 @Injectable()
-export class OutboxHousekeeping implements OnModuleInit, OnApplicationBootstrap {
+export class OutboxHousekeeping implements OnModuleInit {
   private readonly logger = new Logger('OutboxHousekeeping');
 
   constructor(
@@ -59,11 +59,9 @@ export class OutboxHousekeeping implements OnModuleInit, OnApplicationBootstrap 
   }
 
   onModuleInit(): void {
-    this.workers.process(this.queue, () => this.purge(), { name: PURGE_OUTBOX_JOB });
-  }
-
-  onApplicationBootstrap(): void {
-    this.workers.repeat(this.queue, PURGE_OUTBOX_JOB, PURGE_OUTBOX_EVERY_MS, 'outbox-purge');
+    this.workers.periodic(this.queue, PURGE_OUTBOX_JOB, PURGE_OUTBOX_EVERY_MS, 'outbox-purge', () =>
+      this.purge(),
+    );
   }
 
   /** One retention run; returns what it deleted. */

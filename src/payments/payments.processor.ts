@@ -1,5 +1,5 @@
 import { InjectQueue } from '@nestjs/bull';
-import { Injectable, OnApplicationBootstrap, OnModuleInit } from '@nestjs/common';
+import { Injectable, OnModuleInit } from '@nestjs/common';
 import type { Queue } from 'bull';
 import { QUEUES } from '../infra/queue/queues';
 import { WorkerRegistry } from '../infra/queue/worker-registry.service';
@@ -15,7 +15,7 @@ export const RECONCILE_EVERY_MS = 60_000;
  * Its order-event handlers are in PaymentsSubscriptions.
  */
 @Injectable()
-export class PaymentsProcessor implements OnModuleInit, OnApplicationBootstrap {
+export class PaymentsProcessor implements OnModuleInit {
   constructor(
     @InjectQueue(QUEUES.payments) private readonly queue: Queue<{ refundId?: string }>,
     private readonly workers: WorkerRegistry,
@@ -31,10 +31,8 @@ export class PaymentsProcessor implements OnModuleInit, OnApplicationBootstrap {
       },
       { name: COMPLETE_REFUND_JOB },
     );
-    this.workers.process(this.queue, () => this.reconciliation.reconcile(), { name: 'reconcile' });
-  }
-
-  onApplicationBootstrap(): void {
-    this.workers.repeat(this.queue, 'reconcile', RECONCILE_EVERY_MS, 'payments-reconcile');
+    this.workers.periodic(this.queue, 'reconcile', RECONCILE_EVERY_MS, 'payments-reconcile', () =>
+      this.reconciliation.reconcile(),
+    );
   }
 }

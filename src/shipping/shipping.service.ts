@@ -1,8 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { isCountryCode, isCurrencyCode } from '../common/countries';
 import { ValidationFailedError } from '../common/errors/domain-error';
-import { newId } from '../common/ids';
-import { isUuid } from '../common/uuid';
+import { CachedTable } from '../infra/cache/cached-table';
 import { TwoLevelCache } from '../infra/cache/two-level-cache.service';
 import { ShippingMethodNotFoundError, ShippingNotAvailableError } from './shipping.errors';
 import { ShippingRepository } from './shipping.repository';
@@ -13,18 +12,25 @@ const KEY = 'shipping:methods';
 const TTL = { l1Ms: 5000, l2Ms: 60_000, negativeMs: 1000 };
 export const MAX_SHIPPING_PRICE = 100_000_000;
 
-/** Shipping methods: admin-managed flat rates per country set, free above an optional threshold. */
+/**
+ * Shipping methods: admin-managed flat rates per country set, free above an optional threshold
+ * (a CachedTable: all, create, update, delete). Orders keep their copy of a method; deleting it
+ * only stops new orders from choosing it.
+ */
 @Injectable()
-export class ShippingService {
-  constructor(
-    private readonly repo: ShippingRepository,
-    private readonly cache: TwoLevelCache,
-  ) {}
-
-  /** Every method (admin listing). */
-  async all(): Promise<ShippingMethodView[]> {
-    const json = await this.cache.get(KEY, TTL, ({ read }) => read((em) => this.repo.all(em)));
-    return json ? (JSON.parse(json) as ShippingMethodView[]) : [];
+export class ShippingService extends CachedTable<
+  ShippingMethodView,
+  ShippingMethodInput,
+  Required<ShippingMethodInput>
+> {
+  constructor(repo: ShippingRepository, cache: TwoLevelCache) {
+    super(cache, {
+      key: KEY,
+      ttl: TTL,
+      check: checkInput,
+      notFound: (id) => new ShippingMethodNotFoundError(id),
+      repo,
+    });
   }
 
   /** Active methods that ship to `country` (and charge in `currency`, when given). */
@@ -51,30 +57,6 @@ export class ShippingService {
       });
     const free = m.freeAbove !== null && goods >= m.freeAbove;
     return { code: m.code, name: m.name, amount: free ? 0 : m.price, currency };
-  }
-
-  async create(input: ShippingMethodInput): Promise<ShippingMethodView> {
-    const m = checkInput(input);
-    const id = newId();
-    await this.repo.insert(id, m);
-    await this.cache.afterWrite({ keys: [KEY] });
-    return (await this.repo.findById(id))!;
-  }
-
-  async update(id: string, patch: Partial<ShippingMethodInput>): Promise<ShippingMethodView> {
-    const current = isUuid(id) ? await this.repo.findById(id) : undefined;
-    if (!current) throw new ShippingMethodNotFoundError(id);
-    const defined = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined));
-    const m = checkInput({ ...current, ...defined });
-    await this.repo.update(id, m);
-    await this.cache.afterWrite({ keys: [KEY] });
-    return (await this.repo.findById(id))!;
-  }
-
-  /** Orders keep their copy of the method; deleting it only stops new orders from choosing it. */
-  async delete(id: string): Promise<void> {
-    if (!isUuid(id) || !(await this.repo.delete(id))) throw new ShippingMethodNotFoundError(id);
-    await this.cache.afterWrite({ keys: [KEY] });
   }
 }
 

@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { isCountryCode } from '../common/countries';
 import { ValidationFailedError } from '../common/errors/domain-error';
-import { newId } from '../common/ids';
 import { isUuid } from '../common/uuid';
+import { CachedTable } from '../infra/cache/cached-table';
 import { TwoLevelCache } from '../infra/cache/two-level-cache.service';
 import { AppConfig } from '../infra/config/app-config';
 import { BP, lineTax } from './tax-math';
@@ -16,15 +16,24 @@ const TTL = { l1Ms: 5000, l2Ms: 60_000, negativeMs: 1000 };
 /**
  * Tax rates and the tax of each amount. Whether catalog prices include tax is the shop's
  * setting (PRICES_INCLUDE_TAX): gross prices contain the tax (the total does not change, the tax
- * is shown as included), net prices get it added. A country without a rate is taxed at 0.
+ * is shown as included), net prices get it added. A country without a rate is taxed at 0. The
+ * rates are a CachedTable (all, create, update, delete).
  */
 @Injectable()
-export class TaxService {
+export class TaxService extends CachedTable<TaxRateView, TaxRateInput, TaxRateInput> {
   constructor(
-    private readonly repo: TaxRepository,
-    private readonly cache: TwoLevelCache,
+    repo: TaxRepository,
+    cache: TwoLevelCache,
     private readonly config: AppConfig,
-  ) {}
+  ) {
+    super(cache, {
+      key: KEY,
+      ttl: TTL,
+      check: checkInput,
+      notFound: (id) => new TaxRateNotFoundError(id),
+      repo,
+    });
+  }
 
   /** Whether catalog prices (and shipping prices) include tax. */
   get pricesIncludeTax(): boolean {
@@ -34,11 +43,6 @@ export class TaxService {
   /** The shop's home country: orders without a shipping address are taxed there. */
   get homeCountry(): string {
     return this.config.commerce.shopCountry;
-  }
-
-  async all(): Promise<TaxRateView[]> {
-    const json = await this.cache.get(KEY, TTL, ({ read }) => read((em) => this.repo.all(em)));
-    return json ? (JSON.parse(json) as TaxRateView[]) : [];
   }
 
   /**
@@ -53,29 +57,6 @@ export class TaxService {
       const rateBp = own?.rateBp ?? standard;
       return { rateBp, tax: lineTax(it.amount, rateBp, this.pricesIncludeTax) };
     });
-  }
-
-  async create(input: TaxRateInput): Promise<TaxRateView> {
-    const r = checkInput(input);
-    const id = newId();
-    await this.repo.insert(id, r);
-    await this.cache.afterWrite({ keys: [KEY] });
-    return (await this.repo.findById(id))!;
-  }
-
-  async update(id: string, patch: Partial<TaxRateInput>): Promise<TaxRateView> {
-    const current = isUuid(id) ? await this.repo.findById(id) : undefined;
-    if (!current) throw new TaxRateNotFoundError(id);
-    const defined = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined));
-    const r = checkInput({ ...current, ...defined });
-    await this.repo.update(id, r);
-    await this.cache.afterWrite({ keys: [KEY] });
-    return (await this.repo.findById(id))!;
-  }
-
-  async delete(id: string): Promise<void> {
-    if (!isUuid(id) || !(await this.repo.delete(id))) throw new TaxRateNotFoundError(id);
-    await this.cache.afterWrite({ keys: [KEY] });
   }
 }
 

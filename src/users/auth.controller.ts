@@ -1,4 +1,4 @@
-import { Body, Controller, HttpCode, Post, Req, UseGuards } from '@nestjs/common';
+import { Body, Controller, HttpCode, Post, Req, UseGuards, applyDecorators } from '@nestjs/common';
 import {
   ApiAcceptedResponse,
   ApiBearerAuth,
@@ -25,10 +25,34 @@ import {
   LogoutDto,
   RefreshDto,
   RegisterDto,
+  RateLimitedAnswer,
   RequestPasswordResetDto,
 } from './auth.dto';
 
 export const RESET_ACCEPTED = 'If an account uses this email, a password-reset link is on its way.';
+
+/**
+ * A public `POST path` that spends the token of a mailed link and answers 204 (`done`); `codes`:
+ * the 400 codes of a token that cannot be used (`unusable`).
+ */
+const MailedLinkRoute = (
+  path: string,
+  doc: {
+    summary: string;
+    description: string;
+    done: string;
+    unusable: string;
+    codes: Record<string, string>;
+  },
+): MethodDecorator =>
+  applyDecorators(
+    Public(),
+    Post(path),
+    HttpCode(204),
+    ApiOperation({ summary: doc.summary, description: doc.description }),
+    ApiNoContentResponse({ description: doc.done }),
+    ApiErrorResponse(400, doc.unusable, doc.codes),
+  );
 
 @ApiTags('auth')
 @Controller('auth')
@@ -44,13 +68,10 @@ export class AuthController {
   @UseGuards(RegisterThrottleGuard)
   @Post('register')
   @SessionAnswer(201)
-  @ApiErrorResponse(
-    429,
+  @RateLimitedAnswer(
     'Too many registrations from this client (IPv6: per /56), or hashing is saturated; Retry-After',
-    {
-      RATE_LIMITED: 'Too many registrations from this address; retry later',
-      ...AUTH_BUSY,
-    },
+    'Too many registrations from this address; retry later',
+    AUTH_BUSY,
   )
   register(@Body() dto: RegisterDto, @Req() req: FastifyRequest): Promise<AuthResult> {
     return this.auth.register(dto, clientInfo(req));
@@ -62,11 +83,11 @@ export class AuthController {
   @ApiErrorResponse(401, 'Unknown email or wrong password (one answer for both)', {
     INVALID_CREDENTIALS: 'Invalid email or password',
   })
-  @ApiErrorResponse(429, 'A brake engaged; Retry-After says when to try again', {
-    RATE_LIMITED: 'Too many failed logins for this account from this address; retry later',
-    ...ACCOUNT_LOCKED,
-    ...AUTH_BUSY,
-  })
+  @RateLimitedAnswer(
+    'A brake engaged; Retry-After says when to try again',
+    'Too many failed logins for this account from this address; retry later',
+    { ...ACCOUNT_LOCKED, ...AUTH_BUSY },
+  )
   login(@Body() dto: LoginDto, @Req() req: FastifyRequest): Promise<AuthResult> {
     return this.auth.login(dto, clientInfo(req));
   }
@@ -91,19 +112,17 @@ export class AuthController {
     await this.auth.logout(user.id, dto.refreshToken, clientInfo(req));
   }
 
-  @Public()
-  @Post('email-verification/confirm')
-  @HttpCode(204)
-  @ApiOperation({
+  @MailedLinkRoute('email-verification/confirm', {
     summary: 'Verify the email address with the link from the welcome or verification mail',
     description:
       'The storefront page the link opens (PUBLIC_WEB_URL/verify-email?token=…) posts the token here. ' +
       'A link works once, until EMAIL_VERIFICATION_TTL_SECONDS after it was sent.',
-  })
-  @ApiNoContentResponse({ description: 'The address is verified' })
-  @ApiErrorResponse(400, 'The link cannot be used', {
-    VERIFICATION_TOKEN_INVALID: 'This verification link is not valid',
-    VERIFICATION_TOKEN_EXPIRED: 'This verification link has expired; ask for a new one',
+    done: 'The address is verified',
+    unusable: 'The link cannot be used',
+    codes: {
+      VERIFICATION_TOKEN_INVALID: 'This verification link is not valid',
+      VERIFICATION_TOKEN_EXPIRED: 'This verification link has expired; ask for a new one',
+    },
   })
   @ApiErrorResponse(409, 'The link was used already', {
     EMAIL_ALREADY_VERIFIED: 'This email address is already verified',
@@ -123,9 +142,10 @@ export class AuthController {
       'account mails per ACCOUNT_MAIL_WINDOW_SECONDS).',
   })
   @ApiAcceptedResponse({ type: AcceptedDto })
-  @ApiErrorResponse(429, 'Too many reset attempts from this client (IPv6: per /64); Retry-After', {
-    RATE_LIMITED: 'Too many password-reset attempts from this address; retry later',
-  })
+  @RateLimitedAnswer(
+    'Too many reset attempts from this client (IPv6: per /64); Retry-After',
+    'Too many password-reset attempts from this address; retry later',
+  )
   async requestPasswordReset(
     @Body() dto: RequestPasswordResetDto,
     @Req() req: FastifyRequest,
@@ -134,25 +154,24 @@ export class AuthController {
     return { message: RESET_ACCEPTED };
   }
 
-  @Public()
-  @Post('password-reset/confirm')
-  @HttpCode(204)
-  @ApiOperation({
+  @MailedLinkRoute('password-reset/confirm', {
     summary: 'Set a new password with the token from the reset mail',
     description:
       'Spends the token, lifts an account lock, marks the address verified, voids the other reset links ' +
       'and signs out every session; the owner is mailed a notice.',
+    done: 'The password is changed; sign in with it',
+    unusable: 'The token cannot be used',
+    codes: {
+      RESET_TOKEN_INVALID: 'This password-reset link is not valid',
+      RESET_TOKEN_USED: 'This password-reset link was already used; ask for a new one',
+      RESET_TOKEN_EXPIRED: 'This password-reset link has expired; ask for a new one',
+    },
   })
-  @ApiNoContentResponse({ description: 'The password is changed; sign in with it' })
-  @ApiErrorResponse(400, 'The token cannot be used', {
-    RESET_TOKEN_INVALID: 'This password-reset link is not valid',
-    RESET_TOKEN_USED: 'This password-reset link was already used; ask for a new one',
-    RESET_TOKEN_EXPIRED: 'This password-reset link has expired; ask for a new one',
-  })
-  @ApiErrorResponse(429, 'Too many reset attempts from this client, or hashing is saturated; Retry-After', {
-    RATE_LIMITED: 'Too many password-reset attempts from this address; retry later',
-    ...AUTH_BUSY,
-  })
+  @RateLimitedAnswer(
+    'Too many reset attempts from this client, or hashing is saturated; Retry-After',
+    'Too many password-reset attempts from this address; retry later',
+    AUTH_BUSY,
+  )
   async confirmPasswordReset(
     @Body() dto: ConfirmPasswordResetDto,
     @Req() req: FastifyRequest,

@@ -1,6 +1,7 @@
 import { HttpCode, applyDecorators } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
+import { ApiErrorResponse } from '../infra/http/openapi-errors';
 import { IsEmail, IsNotEmpty, IsOptional, IsString, MaxLength, MinLength } from 'class-validator';
 
 const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
@@ -147,6 +148,16 @@ export const AUTH_BUSY = { AUTH_BUSY: 'Too many sign-ins are being processed rig
 export const ACCOUNT_LOCKED = {
   ACCOUNT_LOCKED: 'This account is temporarily locked after too many failed logins',
 };
+
+/**
+ * The 429 of a route behind a per-client brake: RATE_LIMITED with the brake's `message`, plus the
+ * other 429 codes the route answers (ACCOUNT_LOCKED, AUTH_BUSY).
+ */
+export const RateLimitedAnswer = (
+  description: string,
+  message: string,
+  others: Record<string, string> = {},
+): MethodDecorator => ApiErrorResponse(429, description, { RATE_LIMITED: message, ...others });
 
 /** A route that answers a new session (AuthResponseDto) with `status`: register 201, login/refresh/password change 200. */
 export const SessionAnswer = (status: 200 | 201): MethodDecorator =>

@@ -1,5 +1,5 @@
 import { InjectQueue } from '@nestjs/bull';
-import { Injectable, Logger, OnApplicationBootstrap, OnModuleInit } from '@nestjs/common';
+import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import type { Queue } from 'bull';
 import { QUEUES } from '../infra/queue/queues';
 import { WorkerRegistry } from '../infra/queue/worker-registry.service';
@@ -15,7 +15,7 @@ export const PURGE_EVERY_MS = 3_600_000;
  * sessions and recent history only instead of one row per login and refresh forever.
  */
 @Injectable()
-export class UsersHousekeepingProcessor implements OnModuleInit, OnApplicationBootstrap {
+export class UsersHousekeepingProcessor implements OnModuleInit {
   private readonly logger = new Logger('UsersHousekeeping');
 
   constructor(
@@ -26,11 +26,13 @@ export class UsersHousekeepingProcessor implements OnModuleInit, OnApplicationBo
   ) {}
 
   onModuleInit(): void {
-    this.workers.process(this.queue, () => this.purge(), { name: PURGE_REFRESH_TOKENS_JOB });
-  }
-
-  onApplicationBootstrap(): void {
-    this.workers.repeat(this.queue, PURGE_REFRESH_TOKENS_JOB, PURGE_EVERY_MS, PURGE_REFRESH_TOKENS_JOB);
+    this.workers.periodic(
+      this.queue,
+      PURGE_REFRESH_TOKENS_JOB,
+      PURGE_EVERY_MS,
+      PURGE_REFRESH_TOKENS_JOB,
+      () => this.purge(),
+    );
   }
 
   async purge(): Promise<{ purged: number; resetTokens: number }> {

@@ -3,7 +3,15 @@ import { ApiAcceptedResponse, ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTag
 import { AuthUser, CurrentUser } from '../common/auth';
 import { ApiErrorResponse } from '../infra/http/openapi-errors';
 import type { AuthResult } from './auth.service';
-import { ACCOUNT_LOCKED, AUTH_BUSY, AcceptedDto, ChangePasswordDto, MeDto, SessionAnswer } from './auth.dto';
+import {
+  ACCOUNT_LOCKED,
+  AUTH_BUSY,
+  AcceptedDto,
+  ChangePasswordDto,
+  MeDto,
+  RateLimitedAnswer,
+  SessionAnswer,
+} from './auth.dto';
 import { EmailVerification } from './email-verification.service';
 import { PasswordFlows } from './password-flows.service';
 import { UsersService } from './users.service';
@@ -39,9 +47,10 @@ export class UsersController {
   @ApiErrorResponse(409, 'Nothing to verify', {
     EMAIL_ALREADY_VERIFIED: 'This email address is already verified',
   })
-  @ApiErrorResponse(429, 'ACCOUNT_MAIL_LIMIT account mails per window were sent already; Retry-After', {
-    RATE_LIMITED: 'Too many account mails for this account; retry later',
-  })
+  @RateLimitedAnswer(
+    'ACCOUNT_MAIL_LIMIT account mails per window were sent already; Retry-After',
+    'Too many account mails for this account; retry later',
+  )
   async resendVerification(@CurrentUser() caller: AuthUser): Promise<AcceptedDto> {
     await this.verification.resend(caller.id);
     return { message: 'A verification link is on its way.' };

@@ -59,8 +59,9 @@ interface EdgeRoute {
   exact: boolean;
   /** The metrics label: the same route template Fastify reports for the pipeline's route. */
   label: string;
-  handler?: EdgeHandler;
-  bodyHandler?: EdgeBodyHandler;
+  /** An EdgeBodyHandler when `takesBody`, else an EdgeHandler. */
+  handler: EdgeHandler | EdgeBodyHandler;
+  takesBody: boolean;
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8';
@@ -110,15 +111,15 @@ export class EdgeRoutes {
    * and path must exist: it serves every request the edge declines.
    */
   add(method: 'GET' | 'POST', path: string, handler: EdgeHandler): void {
-    this.routes.push({ ...this.parse(method, path), handler });
+    this.routes.push({ ...this.parse(method, path), handler, takesBody: false });
   }
 
   /** Registers a route that takes a small JSON body (see EdgeBodyHandler). */
   addWithBody(method: 'POST', path: string, handler: EdgeBodyHandler): void {
-    this.routes.push({ ...this.parse(method, path), bodyHandler: handler });
+    this.routes.push({ ...this.parse(method, path), handler, takesBody: true });
   }
 
-  private parse(method: 'GET' | 'POST', path: string): Omit<EdgeRoute, 'handler' | 'bodyHandler'> {
+  private parse(method: 'GET' | 'POST', path: string): Omit<EdgeRoute, 'handler' | 'takesBody'> {
     const label = `/${API_PREFIX}/${path}`;
     if (/^[a-z0-9/-]+$/.test(path)) return { method, prefix: label, suffix: '', exact: true, label };
     const m = /^([a-z0-9/-]*\/):[a-zA-Z]+(\/[a-z0-9/-]*)?$/.exec(path);
@@ -170,7 +171,7 @@ export class EdgeRoutes {
         param = url.slice(route.prefix.length, url.length - route.suffix.length);
         if (!param || param.length > MAX_PARAM || param.includes('/') || param.includes('%')) return false;
       }
-      if (route.bodyHandler) {
+      if (route.takesBody) {
         // A small JSON body whose length is given; anything else (chunked, other types, an
         // Expect header, large) is Fastify's to judge.
         const type = req.headers['content-type'];
@@ -186,7 +187,7 @@ export class EdgeRoutes {
           !this.parseJson
         )
           return false;
-        return this.runWithBody(route, param, req, res, headers);
+        return this.run(route, param, req, res, headers);
       }
       // Edge routes take no body. A Content-Type alone makes Fastify parse one (an empty JSON body
       // is a 400, an unknown type a 415): such a request is the pipeline's too.
@@ -202,6 +203,10 @@ export class EdgeRoutes {
     return false;
   }
 
+  /**
+   * Runs the route's handler in a new request context. Its synchronous answer is `undefined` (the
+   * pipeline's request), an answer, or, on a body route, what to do with the body once it is read.
+   */
   private run(
     route: EdgeRoute,
     param: string,
@@ -212,62 +217,39 @@ export class EdgeRoutes {
     const started = performance.now();
     const requestId = requestIdFor(req);
     const ctx: RequestContext = { requestId };
-    let out: EdgeAnswer | Promise<EdgeAnswer> | undefined;
+    let out: ReturnType<EdgeHandler | EdgeBodyHandler>;
     try {
-      out = requestContext.run(ctx, () => route.handler!(param, req, ctx));
+      out = requestContext.run(ctx, () => route.handler(param, req, ctx));
     } catch (err) {
       out = requestContext.run(ctx, () => this.errorAnswer(err, requestId));
     }
     if (out === undefined) return false;
-    this.answer(out, route, req, res, headers, ctx, started);
+    if (typeof out !== 'function') {
+      this.answer(out, route, req, res, headers, ctx, started);
+      return true;
+    }
+    const then = out;
+    // The parser calls back synchronously; the answer runs in the request's context.
+    this.readJson(req, res, (err, body) => {
+      let answer: EdgeAnswer | Promise<EdgeAnswer>;
+      try {
+        // Nest's router wraps Fastify's own errors so (RoutesResolver.mapExternalException).
+        if (err) throw new HttpException(err.message, (err as { statusCode?: number }).statusCode ?? 400);
+        answer = requestContext.run(ctx, () => then(body));
+      } catch (e) {
+        answer = requestContext.run(ctx, () => this.errorAnswer(e, requestId));
+      }
+      this.answer(answer, route, req, res, headers, ctx, started);
+    });
     return true;
   }
 
-  private runWithBody(
-    route: EdgeRoute,
-    param: string,
-    req: IncomingMessage,
-    res: ServerResponse,
-    headers: readonly string[],
-  ): boolean {
-    const started = performance.now();
-    const requestId = requestIdFor(req);
-    const ctx: RequestContext = { requestId };
-    let then: ((body: unknown) => EdgeAnswer | Promise<EdgeAnswer>) | undefined;
-    try {
-      then = requestContext.run(ctx, () => route.bodyHandler!(param, req, ctx));
-    } catch (err) {
-      this.answer(
-        requestContext.run(ctx, () => this.errorAnswer(err, requestId)),
-        route,
-        req,
-        res,
-        headers,
-        ctx,
-        started,
-      );
-      return true;
-    }
-    if (then === undefined) return false;
+  /** Reads the body and parses it with Fastify's JSON parser. */
+  private readJson(req: IncomingMessage, res: ServerResponse, done: Parameters<JsonParser>[2]): void {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('error', () => res.destroy());
-    req.on('end', () => {
-      const raw = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
-      // The parser calls back synchronously; the answer runs in the request's context.
-      this.parseJson!(req, raw, (err, body) => {
-        let out: EdgeAnswer | Promise<EdgeAnswer>;
-        try {
-          // Nest's router wraps Fastify's own errors so (RoutesResolver.mapExternalException).
-          if (err) throw new HttpException(err.message, (err as { statusCode?: number }).statusCode ?? 400);
-          out = requestContext.run(ctx, () => then!(body));
-        } catch (e) {
-          out = requestContext.run(ctx, () => this.errorAnswer(e, requestId));
-        }
-        this.answer(out, route, req, res, headers, ctx, started);
-      });
-    });
-    return true;
+    req.on('end', () => this.parseJson!(req, chunks.length === 1 ? chunks[0] : Buffer.concat(chunks), done));
   }
 
   private answer(

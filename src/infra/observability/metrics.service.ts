@@ -64,10 +64,7 @@ export class MetricsService {
   }
 
   counter<L extends string>(name: string, help: string, labelNames: L[] = []): Counter<L> {
-    return (
-      (this.registry.getSingleMetric(name) as Counter<L>) ??
-      new Counter({ name, help, labelNames, registers: [this.registry] })
-    );
+    return this.registered(name, () => new Counter({ name, help, labelNames, registers: [this.registry] }));
   }
 
   /**
@@ -81,15 +78,16 @@ export class MetricsService {
     labelNames: L[] = [],
     collect?: (this: Gauge<L>) => void | Promise<void>,
   ): Gauge<L> {
-    return (
-      (this.registry.getSingleMetric(name) as Gauge<L>) ??
-      new Gauge({
-        name,
-        help,
-        labelNames,
-        registers: [this.registry],
-        ...(collect ? { collect: bounded(collect, COLLECT_TIMEOUT_MS) } : {}),
-      })
+    return this.registered(
+      name,
+      () =>
+        new Gauge({
+          name,
+          help,
+          labelNames,
+          registers: [this.registry],
+          ...(collect ? { collect: bounded(collect, COLLECT_TIMEOUT_MS) } : {}),
+        }),
     );
   }
 
@@ -99,16 +97,22 @@ export class MetricsService {
     labelNames: L[] = [],
     buckets?: number[],
   ): Histogram<L> {
-    return (
-      (this.registry.getSingleMetric(name) as Histogram<L>) ??
-      new Histogram({
-        name,
-        help,
-        labelNames,
-        registers: [this.registry],
-        buckets: buckets ?? DURATION_BUCKETS,
-      })
+    return this.registered(
+      name,
+      () =>
+        new Histogram({
+          name,
+          help,
+          labelNames,
+          registers: [this.registry],
+          buckets: buckets ?? DURATION_BUCKETS,
+        }),
     );
+  }
+
+  /** The family `name` as registered already (by another provider or instance of this one), else a new one. */
+  private registered<M>(name: string, create: () => M): M {
+    return (this.registry.getSingleMetric(name) as M | undefined) ?? create();
   }
 }
 

@@ -1,4 +1,4 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import type { Job, Queue } from 'bull';
 import { requestContext } from '../../common/context/request-context';
 import { withTimeout } from '../../common/with-timeout';
@@ -18,13 +18,15 @@ export interface TracedJobData {
  * producer's request id, so log lines of a job name the request that caused it.
  */
 @Injectable()
-export class WorkerRegistry {
+export class WorkerRegistry implements OnApplicationBootstrap {
   private readonly logger = new Logger('Workers');
   /** Queues whose outcome events are already observed (a queue may get several named handlers). */
   private readonly observed = new WeakSet<Queue>();
   /** Queues this process consumes, stopped together at shutdown (see stopBeforeInfraCloses). */
   private readonly consumed = new Set<Queue>();
   private stopping?: Promise<void>;
+  /** The schedules of periodic jobs, added at application bootstrap. */
+  private readonly schedules: (() => void)[] = [];
 
   constructor(
     private readonly config: AppConfig,
@@ -58,6 +60,21 @@ export class WorkerRegistry {
     this.logger.log(
       `consuming queue ${queue.name}${opts.name ? `:${opts.name}` : ''} x${opts.concurrency ?? 1}`,
     );
+  }
+
+  /**
+   * A periodic job (a sweep, a purge, a reconciliation): `run` handles the job `name` on `queue`,
+   * and at application bootstrap the job is scheduled every `everyMs` under the repeat key
+   * `jobId` (see repeat). Call from onModuleInit, as process.
+   */
+  periodic(queue: Queue, name: string, everyMs: number, jobId: string, run: () => Promise<unknown>): void {
+    this.process(queue, run, { name });
+    this.schedules.push(() => this.repeat(queue, name, everyMs, jobId));
+  }
+
+  /** Nest runs every onModuleInit (where handlers attach) before any onApplicationBootstrap. */
+  onApplicationBootstrap(): void {
+    for (const schedule of this.schedules.splice(0)) schedule();
   }
 
   /**

@@ -16,6 +16,7 @@ import {
   ScriptedRedis,
   cacheRedis,
 } from './cache-redis';
+import { cacheMetrics, deepFreeze } from './cache-metrics';
 import { CLUSTER_CACHE_SHARDS, CacheShards } from './cache-shards';
 import { FencedReads } from './fenced-reads';
 
@@ -118,29 +119,13 @@ export class TwoLevelCache implements OnModuleInit, OnApplicationBootstrap, OnMo
     metrics: MetricsService,
     private readonly fenced: FencedReads,
   ) {
-    this.hits = metrics.counter('shop_cache_hits_total', 'Cache hits by tier', ['tier']);
-    this.l1Hits = this.hits.labels('l1');
-    this.misses = metrics.counter('shop_cache_misses_total', 'Cache misses by tier', ['tier']);
-    this.loads = metrics.counter(
-      'shop_cache_loads_total',
-      'Loads from the source of truth after both tiers missed',
-      ['namespace'],
-    );
-    this.writes = metrics.counter(
-      'shop_cache_l2_writes_total',
-      'Cache writes to Redis by result: stored, over_budget (open-key budget spent), too_large, stale (a write moved the fence during the fill), failed',
-      ['result'],
-    );
-    this.budgetUsed = metrics.gauge(
-      'shop_cache_l2_budget_bytes',
-      'Open-key cache budget in Redis: limit (CACHE_REDIS_BUDGET_MB), window_allowance and window_used (bytes written in the current window, as last seen)',
-      ['kind'],
-    );
-    const deletes = metrics.counter(
-      'shop_cache_l2_deletes_total',
-      'Cache entries deleted from Redis after a write, by result: deleted, failed (left to their TTL and the delayed second delete)',
-      ['result'],
-    );
+    const m = cacheMetrics(metrics);
+    this.hits = m.hits;
+    this.l1Hits = m.hits.labels('l1');
+    this.misses = m.misses;
+    this.loads = m.loads;
+    this.writes = m.writes;
+    this.budgetUsed = m.budgetUsed;
     this.windowAllowance = Math.floor(config.redis.cacheBudgetBytes / BUDGET_WINDOWS);
     this.budgetUsed.set({ kind: 'limit' }, config.redis.cacheBudgetBytes);
     this.budgetUsed.set({ kind: 'window_allowance' }, this.windowAllowance);
@@ -159,7 +144,7 @@ export class TwoLevelCache implements OnModuleInit, OnApplicationBootstrap, OnMo
       this.shards,
       fenced,
       this.l1,
-      deletes,
+      m.deletes,
       this.logger,
       this.freshWindowMs,
     );
@@ -395,12 +380,4 @@ export class TwoLevelCache implements OnModuleInit, OnApplicationBootstrap, OnMo
     await this.inv.flushDelayedDeletes();
     if (this.ownL2) this.l2.disconnect();
   }
-}
-
-function deepFreeze<T>(v: T): T {
-  if (typeof v === 'object' && v !== null && !Object.isFrozen(v)) {
-    Object.freeze(v);
-    for (const x of Object.values(v as object)) deepFreeze(x);
-  }
-  return v;
 }

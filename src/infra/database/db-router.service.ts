@@ -17,6 +17,7 @@ import { Querier, WriteBatch, WriteResult } from './write-batch';
 import { PoolUsage, ReplicaNode, ReplicaStatus, poolUsage } from './replica-pool';
 import { mysqlOptions } from './typeorm-options';
 import { boundPoolAcquire } from './pool-acquire';
+import { RawConnection, isTimeout, rawQuery } from './raw-query';
 
 const RETRYABLE_TX_ERRORS = new Set(['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT']);
 /** How long shutdown waits for after-commit hooks still running (then logs what it leaves). */
@@ -370,37 +371,4 @@ export class DbRouter implements OnModuleInit, BeforeApplicationShutdown, OnAppl
   }
 }
 
-/** The pool connection under TypeORM (mysql2), for the batch path that bypasses its query runner. */
-interface RawConnection {
-  query(
-    opts: { sql: string; timeout?: number },
-    params: unknown[] | undefined,
-    cb: (err: Error | null, result: unknown) => void,
-  ): { on(event: 'result', listener: () => void): unknown };
-  release(): void;
-  destroy(): void;
-}
-
-function rawQuery(
-  conn: RawConnection,
-  sql: string,
-  params: unknown[] | undefined,
-  timeoutMs: number,
-): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    let completed = 0;
-    conn
-      .query(timeoutMs > 0 ? { sql, timeout: timeoutMs } : { sql }, params, (err, result) => {
-        if (!err) return resolve(result);
-        // Which statement of a multi-statement query failed: mysql2 emits `result` once per
-        // statement that completed (each of a batch's writes answers one OK packet).
-        (err as Error & { completedStatements?: number }).completedStatements = completed;
-        reject(err);
-      })
-      .on('result', () => completed++);
-  });
-}
-
 const describe = (err: unknown): string => (err instanceof Error ? err.message : String(err));
-
-const isTimeout = (err: unknown): boolean => (err as { code?: string })?.code === 'PROTOCOL_SEQUENCE_TIMEOUT';

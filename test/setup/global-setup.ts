@@ -24,15 +24,32 @@ export const STATE_FILE = join(__dirname, '..', '..', '.local', `test-run-${proc
 export const CLUSTER_KEY = Symbol.for('nest-commerce.test.redisCluster');
 type WithCluster = { [CLUSTER_KEY]?: TestRedisCluster };
 
-export default async function globalSetup(globalConfig: { selectProjects?: string[] }): Promise<void> {
+/**
+ * Whether this jest run includes the e2e-cluster project. Jest hands the global setup no list of
+ * the projects it runs (`--selectProjects` stays in its argv), so the command line is read: no
+ * `--selectProjects` means every project.
+ */
+export function runsClusterProject(argv: readonly string[] = process.argv): boolean {
+  const picked: string[] = [];
+  let any = false;
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i].startsWith('--selectProjects=')) {
+      any = true;
+      picked.push(...argv[i].slice('--selectProjects='.length).split(','));
+    } else if (argv[i] === '--selectProjects') {
+      any = true;
+      for (let j = i + 1; j < argv.length && !argv[j].startsWith('-'); j++) picked.push(argv[j]);
+    }
+  }
+  return !any || picked.includes('e2e-cluster');
+}
+
+export default async function globalSetup(): Promise<void> {
   // Servers this run spawned: stopped again if the setup fails after starting them.
   const started = new Set<string>();
   let created: { target: MysqlTarget; database: string } | undefined;
   // Started beside the other servers when this run includes the cluster project.
-  const cluster =
-    !globalConfig.selectProjects || globalConfig.selectProjects.includes('e2e-cluster')
-      ? TestRedisCluster.start(3, 1)
-      : undefined;
+  const cluster = runsClusterProject() ? TestRedisCluster.start(3, 1) : undefined;
   cluster?.catch(() => undefined); // awaited below; a failure there must not go unhandled meanwhile
   try {
     // Same resolver as `npm run up` (each component the environment or .env does not name

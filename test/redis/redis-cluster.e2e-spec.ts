@@ -44,6 +44,14 @@ describe('redis: a Redis Cluster of 3 masters + 3 replicas', () => {
   const saleSlot = (saleId: string) => cluster.keyslot(t.app.get(FlashSaleStore).keys(saleId).state);
 
   /** Every key of the cluster's live masters, by master port (SCAN on each master). */
+  /** Waits until the master serving `slot` is the node on `port` (after a failover or a kill). */
+  const slotServedBy = (slot: number, port: number, timeoutMs: number, stepMs: number) =>
+    eventually(
+      async () => ((await cluster.masterOfSlot(slot)).port === port ? true : undefined),
+      timeoutMs,
+      stepMs,
+    );
+
   async function keysByMaster(): Promise<Map<number, string[]>> {
     const out = new Map<number, string[]>();
     for (const m of await cluster.masters()) {
@@ -277,21 +285,13 @@ describe('redis: a Redis Cluster of 3 masters + 3 replicas', () => {
     const replica = await cluster.replicaOf(first.port);
     mark('failoverStart');
     await cluster.onNode(replica.port, (r) => r.cluster('FAILOVER'));
-    await eventually(
-      async () => ((await cluster.masterOfSlot(slot)).port === replica.port ? true : undefined),
-      15_000,
-      50,
-    );
+    await slotServedBy(slot, replica.port, 15_000, 50);
     mark('failoverDone');
     await sleep(2500);
     // 2. The new master is killed: its replica (the old master) is promoted after the node timeout.
     mark('killStart');
     cluster.kill(replica.port);
-    await eventually(
-      async () => ((await cluster.masterOfSlot(slot)).port === first.port ? true : undefined),
-      30_000,
-      100,
-    );
+    await slotServedBy(slot, first.port, 30_000, 100);
     mark('killDone');
     await sleep(3000);
     stop = true;

@@ -1,27 +1,17 @@
+import { ReadRoute, SignedInController } from '../infra/http/routes';
 import { ApiErrorCodes } from '../infra/http/openapi-errors';
-import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post } from '@nestjs/common';
-import {
-  ApiBearerAuth,
-  ApiCreatedResponse,
-  ApiNoContentResponse,
-  ApiOkResponse,
-  ApiOperation,
-  ApiTags,
-} from '@nestjs/swagger';
+import { Body, Delete, HttpCode, Param, Patch, Post } from '@nestjs/common';
+import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation } from '@nestjs/swagger';
 import { AuthUser, CurrentUser } from '../common/auth';
 import { AddressDto, AddressListDto, CreateAddressDto, UpdateAddressDto } from './address.dto';
 import { AddressView, MAX_ADDRESSES_PER_USER } from './address.types';
 import { AddressesService } from './addresses.service';
 
-@ApiTags('addresses')
-@ApiBearerAuth()
-@Controller('addresses')
+@SignedInController('addresses', 'addresses')
 export class AddressesController {
   constructor(private readonly addresses: AddressesService) {}
 
-  @Get()
-  @ApiOperation({ summary: 'My address book (oldest first)' })
-  @ApiOkResponse({ type: AddressListDto })
+  @ReadRoute({ type: AddressListDto, summary: 'My address book (oldest first)' })
   async list(@CurrentUser() user: AuthUser): Promise<{ items: AddressView[] }> {
     return { items: await this.addresses.list(user.id) };
   }

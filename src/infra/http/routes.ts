@@ -1,23 +1,32 @@
-import { Delete, HttpCode, Patch, Post, Type, applyDecorators } from '@nestjs/common';
+import { Controller, Delete, Get, HttpCode, Patch, Post, Type, applyDecorators } from '@nestjs/common';
 import {
   ApiBearerAuth,
   ApiCreatedResponse,
   ApiNoContentResponse,
   ApiOkResponse,
   ApiOperation,
+  ApiTags,
 } from '@nestjs/swagger';
 import { Roles } from '../../common/auth';
 import { ApiErrorCodes } from './openapi-errors';
 
 /**
- * The decorators every admin write route repeated, in one place (the admin CRUD controllers of
- * catalog, coupons, shipping and tax). Each adds what the route's OpenAPI entry says: its summary
- * (when given), its answer, and for a create the 409 codes a unique key can answer.
+ * The decorators controllers and their routes repeated, in one place. A route's adds what its
+ * OpenAPI entry says: its summary (when given), its answer, and for a create the 409 codes a
+ * unique key can answer.
  */
 
-/** Only admins (the class-level `@Roles('admin')` does the same for a whole controller). */
+/** Only admins (AdminController does the same for a whole controller). */
 export const AdminOnly = (): MethodDecorator & ClassDecorator =>
   applyDecorators(Roles('admin'), ApiBearerAuth());
+
+/** A controller whose every route needs a signed-in caller (`authorization: Bearer <accessToken>`). */
+export const SignedInController = (tag: string, path?: string): ClassDecorator =>
+  applyDecorators(ApiTags(tag), ApiBearerAuth(), path === undefined ? Controller() : Controller(path));
+
+/** A controller whose every route is for admins only. */
+export const AdminController = (tag: string, path: string): ClassDecorator =>
+  applyDecorators(ApiTags(tag), AdminOnly(), Controller(path));
 
 interface RouteDoc {
   /** The answer's schema, or a description when it has none. */
@@ -27,6 +36,10 @@ interface RouteDoc {
 }
 
 const operation = (summary?: string) => (summary ? [ApiOperation({ summary })] : []);
+
+/** `GET path` answering 200 with `type`. */
+export const ReadRoute = (doc: RouteDoc & { type: Type<unknown> }, path?: string): MethodDecorator =>
+  applyDecorators(Get(path), ...operation(doc.summary), ApiOkResponse({ type: doc.type }));
 
 /** `POST path` answering 201 with the created resource; `conflicts`: its 409 codes. */
 export const CreateRoute = (doc: RouteDoc & { conflicts?: string[] }, path?: string): MethodDecorator =>

@@ -11,9 +11,9 @@ import { Roles } from '../../common/auth';
 import { ApiErrorCodes } from './openapi-errors';
 
 /**
- * The decorators controllers and their routes repeated, in one place. A route's adds what its
- * OpenAPI entry says: its summary (when given), its answer, and for a create the 409 codes a
- * unique key can answer.
+ * The decorators controllers and their routes repeated, in one place. Each route decorator adds
+ * what the route's OpenAPI entry says: its summary (when given), its answer, and for a create the
+ * 409 codes a unique key can answer.
  */
 
 /** Only admins (AdminController does the same for a whole controller). */

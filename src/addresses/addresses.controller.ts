@@ -1,7 +1,7 @@
-import { ReadRoute, SignedInController } from '../infra/http/routes';
+import { DeleteRoute, ReadRoute, SignedInController, UpdateRoute } from '../infra/http/routes';
 import { ApiErrorCodes } from '../infra/http/openapi-errors';
-import { Body, Delete, HttpCode, Param, Patch, Post } from '@nestjs/common';
-import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation } from '@nestjs/swagger';
+import { Body, Param, Post } from '@nestjs/common';
+import { ApiCreatedResponse, ApiOperation } from '@nestjs/swagger';
 import { AuthUser, CurrentUser } from '../common/auth';
 import { AddressDto, AddressListDto, CreateAddressDto, UpdateAddressDto } from './address.dto';
 import { AddressView, MAX_ADDRESSES_PER_USER } from './address.types';
@@ -27,10 +27,11 @@ export class AddressesController {
     return this.addresses.create(user.id, body);
   }
 
-  @Patch(':id')
-  @ApiOperation({ summary: 'Change an address, or make it the default (`isDefault: true`)' })
-  @ApiErrorCodes({ 404: ['ADDRESS_NOT_FOUND'], 422: ['ADDRESS_INVALID'] })
-  @ApiOkResponse({ type: AddressDto })
+  @UpdateRoute({
+    type: AddressDto,
+    summary: 'Change an address, or make it the default (`isDefault: true`)',
+    errors: { 404: ['ADDRESS_NOT_FOUND'], 422: ['ADDRESS_INVALID'] },
+  })
   update(
     @CurrentUser() user: AuthUser,
     @Param('id') id: string,
@@ -39,12 +40,9 @@ export class AddressesController {
     return this.addresses.update(user.id, id, body);
   }
 
-  @Delete(':id')
-  @HttpCode(204)
-  @ApiOperation({
+  @DeleteRoute({
     summary: 'Delete an address (orders keep their copy; the oldest other becomes the default)',
   })
-  @ApiNoContentResponse()
   async remove(@CurrentUser() user: AuthUser, @Param('id') id: string): Promise<void> {
     await this.addresses.delete(user.id, id);
   }

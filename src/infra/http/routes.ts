@@ -50,9 +50,17 @@ export const CreateRoute = (doc: RouteDoc & { conflicts?: string[] }, path?: str
     ApiCreatedResponse(doc.type ? { type: doc.type } : { description: doc.description }),
   );
 
-/** `PATCH path` (`:id` by default) answering 200 with the changed resource. */
-export const UpdateRoute = (doc: RouteDoc, path = ':id'): MethodDecorator =>
-  applyDecorators(Patch(path), ...operation(doc.summary), ApiOkResponse({ type: doc.type }));
+/** `PATCH path` (`:id` by default) answering 200 with the changed resource; `errors`: its error codes. */
+export const UpdateRoute = (
+  doc: RouteDoc & { errors?: Record<number, string[]> },
+  path = ':id',
+): MethodDecorator =>
+  applyDecorators(
+    Patch(path),
+    ...operation(doc.summary),
+    ApiOkResponse({ type: doc.type }),
+    ...(doc.errors ? [ApiErrorCodes(doc.errors)] : []),
+  );
 
 /** `DELETE path` (`:id` by default) answering 204. */
 export const DeleteRoute = (doc: Omit<RouteDoc, 'type'>, path = ':id'): MethodDecorator =>

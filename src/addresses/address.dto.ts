@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional, PartialType } from '@nestjs/swagger';
-import { IsBoolean, IsOptional, IsString, MaxLength } from 'class-validator';
+import { IsOptional, IsString, MaxLength } from 'class-validator';
 import { ADDRESS_LIMITS } from './address-validation';
+import { IdProperty, OptionalFlag } from '../infra/http/dto-properties';
 
 /**
  * Shapes and lengths are checked here (400 VALIDATION_FAILED); what a carrier needs — required
@@ -74,16 +75,14 @@ export class AddressInputDto {
 }
 
 export class CreateAddressDto extends AddressInputDto {
-  @ApiPropertyOptional({ example: true, description: 'Make it the default (the first address always is)' })
-  @IsOptional()
-  @IsBoolean()
+  @OptionalFlag({ example: true, description: 'Make it the default (the first address always is)' })
   isDefault?: boolean;
 }
 
 export class UpdateAddressDto extends PartialType(CreateAddressDto) {}
 
 export class AddressDto extends AddressInputDto {
-  @ApiProperty({ example: '0193a5b0-7c1e-7a3d-9f2e-4b8c1d2e3f40' }) id!: string;
+  @IdProperty() id!: string;
   @ApiProperty({ example: true }) isDefault!: boolean;
   @ApiProperty({ example: '2026-12-06T10:00:00.000Z' }) createdAt!: string;
 }

@@ -1,27 +1,17 @@
+import { DeleteRoute, ReadRoute, SignedInController, UpdateRoute } from '../infra/http/routes';
 import { ApiErrorCodes } from '../infra/http/openapi-errors';
-import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post } from '@nestjs/common';
-import {
-  ApiBearerAuth,
-  ApiCreatedResponse,
-  ApiNoContentResponse,
-  ApiOkResponse,
-  ApiOperation,
-  ApiTags,
-} from '@nestjs/swagger';
+import { Body, Param, Post } from '@nestjs/common';
+import { ApiCreatedResponse, ApiOperation } from '@nestjs/swagger';
 import { AuthUser, CurrentUser } from '../common/auth';
 import { AddressDto, AddressListDto, CreateAddressDto, UpdateAddressDto } from './address.dto';
 import { AddressView, MAX_ADDRESSES_PER_USER } from './address.types';
 import { AddressesService } from './addresses.service';
 
-@ApiTags('addresses')
-@ApiBearerAuth()
-@Controller('addresses')
+@SignedInController('addresses', 'addresses')
 export class AddressesController {
   constructor(private readonly addresses: AddressesService) {}
 
-  @Get()
-  @ApiOperation({ summary: 'My address book (oldest first)' })
-  @ApiOkResponse({ type: AddressListDto })
+  @ReadRoute({ type: AddressListDto, summary: 'My address book (oldest first)' })
   async list(@CurrentUser() user: AuthUser): Promise<{ items: AddressView[] }> {
     return { items: await this.addresses.list(user.id) };
   }
@@ -37,10 +27,11 @@ export class AddressesController {
     return this.addresses.create(user.id, body);
   }
 
-  @Patch(':id')
-  @ApiOperation({ summary: 'Change an address, or make it the default (`isDefault: true`)' })
-  @ApiErrorCodes({ 404: ['ADDRESS_NOT_FOUND'], 422: ['ADDRESS_INVALID'] })
-  @ApiOkResponse({ type: AddressDto })
+  @UpdateRoute({
+    type: AddressDto,
+    summary: 'Change an address, or make it the default (`isDefault: true`)',
+    errors: { 404: ['ADDRESS_NOT_FOUND'], 422: ['ADDRESS_INVALID'] },
+  })
   update(
     @CurrentUser() user: AuthUser,
     @Param('id') id: string,
@@ -49,12 +40,9 @@ export class AddressesController {
     return this.addresses.update(user.id, id, body);
   }
 
-  @Delete(':id')
-  @HttpCode(204)
-  @ApiOperation({
+  @DeleteRoute({
     summary: 'Delete an address (orders keep their copy; the oldest other becomes the default)',
   })
-  @ApiNoContentResponse()
   async remove(@CurrentUser() user: AuthUser, @Param('id') id: string): Promise<void> {
     await this.addresses.delete(user.id, id);
   }

@@ -27,6 +27,12 @@ export class AddressesService {
     return found;
   }
 
+  /** The postal fields of one of the user's addresses: what an order copies (404 ADDRESS_NOT_FOUND). */
+  async postalAddress(userId: string, id: string): Promise<PostalAddress> {
+    const { id: _id, isDefault: _isDefault, createdAt: _createdAt, ...postal } = await this.get(userId, id);
+    return postal;
+  }
+
   /** The user's default address, if any (flash-sale orders ship there). */
   defaultsOf(userIds: string[]): Promise<Map<string, AddressView>> {
     return this.repo.defaultsOf([...new Set(userIds)]);

@@ -1,12 +1,11 @@
-import { Controller, Get, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { ReadRoute, SignedInController } from '../infra/http/routes';
+import { Get, Query } from '@nestjs/common';
+import { ApiOkResponse } from '@nestjs/swagger';
 import { AuthUser, CurrentUser, Roles } from '../common/auth';
 import { LoginAuditPageDto, LoginAuditPageQuery, LoginAuditQueryDto } from './login-audit.dto';
 import { LoginAudit } from './login-audit.service';
 
-@ApiTags('audit')
-@ApiBearerAuth()
-@Controller()
+@SignedInController('audit')
 export class LoginAuditsController {
   constructor(private readonly audit: LoginAudit) {}
 
@@ -19,8 +18,7 @@ export class LoginAuditsController {
   }
 
   /** The caller's own logins (including failed attempts on their account), newest first. */
-  @Get('users/me/logins')
-  @ApiOkResponse({ type: LoginAuditPageDto })
+  @ReadRoute({ type: LoginAuditPageDto }, 'users/me/logins')
   mine(@CurrentUser() user: AuthUser, @Query() q: LoginAuditPageQuery): Promise<LoginAuditPageDto> {
     return this.audit.list({ ...q, userId: user.id });
   }

@@ -1,6 +1,7 @@
+import { SignedInController } from '../infra/http/routes';
 import { ApiErrorCodes } from '../infra/http/openapi-errors';
-import { Body, Controller, Delete, Get, HttpCode, OnModuleInit, Param, Post, Put } from '@nestjs/common';
-import { ApiBearerAuth, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Body, Delete, Get, HttpCode, OnModuleInit, Param, Post, Put } from '@nestjs/common';
+import { ApiNoContentResponse, ApiOkResponse, ApiOperation } from '@nestjs/swagger';
 import { AuthUser, CurrentUser } from '../common/auth';
 import { MAX_LINE_QUANTITY, MAX_ORDER_LINES, SKU_PATTERN } from '../common/order-size';
 import { EdgeAnswer, EdgeRoutes } from '../infra/http/edge-routes';
@@ -10,9 +11,7 @@ import { AddCartItemDto, CartDto, SetCartItemDto } from './cart.dto';
 import { CartService } from './cart.service';
 import type { CartView } from './cart.types';
 
-@ApiTags('cart')
-@ApiBearerAuth()
-@Controller('cart')
+@SignedInController('cart', 'cart')
 export class CartController implements OnModuleInit {
   /** The global pipe's rules (ValidationPipe), for bodies the edge reads. */
   private readonly pipe = createValidationPipe();

@@ -1,4 +1,4 @@
-import { AdminOnly, CreateRoute, DeleteRoute, UpdateRoute } from '../infra/http/admin-routes';
+import { AdminOnly, CreateRoute, DeleteRoute, UpdateRoute } from '../infra/http/routes';
 import { Body, Controller, Get, Header, OnModuleInit, Param, Query, UseInterceptors } from '@nestjs/common';
 import { CacheTTL } from '@nestjs/cache-manager';
 import { ApiOkResponse, ApiTags } from '@nestjs/swagger';

@@ -19,6 +19,7 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { LISTING_SORTS, ListingSort, MAX_LIMIT } from './listing-query';
+import { MinorUnits } from '../infra/http/dto-properties';
 
 const SKU = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const SLUG = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
@@ -107,10 +108,7 @@ export class VariantDto {
   @Matches(SKU, { message: 'sku: letters, digits, . _ - (max 64)' })
   sku!: string;
 
-  @ApiProperty({ example: 1999, description: 'Minor units' })
-  @IsInt()
-  @Min(0)
-  @Max(MAX_PRICE)
+  @MinorUnits(MAX_PRICE, 1999)
   price!: number;
 
   @ApiProperty({ example: 'EUR' })

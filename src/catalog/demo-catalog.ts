@@ -12,64 +12,55 @@ const CATEGORIES: { slug: string; name: string; parent?: string }[] = [
   { slug: 'electronics-audio', name: 'Audio', parent: 'electronics' },
 ];
 
-const PRODUCTS: (Omit<CreateProductInput, 'categoryId'> & { slug: string; category: string })[] = [
-  {
-    slug: 'organic-cotton-tshirt',
-    name: 'Organic cotton T-shirt',
-    description: 'Soft organic cotton crew neck t-shirt, regular fit.',
-    brand: 'Northwind',
-    category: 'apparel-tshirts',
-    attributes: { material: 'cotton' },
-    variants: [
-      { sku: 'TSHIRT-S', price: 1999, currency: 'EUR', stockOnHand: 100 },
-      { sku: 'TSHIRT-M', price: 1999, currency: 'EUR', stockOnHand: 100 },
-      { sku: 'TSHIRT-L', price: 2199, currency: 'EUR', stockOnHand: 50 },
-    ],
-  },
-  {
-    slug: 'merino-long-sleeve',
-    name: 'Merino long sleeve',
-    description: 'Lightweight merino wool long sleeve shirt for hiking.',
-    brand: 'Northwind',
-    category: 'apparel-tshirts',
-    variants: [{ sku: 'MERINO-M', price: 5900, currency: 'EUR', stockOnHand: 30 }],
-  },
-  {
-    slug: 'trail-running-shoes',
-    name: 'Trail running shoes',
-    description: 'Grippy trail running shoes with a rock plate.',
-    brand: 'Fjell',
-    category: 'apparel-shoes',
-    variants: [
-      { sku: 'TRAIL-42', price: 12900, currency: 'EUR', stockOnHand: 20 },
-      { sku: 'TRAIL-43', price: 12900, currency: 'EUR', stockOnHand: 20 },
-    ],
-  },
-  {
-    slug: 'wireless-headphones',
-    name: 'Wireless noise cancelling headphones',
-    description: 'Over-ear wireless headphones with active noise cancelling and 30 h battery.',
-    brand: 'Sonora',
-    category: 'electronics-audio',
-    variants: [{ sku: 'HEADPHONES-BLK', price: 19900, currency: 'EUR', stockOnHand: 40 }],
-  },
-  {
-    slug: 'portable-speaker',
-    name: 'Portable bluetooth speaker',
-    description: 'Waterproof portable speaker with deep bass.',
-    brand: 'Sonora',
-    category: 'electronics-audio',
-    variants: [{ sku: 'SPEAKER-BLU', price: 7900, currency: 'EUR', stockOnHand: 60 }],
-  },
-  {
-    slug: 'usb-c-charger',
-    name: 'USB-C fast charger 65W',
-    description: 'Compact gallium nitride charger for laptops and phones.',
-    brand: 'Voltix',
-    category: 'electronics',
-    variants: [{ sku: 'CHARGER-65W', price: 3900, currency: 'EUR', stockOnHand: 200 }],
-  },
-];
+/** The rows of a `|`-separated table, each cell trimmed (blank lines skipped). */
+const rows = (table: string): string[][] =>
+  table
+    .split('\n')
+    .filter((line) => line.trim())
+    .map((line) => line.split('|').map((cell) => cell.trim()));
+
+// slug                 | category          | brand     | name                                 | description
+const PRODUCT_ROWS = rows(`
+  organic-cotton-tshirt | apparel-tshirts   | Northwind | Organic cotton T-shirt               | Soft organic cotton crew neck t-shirt, regular fit.
+  merino-long-sleeve    | apparel-tshirts   | Northwind | Merino long sleeve                   | Lightweight merino wool long sleeve shirt for hiking.
+  trail-running-shoes   | apparel-shoes     | Fjell     | Trail running shoes                  | Grippy trail running shoes with a rock plate.
+  wireless-headphones   | electronics-audio | Sonora    | Wireless noise cancelling headphones | Over-ear wireless headphones with active noise cancelling and 30 h battery.
+  portable-speaker      | electronics-audio | Sonora    | Portable bluetooth speaker           | Waterproof portable speaker with deep bass.
+  usb-c-charger         | electronics       | Voltix    | USB-C fast charger 65W               | Compact gallium nitride charger for laptops and phones.
+`);
+
+// product               | sku            | price (EUR cents) | stock on hand
+const VARIANT_ROWS = rows(`
+  organic-cotton-tshirt  | TSHIRT-S       | 1999              | 100
+  organic-cotton-tshirt  | TSHIRT-M       | 1999              | 100
+  organic-cotton-tshirt  | TSHIRT-L       | 2199              | 50
+  merino-long-sleeve     | MERINO-M       | 5900              | 30
+  trail-running-shoes    | TRAIL-42       | 12900             | 20
+  trail-running-shoes    | TRAIL-43       | 12900             | 20
+  wireless-headphones    | HEADPHONES-BLK | 19900             | 40
+  portable-speaker       | SPEAKER-BLU    | 7900              | 60
+  usb-c-charger          | CHARGER-65W    | 3900              | 200
+`);
+
+const ATTRIBUTES: Record<string, Record<string, string>> = {
+  'organic-cotton-tshirt': { material: 'cotton' },
+};
+
+const PRODUCTS: (Omit<CreateProductInput, 'categoryId'> & { slug: string; category: string })[] =
+  PRODUCT_ROWS.map(([slug, category, brand, name, description]) => ({
+    slug,
+    name,
+    description,
+    brand,
+    category,
+    ...(ATTRIBUTES[slug] ? { attributes: ATTRIBUTES[slug] } : {}),
+    variants: VARIANT_ROWS.filter(([product]) => product === slug).map(([, sku, price, stockOnHand]) => ({
+      sku,
+      price: Number(price),
+      currency: 'EUR',
+      stockOnHand: Number(stockOnHand),
+    })),
+  }));
 
 /**
  * Idempotent demo data (`SEED_DEMO_DATA=true`): a few categories and products with stock.

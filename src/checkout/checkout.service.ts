@@ -138,15 +138,7 @@ export class CheckoutService {
   }
 
   private async address(userId: string, o: CheckoutOptions): Promise<PostalAddress | null> {
-    if (o.addressId !== undefined) {
-      const {
-        id: _id,
-        isDefault: _d,
-        createdAt: _c,
-        ...fields
-      } = await this.addresses.get(userId, o.addressId);
-      return fields;
-    }
+    if (o.addressId !== undefined) return this.addresses.postalAddress(userId, o.addressId);
     if (o.shippingAddress !== undefined) return normalizeAddress(o.shippingAddress);
     return null;
   }

@@ -10,36 +10,28 @@ describe('order totals and refund splits', () => {
     );
   });
 
-  it('a full refund splits into exactly what was paid for goods, shipping and tax (gross prices)', () => {
-    // goods 8000 gross (tax 1277), shipping 490 gross (tax 78): paid 8490.
-    const b = {
-      subtotal: 10000,
-      discount: 2000,
-      shipping: 490,
-      tax: 1355,
-      shippingTax: 78,
-      taxIncluded: true,
-      total: 8490,
-    };
-    expect(splitRefund(b, 8490)).toEqual({ goods: 6723, shipping: 412, tax: 1355, discount: 2000 });
-  });
-
-  it('a partial refund is proportional and adds up to the amount (net prices)', () => {
-    const b = {
-      subtotal: 5000,
-      discount: 500,
-      shipping: 500,
-      tax: 950,
-      shippingTax: 95,
-      taxIncluded: false,
-      total: 5950,
-    };
-    const s = splitRefund(b, 1000);
-    expect(s.goods + s.shipping + s.tax).toBe(1000);
-    expect(s).toEqual({ goods: 756, shipping: 84, tax: 160, discount: 84 });
-    expect(splitRefund(b, 0)).toEqual({ goods: 0, shipping: 0, tax: 0, discount: 0 });
-    expect(() => splitRefund(b, 5951)).toThrow(RangeError);
-  });
+  // Row 1: goods 8000 gross (tax 1277), shipping 490 gross (tax 78), paid 8490: refunded in full, exactly
+  // what was paid for each. Rows 2-3: net prices, a partial refund is proportional. Row 4: an order
+  // without a breakdown (subtotal = total, nothing else) refunds as goods.
+  it.each`
+    taxIncluded | subtotal | discount | shipping | tax     | shippingTax | total   | refund  | goods   | shippingPart | taxPart | discountPart
+    ${true}     | ${10000} | ${2000}  | ${490}   | ${1355} | ${78}       | ${8490} | ${8490} | ${6723} | ${412}       | ${1355} | ${2000}
+    ${false}    | ${5000}  | ${500}   | ${500}   | ${950}  | ${95}       | ${5950} | ${1000} | ${756}  | ${84}        | ${160}  | ${84}
+    ${false}    | ${5000}  | ${500}   | ${500}   | ${950}  | ${95}       | ${5950} | ${0}    | ${0}    | ${0}         | ${0}    | ${0}
+    ${true}     | ${2598}  | ${0}     | ${0}     | ${0}    | ${0}        | ${2598} | ${1299} | ${1299} | ${0}         | ${0}    | ${0}
+  `(
+    'a refund of $refund of $total splits into goods $goods, shipping $shippingPart, tax $taxPart (and none above $total)',
+    ({ refund, goods, shippingPart, taxPart, discountPart, ...breakdown }) => {
+      expect(splitRefund(breakdown, refund)).toEqual({
+        goods,
+        shipping: shippingPart,
+        tax: taxPart,
+        discount: discountPart,
+      });
+      expect(goods + shippingPart + taxPart).toBe(refund);
+      expect(() => splitRefund(breakdown, breakdown.total + 1)).toThrow(RangeError);
+    },
+  );
 
   it('a placed order: the shipping tax is what the lines leave of the order tax', () => {
     const order = {
@@ -49,18 +41,5 @@ describe('order totals and refund splits', () => {
     expect(refundSplitOf(order, 1000)).toEqual({ goods: 791, shipping: 56, tax: 153, discount: 104 });
     expect(refundSplitOf(order, 7238)).toEqual({ goods: 5725, shipping: 408, tax: 1105, discount: 750 });
     expect(refundSplitOf(order, 7239)).toBeUndefined();
-  });
-
-  it('orders without a breakdown (subtotal = total, nothing else) refund as goods', () => {
-    const b = {
-      subtotal: 2598,
-      discount: 0,
-      shipping: 0,
-      tax: 0,
-      shippingTax: 0,
-      taxIncluded: true,
-      total: 2598,
-    };
-    expect(splitRefund(b, 1299)).toEqual({ goods: 1299, shipping: 0, tax: 0, discount: 0 });
   });
 });

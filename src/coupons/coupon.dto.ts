@@ -3,7 +3,6 @@ import { Transform } from 'class-transformer';
 import {
   ArrayMaxSize,
   IsArray,
-  IsBoolean,
   IsIn,
   IsInt,
   IsISO8601,
@@ -15,6 +14,7 @@ import {
   Min,
 } from 'class-validator';
 import { MAX_RESTRICTIONS } from './coupons.service';
+import { IdProperty, OptionalFlag } from '../infra/http/dto-properties';
 
 export class CreateCouponDto {
   @ApiProperty({ example: 'WELCOME20', description: '3-64 of A-Z 0-9 _ -; matched case-insensitively' })
@@ -129,16 +129,14 @@ export class CreateCouponDto {
   @IsUUID('all', { each: true })
   categoryIds?: string[] | null;
 
-  @ApiPropertyOptional({ example: true })
-  @IsOptional()
-  @IsBoolean()
+  @OptionalFlag()
   active?: boolean;
 }
 
 export class UpdateCouponDto extends PartialType(CreateCouponDto) {}
 
 export class CouponDto extends CreateCouponDto {
-  @ApiProperty({ example: '0193a5b0-7c1e-7a3d-9f2e-4b8c1d2e3f40' }) id!: string;
+  @IdProperty() id!: string;
   @ApiProperty({
     example: 12,
     description: 'Orders holding a use now (a cancelled or expired order gives its use back)',

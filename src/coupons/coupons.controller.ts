@@ -1,27 +1,19 @@
-import { CreateRoute, DeleteRoute, UpdateRoute } from '../infra/http/admin-routes';
-import { Body, Controller, Get, Param, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { Roles } from '../common/auth';
+import { AdminController, CreateRoute, DeleteRoute, ReadRoute, UpdateRoute } from '../infra/http/routes';
+import { Body, Param, Query } from '@nestjs/common';
 import { CouponDto, CouponPageDto, CreateCouponDto, ListCouponsQuery, UpdateCouponDto } from './coupon.dto';
 import type { CouponView } from './coupon.types';
 import { CouponsService } from './coupons.service';
 
-@ApiTags('coupons')
-@ApiBearerAuth()
-@Roles('admin')
-@Controller('admin/coupons')
+@AdminController('coupons', 'admin/coupons')
 export class AdminCouponsController {
   constructor(private readonly coupons: CouponsService) {}
 
-  @Get()
-  @ApiOperation({ summary: 'Coupons, newest first, with their live usage counter (admin)' })
-  @ApiOkResponse({ type: CouponPageDto })
+  @ReadRoute({ type: CouponPageDto, summary: 'Coupons, newest first, with their live usage counter (admin)' })
   list(@Query() q: ListCouponsQuery): Promise<{ items: CouponView[]; nextCursor: string | null }> {
     return this.coupons.list(q.limit, q.cursor);
   }
 
-  @Get(':id')
-  @ApiOkResponse({ type: CouponDto })
+  @ReadRoute({ type: CouponDto }, ':id')
   get(@Param('id') id: string): Promise<CouponView> {
     return this.coupons.get(id);
   }

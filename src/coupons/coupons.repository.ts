@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { DbRouter } from '../infra/database/db-router.service';
-import { affected, isDuplicate } from '../infra/database/mysql-results';
+import { affected, duplicateAs } from '../infra/database/mysql-results';
 import { Querier, Statement, guardRowCount, isGuardFailure } from '../infra/database/write-batch';
 import { CouponCodeTakenError } from './coupons.errors';
 import type { CouponInput, CouponView } from './coupon.types';
@@ -110,33 +110,29 @@ export class CouponsRepository {
   }
 
   async insert(id: string, c: Required<CouponInput>): Promise<void> {
-    try {
-      await this.db.execute(
+    await duplicateAs(
+      this.db.execute(
         `INSERT INTO coupons (id, code, kind, percent_off, amount_off_minor, currency, min_subtotal_minor, starts_at, ends_at,
-           usage_limit, per_customer_limit, skus, category_ids, active)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         usage_limit, per_customer_limit, skus, category_ids, active)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         [id, ...values(c)],
-      );
-    } catch (err) {
-      if (isDuplicate(err)) throw new CouponCodeTakenError(c.code);
-      throw err;
-    }
+      ),
+      () => new CouponCodeTakenError(c.code),
+    );
   }
 
   /** Changes the definition; never the counter (`used` moves only with orders). */
   async update(id: string, c: Required<CouponInput>): Promise<boolean> {
-    try {
-      const res = await this.db.execute(
+    const res = await duplicateAs(
+      this.db.execute(
         `UPDATE coupons SET code = ?, kind = ?, percent_off = ?, amount_off_minor = ?, currency = ?, min_subtotal_minor = ?,
-           starts_at = ?, ends_at = ?, usage_limit = ?, per_customer_limit = ?, skus = ?, category_ids = ?, active = ?
-         WHERE id = ?`,
+         starts_at = ?, ends_at = ?, usage_limit = ?, per_customer_limit = ?, skus = ?, category_ids = ?, active = ?
+       WHERE id = ?`,
         [...values(c), id],
-      );
-      return affected(res) === 1;
-    } catch (err) {
-      if (isDuplicate(err)) throw new CouponCodeTakenError(c.code);
-      throw err;
-    }
+      ),
+      () => new CouponCodeTakenError(c.code),
+    );
+    return affected(res) === 1;
   }
 
   /**

@@ -1,12 +1,6 @@
-import { Body, Controller, Get, HttpCode, OnModuleInit, Param, Post } from '@nestjs/common';
-import {
-  ApiAcceptedResponse,
-  ApiBearerAuth,
-  ApiConflictResponse,
-  ApiCreatedResponse,
-  ApiOkResponse,
-  ApiTags,
-} from '@nestjs/swagger';
+import { ReadRoute, SignedInController } from '../infra/http/routes';
+import { Body, Get, HttpCode, OnModuleInit, Param, Post } from '@nestjs/common';
+import { ApiAcceptedResponse, ApiConflictResponse, ApiCreatedResponse, ApiOkResponse } from '@nestjs/swagger';
 import { AuthUser, CurrentUser, Public, Roles } from '../common/auth';
 import {
   CreateFlashSaleDto,
@@ -30,9 +24,7 @@ const SOLD_OUT_HEAD = JSON.stringify({
   message: SOLD_OUT.message,
 }).slice(0, -1);
 
-@ApiTags('flash-sales')
-@ApiBearerAuth()
-@Controller('flash-sales')
+@SignedInController('flash-sales', 'flash-sales')
 export class FlashSaleController implements OnModuleInit {
   constructor(
     private readonly sales: FlashSaleService,
@@ -86,8 +78,7 @@ export class FlashSaleController implements OnModuleInit {
     return this.sales.purchase(id, user.id);
   }
 
-  @Get(':id/purchase')
-  @ApiOkResponse({ type: PurchaseResultDto })
+  @ReadRoute({ type: PurchaseResultDto }, ':id/purchase')
   result(@Param('id') id: string, @CurrentUser() user: AuthUser): Promise<PurchaseResultDto> {
     return this.sales.purchaseResult(id, user.id);
   }

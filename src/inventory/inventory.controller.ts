@@ -1,20 +1,16 @@
-import { Body, Controller, Get, Param, Put } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiTags } from '@nestjs/swagger';
-import { Roles } from '../common/auth';
+import { AdminController, ReadRoute } from '../infra/http/routes';
+import { Body, Param, Put } from '@nestjs/common';
+import { ApiOkResponse } from '@nestjs/swagger';
 import { NotFoundError, ValidationFailedError } from '../common/errors/domain-error';
 import { AdjustStockDto, StockViewDto } from './inventory.dto';
 import { InventoryService } from './inventory.service';
 import type { StockView } from './inventory.types';
 
-@ApiTags('inventory')
-@ApiBearerAuth()
-@Roles('admin')
-@Controller('inventory')
+@AdminController('inventory', 'inventory')
 export class InventoryController {
   constructor(private readonly inventory: InventoryService) {}
 
-  @Get(':sku')
-  @ApiOkResponse({ type: StockViewDto })
+  @ReadRoute({ type: StockViewDto }, ':sku')
   async get(@Param('sku') sku: string): Promise<StockView> {
     const view = await this.inventory.get(sku);
     if (!view) throw new NotFoundError(`Inventory for SKU ${sku}`);

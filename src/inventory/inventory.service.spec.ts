@@ -1,24 +1,17 @@
 import { normalizeLines } from './inventory.service';
 import { alertHour } from './low-stock-alerts';
 
+const line = (sku: string, quantity: number) => ({ sku, quantity });
+
 describe('normalizeLines', () => {
   it('merges lines per SKU and sorts by SKU, the one lock order of every stock transaction', () => {
-    expect(
-      normalizeLines([
-        { sku: 'B', quantity: 1 },
-        { sku: 'A', quantity: 2 },
-        { sku: 'B', quantity: 3 },
-      ]),
-    ).toEqual([
-      { sku: 'A', quantity: 2 },
-      { sku: 'B', quantity: 4 },
-    ]);
+    expect(normalizeLines([line('B', 1), line('A', 2), line('B', 3)])).toEqual([line('A', 2), line('B', 4)]);
   });
 
   it('rejects non-positive or fractional quantities and empty SKUs', () => {
     for (const quantity of [0, -1, 1.5, Number.NaN])
-      expect(() => normalizeLines([{ sku: 'A', quantity }])).toThrow(/positive integer/);
-    expect(() => normalizeLines([{ sku: '', quantity: 1 }])).toThrow();
+      expect(() => normalizeLines([line('A', quantity)])).toThrow(/positive integer/);
+    expect(() => normalizeLines([line('', 1)])).toThrow();
   });
 });
 

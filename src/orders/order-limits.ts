@@ -1,10 +1,10 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import type { ThrottlerStorageRecord } from '@nestjs/throttler/dist/throttler-storage-record.interface';
 import { withTimeout } from '../common/with-timeout';
 import { AppConfig } from '../infra/config/app-config';
 import { Statement } from '../infra/database/write-batch';
 import { RedisService } from '../infra/redis/redis.service';
-import { LocalThrottler, RateLimitedError, RedisThrottlerStorage } from '../infra/throttling';
+import { LocalThrottler, RateLimitedError, RedisFallback, RedisThrottlerStorage } from '../infra/throttling';
 import type { StockLine } from '../inventory';
 import { ORDERS_ROW, OrderHoldsRepository } from './order-holds.repository';
 import { SkuHoldLimitError, UnpaidOrderLimitError } from './order.errors';
@@ -71,10 +71,9 @@ const REDIS_BOUND_MS = 500;
  */
 @Injectable()
 export class OrderLimits {
-  private readonly logger = new Logger('OrderLimits');
   private readonly storage: RedisThrottlerStorage;
   private readonly local = new LocalThrottler();
-  private degraded = false;
+  private readonly fallback = new RedisFallback('OrderLimits', 'order rate');
 
   constructor(
     redis: RedisService,
@@ -136,23 +135,15 @@ export class OrderLimits {
     await this.holds.release(order.userId, bySku);
   }
 
-  private async count(userId: string, windowMs: number, limit: number): Promise<ThrottlerStorageRecord> {
-    try {
-      const r = await withTimeout(
-        this.storage.increment(userId, windowMs, limit, windowMs, 'orders'),
-        REDIS_BOUND_MS,
-        'Redis order rate limit',
-      );
-      if (this.degraded) this.logger.log('order rate counted in Redis again');
-      this.degraded = false;
-      return r;
-    } catch (err) {
-      if (!this.degraded)
-        this.logger.warn(
-          `order rate counted in this process only while Redis is unreachable (${(err as Error).message})`,
-        );
-      this.degraded = true;
-      return this.local.increment(`orders:${userId}`, windowMs, limit, windowMs);
-    }
+  private count(userId: string, windowMs: number, limit: number): Promise<ThrottlerStorageRecord> {
+    return this.fallback.run(
+      () =>
+        withTimeout(
+          this.storage.increment(userId, windowMs, limit, windowMs, 'orders'),
+          REDIS_BOUND_MS,
+          'Redis order rate limit',
+        ),
+      () => this.local.increment(`orders:${userId}`, windowMs, limit, windowMs),
+    );
   }
 }

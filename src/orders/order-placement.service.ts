@@ -155,16 +155,10 @@ export class OrderPlacement {
     const input = withoutNulls(body);
     if ((input.addressId === undefined) === (input.address === undefined))
       throw new ValidationFailedError('Give addressId or address (one of them)');
-    let address: OrderAddress;
-    if (input.addressId !== undefined) {
-      const {
-        id: _i,
-        isDefault: _d,
-        createdAt: _c,
-        ...fields
-      } = await this.addresses.get(userId, input.addressId);
-      address = fields;
-    } else address = normalizeAddress(input.address!);
+    const address: OrderAddress =
+      input.addressId !== undefined
+        ? await this.addresses.postalAddress(userId, input.addressId)
+        : normalizeAddress(input.address!);
     const rec = await this.db.transaction(async (em) => {
       const won = await this.repo.setAddress(em, orderId, userId, address);
       const found = await this.repo.findOne(em, orderId, userId);

@@ -1,15 +1,8 @@
+import { AdminController, ReadRoute, SignedInController } from '../infra/http/routes';
 import { ApiErrorCodes } from '../infra/http/openapi-errors';
-import { Body, Controller, Get, Headers, HttpCode, Param, Post, Put, Query } from '@nestjs/common';
-import {
-  ApiBearerAuth,
-  ApiCreatedResponse,
-  ApiHeader,
-  ApiOkResponse,
-  ApiOperation,
-  ApiResponse,
-  ApiTags,
-} from '@nestjs/swagger';
-import { AuthUser, CurrentUser, Roles } from '../common/auth';
+import { Body, Headers, HttpCode, Param, Post, Put, Query } from '@nestjs/common';
+import { ApiCreatedResponse, ApiHeader, ApiOkResponse, ApiOperation, ApiResponse } from '@nestjs/swagger';
+import { AuthUser, CurrentUser } from '../common/auth';
 import {
   AdminListOrdersQueryDto,
   CreateOrderDto,
@@ -25,9 +18,7 @@ import type { OrderPage, OrderView, QuoteView } from './orders.types';
 import { OrderPlacement } from './order-placement.service';
 import { OrdersService } from './orders.service';
 
-@ApiTags('orders')
-@ApiBearerAuth()
-@Controller('orders')
+@SignedInController('orders', 'orders')
 export class OrdersController {
   constructor(
     private readonly orders: OrdersService,
@@ -118,15 +109,12 @@ export class OrdersController {
     return this.placement.quote(user.id, body);
   }
 
-  @Get()
-  @ApiOperation({ summary: 'My orders, newest first' })
-  @ApiOkResponse({ type: OrderPageDto })
+  @ReadRoute({ type: OrderPageDto, summary: 'My orders, newest first' })
   list(@CurrentUser() user: AuthUser, @Query() q: ListOrdersQueryDto): Promise<OrderPage> {
     return this.orders.list(user.id, q);
   }
 
-  @Get(':id')
-  @ApiOkResponse({ type: OrderDto })
+  @ReadRoute({ type: OrderDto }, ':id')
   get(@CurrentUser() user: AuthUser, @Param('id') id: string): Promise<OrderView> {
     return this.orders.get(user.id, id);
   }
@@ -160,16 +148,11 @@ export class OrdersController {
   }
 }
 
-@ApiTags('orders')
-@ApiBearerAuth()
-@Roles('admin')
-@Controller('admin/orders')
+@AdminController('orders', 'admin/orders')
 export class AdminOrdersController {
   constructor(private readonly orders: OrdersService) {}
 
-  @Get()
-  @ApiOperation({ summary: 'All orders, newest first (admin)' })
-  @ApiOkResponse({ type: OrderPageDto })
+  @ReadRoute({ type: OrderPageDto, summary: 'All orders, newest first (admin)' })
   list(@Query() q: AdminListOrdersQueryDto): Promise<OrderPage> {
     return this.orders.listAll(q);
   }

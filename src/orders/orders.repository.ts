@@ -275,25 +275,17 @@ export class OrdersRepository {
   async list(em: EntityManager, f: ListFilter): Promise<OrderRecord[]> {
     const where: string[] = [];
     const params: unknown[] = [];
-    if (f.userId) {
-      where.push('user_id = ?');
-      params.push(f.userId);
-    }
-    if (f.status) {
-      where.push('status = ?');
-      params.push(f.status);
-    }
-    if (f.from) {
-      where.push('created_at >= ?');
-      params.push(f.from);
-    }
-    if (f.to) {
-      where.push('created_at < ?');
-      params.push(f.to);
-    }
+    const and = (condition: string, ...values: unknown[]): void => {
+      where.push(condition);
+      params.push(...values);
+    };
+    if (f.userId) and('user_id = ?', f.userId);
+    if (f.status) and('status = ?', f.status);
+    if (f.from) and('created_at >= ?', f.from);
+    if (f.to) and('created_at < ?', f.to);
     if (f.after) {
-      where.push('(created_at < ? OR (created_at = ? AND id < ?))');
-      params.push(f.after.createdAt, f.after.createdAt, f.after.id);
+      const { createdAt, id } = f.after;
+      and('(created_at < ? OR (created_at = ? AND id < ?))', createdAt, createdAt, id);
     }
     params.push(f.limit + 1);
     const rows: OrderRow[] = await em.query(

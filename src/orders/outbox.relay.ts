@@ -7,6 +7,7 @@ import { QUEUES } from '../infra/queue/queues';
 import { WorkerRegistry } from '../infra/queue/worker-registry.service';
 import { QueueHealth } from '../infra/queue/queue-health.service';
 import type { OrderEvent } from './order-events';
+import { TimerLoop } from '../common/timer-loop';
 import { withTimeout } from '../common/with-timeout';
 
 export const OUTBOX_POLL_MS = 200;
@@ -39,10 +40,10 @@ export interface OutboxJob {
 @Injectable()
 export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('OutboxRelay');
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<void>;
-  private again = false;
-  private stopped = false;
+  private readonly loop = new TimerLoop(
+    () => this.pass(),
+    () => OUTBOX_POLL_MS,
+  );
   private lastError = '';
   private nextOwedCheck = 0;
   private held?: string;
@@ -56,27 +57,11 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
   ) {}
 
   onApplicationBootstrap(): void {
-    if (this.workers.enabled) this.schedule(0);
+    if (this.workers.enabled) this.loop.start(0);
   }
 
   nudge(): void {
-    if (!this.workers.enabled || this.stopped) return;
-    if (this.running) this.again = true;
-    else this.schedule(0);
-  }
-
-  private schedule(ms: number): void {
-    if (this.stopped) return;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.running = this.pass().finally(() => {
-        this.running = undefined;
-        const more = this.again;
-        this.again = false;
-        this.schedule(more ? 0 : OUTBOX_POLL_MS);
-      });
-    }, ms);
+    if (this.workers.enabled) this.loop.nudge();
   }
 
   /** One relay pass: publishes what is pending, in batches, until nothing is left or a batch fails. */
@@ -150,8 +135,6 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
   }
 
   async beforeApplicationShutdown(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    await this.running;
+    await this.loop.stop();
   }
 }

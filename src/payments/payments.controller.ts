@@ -1,6 +1,7 @@
+import { SignedInController } from '../infra/http/routes';
 import { Body, Controller, Get, HttpCode, Param, Post, Req } from '@nestjs/common';
 import type { RawBodyRequest } from '@nestjs/common';
-import { ApiBearerAuth, ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { AuthUser, CurrentUser, Public, Roles } from '../common/auth';
 import { InvalidSignatureError } from './webhook-signature';
@@ -17,9 +18,7 @@ import { PaymentWebhooks } from './payment-webhooks.service';
 import { PaymentsService } from './payments.service';
 import type { PaymentView, RefundView } from './payments.types';
 
-@ApiTags('payments')
-@ApiBearerAuth()
-@Controller('payments')
+@SignedInController('payments', 'payments')
 export class PaymentsController {
   constructor(
     private readonly payments: PaymentsService,
@@ -84,9 +83,7 @@ export class PaymentWebhooksController {
  * (SandboxPaymentsModule, imported by AppModule when NODE_ENV is not production): in production
  * the route does not exist — a customer must never be able to pay their own order without a PSP.
  */
-@ApiTags('payments')
-@ApiBearerAuth()
-@Controller('payments')
+@SignedInController('payments', 'payments')
 export class SandboxPaymentsController {
   constructor(private readonly payments: PaymentsService) {}
 

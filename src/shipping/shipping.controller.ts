@@ -1,7 +1,7 @@
-import { CreateRoute, DeleteRoute, UpdateRoute } from '../infra/http/admin-routes';
+import { AdminController, CreateRoute, DeleteRoute, ReadRoute, UpdateRoute } from '../infra/http/routes';
 import { Body, Controller, Get, Param, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { Public, Roles } from '../common/auth';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Public } from '../common/auth';
 import {
   AvailableShippingQuery,
   CreateShippingMethodDto,
@@ -26,16 +26,11 @@ export class ShippingController {
   }
 }
 
-@ApiTags('shipping')
-@ApiBearerAuth()
-@Roles('admin')
-@Controller('admin/shipping-methods')
+@AdminController('shipping', 'admin/shipping-methods')
 export class AdminShippingController {
   constructor(private readonly shipping: ShippingService) {}
 
-  @Get()
-  @ApiOperation({ summary: 'Every shipping method, active or not (admin)' })
-  @ApiOkResponse({ type: ShippingMethodListDto })
+  @ReadRoute({ type: ShippingMethodListDto, summary: 'Every shipping method, active or not (admin)' })
   async list(): Promise<{ items: ShippingMethodView[] }> {
     return { items: await this.shipping.all() };
   }

@@ -3,7 +3,6 @@ import {
   ArrayMaxSize,
   ArrayMinSize,
   IsArray,
-  IsBoolean,
   IsInt,
   IsOptional,
   IsString,
@@ -13,6 +12,7 @@ import {
   Min,
 } from 'class-validator';
 import { MAX_SHIPPING_PRICE } from './shipping.service';
+import { IdProperty, MinorUnits, OptionalFlag } from '../infra/http/dto-properties';
 
 export class CreateShippingMethodDto {
   @ApiProperty({ example: 'dhl-standard', description: 'Stable code clients send with an order' })
@@ -25,10 +25,7 @@ export class CreateShippingMethodDto {
   @MaxLength(100)
   name!: string;
 
-  @ApiProperty({ example: 490, description: 'Minor units' })
-  @IsInt()
-  @Min(0)
-  @Max(MAX_SHIPPING_PRICE)
+  @MinorUnits(MAX_SHIPPING_PRICE, 490)
   price!: number;
 
   @ApiProperty({ example: 'EUR' })
@@ -56,16 +53,14 @@ export class CreateShippingMethodDto {
   @Matches(/^[A-Z]{2}$/, { each: true, message: 'countries must be ISO 3166-1 alpha-2 codes' })
   countries!: string[];
 
-  @ApiPropertyOptional({ example: true })
-  @IsOptional()
-  @IsBoolean()
+  @OptionalFlag()
   active?: boolean;
 }
 
 export class UpdateShippingMethodDto extends PartialType(CreateShippingMethodDto) {}
 
 export class ShippingMethodDto extends CreateShippingMethodDto {
-  @ApiProperty({ example: '0193a5b0-7c1e-7a3d-9f2e-4b8c1d2e3f40' }) id!: string;
+  @IdProperty() id!: string;
 }
 
 export class ShippingMethodListDto {

@@ -1,7 +1,7 @@
 import type { EntityManager } from 'typeorm';
 import { Injectable } from '@nestjs/common';
 import { DbRouter } from '../infra/database/db-router.service';
-import { affected, isDuplicate } from '../infra/database/mysql-results';
+import { affected, duplicateAs } from '../infra/database/mysql-results';
 import { ShippingMethodCodeTakenError } from './shipping.errors';
 import type { ShippingMethodInput, ShippingMethodView } from './shipping.types';
 
@@ -51,30 +51,26 @@ export class ShippingRepository {
   }
 
   async insert(id: string, m: Required<ShippingMethodInput>): Promise<void> {
-    try {
-      await this.db.execute(
+    await duplicateAs(
+      this.db.execute(
         `INSERT INTO shipping_methods (id, code, name, price_minor, currency, free_above_minor, countries, active)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
         [id, m.code, m.name, m.price, m.currency, m.freeAbove, JSON.stringify(m.countries), m.active ? 1 : 0],
-      );
-    } catch (err) {
-      if (isDuplicate(err)) throw new ShippingMethodCodeTakenError(m.code);
-      throw err;
-    }
+      ),
+      () => new ShippingMethodCodeTakenError(m.code),
+    );
   }
 
   async update(id: string, m: Required<ShippingMethodInput>): Promise<boolean> {
-    try {
-      const res = await this.db.execute(
+    const res = await duplicateAs(
+      this.db.execute(
         `UPDATE shipping_methods SET code = ?, name = ?, price_minor = ?, currency = ?, free_above_minor = ?,
-           countries = ?, active = ? WHERE id = ?`,
+         countries = ?, active = ? WHERE id = ?`,
         [m.code, m.name, m.price, m.currency, m.freeAbove, JSON.stringify(m.countries), m.active ? 1 : 0, id],
-      );
-      return affected(res) === 1;
-    } catch (err) {
-      if (isDuplicate(err)) throw new ShippingMethodCodeTakenError(m.code);
-      throw err;
-    }
+      ),
+      () => new ShippingMethodCodeTakenError(m.code),
+    );
+    return affected(res) === 1;
   }
 
   async delete(id: string): Promise<boolean> {

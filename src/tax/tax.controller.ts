@@ -1,21 +1,14 @@
-import { CreateRoute, DeleteRoute, UpdateRoute } from '../infra/http/admin-routes';
-import { Body, Controller, Get, Param } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { Roles } from '../common/auth';
+import { AdminController, CreateRoute, DeleteRoute, ReadRoute, UpdateRoute } from '../infra/http/routes';
+import { Body, Param } from '@nestjs/common';
 import { CreateTaxRateDto, TaxRateDto, TaxRateListDto, UpdateTaxRateDto } from './tax.dto';
 import { TaxService } from './tax.service';
 import type { TaxRateView } from './tax.types';
 
-@ApiTags('tax')
-@ApiBearerAuth()
-@Roles('admin')
-@Controller('admin/tax-rates')
+@AdminController('tax', 'admin/tax-rates')
 export class AdminTaxController {
   constructor(private readonly tax: TaxService) {}
 
-  @Get()
-  @ApiOperation({ summary: 'Every tax rate, and whether prices include tax (admin)' })
-  @ApiOkResponse({ type: TaxRateListDto })
+  @ReadRoute({ type: TaxRateListDto, summary: 'Every tax rate, and whether prices include tax (admin)' })
   async list(): Promise<{ items: TaxRateView[]; pricesIncludeTax: boolean; homeCountry: string }> {
     return {
       items: await this.tax.all(),

@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional, PartialType } from '@nestjs/swagger';
 import { IsInt, IsOptional, IsString, IsUUID, Matches, Max, MaxLength, Min } from 'class-validator';
+import { IdProperty } from '../infra/http/dto-properties';
 
 export class CreateTaxRateDto {
   @ApiProperty({ example: 'DE', description: 'ISO 3166-1 alpha-2' })
@@ -33,7 +34,7 @@ export class CreateTaxRateDto {
 export class UpdateTaxRateDto extends PartialType(CreateTaxRateDto) {}
 
 export class TaxRateDto extends CreateTaxRateDto {
-  @ApiProperty({ example: '0193a5b0-7c1e-7a3d-9f2e-4b8c1d2e3f40' }) id!: string;
+  @IdProperty() id!: string;
 }
 
 export class TaxRateListDto {

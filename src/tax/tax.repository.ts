@@ -1,7 +1,7 @@
 import type { EntityManager } from 'typeorm';
 import { Injectable } from '@nestjs/common';
 import { DbRouter } from '../infra/database/db-router.service';
-import { affected, isDuplicate } from '../infra/database/mysql-results';
+import { affected, duplicateAs } from '../infra/database/mysql-results';
 import { TaxRateExistsError } from './tax.errors';
 import type { TaxRateInput, TaxRateView } from './tax.types';
 
@@ -42,28 +42,24 @@ export class TaxRepository {
   }
 
   async insert(id: string, r: TaxRateInput): Promise<void> {
-    try {
-      await this.db.execute(
+    await duplicateAs(
+      this.db.execute(
         'INSERT INTO tax_rates (id, country, category_id, name, rate_bp) VALUES (?, ?, ?, ?, ?)',
         [id, r.country, r.categoryId ?? '', r.name, r.rateBp],
-      );
-    } catch (err) {
-      if (isDuplicate(err)) throw new TaxRateExistsError(r.country, r.categoryId ?? null);
-      throw err;
-    }
+      ),
+      () => new TaxRateExistsError(r.country, r.categoryId ?? null),
+    );
   }
 
   async update(id: string, r: TaxRateInput): Promise<boolean> {
-    try {
-      const res = await this.db.execute(
+    const res = await duplicateAs(
+      this.db.execute(
         'UPDATE tax_rates SET country = ?, category_id = ?, name = ?, rate_bp = ? WHERE id = ?',
         [r.country, r.categoryId ?? '', r.name, r.rateBp, id],
-      );
-      return affected(res) === 1;
-    } catch (err) {
-      if (isDuplicate(err)) throw new TaxRateExistsError(r.country, r.categoryId ?? null);
-      throw err;
-    }
+      ),
+      () => new TaxRateExistsError(r.country, r.categoryId ?? null),
+    );
+    return affected(res) === 1;
   }
 
   async delete(id: string): Promise<boolean> {

@@ -1,10 +1,10 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import type { ThrottlerStorageRecord } from '@nestjs/throttler/dist/throttler-storage-record.interface';
 import { createHash } from 'node:crypto';
 import { TimeoutError } from '../common/with-timeout';
 import { AppConfig } from '../infra/config/app-config';
 import { RedisService } from '../infra/redis/redis.service';
-import { LocalThrottler, RateLimitedError, RedisThrottlerStorage } from '../infra/throttling';
+import { LocalThrottler, RateLimitedError, RedisFallback, RedisThrottlerStorage } from '../infra/throttling';
 import { LOGIN_IPV6_PREFIX, ipBucket } from './client-info';
 import { LocalLockBudget, RedisLockBudget, Reservation } from './lock-budget';
 
@@ -39,12 +39,11 @@ const REDIS_RETRY_MS = 1000;
  */
 @Injectable()
 export class LoginAttempts {
-  private readonly logger = new Logger('LoginAttempts');
   private readonly storage: RedisThrottlerStorage;
   private readonly local = new LocalThrottler();
   private readonly lockBudget: RedisLockBudget;
   private readonly localLockBudget = new LocalLockBudget();
-  private degraded = false;
+  private readonly fallback = new RedisFallback('LoginAttempts', 'login attempts');
   private redisRetryAt = 0;
 
   constructor(
@@ -162,20 +161,8 @@ export class LoginAttempts {
   }
 
   /** Redis first (bounded); while it is unreachable, the in-process count decides. */
-  private async withFallback<T>(remote: () => Promise<T>, local: () => T): Promise<T> {
-    try {
-      const r = await this.redis(remote);
-      if (this.degraded) this.logger.log('login attempts counted in Redis again');
-      this.degraded = false;
-      return r;
-    } catch (err) {
-      if (!this.degraded)
-        this.logger.warn(
-          `login attempts counted in this process only while Redis is unreachable (${(err as Error).message})`,
-        );
-      this.degraded = true;
-      return local();
-    }
+  private withFallback<T>(remote: () => Promise<T>, local: () => T): Promise<T> {
+    return this.fallback.run(() => this.redis(remote), local);
   }
 
   /**

@@ -1,4 +1,6 @@
-import { Column, Entity, ForeignKey, Index, PrimaryColumn } from 'typeorm';
+import { Column, Entity, ForeignKey, Index } from 'typeorm';
+import { DateTimeColumn } from '../infra/database/timestamp-columns';
+import { StoredToken } from './stored-token';
 import { User } from './user.entity';
 
 /** One mailed password-reset link, stored as the SHA-256 of its token; usable once, until expiry. */
@@ -6,10 +8,7 @@ import { User } from './user.entity';
 @Index('uq_password_reset_tokens_hash', ['tokenHash'], { unique: true })
 @Index('ix_password_reset_tokens_user', ['userId'])
 @Index('ix_password_reset_tokens_expires', ['expiresAt'])
-export class PasswordResetToken {
-  @PrimaryColumn({ type: 'char', length: 36 })
-  id!: string;
-
+export class PasswordResetToken extends StoredToken {
   @Column({ name: 'user_id', type: 'char', length: 36 })
   @ForeignKey(() => User, {
     name: 'fk_password_reset_tokens_user',
@@ -18,16 +17,7 @@ export class PasswordResetToken {
   })
   userId!: string;
 
-  @Column({ name: 'token_hash', type: 'char', length: 64 })
-  tokenHash!: string;
-
-  @Column({ name: 'expires_at', type: 'datetime', precision: 3 })
-  expiresAt!: Date;
-
   /** Set when the token was spent (or when another reset of the account made it void). */
-  @Column({ name: 'used_at', type: 'datetime', precision: 3, nullable: true })
+  @DateTimeColumn('used_at', { nullable: true })
   usedAt!: Date | null;
-
-  @Column({ name: 'created_at', type: 'datetime', precision: 3 })
-  createdAt!: Date;
 }

@@ -1,4 +1,6 @@
-import { Column, Entity, ForeignKey, Index, PrimaryColumn } from 'typeorm';
+import { Column, Entity, ForeignKey, Index } from 'typeorm';
+import { DateTimeColumn } from '../infra/database/timestamp-columns';
+import { StoredToken } from './stored-token';
 import { User } from './user.entity';
 
 /**
@@ -10,10 +12,7 @@ import { User } from './user.entity';
 @Index('ix_refresh_tokens_family', ['familyId'])
 @Index('ix_refresh_tokens_user', ['userId'])
 @Index('ix_refresh_tokens_expires', ['expiresAt'])
-export class RefreshToken {
-  @PrimaryColumn({ type: 'char', length: 36 })
-  id!: string;
-
+export class RefreshToken extends StoredToken {
   @Column({ name: 'user_id', type: 'char', length: 36 })
   @ForeignKey(() => User, { name: 'fk_refresh_tokens_user', onDelete: 'CASCADE', onUpdate: 'RESTRICT' })
   userId!: string;
@@ -21,19 +20,10 @@ export class RefreshToken {
   @Column({ name: 'family_id', type: 'char', length: 36 })
   familyId!: string;
 
-  @Column({ name: 'token_hash', type: 'char', length: 64 })
-  tokenHash!: string;
-
-  @Column({ name: 'expires_at', type: 'datetime', precision: 3 })
-  expiresAt!: Date;
-
   /** Set when this token was exchanged for its successor; presenting it again is reuse. */
-  @Column({ name: 'rotated_at', type: 'datetime', precision: 3, nullable: true })
+  @DateTimeColumn('rotated_at', { nullable: true })
   rotatedAt!: Date | null;
 
-  @Column({ name: 'revoked_at', type: 'datetime', precision: 3, nullable: true })
+  @DateTimeColumn('revoked_at', { nullable: true })
   revokedAt!: Date | null;
-
-  @Column({ name: 'created_at', type: 'datetime', precision: 3 })
-  createdAt!: Date;
 }

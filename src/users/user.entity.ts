@@ -1,4 +1,5 @@
 import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
+import { DateTimeColumn } from '../infra/database/timestamp-columns';
 
 export type UserRole = 'customer' | 'admin';
 
@@ -22,16 +23,16 @@ export class User {
   role!: UserRole;
 
   /** Set when too many wrong passwords were tried (LOGIN_LOCK_AFTER_FAILURES); logins are refused until then. */
-  @Column({ name: 'locked_until', type: 'datetime', precision: 3, nullable: true })
+  @DateTimeColumn('locked_until', { nullable: true })
   lockedUntil!: Date | null;
 
   /** When the owner followed a verification link (or a reset link) mailed to `email`; NULL = not yet. */
-  @Column({ name: 'email_verified_at', type: 'datetime', precision: 3, nullable: true })
+  @DateTimeColumn('email_verified_at', { nullable: true })
   emailVerifiedAt!: Date | null;
 
-  @Column({ name: 'created_at', type: 'datetime', precision: 3 })
+  @DateTimeColumn('created_at')
   createdAt!: Date;
 
-  @Column({ name: 'updated_at', type: 'datetime', precision: 3 })
+  @DateTimeColumn('updated_at')
   updatedAt!: Date;
 }

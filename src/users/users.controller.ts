@@ -1,5 +1,6 @@
-import { Body, Controller, Get, HttpCode, Post } from '@nestjs/common';
-import { ApiAcceptedResponse, ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ReadRoute, SignedInController } from '../infra/http/routes';
+import { Body, HttpCode, Post } from '@nestjs/common';
+import { ApiAcceptedResponse, ApiOperation } from '@nestjs/swagger';
 import { AuthUser, CurrentUser } from '../common/auth';
 import { ApiErrorResponse } from '../infra/http/openapi-errors';
 import type { AuthResult } from './auth.service';
@@ -16,9 +17,7 @@ import { EmailVerification } from './email-verification.service';
 import { PasswordFlows } from './password-flows.service';
 import { UsersService } from './users.service';
 
-@ApiTags('users')
-@ApiBearerAuth()
-@Controller('users')
+@SignedInController('users', 'users')
 export class UsersController {
   constructor(
     private readonly users: UsersService,
@@ -26,8 +25,7 @@ export class UsersController {
     private readonly passwords: PasswordFlows,
   ) {}
 
-  @Get('me')
-  @ApiOkResponse({ type: MeDto })
+  @ReadRoute({ type: MeDto }, 'me')
   async me(@CurrentUser() caller: AuthUser): Promise<MeDto> {
     const u = await this.users.getById(caller.id);
     return {

@@ -4,6 +4,7 @@ import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialE
 import { DbRouter } from '../infra/database/db-router.service';
 import { affected, unlessDuplicate } from '../infra/database/mysql-results';
 import { PasswordResetToken } from './password-reset-token.entity';
+import type { StoredToken } from './stored-token';
 import { RefreshToken } from './refresh-token.entity';
 import { User } from './user.entity';
 
@@ -123,12 +124,7 @@ export class UsersRepository {
 
   /** Marks the token rotated if it is still live (not rotated, revoked or expired); true when it did. */
   async rotateRefreshToken(id: string, now: Date): Promise<boolean> {
-    return this.update(
-      RefreshToken,
-      { rotatedAt: now },
-      'id = :id AND rotated_at IS NULL AND revoked_at IS NULL AND expires_at > :now',
-      { id, now },
-    );
+    return this.spendToken(RefreshToken, id, now, { rotatedAt: now }, ['rotated_at', 'revoked_at']);
   }
 
   /** Revokes the live tokens of one family, or of every family of a user. */
@@ -159,12 +155,7 @@ export class UsersRepository {
 
   /** Spends the token if it is unused and unexpired; true when it did (of two concurrent uses, one). */
   async spendResetToken(id: string, now: Date): Promise<boolean> {
-    return this.update(
-      PasswordResetToken,
-      { usedAt: now },
-      'id = :id AND used_at IS NULL AND expires_at > :now',
-      { id, now },
-    );
+    return this.spendToken(PasswordResetToken, id, now, { usedAt: now }, ['used_at']);
   }
 
   /** Voids the user's pending reset links. */
@@ -185,6 +176,21 @@ export class UsersRepository {
   }
 
   /** One conditional UPDATE of `entity`'s table, in the open transaction if any; true when its WHERE matched one row. */
+  /**
+   * Applies `set` to a stored token only while it is live: unexpired at `now` and each of `unset`
+   * still NULL (one conditional UPDATE, so of two concurrent callers exactly one gets true).
+   */
+  private spendToken<E extends StoredToken>(
+    entity: EntityTarget<E>,
+    id: string,
+    now: Date,
+    set: QueryDeepPartialEntity<E>,
+    unset: string[],
+  ): Promise<boolean> {
+    const live = unset.map((column) => `${column} IS NULL`).join(' AND ');
+    return this.update(entity, set, `id = :id AND ${live} AND expires_at > :now`, { id, now });
+  }
+
   private async update<E extends ObjectLiteral>(
     entity: EntityTarget<E>,
     set: QueryDeepPartialEntity<E>,

@@ -205,26 +205,20 @@ export function mapError(err: unknown): MappedError {
   };
 }
 
+/** The gRPC status each HTTP status of the contract maps to. */
+const GRPC_OF_HTTP: Readonly<Record<number, GrpcStatus>> = {
+  400: GrpcStatus.INVALID_ARGUMENT,
+  413: GrpcStatus.INVALID_ARGUMENT,
+  415: GrpcStatus.INVALID_ARGUMENT,
+  422: GrpcStatus.INVALID_ARGUMENT,
+  401: GrpcStatus.UNAUTHENTICATED,
+  403: GrpcStatus.PERMISSION_DENIED,
+  404: GrpcStatus.NOT_FOUND,
+  409: GrpcStatus.FAILED_PRECONDITION,
+  429: GrpcStatus.RESOURCE_EXHAUSTED,
+  503: GrpcStatus.UNAVAILABLE,
+};
+
 function httpToGrpc(status: number): GrpcStatus {
-  switch (status) {
-    case 400:
-    case 413:
-    case 415:
-    case 422:
-      return GrpcStatus.INVALID_ARGUMENT;
-    case 401:
-      return GrpcStatus.UNAUTHENTICATED;
-    case 403:
-      return GrpcStatus.PERMISSION_DENIED;
-    case 404:
-      return GrpcStatus.NOT_FOUND;
-    case 409:
-      return GrpcStatus.FAILED_PRECONDITION;
-    case 429:
-      return GrpcStatus.RESOURCE_EXHAUSTED;
-    case 503:
-      return GrpcStatus.UNAVAILABLE;
-    default:
-      return status >= 500 ? GrpcStatus.INTERNAL : GrpcStatus.UNKNOWN;
-  }
+  return GRPC_OF_HTTP[status] ?? (status >= 500 ? GrpcStatus.INTERNAL : GrpcStatus.UNKNOWN);
 }

@@ -29,3 +29,13 @@ export async function unlessDuplicate(insert: () => Promise<unknown>): Promise<b
     throw err;
   }
 }
+
+/** Runs a write; a unique or primary key refusing it fails with `taken()` (the domain's conflict) instead. */
+export async function duplicateAs<T>(write: Promise<T>, taken: () => Error): Promise<T> {
+  try {
+    return await write;
+  } catch (err) {
+    if (isDuplicate(err)) throw taken();
+    throw err;
+  }
+}

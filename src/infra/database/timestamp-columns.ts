@@ -1,5 +1,9 @@
 import { Column } from 'typeorm';
 
+/** A `DATETIME(3)` column (millisecond precision, the only timestamp type the schema uses). */
+export const DateTimeColumn = (name: string, opts: { nullable?: boolean } = {}) =>
+  Column({ name, type: 'datetime', precision: 3, ...(opts.nullable ? { nullable: true } : {}) });
+
 /**
  * The timestamp columns every table declares the same way in its migration:
  * `created_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3)` and `updated_at` with
@@ -7,21 +11,18 @@ import { Column } from 'typeorm';
  * change. `managedByDb` leaves the value to the database (TypeORM never writes it); otherwise
  * the app may write it (e.g. an explicit created_at for ordering).
  */
-export const CreatedAtColumn = (opts: { managedByDb?: boolean } = {}) =>
-  Column({
-    name: 'created_at',
-    type: 'datetime',
-    precision: 3,
-    default: () => 'CURRENT_TIMESTAMP(3)',
-    ...(opts.managedByDb ? { insert: false, update: false } : {}),
-  });
+export const CreatedAtColumn = (opts: { managedByDb?: boolean } = {}) => defaultedNow('created_at', opts);
 
 export const UpdatedAtColumn = (opts: { managedByDb?: boolean } = {}) =>
-  Column({
-    name: 'updated_at',
+  defaultedNow('updated_at', opts, { onUpdate: 'CURRENT_TIMESTAMP(3)' });
+
+function defaultedNow(name: string, opts: { managedByDb?: boolean }, extra: { onUpdate?: string } = {}) {
+  return Column({
+    name,
     type: 'datetime',
     precision: 3,
     default: () => 'CURRENT_TIMESTAMP(3)',
-    onUpdate: 'CURRENT_TIMESTAMP(3)',
+    ...extra,
     ...(opts.managedByDb ? { insert: false, update: false } : {}),
   });
+}

@@ -1,5 +1,6 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import type { Job, Queue } from 'bull';
+import { TimerLoop } from '../../common/timer-loop';
 import { withTimeout } from '../../common/with-timeout';
 import { AppConfig } from '../config/app-config';
 import { QueueHealth } from './queue-health.service';
@@ -25,9 +26,17 @@ const REDIS_BOUND_MS = 5000;
 @Injectable()
 export class DeadLetters implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('DeadLetters');
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<unknown>;
   private stopped = false;
+  // Jittered, so the workers of a deployment do not all re-drive in the same instant.
+  private readonly loop = new TimerLoop(
+    () =>
+      this.redrive().then(
+        () => undefined,
+        (err: Error) => this.logger.warn(`re-driving dead letters failed: ${err.message}`),
+      ),
+    () => Math.round(this.config.queues.redriveIntervalMs * (0.8 + Math.random() * 0.4)),
+    { unref: true },
+  );
 
   constructor(
     private readonly config: AppConfig,
@@ -37,25 +46,7 @@ export class DeadLetters implements OnApplicationBootstrap, OnModuleDestroy {
   ) {}
 
   onApplicationBootstrap(): void {
-    if (this.workers.enabled) this.schedule();
-  }
-
-  private schedule(): void {
-    if (this.stopped) return;
-    // Jittered, so the workers of a deployment do not all re-drive in the same instant.
-    const every = this.config.queues.redriveIntervalMs;
-    this.timer = setTimeout(
-      () => {
-        this.running = this.redrive()
-          .catch((err: Error) => this.logger.warn(`re-driving dead letters failed: ${err.message}`))
-          .finally(() => {
-            this.running = undefined;
-            this.schedule();
-          });
-      },
-      Math.round(every * (0.8 + Math.random() * 0.4)),
-    );
-    this.timer.unref();
+    if (this.workers.enabled) this.loop.start();
   }
 
   /** One pass over every queue. */
@@ -121,7 +112,6 @@ export class DeadLetters implements OnApplicationBootstrap, OnModuleDestroy {
 
   async onModuleDestroy(): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    await this.running;
+    await this.loop.stop();
   }
 }

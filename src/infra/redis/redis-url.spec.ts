@@ -1,5 +1,7 @@
 import { clusterNodesFromUrl, redisOptionsFromUrl } from './redis-url';
 
+const at = (host: string, port: number) => ({ host, port });
+
 describe('redisOptionsFromUrl', () => {
   it('reads a single server, with credentials, database and TLS', () => {
     expect(redisOptionsFromUrl('redis://127.0.0.1:6380')).toEqual({ host: '127.0.0.1', port: 6380 });
@@ -15,11 +17,7 @@ describe('redisOptionsFromUrl', () => {
 
   it('reads a Sentinel group: every sentinel, the master name, password and database', () => {
     expect(redisOptionsFromUrl('redis+sentinel://:pw@s1:26379,s2:26380,s3/mymaster/1')).toEqual({
-      sentinels: [
-        { host: 's1', port: 26379 },
-        { host: 's2', port: 26380 },
-        { host: 's3', port: 26379 },
-      ],
+      sentinels: [at('s1', 26379), at('s2', 26380), at('s3', 26379)],
       name: 'mymaster',
       password: 'pw',
       db: 1,
@@ -36,11 +34,7 @@ describe('redisOptionsFromUrl', () => {
 describe('clusterNodesFromUrl', () => {
   it('reads the seed nodes and the password of a Redis Cluster, and nothing else', () => {
     expect(clusterNodesFromUrl('redis+cluster://:pw@n1:7000,n2:7001,n3')).toEqual({
-      nodes: [
-        { host: 'n1', port: 7000 },
-        { host: 'n2', port: 7001 },
-        { host: 'n3', port: 6379 },
-      ],
+      nodes: [at('n1', 7000), at('n2', 7001), at('n3', 6379)],
       options: { password: 'pw' },
     });
     expect(redisOptionsFromUrl('redis+cluster://n1:7000')).toEqual({});

@@ -1,6 +1,4 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
-import { InjectQueue } from '@nestjs/bull';
-import type { Queue } from 'bull';
 import { QUEUES } from '../infra/queue/queues';
 import { WorkerRegistry } from '../infra/queue/worker-registry.service';
 import { FlashSaleSettlement } from './flash-sale-settlement.service';
@@ -10,15 +8,15 @@ import { CLOSE_JOB } from './flash-sale.service';
 @Injectable()
 export class FlashSaleCloseProcessor implements OnModuleInit {
   constructor(
-    @InjectQueue(QUEUES.flashSale) private readonly queue: Queue<{ saleId: string }>,
     private readonly workers: WorkerRegistry,
     private readonly settlement: FlashSaleSettlement,
   ) {}
 
   onModuleInit(): void {
-    this.workers.process(this.queue, (job) => this.settlement.close(job.data.saleId), {
-      name: CLOSE_JOB,
-      concurrency: 2,
-    });
+    this.workers.process<{ saleId: string }>(
+      QUEUES.flashSale,
+      (job) => this.settlement.close(job.data.saleId),
+      { name: CLOSE_JOB, concurrency: 2 },
+    );
   }
 }

@@ -1,6 +1,5 @@
-import { InjectQueue } from '@nestjs/bull';
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
-import type { Job, Queue } from 'bull';
+import type { Job } from 'bull';
 import { createHash } from 'node:crypto';
 import { AppConfig } from '../infra/config/app-config';
 import { QUEUES } from '../infra/queue/queues';
@@ -25,7 +24,6 @@ export class MailProcessor implements OnModuleInit {
   private readonly logger = new Logger('Mail');
 
   constructor(
-    @InjectQueue(QUEUES.email) private readonly queue: Queue<MailJob>,
     private readonly workers: WorkerRegistry,
     private readonly redis: RedisService,
     private readonly templates: MailTemplatesService,
@@ -34,7 +32,7 @@ export class MailProcessor implements OnModuleInit {
   ) {}
 
   onModuleInit(): void {
-    this.workers.process(this.queue, (job) => this.handle(job), { concurrency: 5 });
+    this.workers.process<MailJob>(QUEUES.email, (job) => this.handle(job), { concurrency: 5 });
   }
 
   async handle(job: Job<MailJob>): Promise<'sent' | 'already-sent'> {

@@ -29,14 +29,14 @@ export class OrderExpiryProcessor implements OnModuleInit {
   ) {}
 
   onModuleInit(): void {
-    this.workers.process(
-      this.queue,
+    this.workers.process<{ orderId?: string }>(
+      QUEUES.orders,
       async (job) => {
         if (job.data.orderId) await this.orders.expire(job.data.orderId);
       },
       { name: 'expire', concurrency: 10 },
     );
-    this.workers.periodic(this.queue, 'sweep', SWEEP_EVERY_MS, 'orders-sweep', () => this.sweep());
+    this.workers.periodic(QUEUES.orders, 'sweep', SWEEP_EVERY_MS, 'orders-sweep', () => this.sweep());
   }
 
   /**

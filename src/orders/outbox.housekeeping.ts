@@ -1,7 +1,5 @@
 import { OutboxRepository } from './outbox.repository';
-import { InjectQueue } from '@nestjs/bull';
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
-import type { Queue } from 'bull';
 import { idTime } from '../common/ids';
 import { AppConfig } from '../infra/config/app-config';
 import { MetricsService } from '../infra/observability/metrics.service';
@@ -29,7 +27,6 @@ export class OutboxHousekeeping implements OnModuleInit {
   private readonly logger = new Logger('OutboxHousekeeping');
 
   constructor(
-    @InjectQueue(QUEUES.orders) private readonly queue: Queue,
     private readonly workers: WorkerRegistry,
     private readonly repo: OutboxRepository,
     private readonly config: AppConfig,
@@ -59,7 +56,7 @@ export class OutboxHousekeeping implements OnModuleInit {
   }
 
   onModuleInit(): void {
-    this.workers.periodic(this.queue, PURGE_OUTBOX_JOB, PURGE_OUTBOX_EVERY_MS, 'outbox-purge', () =>
+    this.workers.periodic(QUEUES.orders, PURGE_OUTBOX_JOB, PURGE_OUTBOX_EVERY_MS, 'outbox-purge', () =>
       this.purge(),
     );
   }

@@ -1,7 +1,5 @@
 import { OutboxRepository } from './outbox.repository';
-import { InjectQueue } from '@nestjs/bull';
 import { Injectable, OnModuleInit } from '@nestjs/common';
-import type { Queue } from 'bull';
 import { QUEUES } from '../infra/queue/queues';
 import { WorkerRegistry } from '../infra/queue/worker-registry.service';
 import { OrderEventsBus } from './order-events';
@@ -24,15 +22,14 @@ export class OutboxProcessor implements OnModuleInit {
   private timer?: NodeJS.Timeout;
 
   constructor(
-    @InjectQueue(QUEUES.outbox) private readonly queue: Queue<OutboxJob>,
     private readonly workers: WorkerRegistry,
     private readonly bus: OrderEventsBus,
     private readonly repo: OutboxRepository,
   ) {}
 
   onModuleInit(): void {
-    this.workers.process(
-      this.queue,
+    this.workers.process<OutboxJob>(
+      QUEUES.outbox,
       async (job) => {
         await this.bus.dispatch(job.data.event);
         await this.markHandled(job.data.event.eventId);

@@ -1,6 +1,4 @@
-import { InjectQueue } from '@nestjs/bull';
 import { Injectable, OnModuleInit } from '@nestjs/common';
-import type { Queue } from 'bull';
 import { QUEUES } from '../infra/queue/queues';
 import { WorkerRegistry } from '../infra/queue/worker-registry.service';
 import { PaymentReconciliation } from './payment-reconciliation.service';
@@ -17,21 +15,20 @@ export const RECONCILE_EVERY_MS = 60_000;
 @Injectable()
 export class PaymentsProcessor implements OnModuleInit {
   constructor(
-    @InjectQueue(QUEUES.payments) private readonly queue: Queue<{ refundId?: string }>,
     private readonly workers: WorkerRegistry,
     private readonly refunds: PaymentRefunds,
     private readonly reconciliation: PaymentReconciliation,
   ) {}
 
   onModuleInit(): void {
-    this.workers.process(
-      this.queue,
+    this.workers.process<{ refundId?: string }>(
+      QUEUES.payments,
       async (job) => {
         if (job.data.refundId) await this.refunds.complete(job.data.refundId);
       },
       { name: COMPLETE_REFUND_JOB },
     );
-    this.workers.periodic(this.queue, 'reconcile', RECONCILE_EVERY_MS, 'payments-reconcile', () =>
+    this.workers.periodic(QUEUES.payments, 'reconcile', RECONCILE_EVERY_MS, 'payments-reconcile', () =>
       this.reconciliation.reconcile(),
     );
   }

@@ -1,6 +1,4 @@
-import { InjectQueue } from '@nestjs/bull';
 import { Injectable, OnModuleInit } from '@nestjs/common';
-import type { Queue } from 'bull';
 import { QUEUES } from '../infra/queue/queues';
 import { WorkerRegistry } from '../infra/queue/worker-registry.service';
 import { PASSWORD_RESET_REQUEST_JOB, PasswordFlows, PasswordResetRequestJob } from './password-flows.service';
@@ -13,15 +11,15 @@ import { PASSWORD_RESET_REQUEST_JOB, PasswordFlows, PasswordResetRequestJob } fr
 @Injectable()
 export class PasswordResetProcessor implements OnModuleInit {
   constructor(
-    @InjectQueue(QUEUES.users) private readonly queue: Queue<PasswordResetRequestJob>,
     private readonly workers: WorkerRegistry,
     private readonly flows: PasswordFlows,
   ) {}
 
   onModuleInit(): void {
-    this.workers.process(this.queue, (job) => this.flows.handleResetRequest(job.data), {
-      name: PASSWORD_RESET_REQUEST_JOB,
-      concurrency: 2,
-    });
+    this.workers.process<PasswordResetRequestJob>(
+      QUEUES.users,
+      (job) => this.flows.handleResetRequest(job.data),
+      { name: PASSWORD_RESET_REQUEST_JOB, concurrency: 2 },
+    );
   }
 }

@@ -1,6 +1,4 @@
-import { InjectQueue } from '@nestjs/bull';
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
-import type { Queue } from 'bull';
 import { QUEUES } from '../infra/queue/queues';
 import { WorkerRegistry } from '../infra/queue/worker-registry.service';
 import { PasswordFlows } from './password-flows.service';
@@ -19,7 +17,6 @@ export class UsersHousekeepingProcessor implements OnModuleInit {
   private readonly logger = new Logger('UsersHousekeeping');
 
   constructor(
-    @InjectQueue(QUEUES.users) private readonly queue: Queue,
     private readonly workers: WorkerRegistry,
     private readonly tokens: RefreshTokens,
     private readonly passwords: PasswordFlows,
@@ -27,7 +24,7 @@ export class UsersHousekeepingProcessor implements OnModuleInit {
 
   onModuleInit(): void {
     this.workers.periodic(
-      this.queue,
+      QUEUES.users,
       PURGE_REFRESH_TOKENS_JOB,
       PURGE_EVERY_MS,
       PURGE_REFRESH_TOKENS_JOB,

@@ -1,10 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
-import { getQueueToken } from '@nestjs/bull';
 import type { JobCounts, Queue } from 'bull';
 import { withTimeout } from '../../common/with-timeout';
 import { AppConfig } from '../config/app-config';
 import { QUEUES } from './queues';
+import { registeredQueue } from './register-queues';
 
 const COUNTS_TIMEOUT_MS = 1500;
 
@@ -72,7 +72,7 @@ export class QueueHealth {
     return Object.values(QUEUES)
       .map((name) => {
         try {
-          return this.moduleRef.get<Queue>(getQueueToken(name), { strict: false });
+          return registeredQueue(this.moduleRef, name);
         } catch {
           return undefined;
         }

@@ -1,5 +1,7 @@
-import { BullModule } from '@nestjs/bull';
+import { BullModule, getQueueToken } from '@nestjs/bull';
 import type { DynamicModule } from '@nestjs/common';
+import type { ModuleRef } from '@nestjs/core';
+import type { Queue } from 'bull';
 import { AppConfig } from '../config/app-config';
 import { QueueName, queueJobOptions } from './queues';
 
@@ -30,4 +32,14 @@ export function registerQueues(...names: QueueName[]): DynamicModule {
       }),
     })),
   );
+}
+
+/**
+ * The queue `name` as the module that registered it holds it (one module registers each queue),
+ * looked up from anywhere as @nestjs/bull's own processor explorer does. Providers are all
+ * instantiated before any onModuleInit, so from there on the queue exists; a name no module
+ * registered throws.
+ */
+export function registeredQueue<T = unknown>(moduleRef: ModuleRef, name: QueueName): Queue<T> {
+  return moduleRef.get<Queue<T>>(getQueueToken(name), { strict: false });
 }

@@ -1,10 +1,12 @@
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
 import type { Job, Queue } from 'bull';
 import { requestContext } from '../../common/context/request-context';
 import { withTimeout } from '../../common/with-timeout';
 import { AppConfig, runsWorkers } from '../config/app-config';
 import { QueueMetrics } from './queue-metrics';
-import { isOwed } from './queues';
+import { QueueName, isOwed } from './queues';
+import { registeredQueue } from './register-queues';
 
 /** Job payloads may carry the id of the request that produced them, for log correlation. */
 export interface TracedJobData {
@@ -13,7 +15,8 @@ export interface TracedJobData {
 
 /**
  * Attaches queue handlers only in processes whose APP_ROLE consumes queues (`worker`, `all`);
- * an `api` process only produces. At shutdown, consuming stops before the connections the
+ * an `api` process only produces. A consumer names its queue (`QUEUES.x`) and the registry finds
+ * the Queue its module registered, so only producers inject one. At shutdown, consuming stops before the connections the
  * handlers use close (see stopBeforeInfraCloses). Each job runs in its own request context carrying the
  * producer's request id, so log lines of a job name the request that caused it.
  */
@@ -31,17 +34,24 @@ export class WorkerRegistry implements OnApplicationBootstrap {
   constructor(
     private readonly config: AppConfig,
     private readonly metrics: QueueMetrics,
+    private readonly moduleRef: ModuleRef,
   ) {}
 
   get enabled(): boolean {
     return runsWorkers(this.config.role);
   }
 
+  /**
+   * Runs `handler` for the jobs of a queue (all of them, or those called `opts.name`): an
+   * application queue by its name, or a Queue object the application did not register (a test's
+   * probe). Call from onModuleInit: every queue provider exists by then.
+   */
   process<T extends object>(
-    queue: Queue<T>,
+    named: QueueName | Queue<T>,
     handler: (job: Job<T>) => Promise<unknown>,
     opts: { name?: string; concurrency?: number } = {},
   ): void {
+    const queue = typeof named === 'string' ? registeredQueue<T>(this.moduleRef, named) : named;
     if (!this.enabled) return;
     const run = (job: Job<T>) =>
       requestContext.run({ requestId: jobRequestId(queue, job) }, () => handler(job));
@@ -67,9 +77,15 @@ export class WorkerRegistry implements OnApplicationBootstrap {
    * and at application bootstrap the job is scheduled every `everyMs` under the repeat key
    * `jobId` (see repeat). Call from onModuleInit, as process.
    */
-  periodic(queue: Queue, name: string, everyMs: number, jobId: string, run: () => Promise<unknown>): void {
+  periodic(
+    queue: QueueName,
+    name: string,
+    everyMs: number,
+    jobId: string,
+    run: () => Promise<unknown>,
+  ): void {
     this.process(queue, run, { name });
-    this.schedules.push(() => this.repeat(queue, name, everyMs, jobId));
+    this.schedules.push(() => this.repeat(registeredQueue(this.moduleRef, queue), name, everyMs, jobId));
   }
 
   /** Nest runs every onModuleInit (where handlers attach) before any onApplicationBootstrap. */
@@ -80,11 +96,11 @@ export class WorkerRegistry implements OnApplicationBootstrap {
   /**
    * Schedules the repeatable job `name` on `queue` every `everyMs` (consuming roles only). Every
    * worker instance adds the same repeat key (`jobId`), so Bull keeps one schedule; a failure is
-   * logged and the next start tries again. Call from onApplicationBootstrap. A failed run is not
+   * logged and the next start tries again. Runs at application bootstrap (periodic). A failed run is not
    * a dead letter (the next run does the work): it is logged and counted, not kept, so a queue's
    * failed set holds dead letters only.
    */
-  repeat(queue: Queue, name: string, everyMs: number, jobId: string): void {
+  private repeat(queue: Queue, name: string, everyMs: number, jobId: string): void {
     if (!this.enabled) return;
     queue
       .add(name, {}, { repeat: { every: everyMs }, jobId, attempts: 1, removeOnFail: true })

@@ -56,7 +56,10 @@ export class SandboxPsp implements OnModuleInit {
   ) {}
 
   onModuleInit(): void {
-    this.workers.process(this.queue, (job) => this.deliver(job), { name: DELIVER, concurrency: 4 });
+    this.workers.process<DeliveryJob>(QUEUES.payments, (job) => this.deliver(job), {
+      name: DELIVER,
+      concurrency: 4,
+    });
   }
 
   /**

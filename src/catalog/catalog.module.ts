@@ -1,6 +1,5 @@
-import { Logger, Module, OnApplicationBootstrap } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { CacheModule } from '../infra/cache/cache.module';
-import { AppConfig } from '../infra/config/app-config';
 import { InventoryModule } from '../inventory/inventory.module';
 import { CatalogController } from './catalog.controller';
 import { CatalogRepository } from './catalog.repository';
@@ -14,18 +13,4 @@ import { DemoCatalogSeeder } from './demo-catalog';
   providers: [CatalogRepository, CatalogService, DemoCatalogSeeder],
   exports: [CatalogService, DemoCatalogSeeder],
 })
-export class CatalogModule implements OnApplicationBootstrap {
-  private readonly logger = new Logger('CatalogModule');
-
-  constructor(
-    private readonly config: AppConfig,
-    private readonly seeder: DemoCatalogSeeder,
-  ) {}
-
-  async onApplicationBootstrap(): Promise<void> {
-    if (this.config.seedDemoData && this.config.role !== 'worker')
-      await this.seeder
-        .seed()
-        .catch((err: Error) => this.logger.error(`demo catalog seeding failed: ${err.message}`));
-  }
-}
+export class CatalogModule {}

@@ -1,5 +1,6 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { DomainError } from '../common/errors/domain-error';
+import { AppConfig } from '../infra/config/app-config';
 import { CatalogRepository } from './catalog.repository';
 import { CatalogService } from './catalog.service';
 import type { CreateProductInput } from './catalog.types';
@@ -63,18 +64,28 @@ const PRODUCTS: (Omit<CreateProductInput, 'categoryId'> & { slug: string; catego
   }));
 
 /**
- * Idempotent demo data (`SEED_DEMO_DATA=true`): a few categories and products with stock.
- * Existing slugs/SKUs are skipped; two instances seeding at once race on the unique keys and the
- * loser skips (DuplicateError), so running it anywhere, any number of times, is safe.
+ * Idempotent demo data (`SEED_DEMO_DATA=true`): a few categories and products with stock, seeded
+ * at start by the API processes (`APP_ROLE` api or all; a worker does not). Existing slugs/SKUs
+ * are skipped; two instances seeding at once race on the unique keys and the loser skips
+ * (DuplicateError), so running it anywhere, any number of times, is safe. A failure is logged and
+ * the process starts without the demo data.
  */
 @Injectable()
-export class DemoCatalogSeeder {
+export class DemoCatalogSeeder implements OnApplicationBootstrap {
   private readonly logger = new Logger('DemoCatalog');
 
   constructor(
     private readonly repo: CatalogRepository,
     private readonly catalog: CatalogService,
+    private readonly config: AppConfig,
   ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    if (this.config.seedDemoData && this.config.role !== 'worker')
+      await this.seed().catch((err: Error) =>
+        this.logger.error(`demo catalog seeding failed: ${err.message}`),
+      );
+  }
 
   async seed(): Promise<{ categories: number; products: number }> {
     const created = { categories: 0, products: 0 };

@@ -1,7 +1,26 @@
-import { ApiProperty, ApiPropertyOptional, PartialType } from '@nestjs/swagger';
-import { IsOptional, IsString, MaxLength } from 'class-validator';
+import { ApiProperty, PartialType } from '@nestjs/swagger';
+import { IsString, MaxLength } from 'class-validator';
 import { ADDRESS_LIMITS } from './address-validation';
-import { IdProperty, OptionalFlag } from '../infra/http/dto-properties';
+import { IdProperty, OptionalFlag, OptionalText, stacked } from '../infra/http/dto-properties';
+
+type AddressLine = keyof typeof ADDRESS_LIMITS;
+
+/** A line of an address, a string of at most its ADDRESS_LIMITS length (stated in the schema too). */
+const AddressField = (line: AddressLine, example: string): PropertyDecorator =>
+  stacked(
+    ApiProperty({ example, maxLength: ADDRESS_LIMITS[line] }),
+    IsString(),
+    MaxLength(ADDRESS_LIMITS[line]),
+  );
+
+/** An optional line of an address: as AddressField, or null. */
+const OptionalAddressField = (line: AddressLine, example: string): PropertyDecorator =>
+  OptionalText(ADDRESS_LIMITS[line], {
+    type: String,
+    example,
+    maxLength: ADDRESS_LIMITS[line],
+    nullable: true,
+  });
 
 /**
  * Shapes and lengths are checked here (400 VALIDATION_FAILED); what a carrier needs — required
@@ -9,52 +28,25 @@ import { IdProperty, OptionalFlag } from '../infra/http/dto-properties';
  * by normalizeAddress (422 ADDRESS_INVALID), the same check an inline order address gets.
  */
 export class AddressInputDto {
-  @ApiProperty({ example: 'Erika Mustermann', maxLength: ADDRESS_LIMITS.fullName })
-  @IsString()
-  @MaxLength(ADDRESS_LIMITS.fullName)
+  @AddressField('fullName', 'Erika Mustermann')
   fullName!: string;
 
-  @ApiPropertyOptional({
-    type: String,
-    example: 'ACME GmbH',
-    maxLength: ADDRESS_LIMITS.company,
-    nullable: true,
-  })
-  @IsOptional()
-  @IsString()
-  @MaxLength(ADDRESS_LIMITS.company)
+  @OptionalAddressField('company', 'ACME GmbH')
   company?: string | null;
 
-  @ApiProperty({ example: 'Heidestraße 17', maxLength: ADDRESS_LIMITS.line1 })
-  @IsString()
-  @MaxLength(ADDRESS_LIMITS.line1)
+  @AddressField('line1', 'Heidestraße 17')
   line1!: string;
 
-  @ApiPropertyOptional({
-    type: String,
-    example: '3rd floor',
-    maxLength: ADDRESS_LIMITS.line2,
-    nullable: true,
-  })
-  @IsOptional()
-  @IsString()
-  @MaxLength(ADDRESS_LIMITS.line2)
+  @OptionalAddressField('line2', '3rd floor')
   line2?: string | null;
 
-  @ApiProperty({ example: 'Köln', maxLength: ADDRESS_LIMITS.city })
-  @IsString()
-  @MaxLength(ADDRESS_LIMITS.city)
+  @AddressField('city', 'Köln')
   city!: string;
 
-  @ApiPropertyOptional({ type: String, example: 'NRW', maxLength: ADDRESS_LIMITS.region, nullable: true })
-  @IsOptional()
-  @IsString()
-  @MaxLength(ADDRESS_LIMITS.region)
+  @OptionalAddressField('region', 'NRW')
   region?: string | null;
 
-  @ApiProperty({ example: '51147', maxLength: ADDRESS_LIMITS.postalCode })
-  @IsString()
-  @MaxLength(ADDRESS_LIMITS.postalCode)
+  @AddressField('postalCode', '51147')
   postalCode!: string;
 
   @ApiProperty({ example: 'DE', description: 'ISO 3166-1 alpha-2', minLength: 2, maxLength: 2 })
@@ -62,15 +54,7 @@ export class AddressInputDto {
   @MaxLength(2)
   country!: string;
 
-  @ApiPropertyOptional({
-    type: String,
-    example: '+49 221 1234567',
-    maxLength: ADDRESS_LIMITS.phone,
-    nullable: true,
-  })
-  @IsOptional()
-  @IsString()
-  @MaxLength(ADDRESS_LIMITS.phone)
+  @OptionalAddressField('phone', '+49 221 1234567')
   phone?: string | null;
 }
 

@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import { IsOptional, Matches } from 'class-validator';
 import { PageCursor, PageLimit } from '../infra/http/page-query';
+import { OptionalText } from '../infra/http/dto-properties';
 
 export class LoginAuditPageQuery {
   @PageCursor() cursor?: string;
@@ -8,10 +9,7 @@ export class LoginAuditPageQuery {
 }
 
 export class LoginAuditQueryDto extends LoginAuditPageQuery {
-  @ApiPropertyOptional({ description: 'The email tried (case-insensitive)', example: 'ada@example.com' })
-  @IsOptional()
-  @IsString()
-  @MaxLength(254)
+  @OptionalText(254, { description: 'The email tried (case-insensitive)', example: 'ada@example.com' })
   email?: string;
 
   @ApiPropertyOptional({ example: '01938a8e-7b2c-7d3e-9f10-2b3c4d5e6f70' })

@@ -1,11 +1,10 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { IsInt, IsString, Matches, Max, Min } from 'class-validator';
+import { IsInt, Max, Min } from 'class-validator';
 import { MAX_LINE_QUANTITY } from '../common/order-size';
+import { Code } from '../infra/http/dto-properties';
 
 export class AddCartItemDto {
-  @ApiProperty({ example: 'TSHIRT-M' })
-  @IsString()
-  @Matches(/^[A-Za-z0-9._-]{1,64}$/, { message: 'sku must be 1-64 of A-Z a-z 0-9 . _ -' })
+  @Code({ example: 'TSHIRT-M' })
   sku!: string;
 
   @ApiProperty({

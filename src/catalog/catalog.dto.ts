@@ -10,7 +10,6 @@ import {
   IsObject,
   IsOptional,
   IsString,
-  IsUUID,
   Matches,
   Max,
   MaxLength,
@@ -19,7 +18,7 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { LISTING_SORTS, ListingSort, MAX_LIMIT } from './listing-query';
-import { MinorUnits } from '../infra/http/dto-properties';
+import { MinorUnits, OptionalId, OptionalInt, OptionalText } from '../infra/http/dto-properties';
 
 const SKU = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const SLUG = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
@@ -43,24 +42,16 @@ const PriceBound = (): PropertyDecorator =>
   );
 
 export class ListProductsQuery {
-  @ApiPropertyOptional({ description: 'Full-text search over name and description', example: 'cotton shirt' })
-  @IsOptional()
-  @IsString()
-  @MaxLength(200)
+  @OptionalText(200, { description: 'Full-text search over name and description', example: 'cotton shirt' })
   q?: string;
 
-  @ApiPropertyOptional({
+  @OptionalId({
     description: 'Category id; products of its descendants are included',
     example: '0190a5b0-7c1e-7a3d-9f2e-4b8c1d2e3f40',
   })
-  @IsOptional()
-  @IsUUID()
   categoryId?: string;
 
-  @ApiPropertyOptional()
-  @IsOptional()
-  @IsString()
-  @MaxLength(120)
+  @OptionalText(120)
   brand?: string;
 
   @PriceBound()
@@ -80,13 +71,10 @@ export class ListProductsQuery {
   @IsIn(LISTING_SORTS)
   sort?: ListingSort;
 
-  @ApiPropertyOptional({
+  @OptionalText(512, {
     description: 'Opaque; the nextCursor of the previous page',
     example: 'eyJrIjoxNzAwMDAwMDAwMDAwfQ',
   })
-  @IsOptional()
-  @IsString()
-  @MaxLength(512)
   cursor?: string;
 
   @ApiPropertyOptional({
@@ -115,14 +103,10 @@ export class VariantDto {
   @Matches(/^[A-Z]{3}$/, { message: 'currency: ISO 4217 code' })
   currency!: string;
 
-  @ApiPropertyOptional({
+  @OptionalInt(0, 1_000_000_000, {
     example: 100,
     description: 'Initial stock (create only; later via PUT /inventory/:sku)',
   })
-  @IsOptional()
-  @IsInt()
-  @Min(0)
-  @Max(1_000_000_000)
   stockOnHand?: number;
 }
 
@@ -133,21 +117,13 @@ class ProductFieldsDto {
   @MaxLength(220)
   slug?: string;
 
-  @ApiPropertyOptional()
-  @IsOptional()
-  @IsString()
-  @MaxLength(20_000)
+  @OptionalText(20_000)
   description?: string;
 
-  @ApiPropertyOptional()
-  @IsOptional()
-  @IsString()
-  @MaxLength(120)
+  @OptionalText(120)
   brand?: string;
 
-  @ApiPropertyOptional()
-  @IsOptional()
-  @IsUUID()
+  @OptionalId()
   categoryId?: string;
 
   @ApiPropertyOptional({ example: { color: 'blue' } })
@@ -214,9 +190,7 @@ export class CreateCategoryDto {
   @MaxLength(140)
   slug?: string;
 
-  @ApiPropertyOptional()
-  @IsOptional()
-  @IsUUID()
+  @OptionalId()
   parentId?: string;
 }
 

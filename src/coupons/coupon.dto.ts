@@ -14,7 +14,7 @@ import {
   Min,
 } from 'class-validator';
 import { MAX_RESTRICTIONS } from './coupons.service';
-import { IdProperty, OptionalFlag } from '../infra/http/dto-properties';
+import { IdProperty, OptionalCurrencyCode, OptionalFlag, OptionalInt } from '../infra/http/dto-properties';
 
 export class CreateCouponDto {
   @ApiProperty({ example: 'WELCOME20', description: '3-64 of A-Z 0-9 _ -; matched case-insensitively' })
@@ -26,49 +26,34 @@ export class CreateCouponDto {
   @IsIn(['percentage', 'fixed'])
   kind!: 'percentage' | 'fixed';
 
-  @ApiPropertyOptional({
+  @OptionalInt(1, 100, {
     type: Number,
     nullable: true,
     example: 20,
     description: 'percentage coupons: 1-100',
   })
-  @IsOptional()
-  @IsInt()
-  @Min(1)
-  @Max(100)
   percentOff?: number | null;
 
-  @ApiPropertyOptional({
+  @OptionalInt(1, 2 ** 42, {
     type: Number,
     nullable: true,
     example: 500,
     description: 'fixed coupons: minor units',
   })
-  @IsOptional()
-  @IsInt()
-  @Min(1)
-  @Max(2 ** 42)
   amountOff?: number | null;
 
-  @ApiPropertyOptional({
+  @OptionalCurrencyCode({
     type: String,
     nullable: true,
     example: 'EUR',
     description: 'Required for fixed coupons and a minimum subtotal',
   })
-  @IsOptional()
-  @IsString()
-  @Matches(/^[A-Z]{3}$/, { message: 'currency must be an ISO 4217 code' })
   currency?: string | null;
 
-  @ApiPropertyOptional({
+  @OptionalInt(0, 2 ** 42, {
     example: 2000,
     description: 'The goods must cost at least this (minor units, before discount)',
   })
-  @IsOptional()
-  @IsInt()
-  @Min(0)
-  @Max(2 ** 42)
   minSubtotal?: number;
 
   @ApiPropertyOptional({ example: '2026-12-01T00:00:00.000Z', description: 'Default: now' })
@@ -81,28 +66,20 @@ export class CreateCouponDto {
   @IsISO8601({ strict: true })
   endsAt?: string | null;
 
-  @ApiPropertyOptional({
+  @OptionalInt(1, 1_000_000_000, {
     type: Number,
     example: 100,
     nullable: true,
     description: 'Orders that may use it in total; null = unlimited',
   })
-  @IsOptional()
-  @IsInt()
-  @Min(1)
-  @Max(1_000_000_000)
   usageLimit?: number | null;
 
-  @ApiPropertyOptional({
+  @OptionalInt(1, 1_000_000_000, {
     type: Number,
     example: 1,
     nullable: true,
     description: 'Orders one customer may use it for; null = unlimited',
   })
-  @IsOptional()
-  @IsInt()
-  @Min(1)
-  @Max(1_000_000_000)
   perCustomerLimit?: number | null;
 
   @ApiPropertyOptional({

@@ -1,19 +1,14 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsInt, IsOptional, Max, Min } from 'class-validator';
+import { ApiProperty } from '@nestjs/swagger';
+import { OptionalInt } from '../infra/http/dto-properties';
 
 export class AdjustStockDto {
-  @ApiPropertyOptional({ example: 120, description: 'Units physically in stock; not below what is reserved' })
-  @IsOptional()
-  @IsInt()
-  @Min(0)
-  @Max(1_000_000_000)
+  @OptionalInt(0, 1_000_000_000, {
+    example: 120,
+    description: 'Units physically in stock; not below what is reserved',
+  })
   onHand?: number;
 
-  @ApiPropertyOptional({ example: 5, description: 'Alert ops when available drops below this' })
-  @IsOptional()
-  @IsInt()
-  @Min(0)
-  @Max(1_000_000_000)
+  @OptionalInt(0, 1_000_000_000, { example: 5, description: 'Alert ops when available drops below this' })
   lowStockThreshold?: number;
 }
 

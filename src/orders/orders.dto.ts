@@ -8,10 +8,8 @@ import {
   IsInt,
   IsOptional,
   IsString,
-  IsUUID,
   Matches,
   Max,
-  MaxLength,
   Min,
   ValidateNested,
   IsDate,
@@ -20,11 +18,10 @@ import {
 import { AddressInputDto } from '../addresses';
 import { ORDER_STATUSES, OrderStatus } from './order-state';
 import { PageCursor, PageLimit } from '../infra/http/page-query';
+import { Code, OptionalId, OptionalInt, OptionalText } from '../infra/http/dto-properties';
 
 export class OrderItemInputDto {
-  @ApiProperty({ example: 'TSHIRT-M' })
-  @IsString()
-  @Matches(/^[A-Za-z0-9._-]{1,64}$/, { message: 'sku must be 1-64 of A-Z a-z 0-9 . _ -' })
+  @Code({ example: 'TSHIRT-M' })
   sku!: string;
 
   @ApiProperty({ example: 2, minimum: 1, maximum: 1000 })
@@ -54,12 +51,10 @@ export class CreateOrderDto {
   @Equals(true, { message: 'fromCart must be true when given' })
   fromCart?: boolean;
 
-  @ApiPropertyOptional({
+  @OptionalId({
     example: '0193a5b0-7c1e-7a3d-9f2e-4b8c1d2e3f40',
     description: 'An address of my address book',
   })
-  @IsOptional()
-  @IsUUID()
   addressId?: string;
 
   @ApiPropertyOptional({
@@ -80,21 +75,14 @@ export class CreateOrderDto {
   @Matches(/^[A-Za-z0-9._-]{1,64}$/, { message: 'shippingMethod must be a shipping method code' })
   shippingMethod?: string;
 
-  @ApiPropertyOptional({ example: 'WELCOME20' })
-  @IsOptional()
-  @IsString()
-  @MaxLength(64)
+  @OptionalText(64, { example: 'WELCOME20' })
   couponCode?: string;
 
-  @ApiPropertyOptional({
+  @OptionalInt(0, Number.MAX_SAFE_INTEGER, {
     example: 8490,
     description:
       "The quote's total the customer accepted (minor units); another total answers 409 PRICE_CHANGED",
   })
-  @IsOptional()
-  @IsInt()
-  @Min(0)
-  @Max(Number.MAX_SAFE_INTEGER)
   expectedTotal?: number;
 }
 
@@ -102,9 +90,7 @@ export class CreateOrderDto {
 export class QuoteOrderDto extends CreateOrderDto {}
 
 export class SetOrderAddressDto {
-  @ApiPropertyOptional({ example: '0193a5b0-7c1e-7a3d-9f2e-4b8c1d2e3f40' })
-  @IsOptional()
-  @IsUUID()
+  @OptionalId({ example: '0193a5b0-7c1e-7a3d-9f2e-4b8c1d2e3f40' })
   addressId?: string;
 
   @ApiPropertyOptional({ type: AddressInputDto })
@@ -224,8 +210,6 @@ export class ListOrdersQueryDto {
 }
 
 export class AdminListOrdersQueryDto extends ListOrdersQueryDto {
-  @ApiPropertyOptional()
-  @IsOptional()
-  @IsUUID()
+  @OptionalId()
   userId?: string;
 }

@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsBoolean, IsInt, IsOptional, IsString, IsUUID, Matches, Max, Min } from 'class-validator';
+import { IsBoolean, IsOptional, IsString, IsUUID, Matches } from 'class-validator';
+import { OptionalInt } from '../infra/http/dto-properties';
 
 export class CreatePaymentDto {
   @ApiProperty({ format: 'uuid' })
@@ -18,11 +19,10 @@ export class ConfirmPaymentDto {
 }
 
 export class CreateRefundDto {
-  @ApiPropertyOptional({ description: 'Minor units; omitted = everything not yet refunded', example: 500 })
-  @IsOptional()
-  @IsInt()
-  @Min(1)
-  @Max(Number.MAX_SAFE_INTEGER)
+  @OptionalInt(1, Number.MAX_SAFE_INTEGER, {
+    description: 'Minor units; omitted = everything not yet refunded',
+    example: 500,
+  })
   amount?: number;
 
   @ApiPropertyOptional({ description: 'Put the items back in stock when the refund completes the order' })

@@ -1,23 +1,19 @@
-import { ApiProperty, ApiPropertyOptional, PartialType } from '@nestjs/swagger';
-import {
-  ArrayMaxSize,
-  ArrayMinSize,
-  IsArray,
-  IsInt,
-  IsOptional,
-  IsString,
-  Matches,
-  Max,
-  MaxLength,
-  Min,
-} from 'class-validator';
+import { ApiProperty, PartialType } from '@nestjs/swagger';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsString, Matches, MaxLength } from 'class-validator';
 import { MAX_SHIPPING_PRICE } from './shipping.service';
-import { IdProperty, MinorUnits, OptionalFlag } from '../infra/http/dto-properties';
+import {
+  Code,
+  CountryCode,
+  CurrencyCode,
+  IdProperty,
+  MinorUnits,
+  OptionalCurrencyCode,
+  OptionalFlag,
+  OptionalInt,
+} from '../infra/http/dto-properties';
 
 export class CreateShippingMethodDto {
-  @ApiProperty({ example: 'dhl-standard', description: 'Stable code clients send with an order' })
-  @IsString()
-  @Matches(/^[A-Za-z0-9._-]{1,64}$/, { message: 'code must be 1-64 of A-Z a-z 0-9 . _ -' })
+  @Code({ example: 'dhl-standard', description: 'Stable code clients send with an order' })
   code!: string;
 
   @ApiProperty({ example: 'DHL Standard (2-3 days)' })
@@ -28,21 +24,15 @@ export class CreateShippingMethodDto {
   @MinorUnits(MAX_SHIPPING_PRICE, 490)
   price!: number;
 
-  @ApiProperty({ example: 'EUR' })
-  @IsString()
-  @Matches(/^[A-Z]{3}$/, { message: 'currency must be an ISO 4217 code' })
+  @CurrencyCode()
   currency!: string;
 
-  @ApiPropertyOptional({
+  @OptionalInt(0, 2 ** 42, {
     type: Number,
     example: 5000,
     nullable: true,
     description: 'Free when the goods after discount cost at least this',
   })
-  @IsOptional()
-  @IsInt()
-  @Min(0)
-  @Max(2 ** 42)
   freeAbove?: number | null;
 
   @ApiProperty({ example: ['DE', 'AT'], description: 'ISO 3166-1 alpha-2 codes' })
@@ -68,14 +58,9 @@ export class ShippingMethodListDto {
 }
 
 export class AvailableShippingQuery {
-  @ApiProperty({ example: 'DE', description: 'Destination, ISO 3166-1 alpha-2' })
-  @IsString()
-  @Matches(/^[A-Z]{2}$/, { message: 'country must be an ISO 3166-1 alpha-2 code' })
+  @CountryCode({ example: 'DE', description: 'Destination, ISO 3166-1 alpha-2' })
   country!: string;
 
-  @ApiPropertyOptional({ example: 'EUR' })
-  @IsOptional()
-  @IsString()
-  @Matches(/^[A-Z]{3}$/, { message: 'currency must be an ISO 4217 code' })
+  @OptionalCurrencyCode()
   currency?: string;
 }

@@ -1,22 +1,18 @@
-import { ApiProperty, ApiPropertyOptional, PartialType } from '@nestjs/swagger';
-import { IsInt, IsOptional, IsString, IsUUID, Matches, Max, MaxLength, Min } from 'class-validator';
-import { IdProperty } from '../infra/http/dto-properties';
+import { ApiProperty, PartialType } from '@nestjs/swagger';
+import { IsInt, IsString, Max, MaxLength, Min } from 'class-validator';
+import { CountryCode, IdProperty, OptionalId } from '../infra/http/dto-properties';
 
 export class CreateTaxRateDto {
-  @ApiProperty({ example: 'DE', description: 'ISO 3166-1 alpha-2' })
-  @IsString()
-  @Matches(/^[A-Z]{2}$/, { message: 'country must be an ISO 3166-1 alpha-2 code' })
+  @CountryCode({ example: 'DE', description: 'ISO 3166-1 alpha-2' })
   country!: string;
 
-  @ApiPropertyOptional({
+  @OptionalId({
     type: String,
     example: null,
     nullable: true,
     description:
       "A category id for a reduced rate (the product's own category); null = the country's standard rate",
   })
-  @IsOptional()
-  @IsUUID()
   categoryId?: string | null;
 
   @ApiProperty({ example: 'MwSt. 19 %' })

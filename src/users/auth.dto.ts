@@ -1,8 +1,9 @@
 import { HttpCode, applyDecorators } from '@nestjs/common';
-import { ApiCreatedResponse, ApiOkResponse, ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiCreatedResponse, ApiOkResponse, ApiProperty } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { ApiErrorResponse } from '../infra/http/openapi-errors';
-import { IsEmail, IsNotEmpty, IsOptional, IsString, MaxLength, MinLength } from 'class-validator';
+import { IsEmail, IsNotEmpty, IsString, MaxLength, MinLength } from 'class-validator';
+import { OptionalText } from '../infra/http/dto-properties';
 
 const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
 
@@ -52,12 +53,9 @@ export class RefreshDto {
 }
 
 export class LogoutDto {
-  @ApiPropertyOptional({
+  @OptionalText(200, {
     description: 'Ends this session (the token family). Omitted: every session of the caller ends.',
   })
-  @IsOptional()
-  @IsString()
-  @MaxLength(200)
   refreshToken?: string;
 }
 

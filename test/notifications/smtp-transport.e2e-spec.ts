@@ -1,13 +1,8 @@
-import { getQueueToken } from '@nestjs/bull';
-import type { Queue } from 'bull';
-import { MailCatcher } from '../../scripts/infra/mail-catcher';
 import type { AppConfig } from '../../src/infra/config/app-config';
-import { QUEUES } from '../../src/infra/queue/queues';
-import { MailService } from '../../src/notifications';
 import { MailTransport } from '../../src/notifications/mail-transport';
 import { uniqueEmail } from '../support/auth';
-import { FaultProxy } from '../support/fault-proxy';
-import { TestApp, eventually, startApp } from '../support/test-app';
+import { ProxiedSmtp, proxiedSmtp } from '../support/smtp-sink';
+import { eventually } from '../support/test-app';
 
 const transportTo = (port: number) =>
   new MailTransport({ mail: { smtpUrl: `smtp://127.0.0.1:${port}` } } as AppConfig);
@@ -15,25 +10,16 @@ const transportTo = (port: number) =>
 /**
  * MailTransport (decision 0029: each message built once as a Buffer, sent on pooled
  * SMTPConnections) against the project's real SMTP sink: what arrives is what was sent, and a
- * server that takes the connection but never answers fails the send within its timeout.
+ * server that takes the connection but never answers fails the send within its timeout (through
+ * the email queue: test/users/mail.e2e-spec.ts).
  */
 describe('notifications: the SMTP transport on the wire', () => {
-  let smtp: MailCatcher;
-  let proxy: FaultProxy;
-
-  beforeAll(async () => {
-    smtp = new MailCatcher({ smtpPort: 0 });
-    await smtp.start();
-    proxy = new FaultProxy('127.0.0.1', smtp.smtpPort);
-    await proxy.start();
-  });
-  afterAll(async () => {
-    await proxy.stop();
-    await smtp.stop();
-  });
+  let sink: ProxiedSmtp;
+  beforeAll(async () => void (sink = await proxiedSmtp()));
+  afterAll(() => sink.stop());
 
   it('delivers a well-formed message: subject, from/to, UTF-8 text and HTML, lines starting with dots, headers', async () => {
-    const transport = transportTo(smtp.smtpPort);
+    const transport = transportTo(sink.smtp.smtpPort);
     const to = uniqueEmail('wire');
     const text = 'Grüße, Zoë!\n.a line that starts with a dot\n..and two\n.\nTotal: €75.00 — ¥5,000\n';
     const html = '<p>ASCII html</p>\n.dot at the start of a 7bit line\n<p>end</p>';
@@ -49,7 +35,7 @@ describe('notifications: the SMTP transport on the wire', () => {
       });
       expect(sent.messageId).toBe('<wire-1@shop.test>');
       expect(sent.response).toMatch(/^250/);
-      const got = await smtp.waitFor((m) => m.to.includes(to), 10000);
+      const got = await sink.smtp.waitFor((m) => m.to.includes(to), 10000);
       expect(got).toMatchObject({
         subject: 'Ihre Bestellung — Grüße ord-1',
         from: 'no-reply@shop.test',
@@ -72,14 +58,14 @@ describe('notifications: the SMTP transport on the wire', () => {
         html: 'x',
         messageId: '<wire-2@shop.test>',
       });
-      await eventually(async () => smtp.messages.filter((m) => m.to.includes(to)).length === 2, 10000);
+      await eventually(async () => sink.smtp.messages.filter((m) => m.to.includes(to)).length === 2, 10000);
     } finally {
       transport.onApplicationShutdown();
     }
   });
 
   it('a server that accepts the connection but never answers fails the send within the greeting timeout, and so does a kept-open connection that stops answering', async () => {
-    const transport = transportTo(proxy.port);
+    const transport = transportTo(sink.proxy.port);
     const mail = (n: number) => ({
       from: 'a@shop.test',
       to: uniqueEmail('hang'),
@@ -89,65 +75,23 @@ describe('notifications: the SMTP transport on the wire', () => {
       messageId: `<hang-${n}@shop.test>`,
     });
     try {
-      await proxy.set('blackhole');
+      await sink.proxy.set('blackhole');
       let started = Date.now();
       await expect(transport.send(mail(1))).rejects.toThrow(/greeting/i);
       expect(Date.now() - started).toBeLessThan(8000);
 
-      await proxy.set('pass');
+      await sink.proxy.set('pass');
       await transport.send(mail(2)); // a connection is open and idle in the pool now
-      await proxy.set('blackhole'); // its bytes are swallowed from here on
+      await sink.proxy.set('blackhole'); // its bytes are swallowed from here on
       started = Date.now();
       await expect(transport.send(mail(3))).rejects.toThrow(/timeout|no answer/i);
       expect(Date.now() - started).toBeLessThan(22000);
 
-      await proxy.set('pass');
+      await sink.proxy.set('pass');
       await transport.send(mail(4)); // a fresh connection replaces the broken one
     } finally {
-      await proxy.set('pass');
+      await sink.proxy.set('pass');
       transport.onApplicationShutdown();
     }
   }, 45000);
-
-  describe('through the email queue', () => {
-    let t: TestApp;
-    let queue: Queue;
-
-    beforeAll(async () => {
-      t = await startApp({
-        SMTP_URL: `smtp://127.0.0.1:${proxy.port}`,
-        MAIL_FROM: 'Shop <no-reply@shop.test>',
-      });
-      queue = t.app.get<Queue>(getQueueToken(QUEUES.email));
-    });
-    afterAll(async () => {
-      await proxy.set('pass');
-      await t.close();
-    });
-
-    it('a mail job towards a silent server fails its attempt within the timeout (not hung) and is delivered once when the server answers again', async () => {
-      await proxy.set('blackhole');
-      const to = uniqueEmail('silent');
-      const dedupeKey = `payment-receipt:${to}`;
-      const queuedAt = Date.now();
-      await t.app.get(MailService).send({
-        template: 'payment-receipt',
-        to,
-        data: { orderId: 'ord-s', paymentId: 'pay-s', amount: 1999, currency: 'EUR' },
-        dedupeKey,
-      });
-      await eventually(async () => ((await queue.getJob(dedupeKey))?.attemptsMade ?? 0) >= 1, 15000, 100);
-      expect(Date.now() - queuedAt).toBeLessThan(12000);
-      expect((await queue.getJob(dedupeKey))?.failedReason).toMatch(/greeting/i);
-      await proxy.set('pass');
-      const got = await smtp.waitFor((m) => m.to.includes(to), 30000);
-      expect(got.subject).toBe('Payment received for order ord-s');
-      expect(got.text).toContain('€19.99');
-      await eventually(
-        async () => (await (await queue.getJob(dedupeKey))?.getState()) === 'completed',
-        10000,
-      );
-      expect(smtp.messages.filter((m) => m.to.includes(to))).toHaveLength(1);
-    }, 60000);
-  });
 });

@@ -17,6 +17,7 @@ import nodemailer from 'nodemailer';
 import type { AppConfig } from '../src/infra/config/app-config';
 import { MailTemplatesService } from '../src/notifications/mail-templates';
 import { MailTransport } from '../src/notifications/mail-transport';
+import type { MailMessage } from '../src/notifications/mime-message';
 
 const arg = (name: string, def: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -63,8 +64,9 @@ type Send = (to: string, dedupeKey: string) => Promise<unknown>;
 
 function sender(templates: MailTemplatesService): { send: Send; close: () => void } {
   const config = { mail: { smtpUrl: `smtp://127.0.0.1:${PORT}`, from: FROM } } as AppConfig;
-  const render = (to: string, dedupeKey: string) => ({
-    rendered: templates.render('order-confirmation', {
+  /** What MailProcessor hands the transport for one order confirmation. */
+  const message = (to: string, dedupeKey: string): MailMessage => {
+    const rendered = templates.render('order-confirmation', {
       name: 'Ada Lovelace',
       orderId: dedupeKey,
       items: [
@@ -72,10 +74,15 @@ function sender(templates: MailTemplatesService): { send: Send; close: () => voi
         { sku: 'MUG-1', name: 'Mug', quantity: 1, lineTotal: 1250, currency: 'EUR' },
       ],
       total: { amount: 6250, currency: 'EUR' },
-    }),
-    messageId: `<${createHash('sha256').update(dedupeKey).digest('hex').slice(0, 32)}@shop.local>`,
-    to,
-  });
+    });
+    return {
+      from: FROM,
+      to,
+      ...rendered,
+      messageId: `<${createHash('sha256').update(dedupeKey).digest('hex').slice(0, 32)}@shop.local>`,
+      headers: { 'X-Mail-Template': 'order-confirmation' },
+    };
+  };
   if (PATH === 'nodemailer') {
     const t = nodemailer.createTransport({
       host: '127.0.0.1',
@@ -88,36 +95,11 @@ function sender(templates: MailTemplatesService): { send: Send; close: () => voi
       greetingTimeout: 5000,
       socketTimeout: 15000,
     });
-    return {
-      send: (to, key) => {
-        const { rendered, messageId } = render(to, key);
-        return t.sendMail({
-          from: FROM,
-          to,
-          subject: rendered.subject,
-          html: rendered.html,
-          text: rendered.text,
-          messageId,
-          headers: { 'X-Mail-Template': 'order-confirmation' },
-        });
-      },
-      close: () => t.close(),
-    };
+    return { send: (to, key) => t.sendMail(message(to, key)), close: () => t.close() };
   }
   const transport = new MailTransport(config);
   return {
-    send: (to, key) => {
-      const { rendered, messageId } = render(to, key);
-      return transport.send({
-        from: FROM,
-        to,
-        subject: rendered.subject,
-        html: rendered.html,
-        text: rendered.text,
-        messageId,
-        headers: { 'X-Mail-Template': 'order-confirmation' },
-      });
-    },
+    send: (to, key) => transport.send(message(to, key)),
     close: () => transport.onApplicationShutdown(),
   };
 }

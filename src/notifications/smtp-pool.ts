@@ -54,7 +54,10 @@ export class SmtpPool {
       const c = await Promise.race([acquired, timeout]);
       const info = await Promise.race([
         new Promise<SMTPConnectionSendInfo>((resolve, reject) =>
-          c.smtp.send(envelope, message, (err, res) => (err ? reject(err) : resolve(res!))),
+          // A copy: SMTPConnection keeps its per-message bookkeeping on the envelope object.
+          c.smtp.send({ from: envelope.from, to: [...envelope.to] }, message, (err, res) =>
+            err ? reject(err) : resolve(res!),
+          ),
         ),
         timeout,
       ]);
@@ -95,8 +98,11 @@ export class SmtpPool {
     if (this.forget(c)) c.smtp.close();
   }
 
+  /** QUIT (the connection closes on the reply); closed anyway after a second without one. */
   private quit(c: Conn): void {
-    if (this.forget(c)) c.smtp.quit();
+    if (!this.forget(c)) return;
+    c.smtp.quit();
+    setTimeout(() => c.smtp.close(), 1000).unref();
   }
 
   /** Out of the pool (false when it already was); a sender waiting for a connection may open one. */

@@ -138,7 +138,7 @@ async function main(): Promise<void> {
         type: 'order.created',
         orderId,
         userId: users[(done + i) % users.length][0],
-        status: 'pending_payment',
+        status: 'PENDING_PAYMENT',
         source: 'web',
         flashSaleId: null,
         reservationId: null,
@@ -176,6 +176,9 @@ async function main(): Promise<void> {
   const workerSys = cpuSec(worker.pid!, 'sys') - bootSys;
   const sinkCpu = sinkPid ? cpuSec(sinkPid) - sink0 : NaN;
   const failed = (await email.getJobCounts()).failed;
+  const orders = new Bull('orders', endpoints.redisUrl, { prefix: `${prefix}:bull` });
+  const expiryJobs = (await orders.getJobCounts()).delayed;
+  await orders.close();
   await stop(worker);
   await email.close();
   await db.end();
@@ -192,6 +195,7 @@ async function main(): Promise<void> {
       workerBootCpuSec: bootCpu,
       smtpSinkUsPerOrder: Math.round((sinkCpu * 1e6) / ORDERS),
       failedMailJobs: failed,
+      expiryJobs,
     }),
   );
 }

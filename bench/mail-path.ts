@@ -15,9 +15,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import nodemailer from 'nodemailer';
 import type { AppConfig } from '../src/infra/config/app-config';
-import { MailTemplatesService } from '../src/notifications/mail-templates';
-import { MailTransport } from '../src/notifications/mail-transport';
-import type { MailMessage } from '../src/notifications/mime-message';
+import { MailMessage, MailTemplatesService, MailTransport } from '../src/notifications/testing';
 
 const arg = (name: string, def: string) => {
   const i = process.argv.indexOf(`--${name}`);

@@ -1,5 +1,5 @@
 import type { AppConfig } from '../../src/infra/config/app-config';
-import { MailTransport } from '../../src/notifications/mail-transport';
+import { MailTransport } from '../../src/notifications/testing';
 import { uniqueEmail } from '../support/auth';
 import { ProxiedSmtp, proxiedSmtp } from '../support/smtp-sink';
 import { eventually } from '../support/test-app';

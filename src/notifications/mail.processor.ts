@@ -41,7 +41,7 @@ export class MailProcessor implements OnModuleInit {
     if (await this.redis.client.exists(marker)) return 'already-sent';
     const rendered = this.templates.render(template, data);
     const domain = this.config.mail.from.match(/@([^>\s]+)/)?.[1] ?? 'localhost';
-    const info = await this.transport.transporter.sendMail({
+    const info = await this.transport.send({
       from: this.config.mail.from,
       to,
       subject: rendered.subject,

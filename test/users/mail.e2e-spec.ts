@@ -1,15 +1,17 @@
 import { getQueueToken } from '@nestjs/bull';
 import type { Queue } from 'bull';
-import { MailCatcher } from '../../scripts/infra/mail-catcher';
+import type { MailCatcher } from '../../scripts/infra/mail-catcher';
 import { QUEUES } from '../../src/infra/queue/queues';
 import { MailService } from '../../src/notifications';
 import { registerUser, uniqueEmail } from '../support/auth';
-import { FaultProxy } from '../support/fault-proxy';
+import type { FaultProxy } from '../support/fault-proxy';
+import { ProxiedSmtp, proxiedSmtp } from '../support/smtp-sink';
 import { TestApp, eventually, startApp } from '../support/test-app';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('notifications: mail over a real SMTP server, through the email queue', () => {
+  let sink: ProxiedSmtp;
   let smtp: MailCatcher;
   let proxy: FaultProxy;
   let t: TestApp;
@@ -17,11 +19,9 @@ describe('notifications: mail over a real SMTP server, through the email queue',
   const to = (email: string) => smtp.messages.filter((m) => m.to.includes(email));
 
   beforeAll(async () => {
-    smtp = new MailCatcher({ smtpPort: 0 });
-    await smtp.start();
     // The app reaches SMTP through a proxy so a test can slow it down or take it away.
-    proxy = new FaultProxy('127.0.0.1', smtp.smtpPort);
-    await proxy.start();
+    sink = await proxiedSmtp();
+    ({ smtp, proxy } = sink);
     t = await startApp({
       SMTP_URL: `smtp://127.0.0.1:${proxy.port}`,
       MAIL_FROM: 'Shop <no-reply@shop.test>',
@@ -31,8 +31,7 @@ describe('notifications: mail over a real SMTP server, through the email queue',
   afterAll(async () => {
     await proxy.set('pass');
     await t.close();
-    await proxy.stop();
-    await smtp.stop();
+    await sink.stop();
   });
 
   it('register answers without waiting for SMTP, and the welcome mail (HTML + text) arrives', async () => {
@@ -62,6 +61,32 @@ describe('notifications: mail over a real SMTP server, through the email queue',
     await eventually(async () => (await (await queue.getJob(jobId))?.getState()) === 'completed', 10000);
     await sleep(2500);
     expect(to(u.email)).toHaveLength(1);
+  });
+
+  it('a silent SMTP server (accepts, never answers): the attempt fails within the transport timeouts instead of hanging, and the mail is delivered once when it answers again', async () => {
+    const email = uniqueEmail('silent');
+    const dedupeKey = `payment-receipt:${email}`;
+    await proxy.set('blackhole');
+    try {
+      const queuedAt = Date.now();
+      await t.app.get(MailService).send({
+        template: 'payment-receipt',
+        to: email,
+        data: { orderId: 'ord-s', paymentId: 'pay-s', amount: 1999, currency: 'EUR' },
+        dedupeKey,
+      });
+      // A new connection waits for the greeting (5 s); one the pool kept open from the tests
+      // above goes silent mid-conversation and times out (15 s without a byte).
+      await eventually(async () => ((await queue.getJob(dedupeKey))?.attemptsMade ?? 0) >= 1, 25000, 100);
+      expect(Date.now() - queuedAt).toBeLessThan(22000);
+      expect((await queue.getJob(dedupeKey))?.failedReason).toMatch(/greeting|timeout/i);
+    } finally {
+      await proxy.set('pass');
+    }
+    const got = await smtp.waitFor((m) => m.to.includes(email), 30000);
+    expect(got.subject).toBe('Payment received for order ord-s');
+    await eventually(async () => (await (await queue.getJob(dedupeKey))?.getState()) === 'completed', 10000);
+    expect(to(email)).toHaveLength(1);
   });
 
   it('one dedupeKey is one mail: sending twice, or again after the job was trimmed, sends nothing more', async () => {

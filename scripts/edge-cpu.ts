@@ -17,6 +17,13 @@
  * Scenarios (as bench/run.ts's): cart add + read (POST /cart/items + GET /cart over 500 carts),
  * flash purchase sold-out path, catalog product detail (warm cache). EDGE_CPU_ONLY=cart,soldout
  * picks some; EDGE_CPU_LOG_OFF=1 runs the apps with HTTP_LOG=false.
+ *
+ * On a machine others load too, back-to-back runs of the same build differ by ±25%:
+ * EDGE_CPU_PARALLEL=1 puts every root under load at the same time (the same moment's machine for
+ * each; two copies of one build then agree within a few %), EDGE_CPU_RATE=<req/s> makes each
+ * load open-loop at that rate (equal work per root, but little batching: costs per request are
+ * higher than under saturation, and what batching saves shows less). A root may carry extra
+ * environment: `path:NAME=value,NAME=value`.
  */
 import { ChildProcess, execSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -33,6 +40,13 @@ const SECRET = 'edge-cpu-jwt-secret-0123456789-0123456789';
 const N = Number(process.env.EDGE_CPU_REQUESTS ?? 10000);
 const ROUNDS = Number(process.env.EDGE_CPU_ROUNDS ?? 9);
 const ONLY = process.env.EDGE_CPU_ONLY?.split(',');
+/** Open loop at this many requests per second instead of closed loop (steadier under others' load). */
+const RATE = Number(process.env.EDGE_CPU_RATE ?? 0) || undefined;
+/**
+ * All roots under load at once (each with its own load): they share the same moment's machine,
+ * which pairs them better than back to back when others' load comes and goes. Best with a RATE.
+ */
+const PARALLEL = !!process.env.EDGE_CPU_PARALLEL;
 /** `appRoot` or `appRoot:NAME=value,NAME=value` (extra environment for that app). */
 const roots = (process.argv.slice(2).length ? process.argv.slice(2) : [join(__dirname, '..')]).map((a) => {
   const [root, extra = ''] = a.split(':');
@@ -172,7 +186,7 @@ async function startApp({ root, label, env: extra }: (typeof roots)[number], i: 
       if (r.errors || other.length) throw new Error(`${name}: ${r.errors} errors, ${JSON.stringify(other)}`);
       return r.requests;
     };
-  const base = { url: api('/'), connections: 50, durationSec: 0 };
+  const base = { url: api('/'), connections: 50, durationSec: 0, overallRate: RATE };
   return {
     root: label,
     proc,
@@ -216,20 +230,21 @@ async function main(): Promise<void> {
     const names = Object.keys(apps[0].scenarios).filter((s) => !ONLY || ONLY.includes(s));
     const results = new Map<string, number[]>();
     for (const app of apps) for (const s of names) await app.scenarios[s](N); // warm-up (JIT, caches)
+    const measure = async (round: number, s: string, i: number, app: App) => {
+      const before = cpuSec(app.proc.pid!);
+      const n = await app.scenarios[s](N);
+      await sleep(250); // the last flush of the log destination and the like
+      const us = ((cpuSec(app.proc.pid!) - before) / n) * 1e6;
+      const key = `${s}\t${i}`;
+      results.set(key, [...(results.get(key) ?? []), us]);
+      console.log(`round ${round + 1} ${s} [${i}] ${app.root}: ${us.toFixed(1)} µs/request (${n} requests)`);
+    };
     for (let round = 0; round < ROUNDS; round++)
-      for (const s of names)
-        for (const [i, app] of apps.entries()) {
-          await sleep(200);
-          const before = cpuSec(app.proc.pid!);
-          const n = await app.scenarios[s](N);
-          await sleep(250); // the last flush of the log destination and the like
-          const us = ((cpuSec(app.proc.pid!) - before) / n) * 1e6;
-          const key = `${s}\t${i}`;
-          results.set(key, [...(results.get(key) ?? []), us]);
-          console.log(
-            `round ${round + 1} ${s} [${i}] ${app.root}: ${us.toFixed(1)} µs/request (${n} requests)`,
-          );
-        }
+      for (const s of names) {
+        await sleep(200);
+        if (PARALLEL) await Promise.all(apps.map((app, i) => measure(round, s, i, app)));
+        else for (const [i, app] of apps.entries()) await measure(round, s, i, app);
+      }
     console.log('\nmedian µs of server CPU per request:');
     for (const s of names)
       for (const [i, app] of apps.entries()) {

@@ -44,12 +44,13 @@ export class CartController implements OnModuleInit {
       if (!user) return undefined;
       ctx.userId = user.id;
       ctx.role = user.role;
-      return async (body) => {
-        const item = isPlainItem(body)
-          ? body
-          : ((await this.pipe.transform(body, { type: 'body', metatype: AddCartItemDto })) as AddCartItemDto);
-        return ok(await this.cart.add(user.id, item.sku, item.quantity));
-      };
+      // `.then` rather than `async`: one promise fewer per request.
+      return (body) =>
+        isPlainItem(body)
+          ? this.cart.add(user.id, body.sku, body.quantity).then(ok)
+          : Promise.resolve(this.pipe.transform(body, { type: 'body', metatype: AddCartItemDto }))
+              .then((item: AddCartItemDto) => this.cart.add(user.id, item.sku, item.quantity))
+              .then(ok);
     });
   }
 

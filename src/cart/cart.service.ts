@@ -3,7 +3,7 @@ import { CatalogService, VariantPrice } from '../catalog';
 import { ValidationFailedError } from '../common/errors/domain-error';
 import { MAX_LINE_QUANTITY, MAX_ORDER_LINES, SKU_PATTERN } from '../common/order-size';
 import { AppConfig } from '../infra/config/app-config';
-import { CartStore } from './cart.store';
+import { CartStore, type ChangeResult } from './cart.store';
 import {
   CartFullError,
   CartItemNotFoundError,
@@ -48,18 +48,36 @@ export class CartService {
     return Math.min(MAX_LINE_QUANTITY, this.config.orders.limits.maxUnpaidUnitsPerSku);
   }
 
-  async get(userId: string): Promise<CartView> {
-    return this.view(await this.store.lines(userId));
+  get(userId: string): Promise<CartView> {
+    return this.store.lines(userId).then((lines) => this.view(lines));
   }
 
   /** Adds `quantity` of a SKU that is for sale now (404 SKU_NOT_FOUND, 409 SKU_INACTIVE, CART_FULL, CART_LINE_LIMIT). */
-  async add(userId: string, sku: string, quantity: number): Promise<CartView> {
-    checkLine(sku, quantity, 1);
-    const [variant] =
-      this.catalog.cachedVariantsBySkus([sku]) ?? (await this.catalog.findVariantsBySkus([sku]));
-    if (!variant) throw new CartSkuNotFoundError(sku);
-    if (!variant.active) throw new CartSkuInactiveError(sku);
-    return this.view(await this.apply(userId, sku, 'add', quantity));
+  add(userId: string, sku: string, quantity: number): Promise<CartView> {
+    // A `.then` chain rather than `async` (see CartStore.lines); a refusal is still a rejection.
+    try {
+      checkLine(sku, quantity, 1);
+      const cached = this.catalog.cachedVariantsBySkus([sku]);
+      if (cached) return this.addVariant(userId, sku, quantity, cached[0]);
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+    return this.catalog
+      .findVariantsBySkus([sku])
+      .then(([variant]) => this.addVariant(userId, sku, quantity, variant));
+  }
+
+  private addVariant(
+    userId: string,
+    sku: string,
+    quantity: number,
+    variant: VariantPrice | undefined,
+  ): Promise<CartView> {
+    if (!variant) return Promise.reject(new CartSkuNotFoundError(sku));
+    if (!variant.active) return Promise.reject(new CartSkuInactiveError(sku));
+    return this.store
+      .change(userId, sku, 'add', quantity, this.caps)
+      .then((res) => this.view(this.applied(res, sku)));
   }
 
   /**
@@ -115,7 +133,11 @@ export class CartService {
     mode: 'add' | 'set',
     quantity: number,
   ): Promise<Map<string, number>> {
-    const res = await this.store.change(userId, sku, mode, quantity, this.caps);
+    return this.applied(await this.store.change(userId, sku, mode, quantity, this.caps), sku);
+  }
+
+  /** The cart after a change, or the refusal. */
+  private applied(res: ChangeResult, sku: string): Map<string, number> {
     if (res.ok) return res.lines;
     if (res.reason === 'lines') throw new CartFullError(MAX_ORDER_LINES);
     throw new CartLineLimitError(sku, this.maxQuantity, res.current);

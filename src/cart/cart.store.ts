@@ -74,33 +74,22 @@ export class CartStore {
     return this.redis.key(`{cart:${userId}}`);
   }
 
-  async lines(userId: string): Promise<Map<string, number>> {
-    const raw = await this.r.hgetall(this.key(userId));
-    return new Map(Object.entries(raw).map(([sku, q]) => [sku, Number(q)]));
+  // Plain `.then` chains (here and in CartService): every `async` hop is one more promise per
+  // request on the HTTP edge, and each promise runs the AsyncLocalStorage init hook.
+  lines(userId: string): Promise<Map<string, number>> {
+    return this.r.hgetall(this.key(userId)).then(toLines);
   }
 
-  async change(
+  change(
     userId: string,
     sku: string,
     mode: 'add' | 'set',
     quantity: number,
     caps: { maxLines: number; maxQuantity: number; ttlSeconds: number },
   ): Promise<ChangeResult> {
-    const [code, q, ...flat] = await this.r.cartChange(
-      this.key(userId),
-      sku,
-      mode,
-      quantity,
-      caps.maxLines,
-      caps.maxQuantity,
-      caps.ttlSeconds,
-    );
-    if (Number(code) === 0) {
-      const lines = new Map<string, number>();
-      for (let i = 0; i < flat.length; i += 2) lines.set(String(flat[i]), Number(flat[i + 1]));
-      return { ok: true, quantity: Number(q), lines };
-    }
-    return { ok: false, reason: Number(code) === -1 ? 'lines' : 'quantity', current: Number(q) };
+    return this.r
+      .cartChange(this.key(userId), sku, mode, quantity, caps.maxLines, caps.maxQuantity, caps.ttlSeconds)
+      .then(toChangeResult);
   }
 
   async remove(userId: string, sku: string): Promise<boolean> {
@@ -116,4 +105,21 @@ export class CartStore {
     if (!lines.length) return;
     await this.r.cartTake(this.key(userId), ...lines.flatMap((l) => [l.sku, l.quantity]));
   }
+}
+
+function toLines(raw: Record<string, string>): Map<string, number> {
+  const lines = new Map<string, number>();
+  for (const sku of Object.keys(raw)) lines.set(sku, Number(raw[sku]));
+  return lines;
+}
+
+function toChangeResult(reply: (string | number)[]): ChangeResult {
+  const code = Number(reply[0]);
+  const q = Number(reply[1]);
+  if (code === 0) {
+    const lines = new Map<string, number>();
+    for (let i = 2; i < reply.length; i += 2) lines.set(String(reply[i]), Number(reply[i + 1]));
+    return { ok: true, quantity: q, lines };
+  }
+  return { ok: false, reason: code === -1 ? 'lines' : 'quantity', current: q };
 }

@@ -135,7 +135,7 @@ export class EdgeRoutes {
     this.parseJson = parseJson;
     // A flat [name, value, ...] list: Node writes it as it is (an object goes through setHeader
     // once per key, which cost a third of this path's CPU).
-    const fixed = Object.entries(headers).flat();
+    const fixed = [...Object.entries(headers).flat(), 'content-type', JSON_TYPE];
     const next = server.listeners('request') as ((req: IncomingMessage, res: ServerResponse) => void)[];
     server.removeAllListeners('request');
     server.on('request', (req: IncomingMessage, res: ServerResponse) => {
@@ -263,15 +263,9 @@ export class EdgeRoutes {
   ): void {
     const requestId = ctx.requestId;
     const send = (a: EdgeAnswer) => {
-      const list = [
-        ...headers,
-        'content-type',
-        JSON_TYPE,
-        'content-length',
-        String(Buffer.byteLength(a.body)),
-        'x-request-id',
-        requestId,
-      ];
+      // `headers` ends with the content type (install): a copy, then the two per-answer ones.
+      const list = headers.slice();
+      list.push('content-length', String(Buffer.byteLength(a.body)), 'x-request-id', requestId);
       if (a.headers) for (const [k, v] of Object.entries(a.headers)) list.push(k, v);
       res.writeHead(a.status, list);
       res.end(a.body);

@@ -36,8 +36,10 @@ interface Sonic {
   flushSync(): void;
 }
 
+/** SonicBoom's largest single write(2) (its default, 16 KiB, would split a batch in four). */
+const LOG_MAX_WRITE = 64 * 1024;
 /** Lines are collected up to this many bytes before a write(2)... */
-const LOG_BUFFER_BYTES = 16 * 1024 - 512;
+const LOG_BUFFER_BYTES = LOG_MAX_WRITE - 512;
 /** ...or until this long has passed: no line waits longer than this to reach stdout. */
 const LOG_FLUSH_MS = 200;
 
@@ -46,7 +48,7 @@ const LOG_FLUSH_MS = 200;
  * array, and the collected lines go to SonicBoom joined into one string once they reach
  * LOG_BUFFER_BYTES (or at a flush). SonicBoom appending each line to its pending string itself
  * measured ~4 µs of CPU per line: it takes the byte length of the whole pending string on every
- * write, which flattens a string of up to 16 KB each time (an access line per request).
+ * write, which flattens a string of up to the whole batch each time (an access line per request).
  * Lines keep their order: this is the only way into the SonicBoom.
  */
 class LineBatch {
@@ -100,7 +102,12 @@ let destination: LineBatch | undefined;
 export function logDestination(): pino.DestinationStream {
   if (!destination) {
     const d = new LineBatch(
-      pino.destination({ dest: 1, sync: false, minLength: LOG_BUFFER_BYTES }) as unknown as Sonic,
+      pino.destination({
+        dest: 1,
+        sync: false,
+        minLength: LOG_BUFFER_BYTES,
+        maxWrite: LOG_MAX_WRITE,
+      }) as unknown as Sonic,
     );
     setInterval(() => {
       try {

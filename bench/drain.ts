@@ -19,6 +19,7 @@ import Bull from 'bull';
 import { createPool } from 'mysql2/promise';
 import { infraEndpoints, infraProcesses } from '../scripts/infra/local-infra';
 import { newId } from '../src/common/ids';
+import { mysqlAccount, recreateDatabase } from './lib/fixtures';
 
 const arg = (name: string, def: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -87,16 +88,8 @@ const stop = (p: ChildProcess) =>
   });
 
 async function main(): Promise<void> {
-  const admin = new URL(endpoints.primaryUrl);
-  const root = createPool({
-    host: admin.hostname,
-    port: Number(admin.port),
-    user: decodeURIComponent(admin.username),
-    password: decodeURIComponent(admin.password),
-    connectionLimit: 2,
-  });
-  await root.query(`DROP DATABASE IF EXISTS ${DB}`);
-  await root.query(`CREATE DATABASE ${DB} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
+  const root = createPool({ ...mysqlAccount(endpoints.primaryUrl), connectionLimit: 2 });
+  await recreateDatabase(root, DB);
   await new Promise<void>((ok, fail) =>
     spawn(process.execPath, [join(APP, 'dist', 'infra', 'database', 'migrate.js')], {
       cwd: APP,

@@ -30,6 +30,7 @@ import { Component, infraDown, infraProcesses, infraUp } from '../scripts/infra/
 import { freePort, jsonRequest as json } from '../scripts/lib/net';
 import { HttpLoad, LoadResult, httpLoad, loopLoad } from './lib/load';
 import { renderReport } from './lib/report';
+import { cartRequests, createProduct, mysqlAccount, openFlashSale, recreateDatabase } from './lib/fixtures';
 import { PURCHASE_SCRIPT } from '../src/flash-sale/testing';
 import { LocalRedisCluster } from '../scripts/infra/redis-cluster';
 
@@ -335,16 +336,9 @@ async function main(): Promise<void> {
   // forks that take CPU from the scenarios — bigger with every run. Start from none of it.
   const dropped = await dropBenchKeys(infra.endpoints.redisUrl);
   if (dropped) console.log(`removed ${dropped} Redis keys left by earlier bench runs`);
-  const primaryUrl = new URL(infra.endpoints.primaryUrl);
-  const admin = {
-    host: primaryUrl.hostname,
-    port: Number(primaryUrl.port),
-    user: decodeURIComponent(primaryUrl.username),
-    password: decodeURIComponent(primaryUrl.password),
-  };
+  const admin = mysqlAccount(infra.endpoints.primaryUrl);
   const bootstrap = createPool({ ...admin, connectionLimit: 1 });
-  await bootstrap.query(`DROP DATABASE IF EXISTS ${BENCH_DB}`);
-  await bootstrap.query(`CREATE DATABASE ${BENCH_DB} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
+  await recreateDatabase(bootstrap, BENCH_DB);
   await bootstrap.end();
   const dbUrl = (u: string) => {
     const x = new URL(u);
@@ -696,17 +690,7 @@ async function main(): Promise<void> {
 
   // ---- catalog ----
   const sku = `BENCH-${Date.now()}`;
-  const product = await json(
-    'POST',
-    api('/products'),
-    {
-      name: 'Bench Tee',
-      description: 'A shirt for benchmarks',
-      variants: [{ sku, price: 1999, currency: 'EUR', stockOnHand: 1000000000 }],
-    },
-    adminToken,
-  );
-  const productId: string | undefined = product.body?.id;
+  const productId = await createProduct(api, adminToken, sku, 'Bench Tee');
   if (productId) {
     await json('GET', api(`/products/${productId}`));
     await run('catalog detail (warm cache)', load({ name: 'detail', url: api(`/products/${productId}`) }), {
@@ -727,40 +711,18 @@ async function main(): Promise<void> {
 
   // ---- flash sale ----
   if (productId && adminToken && userToken) {
-    const now = Date.now();
-    const sale = await json(
-      'POST',
-      api('/flash-sales'),
-      {
-        sku,
-        price: 999,
-        quantity: 100000,
-        perUserLimit: 1,
-        startsAt: new Date(now - 1000).toISOString(),
-        endsAt: new Date(now + 3600_000).toISOString(),
-      },
-      adminToken,
-    );
-    const soldOut = await json(
-      'POST',
-      api('/flash-sales'),
-      {
-        sku,
-        price: 999,
-        quantity: 1,
-        perUserLimit: 1,
-        startsAt: new Date(now - 1000).toISOString(),
-        endsAt: new Date(now + 3600_000).toISOString(),
-      },
-      adminToken,
-    );
-    if (sale.body?.id && soldOut.body?.id) {
-      await json('POST', api(`/flash-sales/${sale.body.id}/purchase`), undefined, userToken);
+    const sales = await Promise.all([
+      openFlashSale(api, adminToken, sku, 100000),
+      openFlashSale(api, adminToken, sku, 1),
+    ]).catch((err: Error) => err);
+    if (!(sales instanceof Error)) {
+      const [saleId, soldOutId] = sales;
+      await json('POST', api(`/flash-sales/${saleId}/purchase`), undefined, userToken);
       await run(
         'flash purchase, Redis path (already purchased)',
         load({
           name: 'flash-redis',
-          url: api(`/flash-sales/${sale.body.id}/purchase`),
+          url: api(`/flash-sales/${saleId}/purchase`),
           method: 'POST',
           headers: { authorization: `Bearer ${userToken}` },
         }),
@@ -770,14 +732,14 @@ async function main(): Promise<void> {
           note: 'Redis ceiling: see the EVALSHA baseline',
         },
       );
-      await json('POST', api(`/flash-sales/${soldOut.body.id}/purchase`), undefined, userToken);
+      await json('POST', api(`/flash-sales/${soldOutId}/purchase`), undefined, userToken);
       const other = customerToken(randomUUID());
-      await json('POST', api(`/flash-sales/${soldOut.body.id}/purchase`), undefined, other);
+      await json('POST', api(`/flash-sales/${soldOutId}/purchase`), undefined, other);
       await run(
         'flash purchase, sold-out path',
         load({
           name: 'flash-soldout',
-          url: api(`/flash-sales/${soldOut.body.id}/purchase`),
+          url: api(`/flash-sales/${soldOutId}/purchase`),
           method: 'POST',
           headers: { authorization: `Bearer ${other}` },
         }),
@@ -788,12 +750,12 @@ async function main(): Promise<void> {
       );
       // The same sold-out sale on the instance without access logs (its own sold-out flag is set
       // by its first refused purchase).
-      await json('POST', quietApi(`/flash-sales/${soldOut.body.id}/purchase`), undefined, other);
+      await json('POST', quietApi(`/flash-sales/${soldOutId}/purchase`), undefined, other);
       await run(
         `flash purchase, sold-out path${LOGS_OFF}`,
         load({
           name: 'flash-soldout-quiet',
-          url: quietApi(`/flash-sales/${soldOut.body.id}/purchase`),
+          url: quietApi(`/flash-sales/${soldOutId}/purchase`),
           method: 'POST',
           headers: { authorization: `Bearer ${other}` },
         }),
@@ -809,7 +771,7 @@ async function main(): Promise<void> {
         errors: 1,
         non2xx: 0,
         requests: 0,
-        note: `could not create sale: ${JSON.stringify(sale.body)}`,
+        note: sales.message,
       });
     }
   }
@@ -824,15 +786,7 @@ async function main(): Promise<void> {
       load({
         name,
         url,
-        requests: carts.flatMap((authorization): NonNullable<HttpLoad['requests']> => [
-          {
-            method: 'POST' as const,
-            path: '/api/v1/cart/items',
-            headers: { authorization, 'content-type': 'application/json' },
-            body: JSON.stringify({ sku, quantity: 1 }),
-          },
-          { method: 'GET' as const, path: '/api/v1/cart', headers: { authorization } },
-        ]),
+        requests: cartRequests(carts, sku),
       });
     const cartName = 'cart add + read (POST /cart/items, GET /cart)';
     await run(cartName, cartLoad('cart', api('/cart')), {

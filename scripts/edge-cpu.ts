@@ -32,7 +32,14 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { JwtService } from '@nestjs/jwt';
 import { createPool } from 'mysql2/promise';
-import { HttpLoad, httpLoad } from '../bench/lib/load';
+import { httpLoad } from '../bench/lib/load';
+import {
+  cartRequests,
+  createProduct,
+  mysqlAccount,
+  openFlashSale,
+  recreateDatabase,
+} from '../bench/lib/fixtures';
 import { resolveLocalInfra } from './infra/infra-plan';
 import { freePort, jsonRequest as json } from './lib/net';
 
@@ -94,16 +101,8 @@ interface App {
 async function startApp({ root, label, env: extra }: (typeof roots)[number], i: number): Promise<App> {
   const local = resolveLocalInfra({ mail: true });
   const db = `nc_edgecpu_${i}`;
-  const primary = new URL(local.urls.primary);
-  const admin = createPool({
-    host: primary.hostname,
-    port: Number(primary.port),
-    user: decodeURIComponent(primary.username),
-    password: decodeURIComponent(primary.password),
-    connectionLimit: 1,
-  });
-  await admin.query(`DROP DATABASE IF EXISTS ${db}`);
-  await admin.query(`CREATE DATABASE ${db} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
+  const admin = createPool({ ...mysqlAccount(local.urls.primary), connectionLimit: 1 });
+  await recreateDatabase(admin, db);
   await admin.end();
   const dbUrl = (u: string) => Object.assign(new URL(u), { pathname: `/${db}` }).toString();
   const port = await freePort();
@@ -145,34 +144,9 @@ async function startApp({ root, label, env: extra }: (typeof roots)[number], i: 
     await json('POST', api('/auth/login'), { email: env.ADMIN_EMAIL, password: env.ADMIN_PASSWORD })
   ).body?.accessToken as string;
   const sku = `EDGE-${Date.now()}`;
-  const product = await json(
-    'POST',
-    api('/products'),
-    {
-      name: 'Edge Tee',
-      description: 'A shirt for measurements',
-      variants: [{ sku, price: 1999, currency: 'EUR', stockOnHand: 1000000000 }],
-    },
-    adminToken,
-  );
-  const productId = product.body?.id as string;
-  if (!productId) throw new Error(`product: ${JSON.stringify(product.body)}`);
-  const now = Date.now();
-  const soldOut = await json(
-    'POST',
-    api('/flash-sales'),
-    {
-      sku,
-      price: 999,
-      quantity: 1,
-      perUserLimit: 1,
-      startsAt: new Date(now - 1000).toISOString(),
-      endsAt: new Date(now + 3600_000).toISOString(),
-    },
-    adminToken,
-  );
-  const saleId = soldOut.body?.id as string;
-  if (!saleId) throw new Error(`sale: ${JSON.stringify(soldOut.body)}`);
+  const productId = await createProduct(api, adminToken, sku, 'Edge Tee');
+  if (!productId) throw new Error('could not create the product');
+  const saleId = await openFlashSale(api, adminToken, sku, 1);
   await json('POST', api(`/flash-sales/${saleId}/purchase`), undefined, token(randomUUID()));
   const other = token(randomUUID());
   await json('POST', api(`/flash-sales/${saleId}/purchase`), undefined, other);
@@ -196,15 +170,7 @@ async function startApp({ root, label, env: extra }: (typeof roots)[number], i: 
           ...base,
           name: 'cart',
           amount,
-          requests: carts.flatMap((authorization): NonNullable<HttpLoad['requests']> => [
-            {
-              method: 'POST' as const,
-              path: '/api/v1/cart/items',
-              headers: { authorization, 'content-type': 'application/json' },
-              body: JSON.stringify({ sku, quantity: 1 }),
-            },
-            { method: 'GET' as const, path: '/api/v1/cart', headers: { authorization } },
-          ]),
+          requests: cartRequests(carts, sku),
         }).then(expect2xx('cart')),
       soldout: (amount) =>
         httpLoad({

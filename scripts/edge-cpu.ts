@@ -2,7 +2,7 @@
  * Server CPU per request on the HTTP edge paths, A/B between builds — a measurement that holds
  * on a shared machine, where throughput does not (other processes take the cores).
  *
- *   source /work/wt/<name>.env.sh && npm run infra:up     # the local MySQL pair, Redis, mail
+ *   npm run infra:up                                      # the local MySQL pair, Redis, mail (INFRA_* ports)
  *   npx nest build                                        # this checkout's dist/
  *   npx ts-node --transpile-only scripts/edge-cpu.ts [appRoot ...]
  *

@@ -745,7 +745,7 @@ async function main(): Promise<void> {
         }),
         {
           baseline: 'baseline: nest+fastify hello-world',
-          target: 0.85,
+          target: 0.8,
         },
       );
       // The same sold-out sale on the instance without access logs (its own sold-out flag is set
@@ -932,8 +932,10 @@ async function main(): Promise<void> {
     const elsewhere = ' (worker tier elsewhere)';
     if (want(`REST POST /orders${elsewhere}`) || want(`gRPC CreateOrder${elsewhere}`)) {
       await stopWorker();
-      await run(`REST POST /orders${elsewhere}`, restOrders, orderGoal);
-      await run(`gRPC CreateOrder${elsewhere}`, grpcOrders, orderGoal);
+      // Issue 26: the api alone at least as fast as the raw transaction.
+      const aloneGoal = { ...orderGoal, target: 1.0 };
+      await run(`REST POST /orders${elsewhere}`, restOrders, aloneGoal);
+      await run(`gRPC CreateOrder${elsewhere}`, grpcOrders, aloneGoal);
       await run(
         'order follow-up drain (outbox → expiry jobs, confirmation mails)',
         async () => {

@@ -9,7 +9,7 @@
  * A/B: build both versions (`npm run build`; another commit: `git archive <commit> | tar -x -C dir`,
  * symlink node_modules, `npx nest build` there) and run this back to back with `--app` on each.
  *
- *   source /work/wt/<name>.env.sh && npm run infra:up && npm run build
+ *   npm run infra:up && npm run build          # the local infrastructure on the INFRA_* ports
  *   npx ts-node --transpile-only bench/drain.ts --orders 8000 [--app /tmp/other] [--node-args --cpu-prof]
  */
 import { ChildProcess, spawn } from 'node:child_process';

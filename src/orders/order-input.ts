@@ -1,7 +1,7 @@
 import { ConflictError, ValidationFailedError } from '../common/errors/domain-error';
-import { MAX_LINE_QUANTITY, MAX_ORDER_LINES } from '../common/order-size';
+import { MAX_LINE_QUANTITY, MAX_ORDER_LINES, SKU_PATTERN } from '../common/order-size';
 import type { CheckoutOptions } from '../checkout';
-import type { StockLine } from '../inventory';
+import { normalizeLines, type StockLine } from '../inventory';
 import { requestHash } from './idempotency.store';
 
 /**
@@ -48,19 +48,16 @@ export function normalizeItems(items: { sku: string; quantity: number }[]): Stoc
     throw new ValidationFailedError('items: an order needs at least one item');
   if (items.length > MAX_ORDER_LINES)
     throw new ValidationFailedError(`items: at most ${MAX_ORDER_LINES} lines per order`);
-  const bySku = new Map<string, number>();
   for (const [i, it] of items.entries()) {
-    if (typeof it?.sku !== 'string' || !/^[A-Za-z0-9._-]{1,64}$/.test(it.sku))
+    if (typeof it?.sku !== 'string' || !SKU_PATTERN.test(it.sku))
       throw new ValidationFailedError(`items.${i}.sku: must be a SKU (1-64 of A-Z a-z 0-9 . _ -)`);
     if (!Number.isSafeInteger(it.quantity) || it.quantity < 1 || it.quantity > MAX_LINE_QUANTITY)
       throw new ValidationFailedError(
         `items.${i}.quantity: must be an integer from 1 to ${MAX_LINE_QUANTITY}`,
       );
-    bySku.set(it.sku, (bySku.get(it.sku) ?? 0) + it.quantity);
   }
-  const lines = [...bySku]
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([sku, quantity]) => ({ sku, quantity }));
+  // Merged and sorted as inventory locks stock rows (one order for every transaction).
+  const lines = normalizeLines(items.map(({ sku, quantity }) => ({ sku, quantity })));
   const over = lines.find((l) => l.quantity > MAX_LINE_QUANTITY);
   if (over)
     throw new ValidationFailedError(

@@ -13,6 +13,7 @@ import {
   Max,
   Min,
 } from 'class-validator';
+import { SKU_PATTERN } from '../common/order-size';
 import { MAX_RESTRICTIONS } from './coupons.service';
 import { IdProperty, OptionalCurrencyCode, OptionalFlag, OptionalInt } from '../infra/http/dto-properties';
 
@@ -91,7 +92,7 @@ export class CreateCouponDto {
   @IsOptional()
   @IsArray()
   @ArrayMaxSize(MAX_RESTRICTIONS)
-  @Matches(/^[A-Za-z0-9._-]{1,64}$/, { each: true, message: 'skus must be SKUs' })
+  @Matches(SKU_PATTERN, { each: true, message: 'skus must be SKUs' })
   skus?: string[] | null;
 
   @ApiPropertyOptional({

@@ -3,6 +3,7 @@ import type { EntityManager } from 'typeorm';
 import { isCurrencyCode } from '../common/countries';
 import { ValidationFailedError } from '../common/errors/domain-error';
 import { newId } from '../common/ids';
+import { SKU_PATTERN } from '../common/order-size';
 import { isUuid } from '../common/uuid';
 import { TwoLevelCache } from '../infra/cache/two-level-cache.service';
 import { Statement } from '../infra/database/write-batch';
@@ -178,7 +179,7 @@ function checkInput(i: CouponInput): Required<CouponInput> {
       problems.push(`${name}: at most ${MAX_RESTRICTIONS} valid entries, or null`);
     return [...new Set(v)];
   };
-  const skus = list('skus', i.skus, (s) => /^[A-Za-z0-9._-]{1,64}$/.test(s));
+  const skus = list('skus', i.skus, (s) => SKU_PATTERN.test(s));
   const categoryIds = list('categoryIds', i.categoryIds, isUuid)?.map((s) => s.toLowerCase()) ?? null;
   if (problems.length) throw new ValidationFailedError(problems[0], problems);
   return {

@@ -16,7 +16,8 @@
  * the per-round ratios to the first root (steadier: the machine's load drifts within seconds).
  * Scenarios (as bench/run.ts's): cart add + read (POST /cart/items + GET /cart over 500 carts),
  * flash purchase sold-out path, catalog product detail (warm cache). EDGE_CPU_ONLY=cart,soldout
- * picks some; EDGE_CPU_LOG_OFF=1 runs the apps with HTTP_LOG=false.
+ * picks some; EDGE_CPU_LOG_OFF=1 runs the apps with HTTP_LOG=false; EDGE_CPU_NODE_ARGS gives the
+ * apps Node flags (`--cpu-prof --cpu-prof-dir=/tmp/prof`: a profile each, written at their exit).
  *
  * On a machine others load too, back-to-back runs of the same build differ by ±25%:
  * EDGE_CPU_PARALLEL=1 puts every root under load at the same time (the same moment's machine for
@@ -47,6 +48,8 @@ const SECRET = 'edge-cpu-jwt-secret-0123456789-0123456789';
 const N = Number(process.env.EDGE_CPU_REQUESTS ?? 10000);
 const ROUNDS = Number(process.env.EDGE_CPU_ROUNDS ?? 9);
 const ONLY = process.env.EDGE_CPU_ONLY?.split(',');
+/** Node flags for the apps, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` (written at their graceful exit). */
+const NODE_ARGS = (process.env.EDGE_CPU_NODE_ARGS ?? '').split(' ').filter(Boolean);
 /** Open loop at this many requests per second instead of closed loop (steadier under others' load). */
 const RATE = Number(process.env.EDGE_CPU_RATE ?? 0) || undefined;
 /**
@@ -64,7 +67,7 @@ const roots = (process.argv.slice(2).length ? process.argv.slice(2) : [join(__di
       extra
         .split(',')
         .filter(Boolean)
-        .map((kv) => kv.split('=')),
+        .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
     ) as Record<string, string>,
   };
 });
@@ -132,7 +135,7 @@ async function startApp({ root, label, env: extra }: (typeof roots)[number], i: 
   };
   execSync('node dist/infra/database/migrate.js', { cwd: root, env, stdio: 'ignore' });
   const out = openSync(join(tmpdir(), `edge-cpu-app-${i}.log`), 'w');
-  const proc = spawn(process.execPath, [join(root, 'dist', 'main.js')], {
+  const proc = spawn(process.execPath, [...NODE_ARGS, join(root, 'dist', 'main.js')], {
     cwd: root,
     env,
     stdio: ['ignore', out, out],

@@ -229,6 +229,13 @@ async function main(): Promise<void> {
           `  ${s.padEnd(8)} [${i}] ${median(v).toFixed(1)}  ×${median(ratios).toFixed(3)} of [0]  (${v.map((x) => x.toFixed(1)).join(', ')})  ${app.root}`,
         );
       }
+    // What a faster build may spend in memory instead (e.g. a larger young generation).
+    console.log('\npeak RSS (VmHWM) / RSS now:');
+    for (const [i, app] of apps.entries()) {
+      const status = readFileSync(`/proc/${app.proc.pid}/status`, 'utf8');
+      const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(status)?.[1] ?? 0) / 1024;
+      console.log(`  [${i}] ${kb('VmHWM').toFixed(0)} MiB / ${kb('VmRSS').toFixed(0)} MiB  ${app.root}`);
+    }
   } finally {
     for (const a of apps) a.proc.kill('SIGTERM');
   }

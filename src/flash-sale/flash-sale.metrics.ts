@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import type { Counter, Gauge } from 'prom-client';
-import { MetricsService } from '../infra/observability/metrics.service';
+import type { Gauge } from 'prom-client';
+import { MetricFamilies, MetricsService } from '../infra/observability/metrics.service';
 
 export type PurchaseOutcome =
   | 'reserved'
@@ -14,48 +14,45 @@ export type PurchaseOutcome =
 
 /** The flash sale's Prometheus families. */
 @Injectable()
-export class FlashSaleMetrics {
-  readonly purchases: Counter<'outcome'>;
-  readonly drift: Gauge<'sale'>;
+export class FlashSaleMetrics extends MetricFamilies({
+  purchases: {
+    counter: 'shop_flash_sale_purchases_total',
+    help: 'Flash-sale purchase attempts by outcome (sold_out_local: answered from the in-process flag)',
+    labels: ['outcome'],
+  },
+  drift: {
+    gauge: 'shop_flash_sale_drift',
+    help: 'Units by which Redis counters and database reservations disagree, per sale (last reconciliation)',
+    labels: ['sale'],
+  },
+  persisted: {
+    counter: 'shop_flash_sale_orders_persisted_total',
+    help: 'Reservations turned into orders by the stream consumer',
+  },
+  definitionReads: {
+    counter: 'shop_flash_sale_definition_reads_total',
+    help: 'Sale definitions read from the database (cache misses); found="false": the id names no sale (then remembered as unknown for a minute)',
+    labels: ['found'],
+  },
+  rejected: {
+    counter: 'shop_flash_sale_reservations_rejected_total',
+    help:
+      'Reservations answered 202 that got no order because Redis had lost acknowledged writes, by reason ' +
+      '(SOLD_OUT: a unit already sold, LIMIT_REACHED: beyond the per-user limit, LOST: lost before persisted)',
+    labels: ['reason'],
+  },
+  rebuilds: {
+    counter: 'shop_flash_sale_rebuilds_total',
+    help: "Rebuilds of a sale's Redis counters from MySQL, by trigger (redis-reset, fence, anomaly, missing, ...)",
+    labels: ['reason'],
+  },
+}) {
   readonly streamLag: Gauge<'sale'>;
-  readonly persisted: Counter<never>;
-  readonly definitionReads: Counter<'found'>;
-  readonly rejected: Counter<'reason'>;
-  readonly rebuilds: Counter<'reason'>;
   /** Set by the consumer: computes the lag of the sales it consumes when /metrics is scraped. */
   lagSource?: () => Promise<Map<string, number>>;
 
   constructor(metrics: MetricsService) {
-    this.purchases = metrics.counter(
-      'shop_flash_sale_purchases_total',
-      'Flash-sale purchase attempts by outcome (sold_out_local: answered from the in-process flag)',
-      ['outcome'],
-    );
-    this.drift = metrics.gauge(
-      'shop_flash_sale_drift',
-      'Units by which Redis counters and database reservations disagree, per sale (last reconciliation)',
-      ['sale'],
-    );
-    this.persisted = metrics.counter(
-      'shop_flash_sale_orders_persisted_total',
-      'Reservations turned into orders by the stream consumer',
-    );
-    this.definitionReads = metrics.counter(
-      'shop_flash_sale_definition_reads_total',
-      'Sale definitions read from the database (cache misses); found="false": the id names no sale (then remembered as unknown for a minute)',
-      ['found'],
-    );
-    this.rejected = metrics.counter(
-      'shop_flash_sale_reservations_rejected_total',
-      'Reservations answered 202 that got no order because Redis had lost acknowledged writes, by reason ' +
-        '(SOLD_OUT: a unit already sold, LIMIT_REACHED: beyond the per-user limit, LOST: lost before persisted)',
-      ['reason'],
-    );
-    this.rebuilds = metrics.counter(
-      'shop_flash_sale_rebuilds_total',
-      "Rebuilds of a sale's Redis counters from MySQL, by trigger (redis-reset, fence, anomaly, missing, ...)",
-      ['reason'],
-    );
+    super(metrics);
     // eslint-disable-next-line @typescript-eslint/no-this-alias
     const self = this;
     this.streamLag = metrics.gauge(

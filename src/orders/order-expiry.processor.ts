@@ -29,13 +29,9 @@ export class OrderExpiryProcessor implements OnModuleInit {
   ) {}
 
   onModuleInit(): void {
-    this.workers.process<{ orderId?: string }>(
-      QUEUES.orders,
-      async (job) => {
-        if (job.data.orderId) await this.orders.expire(job.data.orderId);
-      },
-      { name: 'expire', concurrency: 10 },
-    );
+    this.workers.processById(QUEUES.orders, 'expire', 'orderId', (id) => this.orders.expire(id), {
+      concurrency: 10,
+    });
     this.workers.periodic(QUEUES.orders, 'sweep', SWEEP_EVERY_MS, 'orders-sweep', () => this.sweep());
   }
 

@@ -21,12 +21,8 @@ export class PaymentsProcessor implements OnModuleInit {
   ) {}
 
   onModuleInit(): void {
-    this.workers.process<{ refundId?: string }>(
-      QUEUES.payments,
-      async (job) => {
-        if (job.data.refundId) await this.refunds.complete(job.data.refundId);
-      },
-      { name: COMPLETE_REFUND_JOB },
+    this.workers.processById(QUEUES.payments, COMPLETE_REFUND_JOB, 'refundId', (id) =>
+      this.refunds.complete(id),
     );
     this.workers.periodic(QUEUES.payments, 'reconcile', RECONCILE_EVERY_MS, 'payments-reconcile', () =>
       this.reconciliation.reconcile(),

@@ -1,5 +1,6 @@
-import { AdminController, CreateRoute, DeleteRoute, ReadRoute, UpdateRoute } from '../infra/http/routes';
-import { Body, Controller, Get, Param, Query } from '@nestjs/common';
+import { CrudRoutes } from '../infra/http/crud-routes';
+import { AdminController, ReadRoute } from '../infra/http/routes';
+import { Controller, Get, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Public } from '../common/auth';
 import {
@@ -27,33 +28,21 @@ export class ShippingController {
 }
 
 @AdminController('shipping', 'admin/shipping-methods')
-export class AdminShippingController {
-  constructor(private readonly shipping: ShippingService) {}
-
-  @ReadRoute({ type: ShippingMethodListDto, summary: 'Every shipping method, active or not (admin)' })
-  async list(): Promise<{ items: ShippingMethodView[] }> {
-    return { items: await this.shipping.all() };
-  }
-
-  @CreateRoute({
-    type: ShippingMethodDto,
+export class AdminShippingController extends CrudRoutes(ShippingService, {
+  view: ShippingMethodDto,
+  create: {
+    body: CreateShippingMethodDto,
     summary: 'Create a shipping method (admin); 409 SHIPPING_METHOD_CODE_TAKEN',
     conflicts: ['SHIPPING_METHOD_CODE_TAKEN'],
-  })
-  create(@Body() body: CreateShippingMethodDto): Promise<ShippingMethodView> {
-    return this.shipping.create(body);
-  }
-
-  @UpdateRoute({
-    type: ShippingMethodDto,
+  },
+  update: {
+    body: UpdateShippingMethodDto,
     summary: 'Change a shipping method (admin); past orders keep what they were charged',
-  })
-  update(@Param('id') id: string, @Body() body: UpdateShippingMethodDto): Promise<ShippingMethodView> {
-    return this.shipping.update(id, body);
-  }
-
-  @DeleteRoute({ summary: 'Delete a shipping method (admin)' })
-  async remove(@Param('id') id: string): Promise<void> {
-    await this.shipping.delete(id);
+  },
+  delete: { summary: 'Delete a shipping method (admin)' },
+}) {
+  @ReadRoute({ type: ShippingMethodListDto, summary: 'Every shipping method, active or not (admin)' })
+  async list(): Promise<{ items: ShippingMethodView[] }> {
+    return { items: await this.service.all() };
   }
 }

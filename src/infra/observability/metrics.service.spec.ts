@@ -1,4 +1,4 @@
-import { MetricsService } from './metrics.service';
+import { MetricFamilies, MetricsService } from './metrics.service';
 
 describe('MetricsService', () => {
   it('observeHttp and httpDuration.observe record into one series per label set', async () => {
@@ -43,5 +43,26 @@ describe('MetricsService', () => {
     const m = new MetricsService();
     expect(m.counter('shop_test_total', 'x', ['a'])).toBe(m.counter('shop_test_total', 'x', ['a']));
     expect(m.gauge('shop_test_g', 'x')).toBe(m.gauge('shop_test_g', 'x'));
+  });
+
+  it('declares a table of families; a MetricFamilies subclass has them as fields', async () => {
+    class TestMetrics extends MetricFamilies({
+      jobs: { counter: 'shop_test_jobs_total', help: 'jobs by outcome', labels: ['outcome'] },
+      depth: { gauge: 'shop_test_depth', help: 'depth' },
+    }) {}
+    const m = new MetricsService();
+    const t = new TestMetrics(m);
+    t.jobs.inc({ outcome: 'ok' });
+    t.depth.set(3);
+    const text = await m.registry.metrics();
+    expect(text).toContain(
+      '# HELP shop_test_jobs_total jobs by outcome\n# TYPE shop_test_jobs_total counter',
+    );
+    expect(text).toContain('shop_test_jobs_total{outcome="ok"} 1');
+    expect(text).toContain('# TYPE shop_test_depth gauge');
+    expect(text).toContain('shop_test_depth 3');
+    // A second instance shares the registered families.
+    expect(new TestMetrics(m).jobs).toBe(t.jobs);
+    expect(Reflect.getMetadata('design:paramtypes', TestMetrics)).toEqual([MetricsService]);
   });
 });

@@ -14,9 +14,24 @@ const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.
 export type GrpcCallType = 'unary' | 'client_stream' | 'server_stream' | 'bidi_stream';
 
 /**
+ * One family of a {@link MetricsService.families} table: a counter or a gauge (set by its owner;
+ * a gauge that collects on scrape is declared with {@link MetricsService.gauge}).
+ */
+export type FamilySpec =
+  | { counter: string; help: string; labels?: readonly string[] }
+  | { gauge: string; help: string; labels?: readonly string[] };
+
+type LabelsOf<F> = F extends { labels: readonly (infer L extends string)[] } ? L : never;
+
+/** The families a table declares, by the names it gives them. */
+export type Families<S extends Record<string, FamilySpec>> = {
+  readonly [K in keyof S]: S[K] extends { counter: string } ? Counter<LabelsOf<S[K]>> : Gauge<LabelsOf<S[K]>>;
+};
+
+/**
  * The Prometheus registry of this process. Modules add their own metric families through
- * {@link counter}/{@link gauge}/{@link histogram}; names are prefixed `shop_`. The families
- * every instance exposes are listed in docs/observability.md.
+ * {@link counter}/{@link gauge}/{@link histogram}, or a table of them ({@link families}); names
+ * are prefixed `shop_`. The families every instance exposes are listed in docs/observability.md.
  */
 @Injectable()
 export class MetricsService {
@@ -110,10 +125,43 @@ export class MetricsService {
     );
   }
 
+  /**
+   * Counters and gauges declared as one table, each under the name its owner uses:
+   * `families({ hits: { counter: 'shop_cache_hits_total', help: 'Cache hits by tier', labels: ['tier'] } })`
+   * answers `{ hits: Counter<'tier'> }`. A class whose fields they are extends {@link MetricFamilies}.
+   */
+  families<const S extends Record<string, FamilySpec>>(specs: S): Families<S> {
+    return Object.fromEntries(
+      Object.entries(specs).map(([key, f]) => [
+        key,
+        'counter' in f
+          ? this.counter(f.counter, f.help, [...(f.labels ?? [])])
+          : this.gauge(f.gauge, f.help, [...(f.labels ?? [])]),
+      ]),
+    ) as Families<S>;
+  }
+
   /** The family `name` as registered already (by another provider or instance of this one), else a new one. */
   private registered<M>(name: string, create: () => M): M {
     return (this.registry.getSingleMetric(name) as M | undefined) ?? create();
   }
+}
+
+/**
+ * The base of a provider whose fields are the families of `specs` ({@link MetricsService.families}):
+ * `class QueueMetrics extends MetricFamilies({ processed: { counter: …, help: …, labels: […] } })`
+ * has `processed: Counter<…>`. A subclass with a constructor of its own passes MetricsService on.
+ */
+export function MetricFamilies<const S extends Record<string, FamilySpec>>(
+  specs: S,
+): new (metrics: MetricsService) => Families<S> {
+  class WithFamilies {
+    constructor(metrics: MetricsService) {
+      Object.assign(this, metrics.families(specs));
+    }
+  }
+  Reflect.defineMetadata('design:paramtypes', [MetricsService], WithFamilies);
+  return WithFamilies as new (metrics: MetricsService) => Families<S>;
 }
 
 /** Wraps a collect callback: resolves when it does, after `ms`, or when it fails — never rejects. */

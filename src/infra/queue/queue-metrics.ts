@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { Counter } from 'prom-client';
-import { COLLECT_TIMEOUT_MS, MetricsService } from '../observability/metrics.service';
+import { COLLECT_TIMEOUT_MS, MetricFamilies, MetricsService } from '../observability/metrics.service';
 import { QueueHealth } from './queue-health.service';
 
 const STATES = ['waiting', 'active', 'delayed', 'paused', 'completed', 'failed'] as const;
@@ -14,18 +13,36 @@ type Snapshot = Map<string, Record<(typeof STATES)[number], number> | null>;
  * processes that consume them (see WorkerRegistry).
  */
 @Injectable()
-export class QueueMetrics {
-  readonly processed: Counter<'queue' | 'outcome'>;
+export class QueueMetrics extends MetricFamilies({
+  processed: {
+    counter: 'shop_queue_jobs_processed_total',
+    help: 'Jobs finished by this process per queue and outcome (failed: every failed attempt, retried or not)',
+    labels: ['queue', 'outcome'],
+  },
   /** Owed jobs that spent their attempts (see queues.ts OWED_JOB_OPTIONS). */
-  readonly deadLetters: Counter<'queue'>;
-  readonly redriven: Counter<'queue'>;
-  readonly givenUp: Counter<'queue'>;
+  deadLetters: {
+    counter: 'shop_queue_dead_letters_total',
+    help: 'Owed jobs that spent their attempts and became dead letters (kept in the failed set, re-driven); alert on any increase',
+    labels: ['queue'],
+  },
+  redriven: {
+    counter: 'shop_queue_dead_letters_redriven_total',
+    help: 'Dead letters re-driven (one more attempt) by this process',
+    labels: ['queue'],
+  },
+  givenUp: {
+    counter: 'shop_queue_dead_letters_given_up_total',
+    help: 'Dead letters (and owed outbox events: queue="outbox") older than DEAD_LETTER_RETENTION_HOURS, logged and deleted',
+    labels: ['queue'],
+  },
+}) {
   private snapshotting?: Promise<Snapshot>;
 
   constructor(
     metrics: MetricsService,
     private readonly health: QueueHealth,
   ) {
+    super(metrics);
     // eslint-disable-next-line @typescript-eslint/no-this-alias
     const self = this;
     metrics.gauge(
@@ -57,26 +74,6 @@ export class QueueMetrics {
       async function () {
         for (const [queue, counts] of await self.snapshot()) this.set({ queue }, counts ? 1 : 0);
       },
-    );
-    this.processed = metrics.counter(
-      'shop_queue_jobs_processed_total',
-      'Jobs finished by this process per queue and outcome (failed: every failed attempt, retried or not)',
-      ['queue', 'outcome'],
-    );
-    this.deadLetters = metrics.counter(
-      'shop_queue_dead_letters_total',
-      'Owed jobs that spent their attempts and became dead letters (kept in the failed set, re-driven); alert on any increase',
-      ['queue'],
-    );
-    this.redriven = metrics.counter(
-      'shop_queue_dead_letters_redriven_total',
-      'Dead letters re-driven (one more attempt) by this process',
-      ['queue'],
-    );
-    this.givenUp = metrics.counter(
-      'shop_queue_dead_letters_given_up_total',
-      'Dead letters (and owed outbox events: queue="outbox") older than DEAD_LETTER_RETENTION_HOURS, logged and deleted',
-      ['queue'],
     );
   }
 

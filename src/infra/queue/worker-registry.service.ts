@@ -73,6 +73,28 @@ export class WorkerRegistry implements OnApplicationBootstrap {
   }
 
   /**
+   * Runs `run(id)` for the jobs `name` of `queue` whose payload names one record under `key`
+   * (`{ orderId }`, `{ refundId }`): an expiry, a completion. A job without the id (a payload of an
+   * older shape) completes doing nothing. Call from onModuleInit, as process.
+   */
+  processById<K extends string>(
+    queue: QueueName,
+    name: string,
+    key: K,
+    run: (id: string) => Promise<unknown>,
+    opts: { concurrency?: number } = {},
+  ): void {
+    this.process<Partial<Record<K, string>>>(
+      queue,
+      async (job) => {
+        const id = job.data[key];
+        if (id) await run(id);
+      },
+      { name, concurrency: opts.concurrency },
+    );
+  }
+
+  /**
    * A periodic job (a sweep, a purge, a reconciliation): `run` handles the job `name` on `queue`,
    * and at application bootstrap the job is scheduled every `everyMs` under the repeat key
    * `jobId` (see repeat). Call from onModuleInit, as process.

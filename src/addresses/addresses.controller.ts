@@ -32,11 +32,7 @@ export class AddressesController {
     summary: 'Change an address, or make it the default (`isDefault: true`)',
     errors: { 404: ['ADDRESS_NOT_FOUND'], 422: ['ADDRESS_INVALID'] },
   })
-  update(
-    @CurrentUser() user: AuthUser,
-    @Param('id') id: string,
-    @Body() body: UpdateAddressDto,
-  ): Promise<AddressView> {
+  update(@CurrentUser() user: AuthUser, @Param('id') id: string, @Body() body: UpdateAddressDto) {
     return this.addresses.update(user.id, id, body);
   }
 

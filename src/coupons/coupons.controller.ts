@@ -6,18 +6,11 @@ import type { CouponView } from './coupon.types';
 import { CouponsService } from './coupons.service';
 
 @AdminController('coupons', 'admin/coupons')
-export class AdminCouponsController extends CrudRoutes(CouponsService, {
-  view: CouponDto,
-  create: {
-    body: CreateCouponDto,
-    summary: 'Create a coupon (admin); 409 COUPON_CODE_TAKEN',
-    conflicts: ['COUPON_CODE_TAKEN'],
-  },
-  update: {
-    body: UpdateCouponDto,
-    summary: 'Change a coupon (admin); the usage counter moves only with orders',
-  },
-  delete: {
+export class AdminCouponsController extends CrudRoutes(CouponsService, 'coupon', {
+  dtos: [CouponDto, CreateCouponDto, UpdateCouponDto],
+  conflicts: ['COUPON_CODE_TAKEN'],
+  notes: { update: 'the usage counter moves only with orders' },
+  instead: {
     summary: 'Deactivate a coupon (admin); orders that used it keep it, cancellations still give uses back',
     run: (coupons, id) => coupons.deactivate(id),
   },

@@ -131,11 +131,7 @@ export class OrdersController {
     409: ['ADDRESS_NOT_AWAITED'],
     422: ['ADDRESS_INVALID'],
   })
-  setAddress(
-    @CurrentUser() user: AuthUser,
-    @Param('id') id: string,
-    @Body() body: SetOrderAddressDto,
-  ): Promise<OrderView> {
+  setAddress(@CurrentUser() user: AuthUser, @Param('id') id: string, @Body() body: SetOrderAddressDto) {
     return this.placement.setAddress(user.id, id, body);
   }
 

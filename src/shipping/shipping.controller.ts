@@ -1,5 +1,5 @@
 import { CrudRoutes } from '../infra/http/crud-routes';
-import { AdminController, ReadRoute } from '../infra/http/routes';
+import { AdminController } from '../infra/http/routes';
 import { Controller, Get, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Public } from '../common/auth';
@@ -28,21 +28,9 @@ export class ShippingController {
 }
 
 @AdminController('shipping', 'admin/shipping-methods')
-export class AdminShippingController extends CrudRoutes(ShippingService, {
-  view: ShippingMethodDto,
-  create: {
-    body: CreateShippingMethodDto,
-    summary: 'Create a shipping method (admin); 409 SHIPPING_METHOD_CODE_TAKEN',
-    conflicts: ['SHIPPING_METHOD_CODE_TAKEN'],
-  },
-  update: {
-    body: UpdateShippingMethodDto,
-    summary: 'Change a shipping method (admin); past orders keep what they were charged',
-  },
-  delete: { summary: 'Delete a shipping method (admin)' },
-}) {
-  @ReadRoute({ type: ShippingMethodListDto, summary: 'Every shipping method, active or not (admin)' })
-  async list(): Promise<{ items: ShippingMethodView[] }> {
-    return { items: await this.service.all() };
-  }
-}
+export class AdminShippingController extends CrudRoutes(ShippingService, 'shipping method', {
+  dtos: [ShippingMethodDto, CreateShippingMethodDto, UpdateShippingMethodDto],
+  conflicts: ['SHIPPING_METHOD_CODE_TAKEN'],
+  notes: { update: 'past orders keep what they were charged' },
+  list: { type: ShippingMethodListDto, summary: 'Every shipping method, active or not (admin)' },
+}) {}

@@ -5,18 +5,13 @@ import { TaxService } from './tax.service';
 import type { TaxRateView } from './tax.types';
 
 @AdminController('tax', 'admin/tax-rates')
-export class AdminTaxController extends CrudRoutes(TaxService, {
-  view: TaxRateDto,
-  create: {
-    body: CreateTaxRateDto,
-    summary: 'Create a tax rate for a country (and category) (admin); 409 TAX_RATE_EXISTS',
-    conflicts: ['TAX_RATE_EXISTS'],
+export class AdminTaxController extends CrudRoutes(TaxService, 'tax rate', {
+  dtos: [TaxRateDto, CreateTaxRateDto, UpdateTaxRateDto],
+  conflicts: ['TAX_RATE_EXISTS'],
+  notes: {
+    create: 'one per country, or per country and category',
+    update: 'placed orders keep the tax they were charged',
   },
-  update: {
-    body: UpdateTaxRateDto,
-    summary: 'Change a tax rate (admin); placed orders keep the tax they were charged',
-  },
-  delete: { summary: 'Delete a tax rate (admin)' },
 }) {
   @ReadRoute({ type: TaxRateListDto, summary: 'Every tax rate, and whether prices include tax (admin)' })
   async list(): Promise<{ items: TaxRateView[]; pricesIncludeTax: boolean; homeCountry: string }> {

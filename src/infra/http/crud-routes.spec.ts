@@ -18,18 +18,24 @@ class ThingsService {
   update = jest.fn(async (id: string, patch: UpdateThingDto) => ({ id, name: patch.name ?? '' }));
   delete = jest.fn(async (_id: string) => undefined);
   archive = jest.fn(async (_id: string) => undefined);
+  all = jest.fn(async () => [{ id: '1', name: 'a' }]);
 }
 
-const doc = {
-  view: ThingDto,
-  create: { body: CreateThingDto, summary: 'Create a thing', conflicts: ['THING_EXISTS'] },
-  update: { body: UpdateThingDto, summary: 'Change a thing' },
-};
+const dtos: [typeof ThingDto, typeof CreateThingDto, typeof UpdateThingDto] = [
+  ThingDto,
+  CreateThingDto,
+  UpdateThingDto,
+];
 
-class ThingsController extends CrudRoutes(ThingsService, { ...doc, delete: { summary: 'Delete a thing' } }) {}
-class ArchivingController extends CrudRoutes(ThingsService, {
-  ...doc,
-  delete: { summary: 'Archive a thing', run: (things, id) => things.archive(id) },
+class ThingsController extends CrudRoutes(ThingsService, 'thing', {
+  dtos,
+  conflicts: ['THING_EXISTS'],
+  notes: { update: 'history stays' },
+}) {}
+class ArchivingController extends CrudRoutes(ThingsService, 'thing', {
+  dtos,
+  instead: { summary: 'Archive a thing', run: (things, id) => things.archive(id) },
+  list: { type: ThingDto, summary: 'Every thing' },
 }) {}
 
 describe('CrudRoutes', () => {
@@ -71,5 +77,25 @@ describe('CrudRoutes', () => {
     await new ArchivingController(things).remove('2');
     expect(things.archive).toHaveBeenCalledWith('2');
     expect(things.delete).toHaveBeenCalledTimes(1);
+  });
+
+  it('words the summaries from the noun, the notes and the 409 codes', () => {
+    const summaryOf = (c: object, m: string) =>
+      (Reflect.getMetadata('swagger/apiOperation', (c as Record<string, object>)[m]) as { summary: string })
+        .summary;
+    expect(summaryOf(proto, 'create')).toBe('Create a thing (admin); 409 THING_EXISTS');
+    expect(summaryOf(proto, 'update')).toBe('Change a thing (admin); history stays');
+    expect(summaryOf(proto, 'remove')).toBe('Delete a thing (admin)');
+    expect(summaryOf(ArchivingController.prototype, 'remove')).toBe('Archive a thing');
+  });
+
+  it('declares GET / answering the service’s list only where the spec asks for it', async () => {
+    expect(Reflect.getMetadata(PATH_METADATA, proto.listAll)).toBeUndefined();
+    const archiving = ArchivingController.prototype;
+    expect(Reflect.getMetadata(METHOD_METADATA, archiving.listAll)).toBe(RequestMethod.GET);
+    expect(Reflect.getMetadata(PATH_METADATA, archiving.listAll)).toBe('/');
+    await expect(new ArchivingController(new ThingsService()).listAll()).resolves.toEqual({
+      items: [{ id: '1', name: 'a' }],
+    });
   });
 });

@@ -190,7 +190,12 @@ export class FlashSaleStore {
     const argv = [userId, reservationId, attempts.limit, attempts.windowMs];
     let reply: Reply;
     try {
-      reply = (await this.r.evalsha(PURCHASE_SHA, 6, ...args, ...argv)) as Reply;
+      // Over the lean connection while it is up (RedisService.lane, decision 0030); a NOSCRIPT
+      // from it is handled below like ioredis's, and the retry goes over ioredis.
+      const lane = this.redis.lane;
+      reply = (await (lane?.ready
+        ? lane.send(['EVALSHA', PURCHASE_SHA, 6, ...args, ...argv])
+        : this.r.evalsha(PURCHASE_SHA, 6, ...args, ...argv))) as Reply;
     } catch (err) {
       if (!isNoScript(err)) throw err;
       await this.reloadPurchaseScript();

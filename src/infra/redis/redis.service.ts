@@ -3,6 +3,7 @@ import Redis, { Cluster, RedisOptions } from 'ioredis';
 import { withTimeout } from '../../common/with-timeout';
 import { AppConfig } from '../config/app-config';
 import { clusterNodesFromUrl, redisOptionsFromUrl } from './redis-url';
+import { RespLane } from './resp-lane';
 
 type Handler = (message: string) => void;
 
@@ -18,6 +19,8 @@ export class RedisService implements OnModuleDestroy {
   private readonly logger = new Logger('Redis');
   readonly client: Redis;
   readonly subscriber: Redis;
+  /** See {@link lane}: opened on first use (null: this URL gets none, or shut down). */
+  private laneConn?: RespLane | null;
   private readonly handlers = new Map<string, Set<Handler>>();
   private lastPublishError = '';
 
@@ -100,6 +103,35 @@ export class RedisService implements OnModuleDestroy {
       }) as unknown as Redis;
     }
     return new Redis(RedisService.connectionOptions(url, extra));
+  }
+
+  /**
+   * A lean connection for the hot paths' few commands (the cart's script and read) to one Redis
+   * server, opened on first use; undefined on a Sentinel group or a Redis Cluster (RespLane,
+   * decision 0030). Callers use it while it is {@link RespLane.ready} and `client` otherwise.
+   */
+  get lane(): RespLane | undefined {
+    if (this.laneConn === undefined)
+      this.laneConn =
+        RedisService.createLane(this.config.redis.url, this.config.redis.commandTimeoutMs) ?? null;
+    return this.laneConn ?? undefined;
+  }
+
+  /** A {@link RespLane} to the server of a `redis://` or `rediss://` URL; none for Sentinel or Cluster. */
+  static createLane(url: string, commandTimeoutMs: number): RespLane | undefined {
+    if (!url.startsWith('redis://') && !url.startsWith('rediss://')) return undefined;
+    const o = redisOptionsFromUrl(url);
+    return new RespLane({
+      host: o.host!,
+      port: o.port!,
+      username: o.username,
+      password: o.password,
+      db: o.db,
+      tls: !!o.tls,
+      commandTimeoutMs,
+      connectTimeoutMs: 10000,
+      name: 'nest-commerce:lane',
+    });
   }
 
   private create(role: string): Redis {
@@ -216,5 +248,7 @@ export class RedisService implements OnModuleDestroy {
     await Promise.allSettled([bounded(this.client.quit()), bounded(this.subscriber.quit())]);
     this.client.disconnect();
     this.subscriber.disconnect();
+    this.laneConn?.close();
+    this.laneConn = null;
   }
 }

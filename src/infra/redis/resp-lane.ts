@@ -36,8 +36,8 @@ type Parsed = { value: LaneReply | LaneReplyError; end: number } | typeof INCOMP
 /**
  * A lean second connection to one Redis server, for the hot paths' commands only (the cart's
  * script and read, the flash-sale purchase; decision 0030). With 50 commands in flight, ioredis
- * (auto-pipelined) spent 14–25 µs of CPU per command on the build machine against 4–8.5 µs here
- * (`scripts/redis-client-cpu.ts`): this client encodes a command as one string, sends every
+ * (auto-pipelined) spent 14–29 µs of CPU per command on the build machine against 4–16 µs here
+ * (`scripts/redis-client-cpu.ts`, three runs): this client encodes a command as one string, sends every
  * command of one event-loop turn in one write, and parses the RESP2 replies in place, in order.
  *
  * It keeps the failure rules of the shared ioredis client (RedisService.commandBounds, decision

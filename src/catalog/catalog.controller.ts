@@ -22,8 +22,9 @@ const JSON_TYPE = 'application/json; charset=utf-8';
 
 /**
  * Public reads answer the cache's ready JSON strings as they are (no re-serialisation on the hot
- * path). A product page already in this instance's L1 cache is answered at the HTTP edge, in front
- * of the pipeline (EdgeRoutes); on a miss the edge declines and `get` below serves it.
+ * path). A product page or a first listing page already in this instance's L1 cache is answered
+ * at the HTTP edge, in front of the pipeline (EdgeRoutes); on a miss the edge declines and `get`
+ * or `list` below serves it.
  */
 @ApiTags('catalog')
 @Controller()
@@ -38,6 +39,16 @@ export class CatalogController implements OnModuleInit {
       const json = this.catalog.cachedProductJson(id);
       return json === undefined ? undefined : { status: 200, body: json };
     });
+    // A first listing page in L1, for a query string `list` would take as it is (plainListingParams).
+    this.edge.add(
+      'GET',
+      'products',
+      (_param, _req, _ctx, query) => {
+        const json = this.catalog.cachedListJson(query);
+        return json === undefined ? undefined : { status: 200, body: json };
+      },
+      { query: true },
+    );
   }
 
   @Public()

@@ -17,12 +17,11 @@ import {
   MinLength,
   ValidateNested,
 } from 'class-validator';
-import { LISTING_SORTS, ListingSort, MAX_LIMIT } from './listing-query';
+import { LISTING_SORTS, ListingSort, MAX_LIMIT, MAX_PRICE } from './listing-query';
 import { MinorUnits, OptionalId, OptionalInt, OptionalText } from '../infra/http/dto-properties';
 
 const SKU = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const SLUG = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
-const MAX_PRICE = 2_000_000_000;
 
 /** Query strings arrive as strings; numbers must be plain decimal integers (no "1e3", no "12abc"). */
 const toInt = ({ value }: { value: unknown }) =>

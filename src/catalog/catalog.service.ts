@@ -17,9 +17,16 @@ import {
   VariantInput,
   VariantPrice,
 } from './catalog.types';
-import { ListingParams, buildListingQuery } from './listing-query';
+import { BuiltQuery, ListingParams, buildListingQuery, plainListingParams } from './listing-query';
 
 const EMPTY_PAGE = JSON.stringify({ items: [], nextCursor: null });
+
+/**
+ * A first page's cache key: the statement itself, hashed, so requests that differ only in
+ * spelling share one entry and keys have a fixed length.
+ */
+const listKey = (q: BuiltQuery): string =>
+  `list:${createHash('sha1').update(q.sql).update('\u0000').update(JSON.stringify(q.params)).digest('base64url')}`;
 
 /**
  * Cache lifetimes: L1 bounds cross-instance staleness if a broadcast is lost; L2 absorbs cold
@@ -94,8 +101,23 @@ export class CatalogService {
     if (!q) return EMPTY_PAGE;
     const run = (em: EntityManager) => this.repo.listingPage(em, q);
     if (params.cursor || params.inStock) return JSON.stringify(await this.cache.read(run));
-    const key = `list:${createHash('sha1').update(q.sql).update('\u0000').update(JSON.stringify(q.params)).digest('base64url')}`;
-    return (await this.cache.get(key, CATALOG_TTL.list, ({ read }) => read(run)))!;
+    return (await this.cache.get(listKey(q), CATALOG_TTL.list, ({ read }) => read(run)))!;
+  }
+
+  /**
+   * The listing page of a plain raw query string (plainListingParams) when this instance's L1
+   * cache holds it, else undefined: nothing is loaded, and any doubt is left to `listJson`.
+   */
+  cachedListJson(rawQuery: string): string | undefined {
+    const params = plainListingParams(rawQuery);
+    if (!params) return undefined;
+    let q: BuiltQuery | undefined;
+    try {
+      q = buildListingQuery(params, (col) => this.inventory.inStockSql(col));
+    } catch {
+      return undefined;
+    }
+    return q && this.cache.peek(listKey(q));
   }
 
   /** The category tree as JSON (cached by the route: HttpCacheInterceptor, namespace `http`). */

@@ -1,9 +1,12 @@
 import { ValidationFailedError } from '../common/errors/domain-error';
+import { isCanonicalUuid } from '../common/uuid';
 
 export const LISTING_SORTS = ['relevance', 'price_asc', 'price_desc', 'newest'] as const;
 export type ListingSort = (typeof LISTING_SORTS)[number];
 export const MAX_LIMIT = 100;
 export const DEFAULT_LIMIT = 20;
+/** The largest price (minor units) a product or a price bound may state. */
+export const MAX_PRICE = 2_000_000_000;
 /** Relevance pages are offsets (a FULLTEXT score is no index order); deep paging there is bounded. */
 export const MAX_RELEVANCE_OFFSET = 1000;
 
@@ -18,6 +21,69 @@ export interface ListingParams {
   sort?: ListingSort;
   cursor?: string;
   limit?: number;
+}
+
+const SORTS: ReadonlySet<string> = new Set(LISTING_SORTS);
+const TEXT_MAX = { q: 200, brand: 120 } as const;
+
+/** A percent-decoded query value as Fastify's parser has it ('+' is a space), or undefined if malformed. */
+function decodeValue(raw: string): string | undefined {
+  if (!raw.includes('%') && !raw.includes('+')) return raw;
+  try {
+    return decodeURIComponent(raw.replace(/\+/g, ' '));
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The listing parameters of a **plain** raw query string — one the pipeline's ListProductsQuery
+ * would accept exactly so — or undefined for anything else, which the pipeline then judges
+ * (the HTTP edge's rule: when in doubt, decline). Plain means: `key=value` pairs separated by
+ * `&`, each key known and given once, values within the DTO's rules; no cursor and no inStock
+ * (those pages are not cached). The result is what ValidationPipe would hand the controller.
+ */
+export function plainListingParams(raw: string): ListingParams | undefined {
+  const p: ListingParams = {};
+  if (raw === '') return p;
+  const seen = new Set<string>();
+  for (const pair of raw.split('&')) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) return undefined;
+    const key = pair.slice(0, eq);
+    const value = decodeValue(pair.slice(eq + 1));
+    if (!value || seen.has(key)) return undefined;
+    seen.add(key);
+    switch (key) {
+      case 'q':
+      case 'brand':
+        if (value.length > TEXT_MAX[key]) return undefined;
+        p[key] = value;
+        break;
+      case 'categoryId':
+        if (!isCanonicalUuid(value)) return undefined;
+        p.categoryId = value;
+        break;
+      case 'minPrice':
+      case 'maxPrice': {
+        if (!/^\d{1,10}$/.test(value) || Number(value) > MAX_PRICE) return undefined;
+        p[key] = Number(value);
+        break;
+      }
+      case 'limit':
+        if (!/^\d{1,3}$/.test(value) || Number(value) < 1 || Number(value) > MAX_LIMIT) return undefined;
+        p.limit = Number(value);
+        break;
+      case 'sort':
+        if (!SORTS.has(value)) return undefined;
+        p.sort = value as ListingSort;
+        break;
+      default:
+        return undefined;
+    }
+  }
+  if (p.minPrice !== undefined && p.maxPrice !== undefined && p.minPrice > p.maxPrice) return undefined;
+  return p;
 }
 
 export type Cursor =

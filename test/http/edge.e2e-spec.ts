@@ -137,6 +137,57 @@ describe('HTTP edge: hot routes answered in front of the pipeline, identically',
     expect(typeof encoded.body.requestId).toBe('string');
   });
 
+  it('serves a first listing page in L1 at the edge for a plain query, and a fresh one after a write', async () => {
+    const brand = `EdgeBrand${Date.now()}`;
+    await createProduct(a, admin, { name: 'Edge listed one', brand });
+    const url = a.api(`/products?brand=${brand}&limit=5&sort=newest`);
+    const pipeline = jest.spyOn(CatalogService.prototype, 'listJson');
+    spies.push(pipeline);
+
+    const cold = await http('GET', url); // L1 miss: the edge declines, the controller loads it
+    expect(cold.status).toBe(200);
+    expect(cold.body.items.map((p: { name: string }) => p.name)).toEqual(['Edge listed one']);
+    expect(pipeline).toHaveBeenCalledTimes(1);
+
+    const before = await metricCount(a, '/api/v1/products', 200);
+    // The same query spelled differently is the same page (one cache entry).
+    const edge = await http('GET', a.api(`/products?sort=newest&limit=5&brand=${brand}`), {
+      headers: { 'x-request-id': 'edge-list-1' },
+    });
+    expect(pipeline).toHaveBeenCalledTimes(1); // answered without the controller
+    // `limit=0005` is not plain for the edge; the pipeline reads it as 5.
+    const viaPipeline = await http('GET', a.api(`/products?brand=${brand}&limit=0005&sort=newest`));
+    expect(pipeline).toHaveBeenCalledTimes(2);
+    expect(edge.status).toBe(200);
+    expect(edge.body).toEqual(viaPipeline.body);
+    expect(edge.body).toEqual(cold.body);
+    expect(headerMap(edge)).toEqual(headerMap(viaPipeline));
+    expect(edge.headers.get('x-request-id')).toBe('edge-list-1');
+    expect(await metricCount(a, '/api/v1/products', 200)).toBe(before + 2);
+
+    // A catalog write drops the page from L1: the next request is the pipeline's, and fresh.
+    await createProduct(a, admin, { name: 'Edge listed two', brand });
+    const fresh = await http('GET', url);
+    expect(pipeline).toHaveBeenCalledTimes(3);
+    expect(fresh.body.items.map((p: { name: string }) => p.name)).toEqual([
+      'Edge listed two',
+      'Edge listed one',
+    ]);
+
+    // Queries it does not read exactly as the pipeline would are the pipeline's, refusals included.
+    const refused = await http('GET', a.api(`/products?brand=${brand}&limit=0`));
+    expect(refused.status).toBe(400);
+    expect(refused.body.code).toBe('VALIDATION_FAILED');
+    expect(typeof refused.body.requestId).toBe('string');
+    const unknown = await http('GET', a.api(`/products?brand=${brand}&color=red`));
+    expect(unknown.status).toBe(400);
+    const twice = await http('GET', a.api(`/products?brand=${brand}&brand=${brand}`));
+    expect(twice.status).toBe(400);
+    const calls = pipeline.mock.calls.length;
+    await http('GET', a.api(`/products?brand=${brand}&limit=5&sort=newest&inStock=true`));
+    expect(pipeline).toHaveBeenCalledTimes(calls + 1); // not cached: always the pipeline's
+  });
+
   it('answers flash purchases at the edge exactly as the controller does', async () => {
     const sku = (await createProduct(a, admin, { name: 'Edge flash', stock: 10 })).sku;
     const saleId = await openFlashSale(a, admin, { sku, price: 500, quantity: 3 });

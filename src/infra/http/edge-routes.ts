@@ -18,7 +18,8 @@ export interface EdgeAnswer {
 
 /**
  * An edge handler. It gets the route's path parameter ('' for a route without one), the request
- * (headers only: these routes never have a body) and the request context. It either declines
+ * (headers only: these routes never have a body), the request context and, on a route added
+ * with `{ query: true }`, the raw query string ('' when there is none). It either declines
  * **synchronously** by returning `undefined` — the request then goes through Fastify and Nest
  * exactly as if the edge did not exist — or answers, now or with a promise. A thrown error or a
  * rejected promise is answered in the contract's error shape, as the exception filter would. Once
@@ -29,6 +30,7 @@ export type EdgeHandler = (
   param: string,
   req: IncomingMessage,
   ctx: RequestContext,
+  query: string,
 ) => EdgeAnswer | Promise<EdgeAnswer> | undefined;
 
 /**
@@ -62,6 +64,8 @@ interface EdgeRoute {
   /** An EdgeBodyHandler when `takesBody`, else an EdgeHandler. */
   handler: EdgeHandler | EdgeBodyHandler;
   takesBody: boolean;
+  /** The handler judges the query string itself (else a URL with one is the pipeline's). */
+  query: boolean;
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8';
@@ -80,7 +84,8 @@ const EDGE_BODY_TYPES = new Set(['application/json', 'application/json; charset=
  * product page in the L1 cache, a sold-out flash sale — or one Redis round trip — a flash
  * purchase, a cart — that overhead is most of the work. Modules register an edge handler next to
  * their controller route (same path, same service call); the edge takes a request only when it is
- * the plain case: exact path (no query string or fragment), no `Origin` (CORS stays with the
+ * the plain case: exact path (no fragment; no query string unless the route parses it itself, as
+ * the product listing does for its plain queries), no `Origin` (CORS stays with the
  * pipeline), no body or Content-Type (or, on a body route, a small JSON body with its length
  * given), the instance neither draining nor closing. Anything else — and anything a handler
  * declines — goes down the ordinary pipeline, which is the reference behaviour
@@ -110,16 +115,16 @@ export class EdgeRoutes {
    * (e.g. `products/:id`, `flash-sales/:id/purchase`, `cart`). A Nest route with the same method
    * and path must exist: it serves every request the edge declines.
    */
-  add(method: 'GET' | 'POST', path: string, handler: EdgeHandler): void {
-    this.routes.push({ ...this.parse(method, path), handler, takesBody: false });
+  add(method: 'GET' | 'POST', path: string, handler: EdgeHandler, opts: { query?: boolean } = {}): void {
+    this.routes.push({ ...this.parse(method, path), handler, takesBody: false, query: opts.query === true });
   }
 
   /** Registers a route that takes a small JSON body (see EdgeBodyHandler). */
   addWithBody(method: 'POST', path: string, handler: EdgeBodyHandler): void {
-    this.routes.push({ ...this.parse(method, path), handler, takesBody: true });
+    this.routes.push({ ...this.parse(method, path), handler, takesBody: true, query: false });
   }
 
-  private parse(method: 'GET' | 'POST', path: string): Omit<EdgeRoute, 'handler' | 'takesBody'> {
+  private parse(method: 'GET' | 'POST', path: string): Omit<EdgeRoute, 'handler' | 'takesBody' | 'query'> {
     const label = `/${API_PREFIX}/${path}`;
     if (/^[a-z0-9/-]+$/.test(path)) return { method, prefix: label, suffix: '', exact: true, label };
     const m = /^([a-z0-9/-]*\/):[a-zA-Z]+(\/[a-z0-9/-]*)?$/.exec(path);
@@ -151,16 +156,14 @@ export class EdgeRoutes {
 
   /** True when the edge took the request. */
   private serve(req: IncomingMessage, res: ServerResponse, headers: readonly string[]): boolean {
-    const url = req.url ?? '';
-    // A query or fragment, an Origin (CORS), a draining or closing instance: the pipeline's call.
-    if (
-      req.headers.origin !== undefined ||
-      url.includes('?') ||
-      url.includes('#') ||
-      this.closing ||
-      this.lifecycle.isDraining
-    )
+    const target = req.url ?? '';
+    // A fragment, an Origin (CORS), a draining or closing instance: the pipeline's call. So is a
+    // query string, unless the route judges it itself ({ query: true }).
+    if (req.headers.origin !== undefined || target.includes('#') || this.closing || this.lifecycle.isDraining)
       return false;
+    const q = target.indexOf('?');
+    const url = q < 0 ? target : target.slice(0, q);
+    const query = q < 0 ? '' : target.slice(q + 1);
     for (const route of this.routes) {
       if (route.method !== req.method) continue;
       let param = '';
@@ -171,6 +174,7 @@ export class EdgeRoutes {
         param = url.slice(route.prefix.length, url.length - route.suffix.length);
         if (!param || param.length > MAX_PARAM || param.includes('/') || param.includes('%')) return false;
       }
+      if (q >= 0 && !route.query) return false;
       if (route.takesBody) {
         // A small JSON body whose length is given; anything else (chunked, other types, an
         // Expect header, large) is Fastify's to judge.
@@ -187,7 +191,7 @@ export class EdgeRoutes {
           !this.parseJson
         )
           return false;
-        return this.run(route, param, req, res, headers);
+        return this.run(route, param, query, req, res, headers);
       }
       // Edge routes take no body. A Content-Type alone makes Fastify parse one (an empty JSON body
       // is a 400, an unknown type a 415): such a request is the pipeline's too.
@@ -198,7 +202,7 @@ export class EdgeRoutes {
           (req.headers['content-length'] ?? '0') !== '0')
       )
         return false;
-      return this.run(route, param, req, res, headers);
+      return this.run(route, param, query, req, res, headers);
     }
     return false;
   }
@@ -210,6 +214,7 @@ export class EdgeRoutes {
   private run(
     route: EdgeRoute,
     param: string,
+    query: string,
     req: IncomingMessage,
     res: ServerResponse,
     headers: readonly string[],
@@ -219,7 +224,7 @@ export class EdgeRoutes {
     const ctx: RequestContext = { requestId };
     let out: ReturnType<EdgeHandler | EdgeBodyHandler>;
     try {
-      out = requestContext.run(ctx, () => route.handler(param, req, ctx));
+      out = requestContext.run(ctx, () => route.handler(param, req, ctx, query));
     } catch (err) {
       out = requestContext.run(ctx, () => this.errorAnswer(err, requestId));
     }

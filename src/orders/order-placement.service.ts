@@ -20,6 +20,7 @@ import {
   orderRequestHash,
   withoutNulls,
 } from './order-input';
+import { OrderHistoryCache } from './order-history.cache';
 import { Customer, OrderCaps, OrderLimits } from './order-limits';
 import { OrderNotFoundError } from './order.errors';
 import { newOrderOf, recordOf } from './order-records';
@@ -47,6 +48,7 @@ export class OrderPlacement {
     private readonly cart: CartService,
     private readonly addresses: AddressesService,
     private readonly limits: OrderLimits,
+    private readonly history: OrderHistoryCache,
   ) {}
 
   /** Items as before, or `{items | fromCart, address, shippingMethod, couponCode, expectedTotal}`. */
@@ -139,6 +141,7 @@ export class OrderPlacement {
     // The cart is a convenience copy: what the order took leaves it after the commit (a failure
     // leaves the lines in the cart, where the customer sees them).
     if (fromCart) batch.afterCommit(() => this.cart.take(userId, lines), { background: true });
+    this.history.changed([userId], (hook) => batch.afterCommit(hook));
     await this.db.commitBatch(batch);
     return view;
   }
@@ -164,6 +167,7 @@ export class OrderPlacement {
       const found = await this.repo.findOne(em, orderId, userId);
       if (!found) throw new OrderNotFoundError(orderId);
       if (!won) throw new AddressNotAwaitedError(orderId);
+      this.history.changed([userId]);
       return found;
     });
     return toView(rec);

@@ -1,6 +1,6 @@
 import { AdminController, ReadRoute, SignedInController } from '../infra/http/routes';
 import { ApiErrorCodes } from '../infra/http/openapi-errors';
-import { Body, Headers, HttpCode, Param, Post, Put, Query } from '@nestjs/common';
+import { Body, Header, Headers, HttpCode, OnModuleInit, Param, Post, Put, Query } from '@nestjs/common';
 import { ApiCreatedResponse, ApiHeader, ApiOkResponse, ApiOperation, ApiResponse } from '@nestjs/swagger';
 import { AuthUser, CurrentUser } from '../common/auth';
 import {
@@ -16,14 +16,50 @@ import {
 import { checkIdempotencyKey } from './idempotency-key';
 import type { OrderPage, OrderView, QuoteView } from './orders.types';
 import { OrderPlacement } from './order-placement.service';
-import { OrdersService } from './orders.service';
+import { MAX_PAGE_SIZE, OrdersService } from './orders.service';
+import { EdgeRoutes } from '../infra/http/edge-routes';
+import { AccessTokens } from '../users';
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+/** The page size of a plain query string (`''` or `limit=N`), or undefined for anything else. */
+function plainLimit(query: string): { limit?: number } | undefined {
+  if (query === '') return {};
+  const m = /^limit=(\d{1,3})$/.exec(query);
+  const limit = m ? Number(m[1]) : 0;
+  return limit >= 1 && limit <= MAX_PAGE_SIZE ? { limit } : undefined;
+}
 
 @SignedInController('orders', 'orders')
-export class OrdersController {
+export class OrdersController implements OnModuleInit {
   constructor(
     private readonly orders: OrdersService,
     private readonly placement: OrderPlacement,
+    private readonly edge: EdgeRoutes,
+    private readonly tokens: AccessTokens,
   ) {}
+
+  /**
+   * A customer's order list as it opens (`GET /orders`, optionally `?limit=N`) at the HTTP edge
+   * (EdgeRoutes): with a valid bearer token it calls the same `listJson` as `list` below; a
+   * caller without one, and any other query string, is left to the pipeline.
+   */
+  onModuleInit(): void {
+    this.edge.add(
+      'GET',
+      'orders',
+      (_param, req, ctx, query) => {
+        const q = plainLimit(query);
+        if (!q) return undefined;
+        const user = this.tokens.fromAuthorization(req.headers.authorization);
+        if (!user) return undefined;
+        ctx.userId = user.id;
+        ctx.role = user.role;
+        return this.orders.listJson(user.id, q).then((body) => ({ status: 200, body }));
+      },
+      { query: true },
+    );
+  }
 
   @Post()
   @ApiOperation({
@@ -110,8 +146,9 @@ export class OrdersController {
   }
 
   @ReadRoute({ type: OrderPageDto, summary: 'My orders, newest first' })
-  list(@CurrentUser() user: AuthUser, @Query() q: ListOrdersQueryDto): Promise<OrderPage> {
-    return this.orders.list(user.id, q);
+  @Header('content-type', JSON_TYPE)
+  list(@CurrentUser() user: AuthUser, @Query() q: ListOrdersQueryDto): Promise<string> {
+    return this.orders.listJson(user.id, q);
   }
 
   @ReadRoute({ type: OrderDto }, ':id')

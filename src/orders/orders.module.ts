@@ -16,6 +16,7 @@ import { IdempotencyStore } from './idempotency.store';
 import { IdempotencyKeyEntity, OrderEntity, OrderItemEntity, OutboxEntity } from './order.entity';
 import { OrderEventsBus } from './order-events';
 import { OrderExpiryProcessor } from './order-expiry.processor';
+import { OrderHistoryCache } from './order-history.cache';
 import { OrderCapsPolicy, OrderLimits } from './order-limits';
 import { OrderNotifications } from './order-notifications';
 import { OrderWatchers } from './order-watchers.service';
@@ -63,6 +64,7 @@ import { OutboxWriter } from './outbox.writer';
     OrderHoldsRepository,
     OrderLimits,
     OrderCapsPolicy,
+    OrderHistoryCache,
   ],
   exports: [OrdersService, OrderEventsBus],
 })

@@ -27,6 +27,7 @@ import type {
 } from './orders.types';
 import { NewOrder, OrdersRepository, toView } from './orders.repository';
 import { OutboxWriter } from './outbox.writer';
+import { OrderHistoryCache } from './order-history.cache';
 import { withTimeout } from '../common/with-timeout';
 import { MAX_LINE_QUANTITY, MAX_ORDER_LINES } from '../common/order-size';
 
@@ -45,6 +46,15 @@ export function decodeCursor(cursor: string): { createdAt: Date; id: string } {
   const m = /^(\d{1,15})\.([0-9a-f-]{36})$/.exec(Buffer.from(cursor, 'base64url').toString());
   if (!m) throw new ValidationFailedError('cursor: not a cursor returned by this API');
   return { createdAt: new Date(Number(m[1])), id: m[2] };
+}
+
+const pageSize = (limit: number | undefined): number =>
+  Math.min(Math.max(Math.trunc(limit ?? DEFAULT_PAGE_SIZE), 1), MAX_PAGE_SIZE);
+
+/** A page of `limit` orders from the `limit + 1` rows the repository read. */
+function pageOf(rows: OrderRecord[], limit: number): OrderPage {
+  const items = rows.slice(0, limit).map(toView);
+  return { items, nextCursor: rows.length > limit ? encodeCursor(items[items.length - 1]) : null };
 }
 
 /**
@@ -69,6 +79,7 @@ export class OrdersService {
     private readonly coupons: CouponsService,
     private readonly addresses: AddressesService,
     private readonly limits: OrderLimits,
+    private readonly history: OrderHistoryCache,
     @InjectQueue(QUEUES.orders) private readonly queue: Queue,
   ) {}
 
@@ -87,22 +98,37 @@ export class OrdersService {
     return this.page({ ...q, userId });
   }
 
+  /**
+   * {@link list} as JSON. The first page without filters — what a customer's order list opens
+   * on — comes from OrderHistoryCache while the customer's history version is the one it was
+   * stored under; a miss reads the primary (decision 0031). Deeper pages and filtered ones read
+   * as `list` does. Without Redis, every page reads as `list` does.
+   */
+  async listJson(userId: string, q: ListQuery): Promise<string> {
+    if (q.cursor || q.status || q.from || q.to) return JSON.stringify(await this.list(userId, q));
+    const limit = pageSize(q.limit);
+    const version = await this.history.version(userId);
+    if (version === undefined) return JSON.stringify(await this.list(userId, q));
+    const hit = this.history.page(userId, version, limit);
+    if (hit !== undefined) return hit;
+    const rows = await this.repo.list(this.db.primaryReader(), { userId, limit });
+    const json = JSON.stringify(pageOf(rows, limit));
+    this.history.store(userId, version, limit, json);
+    return json;
+  }
+
   /** Admin listing: every user's orders (optionally one user's), newest first. */
   async listAll(q: ListQuery & { userId?: string }): Promise<OrderPage> {
     return this.page(q);
   }
 
   private async page(q: ListQuery & { userId?: string }): Promise<OrderPage> {
-    const limit = Math.min(Math.max(Math.trunc(q.limit ?? DEFAULT_PAGE_SIZE), 1), MAX_PAGE_SIZE);
+    const limit = pageSize(q.limit);
     const after = q.cursor ? decodeCursor(q.cursor) : undefined;
     const rows = await this.db.read((em) =>
       this.repo.list(em, { userId: q.userId, status: q.status, from: q.from, to: q.to, after, limit }),
     );
-    const items = rows.slice(0, limit).map(toView);
-    return {
-      items,
-      nextCursor: rows.length > limit ? encodeCursor(items[items.length - 1]) : null,
-    };
+    return pageOf(rows, limit);
   }
 
   async cancel(userId: string, orderId: string): Promise<OrderView> {
@@ -111,6 +137,7 @@ export class OrdersService {
       const rec = await this.repo.findOne(em, orderId, userId);
       if (!rec) throw new OrderNotFoundError(orderId);
       if (!won) throw new IllegalTransitionError(orderId, rec.status, 'CANCELLED');
+      this.history.changed([rec.userId]);
       // The coupon's use comes back in the transition's transaction: exactly once, since only
       // the transaction that won the transition gets here (and the redemption row's state guards it too).
       await this.coupons.giveBack(em, orderId);
@@ -142,6 +169,7 @@ export class OrdersService {
           ? ('already_paid' as const)
           : ('not_payable' as const);
       }
+      this.history.changed([rec!.userId]);
       await this.inventory.commit(linesOf(rec!), { orderId });
       await this.limits.release({ ...rec!, items: linesOf(rec!) });
       await this.outbox.add(em, [{ type: ORDER_EVENTS.paid, order: rec! }]);
@@ -161,6 +189,7 @@ export class OrdersService {
       });
       if (!won) return 'not_refundable' as const;
       const rec = (await this.repo.findOne(em, orderId))!;
+      this.history.changed([rec.userId]);
       if (ref.restock) await this.inventory.restock(linesOf(rec), { orderId });
       await this.outbox.add(em, [{ type: ORDER_EVENTS.refunded, order: rec }]);
       return 'refunded' as const;
@@ -174,6 +203,7 @@ export class OrdersService {
       const found = await this.repo.findOne(em, orderId);
       if (!found) throw new OrderNotFoundError(orderId);
       if (!won) throw new IllegalTransitionError(orderId, found.status, 'FULFILLED');
+      this.history.changed([found.userId]);
       await this.outbox.add(em, [{ type: ORDER_EVENTS.fulfilled, order: found }]);
       return found;
     });
@@ -186,6 +216,7 @@ export class OrdersService {
       const won = await this.repo.transition(em, orderId, sourcesOf('EXPIRED'), 'EXPIRED');
       if (!won) return false;
       const rec = (await this.repo.findOne(em, orderId))!;
+      this.history.changed([rec.userId]);
       await this.coupons.giveBack(em, orderId);
       await this.releaseIfHeld(rec);
       await this.outbox.add(em, [{ type: ORDER_EVENTS.expired, order: rec }]);
@@ -286,6 +317,7 @@ export class OrdersService {
       );
       const created = candidates.filter((o) => ids.get(o.reservationId!) === o.id);
       await this.repo.insertItems(em, created);
+      this.history.changed(created.map((o) => o.userId));
       await this.outbox.add(
         em,
         created.map((o) => ({ type: ORDER_EVENTS.created, order: recordOf(o), expiresAt: o.expiresAt })),

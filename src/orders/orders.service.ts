@@ -2,6 +2,7 @@ import { InjectQueue } from '@nestjs/bull';
 import { Injectable, Logger } from '@nestjs/common';
 import type { Queue } from 'bull';
 import { ValidationFailedError } from '../common/errors/domain-error';
+import { isUnavailableError } from '../common/errors/error-mapping';
 import { newId } from '../common/ids';
 import { CatalogService } from '../catalog';
 import { AddressesService } from '../addresses';
@@ -102,7 +103,7 @@ export class OrdersService {
    * {@link list} as JSON. The first page without filters — what a customer's order list opens
    * on — comes from OrderHistoryCache while the customer's history version is the one it was
    * stored under; a miss reads the primary (decision 0031). Deeper pages and filtered ones read
-   * as `list` does. Without Redis, every page reads as `list` does.
+   * as `list` does; so does every page without Redis, and a miss while the primary is down.
    */
   async listJson(userId: string, q: ListQuery): Promise<string> {
     if (q.cursor || q.status || q.from || q.to) return JSON.stringify(await this.list(userId, q));
@@ -111,7 +112,14 @@ export class OrdersService {
     if (version === undefined) return JSON.stringify(await this.list(userId, q));
     const hit = this.history.page(userId, version, limit);
     if (hit !== undefined) return hit;
-    const rows = await this.repo.list(this.db.primaryReader(), { userId, limit });
+    let rows: OrderRecord[];
+    try {
+      rows = await this.repo.list(this.db.primaryReader(), { userId, limit });
+    } catch (err) {
+      // The primary is down: a replica's page, as `list` reads it, not kept (it may be behind).
+      if (!isUnavailableError(err)) throw err;
+      return JSON.stringify(await this.list(userId, q));
+    }
     const json = JSON.stringify(pageOf(rows, limit));
     this.history.store(userId, version, limit, json);
     return json;

@@ -9,3 +9,4 @@ export { OutboxHousekeeping } from './outbox.housekeeping';
 export { expiryJobId } from './orders.service';
 export { normalizeItems } from './order-input';
 export { requestHash } from './idempotency.store';
+export { ListOrdersQueryDto } from './orders.dto';

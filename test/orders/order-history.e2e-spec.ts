@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { OrdersService } from '../../src/orders';
-import { ListOrdersQueryDto } from '../../src/orders/orders.dto';
+import { ListOrdersQueryDto } from '../../src/orders/testing';
 import { adminToken, registerUser, RegisteredUser } from '../support/auth';
 import { JsonResponse, TestApp, http, startApp } from '../support/test-app';
 import { createProduct, placeOrder, uniqueSku } from './builders';

@@ -5,7 +5,9 @@
  * must be running; a server another checkout started there is refused). Migrations must have
  * run. A category tree, products
  * with variants and stock, customers (one argon2id hash computed once and reused), and orders
- * with items across statuses and the last year. Batched multi-row INSERTs over a few
+ * with items across statuses and the last year; one customer (the first seeded) places every
+ * HEAVY_BUYER_EVERY-th order — 2,000 of a million — as the order-history goal needs a customer
+ * with 1,000+ orders in a 1 M-order table. Batched multi-row INSERTs over a few
  * connections, a progress bar per table with rows/s, deterministic for a given --seed.
  */
 import { faker } from '@faker-js/faker';
@@ -16,6 +18,9 @@ import { appConfig } from '../src/infra/config/app-config';
 import { hashPassword } from '../src/users/testing';
 import { resolveLocalInfra } from './infra/infra-plan';
 import { assertOwnInfra } from './infra/local-infra';
+
+/** One order in this many belongs to the first seeded customer (see the header). */
+const HEAVY_BUYER_EVERY = 500;
 
 interface Args {
   users: number;
@@ -277,6 +282,7 @@ async function main(): Promise<void> {
   if (args.orders && (!userIds.length || !variants.length))
     throw new Error('orders need --users and --products > 0');
   const orderBar = track('orders', args.orders);
+  let seq = 0;
   await inBatches(pool, orderBar, args.orders, args.batch, async (n) => {
     const orders: unknown[][] = [];
     const items: unknown[][] = [];
@@ -295,7 +301,9 @@ async function main(): Promise<void> {
       const expires = status === 'PENDING_PAYMENT' ? dt(new Date(Date.now() + 15 * 60000)) : null;
       orders.push([
         id,
-        userIds[faker.number.int({ min: 0, max: userIds.length - 1 })],
+        seq++ % HEAVY_BUYER_EVERY === 0
+          ? userIds[0]
+          : userIds[faker.number.int({ min: 0, max: userIds.length - 1 })],
         status,
         total,
         'EUR',

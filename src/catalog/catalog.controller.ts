@@ -6,6 +6,7 @@ import { Public } from '../common/auth';
 import { ValidationFailedError } from '../common/errors/domain-error';
 import { HttpCacheInterceptor } from '../infra/cache/http-cache.interceptor';
 import { EdgeRoutes } from '../infra/http/edge-routes';
+import { JSON_TYPE } from '../infra/http/response-headers';
 import { ProductNotFoundError } from './catalog.errors';
 import {
   CreateCategoryDto,
@@ -17,8 +18,6 @@ import {
 } from './catalog.dto';
 import { CatalogService } from './catalog.service';
 import type { CategoryNode, ProductDetail } from './catalog.types';
-
-const JSON_TYPE = 'application/json; charset=utf-8';
 
 /**
  * Public reads answer the cache's ready JSON strings as they are (no re-serialisation on the hot

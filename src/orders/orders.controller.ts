@@ -18,9 +18,8 @@ import type { OrderPage, OrderView, QuoteView } from './orders.types';
 import { OrderPlacement } from './order-placement.service';
 import { MAX_PAGE_SIZE, OrdersService } from './orders.service';
 import { EdgeRoutes } from '../infra/http/edge-routes';
+import { JSON_TYPE } from '../infra/http/response-headers';
 import { AccessTokens } from '../users';
-
-const JSON_TYPE = 'application/json; charset=utf-8';
 
 /** The page size of a plain query string (`''` or `limit=N`), or undefined for anything else. */
 function plainLimit(query: string): { limit?: number } | undefined {

@@ -5,7 +5,7 @@ import { MetricsService } from '../../src/infra/observability/metrics.service';
 import { Reflector } from '@nestjs/core';
 import { BulkUser, adminToken, bulkUsers } from '../support/auth';
 import { signJwt } from '../support/jwt';
-import { JsonResponse, TestApp, http, startApp } from '../support/test-app';
+import { TestApp, comparableHeaders, http, startApp } from '../support/test-app';
 import { createProduct } from '../catalog/catalog-support';
 import { openFlashSale } from '../support/flash-sale';
 
@@ -15,17 +15,6 @@ import { openFlashSale } from '../support/flash-sale';
  * headers; and every request it must not take (query string, Origin, a body, no valid token, an
  * L1 miss) goes down the pipeline. A query string is the way to make the pipeline answer.
  */
-
-/** Headers that legitimately differ between two responses (time, connection, per-request id). */
-const VARYING = new Set(['date', 'x-request-id', 'keep-alive', 'connection']);
-
-function headerMap(r: JsonResponse): Record<string, string> {
-  const out: Record<string, string> = {};
-  r.headers.forEach((v, k) => {
-    if (!VARYING.has(k)) out[k] = v;
-  });
-  return out;
-}
 
 const withoutRequestId = (body: Record<string, unknown>) => {
   const { requestId, ...rest } = body;
@@ -108,7 +97,7 @@ describe('HTTP edge: hot routes answered in front of the pipeline, identically',
     expect(edge.status).toBe(200);
     expect(edge.body).toEqual(viaPipeline.body);
     expect(edge.body).toEqual(cold.body);
-    expect(headerMap(edge)).toEqual(headerMap(viaPipeline));
+    expect(comparableHeaders(edge)).toEqual(comparableHeaders(viaPipeline));
     expect(edge.headers.get('x-request-id')).toBe('edge-test-1');
     expect(edge.headers.get('content-security-policy')).toContain("default-src 'none'");
     // Counted under the same route label as the pipeline's answers.
@@ -161,7 +150,7 @@ describe('HTTP edge: hot routes answered in front of the pipeline, identically',
     expect(edge.status).toBe(200);
     expect(edge.body).toEqual(viaPipeline.body);
     expect(edge.body).toEqual(cold.body);
-    expect(headerMap(edge)).toEqual(headerMap(viaPipeline));
+    expect(comparableHeaders(edge)).toEqual(comparableHeaders(viaPipeline));
     expect(edge.headers.get('x-request-id')).toBe('edge-list-1');
     expect(await metricCount(a, '/api/v1/products', 200)).toBe(before + 2);
 
@@ -212,7 +201,7 @@ describe('HTTP edge: hot routes answered in front of the pipeline, identically',
     expect(pipelineWin.status).toBe(202);
     expect(Object.keys(edgeWin.body)).toEqual(['reservationId']);
     expect(Object.keys(pipelineWin.body)).toEqual(['reservationId']);
-    expect(headerMap(edgeWin)).toEqual(headerMap(pipelineWin));
+    expect(comparableHeaders(edgeWin)).toEqual(comparableHeaders(pipelineWin));
 
     // Refusals carry the contract's error shape either way.
     const edgeAgain = await buy(users[0]);
@@ -220,7 +209,7 @@ describe('HTTP edge: hot routes answered in front of the pipeline, identically',
     expect(edgeAgain.status).toBe(409);
     expect(withoutRequestId(edgeAgain.body)).toEqual(withoutRequestId(pipelineAgain.body));
     expect(edgeAgain.body.code).toBe('ALREADY_PURCHASED');
-    expect(headerMap(edgeAgain)).toEqual(headerMap(pipelineAgain));
+    expect(comparableHeaders(edgeAgain)).toEqual(comparableHeaders(pipelineAgain));
 
     // The last unit goes; then the local sold-out flag answers at the edge, with no Redis call.
     expect((await buy(users[2])).status).toBe(202);
@@ -231,7 +220,7 @@ describe('HTTP edge: hot routes answered in front of the pipeline, identically',
     expect(edgeSoldOut.status).toBe(409);
     expect(edgeSoldOut.body.code).toBe('SOLD_OUT');
     expect(withoutRequestId(edgeSoldOut.body)).toEqual(withoutRequestId(pipelineSoldOut.body));
-    expect(headerMap(edgeSoldOut)).toEqual(headerMap(pipelineSoldOut));
+    expect(comparableHeaders(edgeSoldOut)).toEqual(comparableHeaders(pipelineSoldOut));
   });
 
   it('leaves unauthenticated purchases and purchases with a body to the pipeline', async () => {
@@ -286,7 +275,7 @@ describe('HTTP edge: hot routes answered in front of the pipeline, identically',
     expect(afterPipeline).toBeGreaterThan(0);
     expect(emptyEdge.status).toBe(200);
     expect(emptyEdge.body).toEqual(emptyPipeline.body);
-    expect(headerMap(emptyEdge)).toEqual(headerMap(emptyPipeline));
+    expect(comparableHeaders(emptyEdge)).toEqual(comparableHeaders(emptyPipeline));
 
     const before = await metricCount(a, '/api/v1/cart/items', 200);
     const addedEdge = await add(u, { sku, quantity: 2 });
@@ -296,7 +285,7 @@ describe('HTTP edge: hot routes answered in front of the pipeline, identically',
     expect(addedEdge.status).toBe(200);
     expect(addedEdge.body).toEqual(addedPipeline.body);
     expect(addedEdge.body.items[0]).toMatchObject({ sku, quantity: 2, unitPrice: 1250, lineTotal: 2500 });
-    expect(headerMap(addedEdge)).toEqual(headerMap(addedPipeline));
+    expect(comparableHeaders(addedEdge)).toEqual(comparableHeaders(addedPipeline));
     expect(await metricCount(a, '/api/v1/cart/items', 200)).toBe(before + 2);
     // The charset spelled out is JSON too; the cart as read back is the same either way.
     const charset = await add(u, { sku, quantity: 1 }, '', {
@@ -332,7 +321,7 @@ describe('HTTP edge: hot routes answered in front of the pipeline, identically',
         withoutRequestId(pipeline.body),
       ]);
       expect(edge.status).toBeGreaterThanOrEqual(400);
-      expect(headerMap(edge)).toEqual(headerMap(pipeline));
+      expect(comparableHeaders(edge)).toEqual(comparableHeaders(pipeline));
     }
 
     // No or a bad token: the pipeline's 401 (before the body is even looked at).

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { OrdersService } from '../../src/orders';
 import { ListOrdersQueryDto } from '../../src/orders/testing';
 import { adminToken, registerUser, RegisteredUser } from '../support/auth';
-import { JsonResponse, TestApp, http, startApp } from '../support/test-app';
+import { TestApp, comparableHeaders, http, startApp } from '../support/test-app';
 import { createProduct, placeOrder, uniqueSku } from './builders';
 
 /**
@@ -11,15 +11,6 @@ import { createProduct, placeOrder, uniqueSku } from './builders';
  * right after every kind of change made on the other — no waiting — and hold the edge's answer
  * to the pipeline's.
  */
-const VARYING = new Set(['date', 'x-request-id', 'keep-alive', 'connection']);
-const headerMap = (r: JsonResponse): Record<string, string> => {
-  const out: Record<string, string> = {};
-  r.headers.forEach((v, k) => {
-    if (!VARYING.has(k)) out[k] = v;
-  });
-  return out;
-};
-
 describe('order history: the first page, cached per customer, never behind a committed change', () => {
   let a: TestApp;
   let b: TestApp;
@@ -154,7 +145,7 @@ describe('order history: the first page, cached per customer, never behind a com
     expect(edge.status).toBe(200);
     expect(edge.body.items).toHaveLength(1);
     expect(edge.body).toEqual(viaPipeline.body);
-    expect(headerMap(edge)).toEqual(headerMap(viaPipeline));
+    expect(comparableHeaders(edge)).toEqual(comparableHeaders(viaPipeline));
 
     const anonymous = await http('GET', b.api('/orders?limit=5'));
     expect(anonymous.status).toBe(401);

@@ -103,3 +103,15 @@ export async function eventually<T>(
     await new Promise((r) => setTimeout(r, stepMs));
   }
 }
+
+/** Headers that legitimately differ between two responses (time, connection, per-request id). */
+const VARYING = new Set(['date', 'x-request-id', 'keep-alive', 'connection']);
+
+/** A response's headers without the VARYING ones: two answers to compare (edge vs pipeline). */
+export function comparableHeaders(r: JsonResponse): Record<string, string> {
+  const out: Record<string, string> = {};
+  r.headers.forEach((v, k) => {
+    if (!VARYING.has(k)) out[k] = v;
+  });
+  return out;
+}

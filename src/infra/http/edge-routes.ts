@@ -7,7 +7,7 @@ import { Lifecycle } from '../lifecycle.service';
 import { AccessLog } from '../observability/access-log';
 import { MetricsService } from '../observability/metrics.service';
 import { errorResponse } from './http-exception.filter';
-import { API_PREFIX, requestIdFor } from './response-headers';
+import { API_PREFIX, JSON_TYPE, requestIdFor } from './response-headers';
 
 /** What an edge handler answers: a status and a ready JSON body (plus extra headers, rarely). */
 export interface EdgeAnswer {
@@ -68,7 +68,6 @@ interface EdgeRoute {
   query: boolean;
 }
 
-const JSON_TYPE = 'application/json; charset=utf-8';
 /** Fastify's default `maxParamLength`: longer parameters are the router's own error. */
 const MAX_PARAM = 100;
 /** Bodies the edge reads itself: small JSON documents (anything larger is the pipeline's). */

@@ -4,6 +4,9 @@ import type { IncomingMessage } from 'node:http';
 /** Routes are served under this prefix (health and metrics stay outside it). */
 export const API_PREFIX = 'api/v1';
 
+/** The content type of every JSON answer, pipeline and edge alike. */
+export const JSON_TYPE = 'application/json; charset=utf-8';
+
 /** Response headers a browser may read across origins (CORS `exposedHeaders`). */
 export const CORS_EXPOSED_HEADERS = ['x-request-id', 'retry-after'];
 

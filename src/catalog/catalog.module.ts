@@ -5,12 +5,13 @@ import { CatalogController } from './catalog.controller';
 import { CatalogRepository } from './catalog.repository';
 import { CatalogService } from './catalog.service';
 import { DemoCatalogSeeder } from './demo-catalog';
+import { CatalogSearch } from './search/catalog-search.service';
 
 /** Categories, products, variants, search and the product cache. Other modules use CatalogService. */
 @Module({
   imports: [CacheModule, InventoryModule],
   controllers: [CatalogController],
-  providers: [CatalogRepository, CatalogService, DemoCatalogSeeder],
+  providers: [CatalogRepository, CatalogService, CatalogSearch, DemoCatalogSeeder],
   exports: [CatalogService, DemoCatalogSeeder],
 })
 export class CatalogModule {}

@@ -48,6 +48,20 @@ interface VariantPriceRow {
   category_ids: string | null;
 }
 
+/** A product as the search index reads it: the listing row, its text, status and categories. */
+export interface SearchDocRow extends ListingRow {
+  description: string | null;
+  status: ProductStatus;
+  updated_at: Date;
+  /** Comma-separated product_categories ids (its category and every ancestor), or null. */
+  category_ids: string | null;
+}
+
+const SEARCH_DOC_SELECT = `SELECT p.id, p.name, p.slug, p.brand, p.category_id, p.min_price, p.currency, p.created_at,
+       p.description, p.status, p.updated_at,
+       (SELECT GROUP_CONCAT(pc.category_id) FROM product_categories pc WHERE pc.product_id = p.id) AS category_ids
+  FROM products p`;
+
 /** A new product's row (its variants are inserted with {@link CatalogRepository.insertVariants}). */
 export interface NewProduct {
   id: string;
@@ -170,6 +184,46 @@ export class CatalogRepository {
       [sku],
     );
     return rows[0] && toVariantPrice(rows[0]);
+  }
+
+  // ---- the search index's reads (decision 0032), all on the primary -------------------------
+
+  /** The database's clock (the index's first look for changes starts there). */
+  async clock(): Promise<Date> {
+    const rows: { now: Date }[] = await this.db.primaryReader().query('SELECT NOW(3) AS now');
+    return new Date(rows[0].now);
+  }
+
+  /** Up to `limit` active products with ids after `afterId`, by id (the index's load). */
+  async activeSearchDocs(afterId: string, limit: number): Promise<SearchDocRow[]> {
+    return this.db
+      .primaryReader()
+      .query(`${SEARCH_DOC_SELECT} WHERE p.id > ? AND p.status = 'active' ORDER BY p.id LIMIT ${limit}`, [
+        afterId,
+      ]);
+  }
+
+  /** The products with these ids, any status (missing ids have no row). */
+  async searchDocs(ids: string[]): Promise<SearchDocRow[]> {
+    if (!ids.length) return [];
+    return this.db.primaryReader().query(`${SEARCH_DOC_SELECT} WHERE p.id IN (?)`, [ids]);
+  }
+
+  /**
+   * Up to `limit` products changed at or after `since` (updated_at, then id, after the key
+   * `(since, afterId)`): ids and change times only, read along idx_products_updated.
+   */
+  async changedProducts(
+    since: Date,
+    afterId: string,
+    limit: number,
+  ): Promise<{ id: string; updated_at: Date }[]> {
+    return this.db.primaryReader().query(
+      `SELECT id, updated_at FROM products
+        WHERE updated_at >= ? AND (updated_at > ? OR id > ?)
+        ORDER BY updated_at, id LIMIT ${limit}`,
+      [since, since, afterId],
+    );
   }
 
   // ---- writes (in the caller's transaction) --------------------------------------------------

@@ -4,6 +4,7 @@ import { InventoryService } from '../inventory';
 import { DuplicateError } from './catalog.errors';
 import { CatalogRepository } from './catalog.repository';
 import { CATALOG_TTL, CatalogService, slugify } from './catalog.service';
+import { CatalogSearch } from './search/catalog-search.service';
 import type { ProductDetail, VariantPrice } from './catalog.types';
 import { automock, transactionStub } from '../../test/support/unit-stubs';
 
@@ -73,8 +74,15 @@ describe('CatalogService', () => {
     inventory.inStockSql.mockImplementation(
       (col) => `EXISTS (SELECT 1 FROM inventory_items WHERE sku = ${col})`,
     );
-    const service = new CatalogService(db, repo, cache, inventory);
-    return { service, db, events, repo, inventory, cache, em, stored };
+    // The search port with its index not loaded: every page with text is FULLTEXT's.
+    const search = automock(CatalogSearch);
+    search.page.mockReturnValue(undefined);
+    search.countFulltext.mockReturnValue();
+    search.refresh.mockImplementation(async (ids) => {
+      events.push(`search refresh ${ids.join(',')}`);
+    });
+    const service = new CatalogService(db, repo, cache, inventory, search);
+    return { service, db, events, repo, inventory, cache, em, stored, search };
   };
 
   describe('productJson', () => {
@@ -285,6 +293,7 @@ describe('CatalogService', () => {
       expect(events).toEqual([
         'commit',
         `afterWrite {"keys":["product:${row.id}"],"namespaces":["list","price"]}`,
+        `search refresh ${row.id}`,
       ]);
       expect(created.id).toBe(row.id);
     });
@@ -346,6 +355,7 @@ describe('CatalogService', () => {
       expect(events).toEqual([
         'commit',
         `afterWrite {"keys":["product:${PRODUCT_ID}"],"namespaces":["list","price"]}`,
+        `search refresh ${PRODUCT_ID}`,
       ]);
     });
 
@@ -385,9 +395,10 @@ describe('CatalogService', () => {
       expect(events).toEqual([
         'commit',
         `afterWrite {"keys":["product:${PRODUCT_ID}"],"namespaces":["list","price"]}`,
+        `search refresh ${PRODUCT_ID}`,
       ]);
       await expect(service.archiveProduct(PRODUCT_ID)).rejects.toMatchObject({ code: 'PRODUCT_NOT_FOUND' });
-      expect(events).toHaveLength(2);
+      expect(events).toHaveLength(3);
     });
   });
 

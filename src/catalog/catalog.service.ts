@@ -18,6 +18,7 @@ import {
   VariantPrice,
 } from './catalog.types';
 import { BuiltQuery, ListingParams, buildListingQuery, plainListingParams } from './listing-query';
+import { CatalogSearch } from './search/catalog-search.service';
 
 const EMPTY_PAGE = JSON.stringify({ items: [], nextCursor: null });
 
@@ -61,6 +62,7 @@ export class CatalogService {
     private readonly repo: CatalogRepository,
     private readonly cache: TwoLevelCache,
     private readonly inventory: InventoryService,
+    private readonly search: CatalogSearch,
   ) {}
 
   // ---- reads -------------------------------------------------------------------------------
@@ -89,24 +91,32 @@ export class CatalogService {
   }
 
   /**
-   * One listing page as JSON; first pages (no cursor) are cached, deeper pages read a replica
-   * that has applied the last catalog write (or the primary). The cache key is the statement
-   * itself, hashed: requests that differ only in spelling (case, punctuation, word order of
-   * nothing searchable, parameter order) share one entry, and keys have a fixed length.
+   * One listing page as JSON. A page with text is the search port's (CatalogSearch, decision
+   * 0032) when its in-process index can answer it; every other page is the SQL statement's
+   * (buildListingQuery; FULLTEXT for text): first pages (no cursor) are cached, deeper pages read
+   * a replica that has applied the last catalog write (or the primary). The cache key is the
+   * statement itself, hashed: requests that differ only in spelling (case, punctuation, word order
+   * of nothing searchable, parameter order) share one entry, and keys have a fixed length.
    */
   async listJson(params: ListingParams): Promise<string> {
     if (params.categoryId !== undefined && !isCanonicalUuid(params.categoryId))
       throw new ValidationFailedError('categoryId: not a category id');
     const q = buildListingQuery(params, (col) => this.inventory.inStockSql(col));
     if (!q) return EMPTY_PAGE;
+    if (q.words) {
+      const page = this.search.page(q, params);
+      if (page) return JSON.stringify(page);
+      this.search.countFulltext();
+    }
     const run = (em: EntityManager) => this.repo.listingPage(em, q);
     if (params.cursor || params.inStock) return JSON.stringify(await this.cache.read(run));
     return (await this.cache.get(listKey(q), CATALOG_TTL.list, ({ read }) => read(run)))!;
   }
 
   /**
-   * The listing page of a plain raw query string (plainListingParams) when this instance's L1
-   * cache holds it, else undefined: nothing is loaded, and any doubt is left to `listJson`.
+   * The listing page of a plain raw query string (plainListingParams) when it can be answered
+   * synchronously — a page with text from the in-process index, or a page this instance's L1
+   * cache holds — else undefined: nothing is loaded, and any doubt is left to `listJson`.
    */
   cachedListJson(rawQuery: string): string | undefined {
     const params = plainListingParams(rawQuery);
@@ -117,7 +127,12 @@ export class CatalogService {
     } catch {
       return undefined;
     }
-    return q && this.cache.peek(listKey(q));
+    if (!q) return undefined;
+    if (q.words) {
+      const page = this.search.page(q, params);
+      if (page) return JSON.stringify(page);
+    }
+    return this.cache.peek(listKey(q));
   }
 
   /** The category tree as JSON (cached by the route: HttpCacheInterceptor, namespace `http`). */
@@ -255,9 +270,13 @@ export class CatalogService {
     for (const v of variants) await this.inventory.ensureStock(v.sku, v.stockOnHand ?? 0);
   }
 
-  /** After a product write committed: the fence, its page, every listing and every order price. */
+  /**
+   * After a product write committed: the fence, its page, every listing and every order price
+   * (other instances' search indexes follow the broadcast), then this instance's search index.
+   */
   private async invalidateProduct(id: string): Promise<void> {
     await this.cache.afterWrite({ keys: [`product:${id}`], namespaces: ['list', 'price'] });
+    await this.search.refresh([id]);
   }
 }
 

@@ -113,17 +113,25 @@ export function decodeCursor(raw: string, sort: ListingSort): Cursor {
 }
 
 /**
- * Turns free text into a BOOLEAN MODE query that cannot carry operators: only runs of letters
- * and digits survive, each becomes a required prefix term (`+word*`). Words shorter than the
- * FULLTEXT minimum token size (3 on InnoDB and MariaDB) cannot match and are dropped; at most 8.
+ * The words of a search text: runs of letters and digits (NFKC, lower case) of at least the
+ * FULLTEXT minimum token size (3 on InnoDB and MariaDB; shorter words cannot match), at most 8.
+ * Both search engines take these words, each a required prefix (decision 0032).
  */
-export function toBooleanQuery(q: string): string | undefined {
-  const words = q
+export function searchWords(q: string): string[] {
+  return q
     .normalize('NFKC')
     .toLowerCase()
     .split(/[^\p{L}\p{N}]+/u)
     .filter((w) => w.length >= 3)
     .slice(0, 8);
+}
+
+/**
+ * Turns free text into a BOOLEAN MODE query that cannot carry operators: each of its
+ * {@link searchWords} becomes a required prefix term (`+word*`).
+ */
+export function toBooleanQuery(q: string): string | undefined {
+  const words = searchWords(q);
   return words.length ? words.map((w) => `+${w}*`).join(' ') : undefined;
 }
 
@@ -134,6 +142,10 @@ export interface BuiltQuery {
   limit: number;
   /** Offset of the page (relevance only). */
   offset: number;
+  /** The search words (`q`), when there are any. */
+  words?: string[];
+  /** The decoded cursor, when one was given. */
+  cursor?: Cursor;
 }
 
 /**
@@ -150,7 +162,8 @@ export function buildListingQuery(
   inStockSql: (skuColumn: string) => string,
 ): BuiltQuery | undefined {
   const limit = p.limit ?? DEFAULT_LIMIT;
-  const text = p.q !== undefined ? toBooleanQuery(p.q) : undefined;
+  const words = p.q !== undefined ? searchWords(p.q) : undefined;
+  const text = words?.length ? words.map((w) => `+${w}*`).join(' ') : undefined;
   if (p.q !== undefined && !text) return undefined; // nothing searchable: an empty page
   const sort: ListingSort = p.sort ?? (text ? 'relevance' : 'newest');
   if (sort === 'relevance' && !text) throw new ValidationFailedError('sort: relevance needs q');
@@ -213,7 +226,7 @@ export function buildListingQuery(
     order = `${col} ${dir}, ${idCol} ${dir}`;
   }
   const sql = `${select} FROM ${from} WHERE ${where.join(' AND ')} ORDER BY ${order} LIMIT ${limit + 1}${offset ? ` OFFSET ${offset}` : ''}`;
-  return { sql, params, sort, limit, offset };
+  return { sql, params, sort, limit, offset, words: text ? words : undefined, cursor };
 }
 
 export interface ListingRow {

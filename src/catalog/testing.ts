@@ -5,3 +5,4 @@
  */
 export { buildListingQuery, toPage } from './listing-query';
 export type { ListingParams } from './listing-query';
+export { CatalogSearch } from './search/catalog-search.service';

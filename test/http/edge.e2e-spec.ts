@@ -1,11 +1,12 @@
 import { request } from 'node:http';
 import { CatalogService } from '../../src/catalog';
+import { CatalogSearch } from '../../src/catalog/testing';
 import { FlashSaleService } from '../../src/flash-sale';
 import { MetricsService } from '../../src/infra/observability/metrics.service';
 import { Reflector } from '@nestjs/core';
 import { BulkUser, adminToken, bulkUsers } from '../support/auth';
 import { signJwt } from '../support/jwt';
-import { TestApp, comparableHeaders, http, startApp } from '../support/test-app';
+import { TestApp, comparableHeaders, eventually, http, startApp } from '../support/test-app';
 import { createProduct } from '../catalog/catalog-support';
 import { openFlashSale } from '../support/flash-sale';
 
@@ -175,6 +176,35 @@ describe('HTTP edge: hot routes answered in front of the pipeline, identically',
     const calls = pipeline.mock.calls.length;
     await http('GET', a.api(`/products?brand=${brand}&limit=5&sort=newest&inStock=true`));
     expect(pipeline).toHaveBeenCalledTimes(calls + 1); // not cached: always the pipeline's
+  });
+
+  it('answers a search at the edge from the search index exactly as the pipeline does', async () => {
+    const word = `edgesearch${Date.now()}`;
+    await eventually(() => Promise.resolve(a.app.get(CatalogSearch).ready));
+    await createProduct(a, admin, { name: `${word} lamp`, price: 1200 });
+    await createProduct(a, admin, { name: `${word} lampion`, price: 900 });
+    const pipeline = jest.spyOn(CatalogService.prototype, 'listJson');
+    spies.push(pipeline);
+    const before = await metricCount(a, '/api/v1/products', 200);
+
+    const edge = await http('GET', a.api(`/products?q=${word}+lam&sort=price_asc&limit=5`), {
+      headers: { 'x-request-id': 'edge-search-1' },
+    });
+    expect(pipeline).not.toHaveBeenCalled(); // never asked before, answered without the controller
+    expect(edge.status).toBe(200);
+    expect(edge.body.items.map((p: { name: string }) => p.name)).toEqual([`${word} lampion`, `${word} lamp`]);
+    const viaPipeline = await http('GET', a.api(`/products?q=${word}+lam&sort=price_asc&limit=0005`));
+    expect(pipeline).toHaveBeenCalledTimes(1);
+    expect(edge.body).toEqual(viaPipeline.body);
+    expect(comparableHeaders(edge)).toEqual(comparableHeaders(viaPipeline));
+    expect(edge.headers.get('x-request-id')).toBe('edge-search-1');
+    expect(await metricCount(a, '/api/v1/products', 200)).toBe(before + 2);
+
+    // A write shows in the next search at once (the writer's index is updated before it answers).
+    await createProduct(a, admin, { name: `${word} lamp shade`, price: 100 });
+    const fresh = await http('GET', a.api(`/products?q=${word}+lam&sort=price_asc&limit=5`));
+    expect(pipeline).toHaveBeenCalledTimes(1);
+    expect(fresh.body.items[0].name).toBe(`${word} lamp shade`);
   });
 
   it('answers flash purchases at the edge exactly as the controller does', async () => {

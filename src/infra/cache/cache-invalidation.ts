@@ -24,6 +24,8 @@ export class CacheInvalidation {
   /** Second deletes not yet run (see afterWrite); flushed at shutdown while Redis is still connected. */
   private readonly delayedDeletes = new Map<NodeJS.Timeout, string[]>();
   private current: Fence = { v: 0, pos: '' };
+  /** Told the keys of every broadcast this instance receives (its own included). */
+  readonly keyListeners: ((keys: readonly string[]) => void)[] = [];
   private readonly fenceSeqKey: string;
   private readonly gensKey: string;
 
@@ -173,6 +175,7 @@ export class CacheInvalidation {
       if (m.fence) this.adoptFence(m.fence, false);
       for (const k of m.keys ?? []) this.dropLocal(k);
       for (const [ns, gen] of Object.entries(m.gens ?? {})) this.setGeneration(ns, gen);
+      if (m.keys?.length) for (const l of this.keyListeners) l(m.keys);
     } catch {
       /* not ours */
     }

@@ -348,6 +348,15 @@ export class TwoLevelCache implements OnModuleInit, OnApplicationBootstrap, OnMo
     return this.inv.afterWrite(change);
   }
 
+  /**
+   * Calls `listener` with the keys of every invalidation broadcast this instance receives (its
+   * own writes' included), after its L1 dropped them: for holders of derived data that must
+   * follow the same writes (the catalog's search index). A listener must not throw.
+   */
+  onInvalidated(listener: (keys: readonly string[]) => void): void {
+    this.inv.keyListeners.push(listener);
+  }
+
   /** The fence version now (the Keyv store records it on a miss, see RedisKeyvStore). */
   fenceVersion(): number {
     return this.inv.fence.v;

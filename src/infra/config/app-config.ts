@@ -120,6 +120,14 @@ export class AppConfig {
     watch: { maxPerUser: number; maxPerConnection: number; idleMs: number };
   };
   /** Carts, tax and checkout (docs/checkout.md). */
+  catalog!: {
+    /**
+     * CATALOG_SEARCH: `memory` answers text searches from an in-process index kept current from
+     * the primary (decision 0032); `fulltext` leaves them to MySQL FULLTEXT, which also answers
+     * whatever the index cannot (before it is loaded, inStock filters).
+     */
+    search: 'memory' | 'fulltext';
+  };
   commerce!: {
     /** ISO 3166-1 alpha-2: orders without a shipping address (items-only API orders) are taxed here. */
     shopCountry: string;
@@ -233,6 +241,7 @@ export const ENV_DEFAULTS: Record<string, string> = {
   ORDER_WATCH_MAX_PER_USER: '20',
   ORDER_WATCH_MAX_PER_CONNECTION: '10',
   ORDER_WATCH_IDLE_SECONDS: '900',
+  CATALOG_SEARCH: 'memory',
   SHOP_COUNTRY: 'DE',
   PRICES_INCLUDE_TAX: 'true',
   CART_TTL_SECONDS: '1209600',
@@ -516,6 +525,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
         idleMs: int('ORDER_WATCH_IDLE_SECONDS', 1, 7 * 86400) * 1000,
       },
     },
+    catalog: { search: oneOf('CATALOG_SEARCH', ['memory', 'fulltext'] as const) },
     commerce: {
       shopCountry,
       pricesIncludeTax: bool('PRICES_INCLUDE_TAX'),

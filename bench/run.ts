@@ -15,7 +15,6 @@ import {
   mkdirSync,
   openSync,
   readFileSync,
-  readdirSync,
   statSync,
   unlinkSync,
   writeFileSync,
@@ -29,6 +28,7 @@ import { createPool } from 'mysql2/promise';
 import { JwtService } from '@nestjs/jwt';
 import { resolveLocalInfra } from '../scripts/infra/infra-plan';
 import { Component, infraDown, infraProcesses, infraUp } from '../scripts/infra/local-infra';
+import { ensureBuilt } from '../scripts/lib/build';
 import { freePort, jsonRequest as json } from '../scripts/lib/net';
 import { HttpLoad, LoadResult, httpLoad, loopLoad } from './lib/load';
 import { renderReport } from './lib/report';
@@ -267,19 +267,6 @@ function start(cmd: string, argv: string[], env: NodeJS.ProcessEnv, log: string)
 const customerToken = (sub: string): string =>
   new JwtService({ secret: SECRET }).sign({ sub, role: 'customer' }, { algorithm: 'HS256', expiresIn: 3600 });
 
-/** dist/main.js exists and is newer than every file under src/ (the build would change nothing). */
-function distIsCurrent(): boolean {
-  const main = join(APP_ROOT, 'dist', 'main.js');
-  if (!existsSync(main)) return false;
-  const built = statSync(main).mtimeMs;
-  const newest = (dir: string): number =>
-    readdirSync(dir, { withFileTypes: true }).reduce((m, e) => {
-      const p = join(dir, e.name);
-      return Math.max(m, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
-    }, 0);
-  return newest(join(APP_ROOT, 'src')) < built;
-}
-
 async function bootstrapQuery(
   target: { host: string; port: number; user: string; password: string },
   sql: string,
@@ -396,11 +383,7 @@ async function main(): Promise<void> {
     JWT_ACCESS_TTL_SECONDS: '86400',
   };
 
-  if (distIsCurrent()) console.log('dist/ is newer than src/: not rebuilding');
-  else {
-    console.log('building (npm run build)...');
-    execSync('npm run build', { cwd: APP_ROOT, stdio: 'ignore' });
-  }
+  ensureBuilt(APP_ROOT);
   if (APP_ROOT !== ROOT) console.log(`measuring the app built in ${APP_ROOT} (BENCH_APP_ROOT)`);
   execSync('node dist/infra/database/migrate.js', { cwd: APP_ROOT, env, stdio: 'ignore' });
   let seedNote = '';

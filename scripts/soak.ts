@@ -7,13 +7,23 @@
  *
  * By default it starts what it needs: the local infrastructure (this checkout's own servers are
  * reused; the servers it starts are stopped again at the end, on failure and on Ctrl-C), a fresh
- * `soak_*` database with migrations, and the app (`src/main.ts`, APP_ROLE=all) on free ports,
- * and removes the database and the Redis keys at the end. `--url http://host:port` soaks an app
+ * `soak_*` database with migrations, and the app as shipped (compiled `dist/main.js`, built first
+ * when `src/` changed; APP_ROLE=all; access log on; NODE_ENV=development only for the sandbox
+ * payment route the mix pays through) on free ports, and removes the database and the Redis keys
+ * at the end. `--url http://host:port` soaks an app
  * already running instead: then REDIS_URL / REDIS_PREFIX / ADMIN_EMAIL / ADMIN_PASSWORD must be
  * those of that app (environment or .env).
  *
- * Options: --minutes N (5), --interval S (10), --concurrency C (16), --url URL, --keep (leave
- * the database and Redis keys).
+ * Options: --minutes N (5), --interval S (10), --concurrency C (16), --rate R (requests per second
+ * offered by the C clients together, open loop; 0 = each client as fast as it is answered), --url
+ * URL, --keep (leave the database and Redis keys).
+ *
+ * The verdict also says whether the run **held** (issue 26: the box's sustainable rate is the
+ * highest rate where it does): over the second half of the run, every queue's waiting count, the
+ * Redis memory, the app's RSS and its heap are flat — their least-squares trend over the second
+ * half grows by no more than {@link FLAT} allows — and nothing failed with a 5xx. Exit 1 when it
+ * did not hold. Order expiry jobs wait out ORDER_PAYMENT_TTL_MS (15 min): run 30 minutes so the
+ * second half starts with expiries leaving as fast as orders arrive.
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -22,6 +32,7 @@ import Redis from 'ioredis';
 import { createConnection } from 'mysql2/promise';
 import { loadConfig, loadDotEnv } from '../src/infra/config/app-config';
 import { runMigrations } from '../src/infra/database/migrate';
+import { ensureBuilt } from './lib/build';
 import { freePort, jsonRequest as json } from './lib/net';
 import { DEFAULT_JOB_OPTIONS, QUEUES } from '../src/infra/queue/queues';
 import { resolveLocalInfra } from './infra/infra-plan';
@@ -42,6 +53,33 @@ const INTERVAL_S = Number(arg('interval', '10'));
 const CONCURRENCY = Number(arg('concurrency', '16'));
 const EXTERNAL_URL = arg('url');
 const KEEP = arg('keep') === 'true';
+const RATE = Number(arg('rate', '0'));
+
+/**
+ * What "flat" allows over the second half, per series: the least-squares trend's growth across
+ * the half may not exceed the larger of an absolute amount and a share of the series' mean.
+ */
+const FLAT = {
+  waiting: { abs: 200, rel: 0.1 },
+  redisMb: { abs: 5, rel: 0.05 },
+  rssMb: { abs: 25, rel: 0.05 },
+  heapMb: { abs: 20, rel: 0.1 },
+};
+
+/** Growth across the series' time span of its least-squares line. */
+function trendGrowth(points: { t: number; v: number }[]): number {
+  const n = points.length;
+  if (n < 2) return 0;
+  const mt = points.reduce((s, p) => s + p.t, 0) / n;
+  const mv = points.reduce((s, p) => s + p.v, 0) / n;
+  let num = 0;
+  let den = 0;
+  for (const p of points) {
+    num += (p.t - mt) * (p.v - mv);
+    den += (p.t - mt) ** 2;
+  }
+  return den ? (num / den) * (points[n - 1].t - points[0].t) : 0;
+}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -94,6 +132,7 @@ async function startOwnApp(): Promise<Target> {
   const [port, grpcPort] = [await freePort(), await freePort()];
   const env: NodeJS.ProcessEnv = {
     ...process.env,
+    // Development only for the sandbox PSP's confirm route (the mix pays orders through it).
     NODE_ENV: 'development',
     // The mix places orders for 24 customers non-stop: the per-customer order caps and rate
     // (docs/decisions/0018-order-limits.md) would turn most into 409/429 and change the load.
@@ -110,8 +149,10 @@ async function startOwnApp(): Promise<Target> {
     REDIS_URL: infra.endpoints.redisUrl,
     REDIS_PREFIX: db,
     SMTP_URL: infra.endpoints.smtpUrl,
-    LOG_LEVEL: 'warn',
-    HTTP_LOG: 'false',
+    // As shipped: info logs and one access line per request (issue 26), written where a
+    // container's stdout would go (here: nowhere, but every line is still serialised and written).
+    LOG_LEVEL: 'info',
+    HTTP_LOG: 'true',
     SEED_DEMO_DATA: 'false',
     FLASH_SALE_PURCHASE_RATE_LIMIT: '1000000',
     REGISTER_RATE_LIMIT: '1000000',
@@ -135,15 +176,13 @@ async function startOwnApp(): Promise<Target> {
     await c.end();
   }
   await runMigrations(config.db.primary, () => undefined);
-  const child: ChildProcess = spawn(
-    process.execPath,
-    ['-r', 'ts-node/register/transpile-only', 'src/main.ts'],
-    {
-      cwd: ROOT,
-      env,
-      stdio: ['ignore', 'ignore', 'inherit'],
-    },
-  );
+  // The app as shipped: compiled (the Dockerfile runs `node dist/main.js`).
+  ensureBuilt(ROOT);
+  const child: ChildProcess = spawn(process.execPath, ['dist/main.js'], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   owned.app = child;
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; ; i++) {
@@ -225,7 +264,10 @@ const pct = (sorted: number[], p: number) =>
 
 async function main(): Promise<number> {
   const started = Date.now();
-  console.log(`soak: ${MINUTES} min, sample every ${INTERVAL_S} s, ${CONCURRENCY} concurrent clients`);
+  console.log(
+    `soak: ${MINUTES} min, sample every ${INTERVAL_S} s, ${CONCURRENCY} concurrent clients` +
+      (RATE ? `, offering ${RATE} req/s` : ', each as fast as it is answered'),
+  );
   const target = EXTERNAL_URL ? externalApp(EXTERNAL_URL) : await startOwnApp();
   owned.target = target;
   const api = (p: string) => `${target.url}/api/v1${p}`;
@@ -381,8 +423,20 @@ async function main(): Promise<number> {
     const endAt = Date.now() + MINUTES * 60_000;
     const t0 = Date.now();
     let stop = false;
+    // Open loop with --rate: one start every 1/RATE s across the clients; a client that is late
+    // starts at once (never more than CONCURRENCY in flight), so an app that cannot keep up shows
+    // as a lower achieved rate and a higher p99, not as fewer offered requests later.
+    let nextStart = Date.now();
     const workers = Array.from({ length: CONCURRENCY }, async (_, w) => {
-      while (!stop) await pick()(customers[w % customers.length]);
+      while (!stop) {
+        if (RATE) {
+          const at = nextStart;
+          nextStart = Math.max(nextStart, Date.now() - 1000) + 1000 / RATE;
+          if (at > Date.now()) await sleep(at - Date.now());
+          if (stop) break;
+        }
+        await pick()(customers[w % customers.length]);
+      }
     });
     let prevRequests = 0;
     while (Date.now() < endAt) {
@@ -456,6 +510,45 @@ async function main(): Promise<number> {
       console.log(`FAIL: finished sets grow past their policy:\n  ${problems.join('\n  ')}`);
       exitCode = 1;
     } else console.log('OK: every finished set stays within its removeOnComplete/removeOnFail policy');
+
+    // --- held? every series flat over the second half, no 5xx ---
+    const series: [string, keyof typeof FLAT, (s: Sample) => number][] = [
+      ...queueNames.map((q): [string, keyof typeof FLAT, (s: Sample) => number] => [
+        `${q} waiting`,
+        'waiting',
+        (s) => s.queues[q].wait,
+      ]),
+      ['Redis used_memory MB', 'redisMb', (s) => s.redisMb],
+      ['RSS MB', 'rssMb', (s) => s.rssMb],
+      ['heap MB', 'heapMb', (s) => s.heapMb],
+    ];
+    const unflat: string[] = [];
+    console.log(`
+second half (${half.t}–${last.t} s), trend growth across it (allowed):`);
+    for (const [label, kind, of] of series) {
+      const pts = secondHalf.map((s) => ({ t: s.t, v: of(s) }));
+      const growth = trendGrowth(pts);
+      const mean = pts.reduce((a, p) => a + p.v, 0) / Math.max(1, pts.length);
+      const allowed = Math.max(FLAT[kind].abs, FLAT[kind].rel * mean);
+      const flat = growth <= allowed;
+      console.log(
+        `  ${label.padEnd(22)} ${of(half).toFixed(1)} → ${of(last).toFixed(1)}, trend ${growth >= 0 ? '+' : ''}${growth.toFixed(1)} (≤ ${allowed.toFixed(1)}) ${flat ? 'flat' : 'GROWING'}`,
+      );
+      if (!flat) unflat.push(label);
+    }
+    const achieved = (last.requests - half.requests) / Math.max(1, last.t - half.t);
+    if (unflat.length || last.errors > 0) {
+      console.log(
+        `DID NOT HOLD at ${RATE ? `${RATE} req/s offered` : `${CONCURRENCY} closed-loop clients`} (${achieved.toFixed(0)} req/s achieved in the second half): ` +
+          [unflat.length ? `growing: ${unflat.join(', ')}` : '', last.errors ? `${last.errors} errors` : '']
+            .filter(Boolean)
+            .join('; '),
+      );
+      exitCode = 1;
+    } else
+      console.log(
+        `HELD at ${RATE ? `${RATE} req/s offered` : `${CONCURRENCY} closed-loop clients`}: ${achieved.toFixed(0)} req/s achieved in the second half, every queue, Redis, RSS and heap flat, no errors`,
+      );
   } finally {
     redis.disconnect();
   }

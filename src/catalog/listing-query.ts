@@ -112,16 +112,20 @@ export function decodeCursor(raw: string, sort: ListingSort): Cursor {
   return c;
 }
 
+/** What separates words: anything but letters, marks, digits and `_` (InnoDB's word characters). */
+export const WORD_SPLIT = /[^\p{L}\p{M}\p{N}_]+/u;
+
 /**
- * The words of a search text: runs of letters and digits (NFKC, lower case) of at least the
- * FULLTEXT minimum token size (3 on InnoDB and MariaDB; shorter words cannot match), at most 8.
- * Both search engines take these words, each a required prefix (decision 0032).
+ * The words of a search text: runs of word characters ({@link WORD_SPLIT}; NFKC, lower case) of at
+ * least the FULLTEXT minimum token size (3 on InnoDB and MariaDB; shorter words cannot match), at
+ * most 8. Marks stay inside their word (`İ` lower-cases to `i` + a combining dot; Indic and Thai
+ * vowel signs). Both search engines take these words, each a required prefix (decision 0032).
  */
 export function searchWords(q: string): string[] {
   return q
     .normalize('NFKC')
     .toLowerCase()
-    .split(/[^\p{L}\p{N}]+/u)
+    .split(WORD_SPLIT)
     .filter((w) => w.length >= 3)
     .slice(0, 8);
 }

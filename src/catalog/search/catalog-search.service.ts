@@ -46,8 +46,12 @@ export class CatalogSearch implements OnApplicationBootstrap, OnModuleDestroy {
   private loaded = false;
   private stopped = false;
   private timer?: NodeJS.Timeout;
-  /** The newest updated_at seen by a look (or the clock when the load began). */
-  private watermark = new Date(0);
+  /** The signature of the row the index holds per product id (see apply). */
+  private readonly seenSig = new Map<string, number>();
+  /** The database's clock when the load began (kept across retries). */
+  private loadSince?: Date;
+  /** The database's clock at the start of the previous look (or of the load). */
+  private lastLook = new Date(0);
   private polling = false;
   private pollFailing = false;
   private readonly queued = new Set<string>();
@@ -122,7 +126,16 @@ export class CatalogSearch implements OnApplicationBootstrap, OnModuleDestroy {
   async refresh(ids: string[]): Promise<void> {
     if (!this.loaded) return;
     try {
-      this.apply(await this.repo.searchDocs(ids));
+      const rows = await this.repo.searchDocs(ids);
+      this.apply(rows);
+      // A product row deleted outside the app (there is no delete in the app): gone from search too.
+      const found = new Set(rows.map((r) => r.id));
+      for (const id of ids)
+        if (!found.has(id)) {
+          this.index.remove(id);
+          this.seenAt.delete(id);
+          this.seenSig.delete(id);
+        }
     } catch (err) {
       this.logger.warn(
         `search index: products not re-read (the next look retries): ${(err as Error).message}`,
@@ -135,7 +148,9 @@ export class CatalogSearch implements OnApplicationBootstrap, OnModuleDestroy {
   private async load(attempt: number): Promise<void> {
     try {
       const started = Date.now();
-      const since = await this.repo.clock();
+      // The first attempt's clock, kept by retries: the first look then covers every change since
+      // the first rows were read, archived products included (a retry reads only active ones).
+      const since = (this.loadSince ??= await this.repo.clock());
       for (let after = ''; ;) {
         const rows = await this.repo.activeSearchDocs(after, BATCH);
         this.apply(rows);
@@ -143,8 +158,10 @@ export class CatalogSearch implements OnApplicationBootstrap, OnModuleDestroy {
         after = rows[rows.length - 1].id;
       }
       this.index.mergePending();
-      this.watermark = since;
+      this.lastLook = since;
       this.loaded = true;
+      // Products named by broadcasts while it loaded (flush waits for the load).
+      void this.flush(); // never rejects: refresh catches and logs
       this.logger.log(
         `search index loaded: ${this.index.size} active products, ${this.index.vocabulary} words, in ${Date.now() - started} ms`,
       );
@@ -165,25 +182,29 @@ export class CatalogSearch implements OnApplicationBootstrap, OnModuleDestroy {
     if (!this.stopped) this.timer = setTimeout(() => void this.poll(), ms).unref();
   }
 
-  /** One look: products changed since the watermark (less the overlap) whose change the index lacks. */
+  /**
+   * One look: the products changed since the database's clock at the previous look (less the
+   * overlap) whose change the index lacks. Anchored to the database's clock, not to the rows'
+   * times, so the window is always the last ~31 s: a bulk change is re-listed for 30 s, not until
+   * the next write, and a row stamped in the future cannot blind it.
+   */
   private async poll(): Promise<void> {
     if (this.polling || this.stopped) return;
     this.polling = true;
     try {
-      let since = new Date(this.watermark.getTime() - SEARCH_OVERLAP_MS);
-      let newest = this.watermark;
+      const now = await this.repo.clock();
+      let since = new Date(this.lastLook.getTime() - SEARCH_OVERLAP_MS);
       for (let after = ''; ;) {
         const rows = await this.repo.changedProducts(since, after, BATCH);
         const stale = rows.filter((r) => this.seenAt.get(r.id) !== new Date(r.updated_at).getTime());
         for (let i = 0; i < stale.length; i += 500)
           this.apply(await this.repo.searchDocs(stale.slice(i, i + 500).map((r) => r.id)));
-        for (const r of rows) if (new Date(r.updated_at) > newest) newest = new Date(r.updated_at);
         if (rows.length < BATCH) break;
         const last = rows[rows.length - 1];
         since = new Date(last.updated_at);
         after = last.id;
       }
-      this.watermark = newest;
+      this.lastLook = now;
       if (this.pollFailing) this.logger.log('search index: looking for changes again');
       this.pollFailing = false;
     } catch (err) {
@@ -200,44 +221,59 @@ export class CatalogSearch implements OnApplicationBootstrap, OnModuleDestroy {
 
   /** Re-reads the products named by broadcasts, a batch at a time. */
   private flush(): Promise<void> {
-    return (this.flushing ??= (async () => {
-      try {
-        while (this.queued.size && this.loaded) {
-          const ids = [...this.queued].slice(0, 500);
-          for (const id of ids) this.queued.delete(id);
-          await this.refresh(ids);
-        }
-      } finally {
-        this.flushing = undefined;
+    if (this.flushing) return this.flushing;
+    const drain = async () => {
+      while (this.queued.size && this.loaded) {
+        const ids = [...this.queued].slice(0, 500);
+        for (const id of ids) this.queued.delete(id);
+        await this.refresh(ids);
       }
-    })());
+    };
+    // Cleared in a later microtask, after the assignment (an empty queue finishes synchronously).
+    this.flushing = drain().finally(() => (this.flushing = undefined));
+    return this.flushing;
   }
 
-  /** Applies re-read rows: active ones (re)enter the index, others leave it; older reads are dropped. */
+  /**
+   * Applies re-read rows: active ones (re)enter the index, others leave it. A read older than
+   * what the index holds (updated_at) is dropped, and so is one identical to it (the writer's own
+   * broadcast after its refresh): each would only leave a dead slot behind.
+   */
   private apply(rows: SearchDocRow[]): void {
     for (const r of rows) {
       const at = new Date(r.updated_at).getTime();
       const held = this.seenAt.get(r.id);
       if (held !== undefined && held > at) continue;
+      const sig = signature(r);
+      if (held === at && this.seenSig.get(r.id) === sig) continue;
+      if (r.status !== 'active') this.index.remove(r.id);
+      else
+        this.index.upsert({
+          row: {
+            id: r.id,
+            name: r.name,
+            slug: r.slug,
+            brand: r.brand,
+            category_id: r.category_id,
+            min_price: Number(r.min_price),
+            currency: r.currency,
+            created_at: r.created_at,
+          },
+          description: r.description,
+          categoryIds: r.category_ids ? r.category_ids.split(',') : [],
+        });
+      // Only once applied: a product whose upsert threw is read again by the next look.
       this.seenAt.set(r.id, at);
-      if (r.status !== 'active') {
-        this.index.remove(r.id);
-        continue;
-      }
-      this.index.upsert({
-        row: {
-          id: r.id,
-          name: r.name,
-          slug: r.slug,
-          brand: r.brand,
-          category_id: r.category_id,
-          min_price: Number(r.min_price),
-          currency: r.currency,
-          created_at: r.created_at,
-        },
-        description: r.description,
-        categoryIds: r.category_ids ? r.category_ids.split(',') : [],
-      });
+      this.seenSig.set(r.id, sig);
     }
+    this.index.maintain();
   }
+}
+
+/** A 32-bit FNV-1a hash of everything of a row the index holds (equal rows, equal signatures). */
+function signature(r: SearchDocRow): number {
+  const text = `${r.status}\u0000${r.name}\u0000${r.slug}\u0000${r.brand}\u0000${r.category_id}\u0000${r.min_price}\u0000${r.currency}\u0000${new Date(r.created_at).getTime()}\u0000${r.description}\u0000${r.category_ids}`;
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return h >>> 0;
 }

@@ -39,6 +39,28 @@ describe('ProductSearchIndex', () => {
     expect(textWords('Merino-Wool T-Shirt, 2XL Café')).toEqual(['merino', 'wool', 'shirt', '2xl', 'cafe']);
   });
 
+  it('folds as the collation compares (ß, final sigma, dotted İ) and keeps `_` inside a word as InnoDB does', () => {
+    const index = new ProductSearchIndex();
+    index.upsert(doc(1, 'Straße Map'));
+    index.upsert(doc(2, 'ΟΔΟΣ Guide'));
+    index.upsert(doc(3, 'Istanbul Tea'));
+    index.upsert(doc(4, 'T_Shirt Classic'));
+    expect(names(search(index, { q: 'strasse' }))).toEqual(['Straße Map']);
+    expect(names(search(index, { q: 'οδοσ' }))).toEqual(['ΟΔΟΣ Guide']);
+    expect(names(search(index, { q: 'İstanbul' }))).toEqual(['Istanbul Tea']);
+    expect(names(search(index, { q: 't_shirt' }))).toEqual(['T_Shirt Classic']);
+    expect(names(search(index, { q: 'shirt' }))).toEqual([]); // one token, as in FULLTEXT
+  });
+
+  it('takes a repeated word, or one implied by a longer word it prefixes, once', () => {
+    const index = new ProductSearchIndex();
+    index.upsert(doc(1, 'Formal Shirt'));
+    index.upsert(doc(2, 'Format Guide'));
+    const q = buildListingQuery({ q: 'for for formal for' }, (c) => c)!;
+    expect(q.words).toEqual(['for', 'for', 'formal', 'for']);
+    expect(names(index.page(q, {}))).toEqual(['Formal Shirt']);
+  });
+
   it('takes every query word as a required prefix over name and description', () => {
     const index = new ProductSearchIndex();
     index.upsert(doc(1, 'Merino Wool Sweater'));

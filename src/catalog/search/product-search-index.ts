@@ -1,5 +1,5 @@
 import type { ListingPage } from '../catalog.types';
-import { BuiltQuery, ListingParams, ListingRow, toPage } from '../listing-query';
+import { BuiltQuery, ListingParams, ListingRow, WORD_SPLIT, toPage } from '../listing-query';
 
 /** An active product as the index takes it: its listing row, its text and its categories. */
 export interface SearchDoc {
@@ -18,18 +18,26 @@ const MAX_SLOTS = 2 ** 23 - 1;
 /** New words wait in a small unsorted list; past this many they are merged into the sorted one. */
 const PENDING_MERGE = 64;
 
-/** Lower case without diacritics, as the column collation (utf8mb4_unicode_ci) compares. */
+/**
+ * Lower case without diacritics, ß as ss and one sigma, as the column collation
+ * (utf8mb4_unicode_ci) compares.
+ */
 export const foldText = (s: string): string =>
   s
     .normalize('NFKD')
     .replace(/\p{M}+/gu, '')
     .normalize('NFKC')
-    .toLowerCase();
+    .toLowerCase()
+    .replace(/ß/g, 'ss')
+    .replace(/ς/g, 'σ');
 
-/** The indexed words of a text: runs of letters and digits, folded, of MIN_WORD characters or more. */
+/**
+ * The indexed words of a text: folded, then split as searchWords splits a query (letters, marks,
+ * digits and `_`, which InnoDB's parser counts as a word character), of MIN_WORD characters or more.
+ */
 export function textWords(text: string): string[] {
   return foldText(text)
-    .split(/[^\p{L}\p{N}]+/u)
+    .split(WORD_SPLIT)
     .filter((w) => w.length >= MIN_WORD);
 }
 
@@ -91,6 +99,9 @@ export class ProductSearchIndex {
   /** Adds the product or replaces what the index held for it. */
   upsert(doc: SearchDoc): void {
     this.remove(doc.row.id);
+    // Before any word is interned: compaction renumbers every word.
+    if (this.rows.length >= MAX_SLOTS && this.dead) this.compact();
+    if (this.rows.length >= MAX_SLOTS) throw new Error(`search index full: ${MAX_SLOTS} products`);
     const counts = new Map<string, number>();
     for (const w of textWords(doc.row.name)) counts.set(w, (counts.get(w) ?? 0) + NAME_WEIGHT);
     if (doc.description) for (const w of textWords(doc.description)) counts.set(w, (counts.get(w) ?? 0) + 1);
@@ -122,9 +133,10 @@ export class ProductSearchIndex {
    * (buildListingQuery: its words, sort, cursor, limit and offset); `p` gives the filters.
    */
   page(q: BuiltQuery, p: ListingParams): ListingPage {
-    const words = (q.words ?? []).map(foldText);
+    // A word that repeats another or is a prefix of another query word is implied by it: dropped.
+    const folded = [...new Set((q.words ?? []).slice(0, 8).map(foldText))];
+    const words = folded.filter((w) => !folded.some((o) => o !== w && o.startsWith(w)));
     if (!words.length) return { items: [], nextCursor: null };
-    this.mergePending();
     const ranges = words.map((w) => this.termsWithPrefix(w));
     if (ranges.some((r) => !r.length)) return { items: [], nextCursor: null };
     // Cheapest word first: its postings are the candidates, the others only narrow them.
@@ -195,7 +207,10 @@ export class ProductSearchIndex {
 
     const k = q.offset + q.limit + 1;
     const heap = new TopK(k, better);
-    for (const d of candidates) {
+    // From the last candidate: slots are mostly in id order (the load reads by id) and ties go to
+    // the higher id, so the heap fills with its winners first and rarely changes afterwards.
+    for (let c = candidates.length - 1; c >= 0; c--) {
+      const d = candidates[c];
       if (seen[d] !== all) continue;
       if (brand !== undefined && this.brand[d] !== brand) continue;
       if (p.minPrice !== undefined && this.price[d] < p.minPrice) continue;
@@ -214,7 +229,16 @@ export class ProductSearchIndex {
     );
   }
 
-  /** Sorts the words added since the last merge into the sorted list (after a bulk load, say). */
+  /** After a batch of changes: merges the new words once more than a few are waiting. */
+  maintain(): void {
+    if (this.pending.length > PENDING_MERGE) this.mergePending();
+  }
+
+  /**
+   * Sorts the words added since the last merge into the sorted list. O(vocabulary), so it is not
+   * done per search or per new word: the owner calls it after a load, and {@link maintain} after
+   * each batch of changes; until then searches also scan the short unsorted list of new words.
+   */
   mergePending(): void {
     if (!this.pending.length) return;
     const add = this.pending.sort();
@@ -241,14 +265,11 @@ export class ProductSearchIndex {
       this.post.push([]);
       this.liveDf.push(0);
       this.pending.push(w);
-      if (this.pending.length > PENDING_MERGE * 256) this.mergePending();
     }
     return t;
   }
 
   private addSlot(row: ListingRow, categoryIds: string[], ids: Int32Array, weights: Uint8Array): void {
-    if (this.rows.length >= MAX_SLOTS && this.dead) this.compact();
-    if (this.rows.length >= MAX_SLOTS) throw new Error(`search index full: ${MAX_SLOTS} products`);
     const slot = this.rows.length;
     this.slotOf.set(row.id, slot);
     this.rows.push(row);

@@ -1,4 +1,4 @@
-import { BatchLoader } from './batch-loader';
+import { BatchLoader, BatchWriter } from './batch-loader';
 
 describe('BatchLoader', () => {
   it('answers loads made together with one loadMany call, each its own value', async () => {
@@ -33,6 +33,27 @@ describe('BatchLoader', () => {
     expect(calls).toEqual([
       [1, 2],
       [3, 4],
+    ]);
+  });
+});
+
+describe('BatchWriter', () => {
+  it('writes items made together in one call, once each, and fails every writer of a failed call', async () => {
+    const calls: string[][] = [];
+    const writer = new BatchWriter<string>(
+      async (items) => {
+        calls.push(items);
+        if (items.includes('bad')) throw new Error('down');
+      },
+      { max: 3, delayMs: 5 },
+    );
+    await Promise.all(['a', 'b', 'a'].map((k) => writer.write(k)));
+    expect(calls).toEqual([['a', 'b']]);
+    const failed = await Promise.allSettled([writer.write('c'), writer.write('bad')]);
+    expect(failed.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    expect(calls).toEqual([
+      ['a', 'b'],
+      ['c', 'bad'],
     ]);
   });
 });

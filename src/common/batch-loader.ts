@@ -35,3 +35,23 @@ export class BatchLoader<K, V> {
     );
   }
 }
+
+/**
+ * The write side of {@link BatchLoader}: `write(item)` resolves once the `writeMany` call that
+ * took it succeeded (items written together: at most `delayMs` apart, or `max` of them), and
+ * rejects with that call's error. Equal items (by identity) are written once.
+ */
+export class BatchWriter<T> {
+  private readonly loader: BatchLoader<T, never>;
+
+  constructor(writeMany: (items: T[]) => Promise<void>, opts: { max: number; delayMs: number }) {
+    this.loader = new BatchLoader(async (items) => {
+      await writeMany(items);
+      return new Map<T, never>();
+    }, opts);
+  }
+
+  async write(item: T): Promise<void> {
+    await this.loader.load(item);
+  }
+}

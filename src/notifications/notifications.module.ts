@@ -5,11 +5,12 @@ import { MailTemplatesService } from './mail-templates';
 import { MailTransport } from './mail-transport';
 import { MailProcessor } from './mail.processor';
 import { MailService } from './mail.service';
+import { SentMailRepository } from './sent-mail.repository';
 
-/** Email: the `email` queue, templates, SMTP transport and its consumer. Use MailService. */
+/** Email: the `email` queue, templates, SMTP transport, its consumer and the sent-mail records. Use MailService. */
 @Module({
   imports: [registerQueues(QUEUES.email)],
-  providers: [MailService, MailTemplatesService, MailTransport, MailProcessor],
+  providers: [MailService, MailTemplatesService, MailTransport, MailProcessor, SentMailRepository],
   exports: [MailService],
 })
 export class NotificationsModule {}

@@ -6,3 +6,5 @@
 export { MailTransport } from './mail-transport';
 export { MailTemplatesService } from './mail-templates';
 export type { MailMessage } from './mime-message';
+export { MailProcessor } from './mail.processor';
+export { SentMailRepository, sentMailKey } from './sent-mail.repository';

@@ -1,5 +1,6 @@
 import { OutboxRepository } from './outbox.repository';
 import { Injectable, OnModuleInit } from '@nestjs/common';
+import { BatchWriter } from '../common/batch-loader';
 import { QUEUES } from '../infra/queue/queues';
 import { WorkerRegistry } from '../infra/queue/worker-registry.service';
 import { OrderEventsBus } from './order-events';
@@ -18,44 +19,28 @@ const MARK_DELAY_MS = 5;
  */
 @Injectable()
 export class OutboxProcessor implements OnModuleInit {
-  private pending: { id: string; resolve: () => void; reject: (err: unknown) => void }[] = [];
-  private timer?: NodeJS.Timeout;
+  /** Resolves once the row's `handled_at` is written (batched with the marks of concurrent jobs). */
+  private readonly handled: BatchWriter<string>;
 
   constructor(
     private readonly workers: WorkerRegistry,
     private readonly bus: OrderEventsBus,
-    private readonly repo: OutboxRepository,
-  ) {}
+    repo: OutboxRepository,
+  ) {
+    this.handled = new BatchWriter((ids) => repo.markHandled(ids), {
+      max: MARK_BATCH,
+      delayMs: MARK_DELAY_MS,
+    });
+  }
 
   onModuleInit(): void {
     this.workers.process<OutboxJob>(
       QUEUES.outbox,
       async (job) => {
         await this.bus.dispatch(job.data.event);
-        await this.markHandled(job.data.event.eventId);
+        await this.handled.write(job.data.event.eventId);
       },
       { concurrency: 20 },
-    );
-  }
-
-  /** Resolves once the row's `handled_at` is written (batched with the marks of concurrent jobs). */
-  private markHandled(id: string): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      this.pending.push({ id, resolve, reject });
-      if (this.pending.length >= MARK_BATCH) this.flush();
-      else this.timer ??= setTimeout(() => this.flush(), MARK_DELAY_MS);
-    });
-  }
-
-  private flush(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    const batch = this.pending;
-    this.pending = [];
-    if (!batch.length) return;
-    this.repo.markHandled(batch.map((b) => b.id)).then(
-      () => batch.forEach((b) => b.resolve()),
-      (err: unknown) => batch.forEach((b) => b.reject(err)),
     );
   }
 }

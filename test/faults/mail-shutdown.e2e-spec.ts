@@ -1,10 +1,11 @@
 import { getQueueToken } from '@nestjs/bull';
 import Bull, { Queue } from 'bull';
-import Redis from 'ioredis';
 import { MailCatcher } from '../../scripts/infra/mail-catcher';
 import { QUEUES } from '../../src/infra/queue/queues';
 import { RedisService } from '../../src/infra/redis/redis.service';
+import { createConnection } from 'mysql2/promise';
 import { MailService } from '../../src/notifications';
+import { sentMailKey } from '../../src/notifications/testing';
 import { uniqueEmail } from '../support/auth';
 import { FaultProxy } from '../support/fault-proxy';
 import { TestApp, eventually, startApp } from '../support/test-app';
@@ -13,7 +14,7 @@ import { TestApp, eventually, startApp } from '../support/test-app';
  * Shutdown with a mail mid-send: the app is closed the way SIGTERM closes it (Nest's shutdown
  * hooks, `enableShutdownHooks`) while the SMTP conversation of a job is under way (slowed down
  * by a proxy). The job must finish with Redis and SMTP still open: one delivery, the job
- * completed on its first attempt with no failure recorded, and its "sent" marker in Redis (so
+ * completed on its first attempt with no failure recorded, and its "sent" record in MySQL (so
  * no later attempt or other worker sends it again).
  */
 describe('fault: shutdown while a mail is being sent', () => {
@@ -21,7 +22,6 @@ describe('fault: shutdown while a mail is being sent', () => {
   let proxy: FaultProxy;
   let t: TestApp;
   let inspect: Queue;
-  let redis: Redis;
 
   beforeAll(async () => {
     smtp = new MailCatcher({ smtpPort: 0 });
@@ -37,16 +37,14 @@ describe('fault: shutdown while a mail is being sent', () => {
       redis: RedisService.connectionOptions(t.config.redis.url),
       prefix: `${t.config.redis.prefix}:bull`,
     });
-    redis = new Redis(t.config.redis.url);
   });
   afterAll(async () => {
     await inspect.close();
-    redis.disconnect();
     await proxy.stop();
     await smtp.stop();
   });
 
-  it('a mail being sent at shutdown is delivered exactly once, its job completed with no failed attempt and its sent marker kept', async () => {
+  it('a mail being sent at shutdown is delivered exactly once, its job completed with no failed attempt and its sent record kept', async () => {
     const to = uniqueEmail('shutdown');
     const dedupeKey = `welcome:shutdown-${to}`;
     const queue = t.app.get<Queue>(getQueueToken(QUEUES.email));
@@ -66,7 +64,16 @@ describe('fault: shutdown while a mail is being sent', () => {
       failedReason: job?.failedReason,
       stacktrace: job?.stacktrace,
     }).toEqual({ state: 'completed', attemptsMade: 0, failedReason: undefined, stacktrace: [] });
-    expect(await redis.exists(`${t.config.redis.prefix}:mail:sent:${dedupeKey}`)).toBe(1);
+    const { host, port, user, password, database } = t.config.db.primary;
+    const db = await createConnection({ host, port, user, password, database });
+    try {
+      const [rows] = await db.query('SELECT dedupe_key FROM sent_mail WHERE key_hash = ?', [
+        sentMailKey(dedupeKey),
+      ]);
+      expect(rows).toEqual([{ dedupe_key: dedupeKey }]);
+    } finally {
+      await db.end();
+    }
     const got = await smtp.waitFor((m) => m.to.includes(to), 10000);
     expect(got.subject).toBe('Welcome to nest-commerce, Linus');
     expect(smtp.messages.filter((m) => m.to.includes(to))).toHaveLength(1);

@@ -2,7 +2,10 @@ import { getQueueToken } from '@nestjs/bull';
 import type { Queue } from 'bull';
 import type { MailCatcher } from '../../scripts/infra/mail-catcher';
 import { QUEUES } from '../../src/infra/queue/queues';
+import { DbRouter } from '../../src/infra/database/db-router.service';
+import { RedisService } from '../../src/infra/redis/redis.service';
 import { MailService } from '../../src/notifications';
+import { MailProcessor, sentMailKey } from '../../src/notifications/testing';
 import { registerUser, uniqueEmail } from '../support/auth';
 import type { FaultProxy } from '../support/fault-proxy';
 import { ProxiedSmtp, proxiedSmtp } from '../support/smtp-sink';
@@ -103,12 +106,60 @@ describe('notifications: mail over a real SMTP server, through the email queue',
     expect(got.subject).toBe('Payment received for order ord-1');
     expect(got.text).toContain('€19.99');
     await eventually(async () => (await (await queue.getJob(msg.dedupeKey))?.getState()) === 'completed');
-    // The completed job is trimmed (as removeOnComplete eventually does); the sent marker still holds.
+    // The completed job is trimmed (as removeOnComplete eventually does); the sent record still holds.
     await (await queue.getJob(msg.dedupeKey))!.remove();
     await mail.send(msg);
     await eventually(async () => (await (await queue.getJob(msg.dedupeKey))?.getState()) === 'completed');
     await sleep(500);
     expect(to(email)).toHaveLength(1);
+  });
+
+  it('a sent mail is remembered in MySQL (sent_mail), not in Redis, for DEAD_LETTER_RETENTION_HOURS, then purged', async () => {
+    const mail = t.app.get(MailService);
+    const db = t.app.get(DbRouter);
+    const redis = t.app.get(RedisService);
+    const email = uniqueEmail('kept');
+    const msg = (n: number) => ({
+      template: 'payment-receipt' as const,
+      to: email,
+      data: { orderId: `ord-k${n}`, paymentId: `pay-k${n}`, amount: 500, currency: 'EUR' },
+      dedupeKey: `payment-receipt:${email}:${n}`,
+    });
+    await Promise.all([mail.send(msg(1)), mail.send(msg(2))]);
+    await eventually(async () => to(email).length === 2, 15000);
+    const rows = async () =>
+      (await db
+        .primaryReader()
+        .query(
+          'SELECT dedupe_key, template, message_id FROM sent_mail WHERE key_hash IN (?) ORDER BY dedupe_key',
+          [[sentMailKey(msg(1).dedupeKey), sentMailKey(msg(2).dedupeKey)]],
+        )) as { dedupe_key: string; template: string; message_id: string }[];
+    await eventually(async () => (await rows()).length === 2, 10000);
+    const kept = await rows();
+    expect(kept.map((r) => [r.dedupe_key, r.template])).toEqual([
+      [msg(1).dedupeKey, 'payment-receipt'],
+      [msg(2).dedupeKey, 'payment-receipt'],
+    ]);
+    // The Message-ID the SMTP server got is the one recorded.
+    const ids = to(email).map((m) => m.headers['message-id']);
+    expect(kept.map((r) => r.message_id).sort()).toEqual([...ids].sort());
+    // Nothing about sent mail is left in Redis.
+    expect(await redis.client.keys(`${t.config.redis.prefix}:mail:*`)).toEqual([]);
+
+    // One record is older than the retention: the purge deletes it and keeps the other.
+    const retentionMs = t.config.queues.deadLetterRetentionMs;
+    await db.execute('UPDATE sent_mail SET sent_at = NOW(3) - INTERVAL ? MICROSECOND WHERE key_hash = ?', [
+      (retentionMs + 60_000) * 1000,
+      sentMailKey(msg(1).dedupeKey),
+    ]);
+    expect(await t.app.get(MailProcessor).purge()).toBeGreaterThanOrEqual(1);
+    expect((await rows()).map((r) => r.dedupe_key)).toEqual([msg(2).dedupeKey]);
+    // The kept record still dedupes, once its job is trimmed too.
+    await (await queue.getJob(msg(2).dedupeKey))!.remove();
+    await mail.send(msg(2));
+    await eventually(async () => (await (await queue.getJob(msg(2).dedupeKey))?.getState()) === 'completed');
+    await sleep(300);
+    expect(to(email)).toHaveLength(2);
   });
 
   it('renders every template (order confirmation with money per currency, low stock)', async () => {

@@ -3,6 +3,7 @@ import { Global, Module, OnApplicationShutdown } from '@nestjs/common';
 import type Redis from 'ioredis';
 import { AppConfig } from '../config/app-config';
 import { RedisService } from '../redis/redis.service';
+import './bull-job-parse';
 import { DEFAULT_JOB_OPTIONS, backoffStrategies } from './queues';
 import { DeadLetters } from './dead-letters.service';
 import { QueueHealth } from './queue-health.service';

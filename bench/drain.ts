@@ -2,8 +2,8 @@
  * The order follow-up drain alone (issue 26), without the whole bench: `--orders` order.created
  * events are written to the outbox of a private database (as OutboxWriter writes them: two lines
  * with names and prices, 100 buyers), then one fresh worker (`APP_ROLE=worker`, the app built in
- * `--app`, default this checkout) relays them and handles each one (its expiry job, its
- * confirmation mail over SMTP to the local mail catcher) until the outbox is handled and the
+ * `--app`, default this checkout) relays them and handles each one (its confirmation mail over
+ * SMTP to the local mail catcher; versions before decision 0034 also queued a delayed expiry job) until the outbox is handled and the
  * email queue is empty. Reports CPU per order from /proc: the worker's, less what one start of
  * it costs (a first start with nothing to drain), and the SMTP sink's over the same time.
  * A/B: build both versions (`npm run build`; another commit: `git archive <commit> | tar -x -C dir`,

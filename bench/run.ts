@@ -1032,7 +1032,7 @@ async function main(): Promise<void> {
       await run(`REST POST /orders${elsewhere}`, restOrders, aloneGoal);
       await run(`gRPC CreateOrder${elsewhere}`, grpcOrders, aloneGoal);
       await run(
-        'order follow-up drain (outbox → expiry jobs, confirmation mails)',
+        'order follow-up drain (outbox → confirmation mails)',
         async () => {
           const [[{ n }]] = (await pool.query(
             'SELECT COUNT(*) AS n FROM outbox WHERE published_at IS NULL',
@@ -1065,7 +1065,7 @@ async function main(): Promise<void> {
             workerCpuUsPerOrder: workerUs,
             smtpSinkCpuUsPerOrder: sinkUs,
             note:
-              `${n} orders' events relayed and handled (expiry job, confirmation mail) by one restarted worker in ${sec.toFixed(1)} s, boot included; ` +
+              `${n} orders' events relayed and handled (confirmation mail) by one restarted worker in ${sec.toFixed(1)} s, boot included; ` +
               `CPU per order: worker ${workerUs ?? '?'} µs (its start, ${workerBootCpu?.toFixed(2) ?? '?'} s, subtracted), SMTP sink ${sinkUs ?? '?'} µs`,
           } as LoadResult & Pick<Row, 'note' | 'workerCpuUsPerOrder' | 'smtpSinkCpuUsPerOrder'>;
         },

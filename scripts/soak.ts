@@ -22,8 +22,8 @@
  * highest rate where it does): over the second half of the run, every queue's waiting count, the
  * Redis memory (less the sandbox PSP's books, which a real PSP keeps), the app's RSS and its heap are flat — their least-squares trend over the second
  * half grows by no more than {@link FLAT} allows — and nothing failed with a 5xx. Exit 1 when it
- * did not hold. Order expiry jobs wait out ORDER_PAYMENT_TTL_MS (15 min): run 30 minutes so the
- * second half starts with expiries leaving as fast as orders arrive.
+ * did not hold. Unpaid orders expire after ORDER_PAYMENT_TTL_MS (15 min): run 30 minutes so the
+ * second half has expiries going on as fast as unpaid orders arrive.
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -251,7 +251,7 @@ interface Sample {
   redisMb: number;
   /** The sandbox PSP's books within redisMb (see {@link sandboxMb}). */
   sandboxMb: number;
-  /** Jobs waiting or delayed, all queues (order expiry jobs wait out ORDER_PAYMENT_TTL_MS). */
+  /** Jobs waiting or delayed, all queues. */
   backlog: number;
   queues: Record<string, { completed: number; failed: number; wait: number; delayed: number }>;
 }

@@ -29,7 +29,7 @@ export interface OrderEvent {
    */
   items: { sku: string; quantity: number; name?: string; unitPrice?: number; currency?: string }[];
   total: { amount: number; currency: string };
-  /** `order.created`: when the unpaid order expires (its delayed expiry job is scheduled from this event). */
+  /** `order.created`: when the unpaid order expires (the expiry sweep reads it from the order row). */
   expiresAt?: string;
   occurredAt: string;
 }

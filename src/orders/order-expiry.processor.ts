@@ -1,57 +1,66 @@
-import { InjectQueue } from '@nestjs/bull';
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
-import type { Queue } from 'bull';
 import { QUEUES } from '../infra/queue/queues';
-import { WorkerRegistry, traced } from '../infra/queue/worker-registry.service';
+import { WorkerRegistry } from '../infra/queue/worker-registry.service';
 import { IdempotencyStore } from './idempotency.store';
-import type { OrderEvent } from './order-events';
-import { OrdersService, expiryJobId } from './orders.service';
+import { OrdersService } from './orders.service';
 
+/** How often the expiry sweep looks for pending orders whose payment window has closed. */
+export const EXPIRE_DUE_EVERY_MS = 1000;
 export const SWEEP_EVERY_MS = 30_000;
+/** Orders read per look, and expired at once (each is its own short transaction). */
+const DUE_BATCH = 500;
+const DUE_CONCURRENCY = 10;
+/** One sweep run stops after this long; the next run (a second later) goes on. */
+const DUE_BUDGET_MS = 10_000;
 
 /**
- * Jobs of the orders queue:
- * - `expire` (one delayed job per unpaid order, jobId `expire:<orderId>`, scheduled from the
- *   order's `order.created` outbox event): the conditional
- *   PENDING_PAYMENT → EXPIRED plus the stock release, one transaction; a no-op when the order
- *   was paid or cancelled first, so running it twice or late is harmless.
- * - `sweep` (repeatable): expires overdue orders whose job was lost, purges old idempotency keys.
+ * Expiry of unpaid orders (decision 0034), on the orders queue:
+ * - `expire-due` (repeatable, every second): reads the pending orders whose `expires_at` has
+ *   passed (`(status, expires_at)`, the database's clock) and expires each — the conditional
+ *   PENDING_PAYMENT → EXPIRED plus the stock release, one transaction; a no-op when the order was
+ *   paid or cancelled first, so two runs on the same order (two workers) are harmless. An order
+ *   expires within about a second of its window closing, and nothing per order is kept in Redis.
+ * - `expire` (jobs `expire:<orderId>` delayed by earlier versions, one per unpaid order): still
+ *   handled, so the ones queued before an upgrade run; nothing schedules them any more.
+ * - `sweep` (repeatable): purges old idempotency keys.
  */
 @Injectable()
 export class OrderExpiryProcessor implements OnModuleInit {
   private readonly logger = new Logger('OrderExpiry');
 
   constructor(
-    @InjectQueue(QUEUES.orders) private readonly queue: Queue<{ orderId?: string }>,
     private readonly workers: WorkerRegistry,
     private readonly orders: OrdersService,
     private readonly idempotency: IdempotencyStore,
   ) {}
 
   onModuleInit(): void {
+    this.workers.periodic(QUEUES.orders, 'expire-due', EXPIRE_DUE_EVERY_MS, 'orders-expire-due', () =>
+      this.expireDue(),
+    );
     this.workers.processById(QUEUES.orders, 'expire', 'orderId', (id) => this.orders.expire(id), {
       concurrency: 10,
     });
     this.workers.periodic(QUEUES.orders, 'sweep', SWEEP_EVERY_MS, 'orders-sweep', () => this.sweep());
   }
 
-  /**
-   * One delayed job per unpaid order, from its `order.created` event (OrdersSubscriptions): a failure fails the
-   * outbox job, which is retried, so every committed order gets its job (the jobId dedupes
-   * repeats). Until then, or if it is lost later, the sweeper expires overdue orders.
-   */
-  async schedule(e: OrderEvent): Promise<void> {
-    if (!e.expiresAt || e.status !== 'PENDING_PAYMENT') return;
-    await this.queue.add('expire', traced({ orderId: e.orderId }), {
-      jobId: expiryJobId(e.orderId),
-      delay: Math.max(0, Date.parse(e.expiresAt) - Date.now()),
-    });
+  /** Expires every overdue pending order (within DUE_BUDGET_MS); answers how many it expired. */
+  async expireDue(): Promise<number> {
+    const until = Date.now() + DUE_BUDGET_MS;
+    let expired = 0;
+    for (;;) {
+      const ids = await this.orders.overdue(DUE_BATCH);
+      for (let i = 0; i < ids.length; i += DUE_CONCURRENCY) {
+        const won = await Promise.all(ids.slice(i, i + DUE_CONCURRENCY).map((id) => this.orders.expire(id)));
+        expired += won.filter(Boolean).length;
+      }
+      if (ids.length < DUE_BATCH || Date.now() >= until) break;
+    }
+    if (expired >= DUE_BATCH) this.logger.log(`expired ${expired} unpaid orders`);
+    return expired;
   }
 
-  async sweep(): Promise<{ expired: number; purgedKeys: number }> {
-    const expired = await this.orders.expireOverdue();
-    const purgedKeys = await this.idempotency.purge();
-    if (expired) this.logger.log(`sweeper expired ${expired} overdue orders`);
-    return { expired, purgedKeys };
+  async sweep(): Promise<{ purgedKeys: number }> {
+    return { purgedKeys: await this.idempotency.purge() };
   }
 }

@@ -296,13 +296,13 @@ export class OrdersRepository {
     return this.withItems(em, rows);
   }
 
-  /** Pending orders whose payment window closed more than `graceMs` ago (their expiry job may be lost). */
-  async overdue(limit: number, graceMs: number): Promise<string[]> {
+  /** Pending orders whose payment window has closed, by the database's clock; `(status, expires_at)`. */
+  async overdue(limit: number): Promise<string[]> {
     const rows: { id: string }[] = await this.db
       .primaryReader()
       .query(
-        `SELECT id FROM orders WHERE status = 'PENDING_PAYMENT' AND expires_at < ? ORDER BY expires_at LIMIT ?`,
-        [new Date(Date.now() - graceMs), limit],
+        `SELECT id FROM orders WHERE status = 'PENDING_PAYMENT' AND expires_at <= NOW(3) ORDER BY expires_at LIMIT ?`,
+        [limit],
       );
     return rows.map((r) => r.id);
   }

@@ -1,6 +1,4 @@
-import { InjectQueue } from '@nestjs/bull';
 import { Injectable, Logger } from '@nestjs/common';
-import type { Queue } from 'bull';
 import { ValidationFailedError } from '../common/errors/domain-error';
 import { isUnavailableError } from '../common/errors/error-mapping';
 import { newId } from '../common/ids';
@@ -10,7 +8,6 @@ import { CheckoutService } from '../checkout';
 import { CouponsService } from '../coupons';
 import { AppConfig } from '../infra/config/app-config';
 import { DbRouter } from '../infra/database/db-router.service';
-import { QUEUES } from '../infra/queue/queues';
 import { InventoryService } from '../inventory';
 import { IdempotencyStore } from './idempotency.store';
 import { ORDER_EVENTS } from './order-events';
@@ -29,15 +26,12 @@ import type {
 import { NewOrder, OrdersRepository, toView } from './orders.repository';
 import { OutboxWriter } from './outbox.writer';
 import { OrderHistoryCache } from './order-history.cache';
-import { withTimeout } from '../common/with-timeout';
 import { MAX_LINE_QUANTITY, MAX_ORDER_LINES } from '../common/order-size';
 
 export { MAX_ORDER_LINES, MAX_LINE_QUANTITY };
 export { normalizeItems } from './order-input';
 export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
-
-export const expiryJobId = (orderId: string): string => `expire:${orderId}`;
 
 export function encodeCursor(o: { createdAt: string; id: string }): string {
   return Buffer.from(`${new Date(o.createdAt).getTime()}.${o.id}`).toString('base64url');
@@ -61,7 +55,7 @@ function pageOf(rows: OrderRecord[], limit: number): OrderPage {
 /**
  * The order lifecycle. Every state change is a conditional UPDATE (its affected-row count
  * decides who wins a race) plus the stock movement and an outbox row, in one transaction.
- * Side effects outside MySQL (expiry jobs, events) happen after commit, never inside the
+ * Side effects outside MySQL (events) happen after commit, never inside the
  * transaction callback, because DbRouter may re-run the callback after a deadlock.
  */
 @Injectable()
@@ -81,7 +75,6 @@ export class OrdersService {
     private readonly addresses: AddressesService,
     private readonly limits: OrderLimits,
     private readonly history: OrderHistoryCache,
-    @InjectQueue(QUEUES.orders) private readonly queue: Queue,
   ) {}
 
   async get(userId: string, orderId: string): Promise<OrderView> {
@@ -151,8 +144,6 @@ export class OrdersService {
       await this.coupons.giveBack(em, orderId);
       await this.releaseIfHeld(rec);
       await this.outbox.add(em, [{ type: ORDER_EVENTS.cancelled, order: rec }]);
-      // Only a tidy-up (the job finds the order no longer pending): never delays the answer.
-      this.db.afterCommit(() => this.unscheduleExpiry(orderId), { background: true });
       return rec;
     });
     return toView(record);
@@ -232,11 +223,12 @@ export class OrdersService {
     });
   }
 
-  /** Pending orders whose payment window closed and whose expiry job did not run (lost, Redis down). */
-  async expireOverdue(graceMs = 5000, batch = 500): Promise<number> {
-    let n = 0;
-    for (const id of await this.repo.overdue(batch, graceMs)) if (await this.expire(id)) n++;
-    return n;
+  /**
+   * Up to `limit` pending orders whose payment window has closed, longest overdue first (the
+   * expiry sweep, OrderExpiryProcessor).
+   */
+  async overdue(limit: number): Promise<string[]> {
+    return this.repo.overdue(limit);
   }
 
   /**
@@ -339,14 +331,5 @@ export class OrdersService {
     if (rec.source !== 'web') return;
     await this.inventory.release(linesOf(rec), { orderId: rec.id });
     await this.limits.release({ ...rec, items: linesOf(rec) });
-  }
-
-  private async unscheduleExpiry(orderId: string): Promise<void> {
-    try {
-      const job = await withTimeout(this.queue.getJob(expiryJobId(orderId)), 2000);
-      await job?.remove();
-    } catch {
-      /* the job finds the order no longer pending and does nothing */
-    }
   }
 }

@@ -1,6 +1,5 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { ORDER_EVENTS, OrderEventsBus } from './order-events';
-import { OrderExpiryProcessor } from './order-expiry.processor';
 import { OrderNotifications } from './order-notifications';
 import { OrderWatchers } from './order-watchers.service';
 
@@ -13,14 +12,11 @@ import { OrderWatchers } from './order-watchers.service';
 export class OrdersSubscriptions implements OnModuleInit {
   constructor(
     private readonly bus: OrderEventsBus,
-    private readonly expiry: OrderExpiryProcessor,
     private readonly notifications: OrderNotifications,
     private readonly watchers: OrderWatchers,
   ) {}
 
   onModuleInit(): void {
-    // The unpaid order's delayed expiry job (its jobId dedupes repeats).
-    this.bus.on(ORDER_EVENTS.created, (e) => this.expiry.schedule(e));
     // The confirmation mail (deduped by the mail queue on the order id).
     this.bus.on(ORDER_EVENTS.created, (e) => this.notifications.confirm(e));
     // Every change reaches the WatchOrder streams of every instance.

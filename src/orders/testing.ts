@@ -6,7 +6,7 @@
 export { OrderWatchers } from './order-watchers.service';
 export { OutboxRelay } from './outbox.relay';
 export { OutboxHousekeeping } from './outbox.housekeeping';
-export { expiryJobId } from './orders.service';
+export { OrderExpiryProcessor } from './order-expiry.processor';
 export { normalizeItems } from './order-input';
 export { requestHash } from './idempotency.store';
 export { ListOrdersQueryDto } from './orders.dto';

@@ -1,7 +1,3 @@
-import { getQueueToken } from '@nestjs/bull';
-import type { Queue } from 'bull';
-import { QUEUES } from '../../src/infra/queue/queues';
-import { expiryJobId } from '../../src/orders/testing';
 import { DbRouter } from '../../src/infra/database/db-router.service';
 import { ORDER_EVENTS, OrderEvent, OrderEventsBus } from '../../src/orders';
 import { adminToken, registerUser, RegisteredUser } from '../support/auth';
@@ -69,11 +65,5 @@ describe('orders: events through the transactional outbox', () => {
       .primaryReader()
       .query('SELECT published_at FROM outbox WHERE aggregate_id = ?', [o.body.id]);
     expect(published[0].published_at).not.toBeNull();
-    // The order's delayed expiry job is scheduled from that event: not lost with Redis.
-    const orders = t.app.get<Queue>(getQueueToken(QUEUES.orders));
-    const job = await eventually(() => orders.getJob(expiryJobId(o.body.id)), 5000);
-    expect(job.data).toMatchObject({ orderId: o.body.id });
-    expect(job.opts.delay).toBeGreaterThan(t.config.orders.paymentTtlMs - 30_000);
-    expect(job.opts.delay).toBeLessThanOrEqual(t.config.orders.paymentTtlMs);
   });
 });

@@ -1,6 +1,9 @@
+import { getQueueToken } from '@nestjs/bull';
+import type { Queue } from 'bull';
 import { DbRouter } from '../../src/infra/database/db-router.service';
+import { QUEUES } from '../../src/infra/queue/queues';
 import { OrdersService } from '../../src/orders';
-import { requestHash, normalizeItems } from '../../src/orders/testing';
+import { OrderExpiryProcessor, requestHash, normalizeItems } from '../../src/orders/testing';
 import { adminToken, registerUser, RegisteredUser } from '../support/auth';
 import { TestApp, eventually, http, startApp } from '../support/test-app';
 import { createProduct, placeOrder, stockOf, uniqueSku } from './builders';
@@ -332,6 +335,45 @@ describe('orders: payment window expiry', () => {
     expect(await stockOf(t, admin, sku)).toMatchObject({ onHand: 5, reserved: 0, available: 5 });
   });
 
+  it('expiry is a sweep over the orders table: nothing per order in Redis, each overdue order expired once, a paid one left paid, a job of an earlier version still run', async () => {
+    const sku = uniqueSku('SWEEP');
+    await createProduct(t, admin, [{ sku, price: 300, stockOnHand: 10 }]);
+    const user = await registerUser(t);
+    const orders = t.app.get(OrdersService);
+    const place = async () =>
+      (await placeOrder(t, user.accessToken, [{ sku, quantity: 1 }])).body.id as string;
+    const [a, b, c] = [await place(), await place(), await place()];
+    expect(await orders.markPaid(b, { paymentId: 'pay-sweep' })).toBe('paid');
+    // Nothing waits in Redis for these orders' windows to close.
+    const queue = t.app.get<Queue>(getQueueToken(QUEUES.orders));
+    const waiting = [...(await queue.getDelayed()), ...(await queue.getWaiting())];
+    expect(waiting.filter((j) => [a, b, c].includes((j.data as { orderId?: string }).orderId ?? ''))).toEqual(
+      [],
+    );
+
+    const status = async (id: string) => (await orders.getForSystem(id))?.status;
+    await eventually(async () => (await status(a)) === 'EXPIRED' && (await status(c)) === 'EXPIRED', 15000);
+    expect(await status(b)).toBe('PAID');
+    expect(await stockOf(t, admin, sku)).toMatchObject({ onHand: 9, reserved: 0, available: 9 });
+    // Another sweep (a second worker's, a late one) changes nothing for them.
+    await t.app.get(OrderExpiryProcessor).expireDue();
+    expect([await status(a), await status(b), await status(c)]).toEqual(['EXPIRED', 'PAID', 'EXPIRED']);
+    expect(await orders.expire(a)).toBe(false);
+    const movements = await t.app
+      .get(DbRouter)
+      .primaryReader()
+      .query("SELECT COUNT(*) AS n FROM outbox WHERE aggregate_id IN (?) AND type = 'order.expired'", [
+        [a, b, c],
+      ]);
+    expect(Number(movements[0].n)).toBe(2);
+
+    // A delayed `expire` job queued by an earlier version before an upgrade still expires its order.
+    const d = await place();
+    await queue.add('expire', { orderId: d }, { jobId: `expire:${d}` });
+    await eventually(async () => (await status(d)) === 'EXPIRED', 10000);
+    expect(await stockOf(t, admin, sku)).toMatchObject({ onHand: 9, reserved: 0 });
+  });
+
   it('expiry racing a payment: exactly one wins per order and stock ends consistent', async () => {
     const sku = uniqueSku('RACE');
     await createProduct(t, admin, [{ sku, price: 100, stockOnHand: 20 }]);
@@ -359,7 +401,7 @@ describe('orders: payment window expiry', () => {
     }
     // Paid units left the warehouse, expired ones went back to available.
     expect(await stockOf(t, admin, sku)).toMatchObject({ onHand: 20 - paidCount, reserved: 0 });
-    // A late expiry job or a repeated payment changes nothing.
+    // A late expiry or a repeated payment changes nothing.
     for (const o of outcomes) {
       expect(await orders.expire(o.id)).toBe(false);
       expect(await orders.markPaid(o.id, { paymentId: 'another' })).toBe('not_payable');

@@ -1,6 +1,7 @@
 import { BeforeApplicationShutdown, Injectable, OnModuleInit } from '@nestjs/common';
 import type { Counter } from 'prom-client';
 import { Observable, Subscriber } from 'rxjs';
+import { BatchWriter } from '../common/batch-loader';
 import { DomainError } from '../common/errors/domain-error';
 import { AppConfig } from '../infra/config/app-config';
 import { MetricsService } from '../infra/observability/metrics.service';
@@ -11,6 +12,9 @@ import type { OrderView } from './orders.types';
 import { OrdersService } from './orders.service';
 
 const CHANNEL = 'orders:changed';
+/** The ids of orders changed together go out as one message (comma-separated): per this many, or ms. */
+const BROADCAST_BATCH = 100;
+const BROADCAST_DELAY_MS = 2;
 
 /** RESOURCE_EXHAUSTED (gRPC) / 429: too many open WatchOrder streams for this caller. */
 export class WatchLimitError extends DomainError {
@@ -40,8 +44,8 @@ interface Watched {
 }
 
 /**
- * Live order status for WatchOrder. Every order event is broadcast (order id only) on a Redis
- * pub/sub channel by whichever worker consumed it, so the instance holding a watcher's stream
+ * Live order status for WatchOrder. Every order event is broadcast (order id only; the ids of
+ * events handled together in one message) on a Redis pub/sub channel by whichever worker consumed it, so the instance holding a watcher's stream
  * need not be the one that changed or relayed the order. On a broadcast the instance re-reads
  * the order from the primary **once for all its streams of that order** and each stream emits it
  * if the status moved: events may arrive out of order or twice, the streams still show the
@@ -62,6 +66,7 @@ export class OrderWatchers implements OnModuleInit, BeforeApplicationShutdown {
   private readonly perUser = new Map<string, number>();
   private readonly perConnection = new Map<string, number>();
   private readonly reads: Counter<never>;
+  private readonly changes: BatchWriter<string>;
 
   constructor(
     private readonly redis: RedisService,
@@ -75,18 +80,26 @@ export class OrderWatchers implements OnModuleInit, BeforeApplicationShutdown {
     );
     // eslint-disable-next-line @typescript-eslint/no-this-alias
     const self = this;
+    this.changes = new BatchWriter(
+      async (ids) => {
+        await this.redis.client.publish(this.redis.key('ch', CHANNEL), ids.join(','));
+      },
+      { max: BROADCAST_BATCH, delayMs: BROADCAST_DELAY_MS },
+    );
     metrics.gauge('shop_order_watch_streams', 'Open WatchOrder streams on this instance', [], function () {
       this.set(self.open.size);
     });
   }
 
   async onModuleInit(): Promise<void> {
-    await this.redis.subscribe(CHANNEL, (orderId) => this.changed(orderId));
+    await this.redis.subscribe(CHANNEL, (ids) => {
+      for (const orderId of ids.split(',')) this.changed(orderId);
+    });
   }
 
   /** An order changed (every order event, OrdersSubscriptions): every instance re-reads it for its streams. */
   async broadcast(e: OrderEvent): Promise<void> {
-    await this.redis.client.publish(this.redis.key('ch', CHANNEL), e.orderId);
+    await this.changes.write(e.orderId);
   }
 
   /**

@@ -119,7 +119,7 @@ describe('WatchOrder: bounded streams and one read per change', () => {
     await sub.connect();
     await sub.subscribe(redis.key('ch', 'orders:changed'));
     let id = '';
-    sub.on('message', (_ch, orderId: string) => broadcasts.push(orderId));
+    sub.on('message', (_ch, ids: string) => broadcasts.push(...ids.split(',')));
     try {
       id = await order(owner);
       const ofOrder = () => broadcasts.filter((b) => b === id).length;

@@ -161,8 +161,10 @@ async function main(): Promise<void> {
       'SELECT COUNT(*) AS n FROM outbox WHERE handled_at IS NULL',
     )) as unknown as [{ n: number }[]];
     const c = await email.getJobCounts();
-    // Every event handled means every mail job queued; none left waiting, running or retrying.
-    if (!Number(n) && !c.waiting && !c.active && !c.delayed) break;
+    // Every event handled means every mail job queued; none left waiting, running or retrying
+    // (a periodic job's next run, e.g. the sent-mail purge, waits delayed for good).
+    const retrying = c.delayed - (await email.getRepeatableCount());
+    if (!Number(n) && !c.waiting && !c.active && retrying <= 0) break;
   }
   const sec = (Date.now() - t0) / 1000;
   const workerCpu = cpuSec(worker.pid!) - bootCpu;

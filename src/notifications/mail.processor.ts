@@ -10,6 +10,12 @@ import { MailTransport } from './mail-transport';
 import type { MailJob } from './mail.types';
 import { SentMail, SentMailRepository } from './sent-mail.repository';
 
+/**
+ * Mail jobs run at once per worker. The SMTP conversations share the pool's few connections
+ * (smtp-pool.ts); the rest of a job is mostly waiting on MySQL for its sent check and record, and
+ * the more jobs wait together, the fewer statements: each check and record is one per batch.
+ */
+const MAIL_CONCURRENCY = 20;
 /** The sent checks and records of concurrent jobs go to MySQL together: per this many, or ms. */
 const SENT_BATCH = 100;
 const SENT_DELAY_MS = 2;
@@ -54,7 +60,7 @@ export class MailProcessor implements OnModuleInit {
   }
 
   onModuleInit(): void {
-    this.workers.process<MailJob>(QUEUES.email, (job) => this.handle(job), { concurrency: 5 });
+    this.workers.process<MailJob>(QUEUES.email, (job) => this.handle(job), { concurrency: MAIL_CONCURRENCY });
     this.workers.periodic(
       QUEUES.email,
       PURGE_SENT_MAIL_JOB,

@@ -44,19 +44,35 @@ export class OrderExpiryProcessor implements OnModuleInit {
     this.workers.periodic(QUEUES.orders, 'sweep', SWEEP_EVERY_MS, 'orders-sweep', () => this.sweep());
   }
 
-  /** Expires every overdue pending order (within DUE_BUDGET_MS); answers how many it expired. */
+  /**
+   * Expires every overdue pending order (within DUE_BUDGET_MS); answers how many it expired. An
+   * order whose expiry fails (a deadlock past its retries, the primary gone mid-run) is logged and
+   * left for the next run; it never holds up the orders behind it.
+   */
   async expireDue(): Promise<number> {
     const until = Date.now() + DUE_BUDGET_MS;
     let expired = 0;
+    const failed = new Map<string, unknown>();
     for (;;) {
-      const ids = await this.orders.overdue(DUE_BATCH);
+      const ids = (await this.orders.overdue(DUE_BATCH + failed.size)).filter((id) => !failed.has(id));
       for (let i = 0; i < ids.length; i += DUE_CONCURRENCY) {
-        const won = await Promise.all(ids.slice(i, i + DUE_CONCURRENCY).map((id) => this.orders.expire(id)));
-        expired += won.filter(Boolean).length;
+        const group = ids.slice(i, i + DUE_CONCURRENCY);
+        const outcomes = await Promise.allSettled(group.map((id) => this.orders.expire(id)));
+        outcomes.forEach((o, k) => {
+          if (o.status === 'rejected') failed.set(group[k], o.reason);
+          else if (o.value) expired++;
+        });
       }
       if (ids.length < DUE_BATCH || Date.now() >= until) break;
     }
     if (expired >= DUE_BATCH) this.logger.log(`expired ${expired} unpaid orders`);
+    if (failed.size) {
+      const [id, err] = failed.entries().next().value as [string, unknown];
+      this.logger.warn(
+        `${failed.size} overdue order(s) could not be expired this run (retried in ${EXPIRE_DUE_EVERY_MS} ms); ` +
+          `first: ${id}: ${(err as Error)?.message ?? String(err)}`,
+      );
+    }
     return expired;
   }
 
